@@ -1,0 +1,12 @@
+# Warnings for weft's own targets only: third-party headers come in as system includes and
+# the flags are attached per target (weft_target_warnings), never through CMAKE_CXX_FLAGS.
+
+option(WEFT_WERROR "Treat compiler warnings in weft's own targets as errors" OFF)
+
+set(WEFT_WARNING_FLAGS -Wall -Wextra -Wpedantic)
+
+function(weft_target_warnings target)
+    target_compile_options(${target} PRIVATE
+        ${WEFT_WARNING_FLAGS}
+        $<$<BOOL:${WEFT_WERROR}>:-Werror>)
+endfunction()
