@@ -1,0 +1,17 @@
+// What the current thread is doing for weft: which worker it is (if any) and which
+// task it is resuming. Thread-local, read on every suspension, so kept trivial.
+#pragma once
+
+namespace weft::detail {
+
+class Worker;
+class TaskHeader;
+
+struct ThreadContext {
+    Worker* worker = nullptr;
+    TaskHeader* task = nullptr;
+};
+
+inline thread_local ThreadContext tls_context{};
+
+}  // namespace weft::detail

@@ -1,0 +1,91 @@
+// weft::JoinHandle<T>: the handle spawn() returns for a running task.
+//
+//   auto h = weft::spawn(fetch(url), "fetch");
+//   ...
+//   Page page = co_await h;   // resumes on a worker once the task finished;
+//                             // rethrows the task's exception
+//
+// Awaiting consumes the handle: a second co_await throws UsageError. Dropping the
+// handle (or detach()) lets the task run on; its failure is then logged, not lost.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <utility>
+
+#include <weft/detail/task_header.hpp>
+#include <weft/error.hpp>
+#include <weft/task.hpp>
+
+namespace weft {
+
+template <class T>
+class [[nodiscard("co_await the JoinHandle or call detach()")]] JoinHandle {
+public:
+    JoinHandle() noexcept = default;
+    explicit JoinHandle(detail::TaskPromise<T>* task) noexcept : task_(task) {}
+    JoinHandle(JoinHandle&& other) noexcept : task_(std::exchange(other.task_, nullptr)) {}
+    JoinHandle& operator=(JoinHandle&& other) noexcept {
+        if (this != &other) {
+            reset();
+            task_ = std::exchange(other.task_, nullptr);
+        }
+        return *this;
+    }
+    JoinHandle(const JoinHandle&) = delete;
+    JoinHandle& operator=(const JoinHandle&) = delete;
+    ~JoinHandle() { reset(); }
+
+    /// Lets the task run on unobserved (an exception it throws is logged).
+    void detach() noexcept { reset(); }
+
+    /// False once awaited or detached.
+    bool valid() const noexcept { return task_ != nullptr; }
+
+    bool is_done() const {
+        return checked().join_waiter.load(std::memory_order_acquire) == detail::kJoinClosed;
+    }
+    std::uint64_t id() const { return checked().id; }
+    std::string_view name() const { return checked().name_view(); }
+
+    class Awaiter {
+    public:
+        explicit Awaiter(JoinHandle& handle) noexcept : handle_(handle) {}
+        bool await_ready() const {
+            return handle_.checked().join_waiter.load(std::memory_order_acquire) == detail::kJoinClosed;
+        }
+        bool await_suspend(std::coroutine_handle<> awaiting) const {
+            detail::TaskHeader* self = detail::current_task_or_throw("co_await on a JoinHandle");
+            return detail::join_suspend(handle_.task_, awaiting, self);
+        }
+        T await_resume() const {
+            detail::TaskPromise<T>* task = std::exchange(handle_.task_, nullptr);
+            Releaser keep_until_returned{task};
+            task->result_taken = true;
+            return task->take_result();
+        }
+
+    private:
+        struct Releaser {
+            detail::TaskHeader* task;
+            ~Releaser() { detail::release(task); }
+        };
+        JoinHandle& handle_;
+    };
+
+    Awaiter operator co_await() & noexcept { return Awaiter(*this); }
+    Awaiter operator co_await() && noexcept { return Awaiter(*this); }
+
+private:
+    const detail::TaskPromise<T>& checked() const {
+        if (!task_) throw UsageError("JoinHandle is empty: it was already awaited, detached or moved from");
+        return *task_;
+    }
+    void reset() noexcept {
+        if (task_) detail::release(std::exchange(task_, nullptr));
+    }
+
+    detail::TaskPromise<T>* task_ = nullptr;
+};
+
+}  // namespace weft

@@ -1,0 +1,104 @@
+// Entry points from plain threads (asyncio.run / loop.run_until_complete).
+//
+//   int main() {
+//       return weft::run(async_main());               // builds a runtime, runs, joins
+//   }
+//   weft::Runtime rt;                                  // or keep a runtime around
+//   auto v = weft::block_on(rt, compute());            // and block this thread on a task
+//
+// The task's exception is rethrown on the calling thread.
+#pragma once
+
+#include <condition_variable>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include <weft/error.hpp>
+#include <weft/runtime.hpp>
+#include <weft/task.hpp>
+
+namespace weft {
+
+namespace detail {
+
+bool on_worker_of(const RuntimeCore& runtime) noexcept;
+
+// Where a plain thread waits for a task's outcome. Shared with the root task, so
+// whichever side finishes last frees it.
+template <class T>
+struct BlockOnState {
+    std::mutex mutex;
+    std::condition_variable done_cv;
+    bool done = false;
+    std::exception_ptr exception;
+    std::optional<std::conditional_t<std::is_void_v<T>, bool, T>> value;
+
+    void finish() {
+        std::lock_guard lock(mutex);
+        if (done) return;
+        if (!exception && !value)
+            exception = std::make_exception_ptr(RuntimeShutDown("the runtime shut down before the task finished"));
+        done = true;
+        done_cv.notify_one();
+    }
+};
+
+// Held by the root task's frame: if the runtime destroys that frame unrun, the
+// destructor still releases the blocked thread (with RuntimeShutDown).
+template <class T>
+class BlockOnCompletion {
+public:
+    explicit BlockOnCompletion(std::shared_ptr<BlockOnState<T>> state) noexcept : state_(std::move(state)) {}
+    BlockOnCompletion(BlockOnCompletion&&) noexcept = default;
+    BlockOnCompletion& operator=(BlockOnCompletion&&) = delete;
+    ~BlockOnCompletion() {
+        if (state_) state_->finish();
+    }
+    BlockOnState<T>* operator->() const noexcept { return state_.get(); }
+
+private:
+    std::shared_ptr<BlockOnState<T>> state_;
+};
+
+template <class T>
+Task<void> block_on_root(Task<T> task, BlockOnCompletion<T> state) {
+    try {
+        if constexpr (std::is_void_v<T>) {
+            co_await std::move(task);
+            state->value.emplace(true);
+        } else {
+            state->value.emplace(co_await std::move(task));
+        }
+    } catch (...) {
+        state->exception = std::current_exception();
+    }
+    state->finish();
+}
+
+}  // namespace detail
+
+template <class T>
+T block_on(Runtime& runtime, Task<T> task) {
+    if (detail::on_worker_of(runtime.core()))
+        throw UsageError("weft::block_on called on a worker of the same runtime: it would deadlock; co_await the task");
+    auto state = std::make_shared<detail::BlockOnState<T>>();
+    runtime.spawn(detail::block_on_root(std::move(task), detail::BlockOnCompletion<T>(state)), "block_on").detach();
+    {
+        std::unique_lock lock(state->mutex);
+        state->done_cv.wait(lock, [&] { return state->done; });
+    }
+    if (state->exception) std::rethrow_exception(state->exception);
+    if constexpr (!std::is_void_v<T>) return std::move(*state->value);
+}
+
+template <class T>
+T run(Task<T> task, RuntimeOptions options = {}) {
+    Runtime runtime(std::move(options));
+    return block_on(runtime, std::move(task));
+}
+
+}  // namespace weft

@@ -1,0 +1,56 @@
+// weft::Runtime: a set of worker threads, one event loop per core.
+//
+//   weft::Runtime rt({.workers = 4});
+//   auto h = rt.spawn(serve(), "server");      // from any thread
+//   int rc = weft::block_on(rt, main_task());  // run a task, wait on this thread
+//   // ~Runtime(): stops the workers and joins them
+//
+// Each worker owns a local run queue (others steal half of it when idle), a LIFO
+// slot for the task it just woke, and parks (0% CPU) when there is nothing to do.
+// Tasks spawned from plain threads enter through a shared injection queue.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <weft/detail/task_header.hpp>
+#include <weft/join_handle.hpp>
+#include <weft/task.hpp>
+
+namespace weft {
+
+struct RuntimeOptions {
+    unsigned workers = 0;        // 0: one per CPU this process may use
+    std::string name = "weft";   // worker threads are named "<name>-<index>"
+};
+
+class Runtime {
+public:
+    explicit Runtime(RuntimeOptions options = {});
+    ~Runtime();
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+
+    /// Queues `task` on this runtime; callable from any thread.
+    template <class T>
+    JoinHandle<T> spawn(Task<T> task, std::string_view name = {}) {
+        auto handle = detail::TaskAccess::release(task);
+        if (!handle) throw UsageError("Runtime::spawn: the Task is empty (moved from?)");
+        detail::launch(core_.get(), &handle.promise(), handle, name);
+        return JoinHandle<T>(&handle.promise());
+    }
+
+    unsigned worker_count() const noexcept;
+
+    /// Stops the workers and joins them; tasks still queued are destroyed unrun and
+    /// their JoinHandles report RuntimeShutDown. Idempotent; the destructor calls it.
+    void shutdown();
+
+    detail::RuntimeCore& core() noexcept { return *core_; }
+
+private:
+    std::unique_ptr<detail::RuntimeCore> core_;
+};
+
+}  // namespace weft

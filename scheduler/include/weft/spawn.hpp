@@ -1,0 +1,37 @@
+// weft::spawn: start a task concurrently on the current runtime (asyncio.create_task).
+//
+//   weft::Task<> parent() {
+//       auto a = weft::spawn(work(1), "a");
+//       auto b = weft::spawn(work(2));
+//       co_await a; co_await b;
+//   }
+//
+// The new task goes on this worker's local queue, where idle workers may steal it.
+// Outside a runtime's task use Runtime::spawn instead (this throws UsageError).
+#pragma once
+
+#include <string_view>
+
+#include <weft/detail/task_header.hpp>
+#include <weft/error.hpp>
+#include <weft/join_handle.hpp>
+#include <weft/task.hpp>
+
+namespace weft {
+
+namespace detail {
+// The runtime of the task running on this thread, or UsageError naming `what`.
+RuntimeCore* current_runtime_or_throw(const char* what);
+}  // namespace detail
+
+template <class T>
+JoinHandle<T> spawn(Task<T> task, std::string_view name = {}) {
+    detail::RuntimeCore* runtime =
+        detail::current_runtime_or_throw("weft::spawn (use Runtime::spawn or weft::run from a plain thread)");
+    auto handle = detail::TaskAccess::release(task);
+    if (!handle) throw UsageError("weft::spawn: the Task is empty (moved from?)");
+    detail::launch(runtime, &handle.promise(), handle, name);
+    return JoinHandle<T>(&handle.promise());
+}
+
+}  // namespace weft

@@ -1,0 +1,158 @@
+// weft::Task<T>: the lazy coroutine type every weft function returns.
+//
+//   weft::Task<int> add(int a, int b) { co_return a + b; }
+//   weft::Task<> demo() {
+//       int x = co_await add(1, 2);          // runs inline, resumes here with 3
+//       auto h = weft::spawn(add(x, 4));     // or runs concurrently on any worker
+//       std::cout << co_await h << "\n";
+//   }
+//
+// A Task does nothing until awaited or spawned. Awaiting transfers control
+// symmetrically (no stack growth however deep the chain) and rethrows the child's
+// exception in the awaiter. Destroying a Task that never ran frees its frame.
+#pragma once
+
+#include <coroutine>
+#include <exception>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include <weft/detail/frame_allocator.hpp>
+#include <weft/detail/task_header.hpp>
+
+namespace weft {
+
+template <class T = void>
+class Task;
+
+namespace detail {
+
+struct TaskAccess;
+
+class TaskPromiseBase : public TaskHeader {
+public:
+    std::coroutine_handle<> continuation;  // the coroutine awaiting this one, if nested
+
+    static void* operator new(std::size_t size) { return allocate_frame(size); }
+    static void operator delete(void* frame) noexcept { free_frame(frame, 0); }
+
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+
+    struct FinalAwaiter {
+        bool await_ready() const noexcept { return false; }
+        template <class Promise>
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) const noexcept {
+            // Nested: continue the awaiter. Spawned: return to the worker, which sees done().
+            std::coroutine_handle<> next = self.promise().continuation;
+            if (next) return next;
+            return std::noop_coroutine();
+        }
+        void await_resume() const noexcept {}
+    };
+    FinalAwaiter final_suspend() const noexcept { return {}; }
+
+    void unhandled_exception() noexcept { exception = std::current_exception(); }
+
+protected:
+    void rethrow_if_failed() const {
+        if (exception) std::rethrow_exception(exception);
+    }
+};
+
+template <class T>
+class TaskPromise final : public TaskPromiseBase {
+public:
+    Task<T> get_return_object() noexcept;
+
+    template <class U>
+        requires std::is_convertible_v<U&&, T>
+    void return_value(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+        value_.emplace(std::forward<U>(value));
+    }
+
+    T take_result() {
+        rethrow_if_failed();
+        return std::move(*value_);
+    }
+
+private:
+    std::optional<T> value_;
+};
+
+template <>
+class TaskPromise<void> final : public TaskPromiseBase {
+public:
+    Task<void> get_return_object() noexcept;
+    void return_void() const noexcept {}
+    void take_result() const { rethrow_if_failed(); }
+};
+
+}  // namespace detail
+
+template <class T>
+class [[nodiscard("a Task does nothing until it is co_await-ed or spawned")]] Task {
+public:
+    using promise_type = detail::TaskPromise<T>;
+    using value_type = T;
+
+    Task() noexcept = default;
+    Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+    Task& operator=(Task&& other) noexcept {
+        if (this != &other) {
+            if (handle_) handle_.destroy();
+            handle_ = std::exchange(other.handle_, {});
+        }
+        return *this;
+    }
+    Task(const Task&) = delete;
+    Task& operator=(const Task&) = delete;
+    ~Task() {
+        if (handle_) handle_.destroy();
+    }
+
+    explicit operator bool() const noexcept { return static_cast<bool>(handle_); }
+
+    struct Awaiter {
+        std::coroutine_handle<promise_type> child;
+
+        bool await_ready() const noexcept { return false; }
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) const noexcept {
+            child.promise().continuation = awaiting;
+            return child;
+        }
+        T await_resume() const { return child.promise().take_result(); }
+    };
+
+    // Single use: `co_await make_task()` or `co_await std::move(task)`.
+    Awaiter operator co_await() && noexcept { return Awaiter{handle_}; }
+
+private:
+    friend struct detail::TaskAccess;
+    friend class detail::TaskPromise<T>;
+    explicit Task(std::coroutine_handle<promise_type> handle) noexcept : handle_(handle) {}
+
+    std::coroutine_handle<promise_type> handle_;
+};
+
+namespace detail {
+
+template <class T>
+Task<T> TaskPromise<T>::get_return_object() noexcept {
+    return Task<T>(std::coroutine_handle<TaskPromise<T>>::from_promise(*this));
+}
+
+inline Task<void> TaskPromise<void>::get_return_object() noexcept {
+    return Task<void>(std::coroutine_handle<TaskPromise<void>>::from_promise(*this));
+}
+
+// Runtime internals take ownership of a Task's frame through this.
+struct TaskAccess {
+    template <class T>
+    static std::coroutine_handle<TaskPromise<T>> release(Task<T>& task) noexcept {
+        return std::exchange(task.handle_, {});
+    }
+};
+
+}  // namespace detail
+}  // namespace weft

@@ -1,0 +1,189 @@
+// Per-thread recycling pools for coroutine frames (see frame_allocator.hpp).
+//
+// Block layout: [BlockPrefix (16 bytes)][frame ...]. The prefix names the owning pool
+// and the size class, so a frame can be freed from any thread.
+//
+// Protocol for remote frees and thread exit:
+//  1. A foreign free pushes the block onto owner->remote with a CAS (Treiber push).
+//  2. The owner takes the whole list with exchange(nullptr): no ABA, no lock.
+//  3. At thread exit the owner frees its blocks and swaps remote to kClosed; a foreign
+//     free that then sees kClosed hands the block straight to ::operator delete. The pool
+//     object itself is never freed: a later thread adopts it (remote back to nullptr).
+#include <weft/detail/frame_allocator.hpp>
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <new>
+#include <utility>
+#include <vector>
+
+#include <weft/detail/atomic.hpp>
+
+namespace weft::detail {
+namespace {
+
+constexpr std::size_t kPrefix = 16;
+constexpr std::size_t kGranule = 64;
+constexpr std::size_t kClasses = 64;  // blocks up to 4 KiB are pooled
+constexpr std::size_t kLargeClass = 0;
+
+struct FreeBlock {
+    FreeBlock* next;
+};
+
+struct FramePool;
+
+struct alignas(16) BlockPrefix {
+    FramePool* owner;
+    std::size_t size_class;  // kLargeClass: not pooled
+};
+static_assert(sizeof(BlockPrefix) == kPrefix);
+
+FreeBlock* const kClosed = reinterpret_cast<FreeBlock*>(std::uintptr_t{1});
+
+struct FramePool {
+    std::array<FreeBlock*, kClasses + 1> local{};  // owner only; blocks hold their prefix
+    alignas(kCacheLine) Atomic<FreeBlock*> remote{nullptr};
+
+    // Takes every remotely freed block back onto the local lists.
+    void reclaim_remote() noexcept {
+        FreeBlock* block = remote.exchange(nullptr, memory_order_acquire);
+        while (block) {
+            FreeBlock* next = block->next;
+            auto* prefix = reinterpret_cast<BlockPrefix*>(reinterpret_cast<char*>(block) - kPrefix);
+            block->next = local[prefix->size_class];
+            local[prefix->size_class] = block;
+            block = next;
+        }
+    }
+
+    void close() noexcept {
+        for (FreeBlock*& head : local) {
+            while (head) {
+                FreeBlock* next = head->next;
+                ::operator delete(reinterpret_cast<char*>(head) - kPrefix);
+                head = next;
+            }
+        }
+        FreeBlock* block = remote.exchange(kClosed, memory_order_acquire);
+        while (block) {
+            FreeBlock* next = block->next;
+            ::operator delete(reinterpret_cast<char*>(block) - kPrefix);
+            block = next;
+        }
+    }
+};
+
+// Pools outlive their threads (see protocol step 3); idle ones wait here for a new thread.
+class PoolRegistry {
+public:
+    FramePool* adopt() {
+        std::lock_guard lock(mutex_);
+        if (!idle_.empty()) {
+            FramePool* pool = idle_.back();
+            idle_.pop_back();
+            pool->remote.store(nullptr, memory_order_release);
+            return pool;
+        }
+        return new FramePool();  // never freed: see protocol step 3
+    }
+    void retire(FramePool* pool) {
+        pool->close();
+        std::lock_guard lock(mutex_);
+        idle_.push_back(pool);
+    }
+
+private:
+    std::mutex mutex_;
+    std::vector<FramePool*> idle_;
+};
+
+PoolRegistry& registry() {
+    static auto* instance = new PoolRegistry();  // intentionally immortal
+    return *instance;
+}
+
+thread_local FramePool* tls_pool = nullptr;
+
+struct PoolLease {
+    ~PoolLease() {
+        if (tls_pool) registry().retire(std::exchange(tls_pool, nullptr));
+    }
+};
+
+[[gnu::noinline]] FramePool* adopt_pool() {
+    static thread_local PoolLease lease;  // retires the pool when this thread exits
+    (void)lease;
+    tls_pool = registry().adopt();
+    return tls_pool;
+}
+
+inline FramePool* this_thread_pool() {
+    FramePool* pool = tls_pool;
+    return pool ? pool : adopt_pool();
+}
+
+inline std::size_t size_class_of(std::size_t size) noexcept { return (size + kPrefix + kGranule - 1) / kGranule; }
+
+void* to_frame(void* block, FramePool* owner, std::size_t size_class) noexcept {
+    auto* prefix = static_cast<BlockPrefix*>(block);
+    prefix->owner = owner;
+    prefix->size_class = size_class;
+    return static_cast<char*>(block) + kPrefix;
+}
+
+}  // namespace
+
+#if defined(__SANITIZE_ADDRESS__)
+#define WEFT_PLAIN_FRAMES 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WEFT_PLAIN_FRAMES 1
+#endif
+#endif
+
+void* allocate_frame(std::size_t size) {
+#ifdef WEFT_PLAIN_FRAMES  // let AddressSanitizer see every frame's lifetime
+    return to_frame(::operator new(size + kPrefix), nullptr, kLargeClass);
+#endif
+    std::size_t size_class = size_class_of(size);
+    if (size_class > kClasses) return to_frame(::operator new(size + kPrefix), nullptr, kLargeClass);
+
+    FramePool* pool = this_thread_pool();
+    FreeBlock* block = pool->local[size_class];
+    if (!block) {
+        pool->reclaim_remote();
+        block = pool->local[size_class];
+    }
+    if (block) {
+        pool->local[size_class] = block->next;
+        return block;  // the prefix in front of it is still valid
+    }
+    return to_frame(::operator new(size_class * kGranule), pool, size_class);
+}
+
+void free_frame(void* frame, std::size_t) noexcept {
+    auto* prefix = reinterpret_cast<BlockPrefix*>(static_cast<char*>(frame) - kPrefix);
+    FramePool* owner = prefix->owner;
+    if (!owner) {
+        ::operator delete(prefix);
+        return;
+    }
+    auto* block = static_cast<FreeBlock*>(frame);
+    if (owner == tls_pool) {
+        block->next = owner->local[prefix->size_class];
+        owner->local[prefix->size_class] = block;
+        return;
+    }
+    FreeBlock* head = owner->remote.load(memory_order_relaxed);
+    do {
+        if (head == kClosed) {
+            ::operator delete(prefix);
+            return;
+        }
+        block->next = head;
+    } while (!owner->remote.compare_exchange_weak(head, block, memory_order_release, memory_order_relaxed));
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,133 @@
+#include "runtime_core.hpp"
+
+#include <sched.h>
+
+#include <spdlog/spdlog.h>
+
+#include <utility>
+
+#include <weft/detail/context.hpp>
+#include <weft/error.hpp>
+
+#include "worker.hpp"
+
+namespace weft::detail {
+
+namespace {
+
+unsigned usable_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(0, sizeof set, &set) == 0) {
+        int count = CPU_COUNT(&set);
+        if (count > 0) return static_cast<unsigned>(count);
+    }
+    unsigned hw = std::thread::hardware_concurrency();
+    return hw ? hw : 1;
+}
+
+}  // namespace
+
+RuntimeCore::RuntimeCore(RuntimeOptions options) : options_(std::move(options)) {
+    if (options_.workers == 0) options_.workers = usable_cpus();
+    if (options_.workers > 4096) throw UsageError("RuntimeOptions::workers is larger than 4096");
+    workers_.reserve(options_.workers);
+    for (unsigned i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
+}
+
+RuntimeCore::~RuntimeCore() { shutdown(); }
+
+void RuntimeCore::start() {
+    threads_.reserve(workers_.size());
+    for (auto& worker : workers_) threads_.emplace_back([w = worker.get()] { w->run(); });
+}
+
+void RuntimeCore::shutdown() {
+    Worker* self = tls_context.worker;
+    if (self && &self->core() == this)
+        throw UsageError("Runtime::shutdown called from one of its own workers: it would join itself");
+    std::lock_guard lock(shutdown_mutex_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    stopping_.store(true, memory_order_seq_cst);
+    for (auto& worker : workers_) worker->unpark();
+    for (auto& thread : threads_) thread.join();
+    threads_.clear();
+    abandon_queued_tasks();
+}
+
+void RuntimeCore::abandon_queued_tasks() {
+    // Destroying a frame may wake or release other tasks; those arrive through the
+    // injection queue (no worker runs now), so loop until nothing is left anywhere.
+    for (;;) {
+        bool any = false;
+        for (auto& worker : workers_) worker->drain([&](TaskHeader* task) {
+            any = true;
+            abandon_task(task);
+        });
+        TaskHeader* task = nullptr;
+        while (injection_.try_dequeue(task)) {
+            any = true;
+            injected_.fetch_sub(1, memory_order_relaxed);
+            abandon_task(task);
+        }
+        if (!any) return;
+    }
+}
+
+void RuntimeCore::inject(TaskHeader* task) {
+    if (!injection_.enqueue(task)) throw std::bad_alloc();
+    injected_.fetch_add(1, memory_order_seq_cst);
+    notify_work();
+}
+
+void RuntimeCore::inject_batch(TaskHeader** tasks, std::size_t count, moodycamel::ProducerToken& token) {
+    if (count == 0) return;
+    if (!injection_.enqueue_bulk(token, tasks, count)) throw std::bad_alloc();
+    injected_.fetch_add(static_cast<std::int64_t>(count), memory_order_seq_cst);
+}
+
+TaskHeader* RuntimeCore::take_injected(moodycamel::ConsumerToken& token, Worker& into) {
+    if (injected_.load(memory_order_relaxed) <= 0) return nullptr;
+    // Take a fair share, at most half a local queue: run one, queue the rest locally.
+    TaskHeader* batch[LocalQueue::kCapacity / 2];
+    std::size_t want = static_cast<std::size_t>(injected_.load(memory_order_relaxed)) / worker_count() + 1;
+    want = std::min(want, std::size(batch));
+    std::size_t got = injection_.try_dequeue_bulk(token, batch, want);
+    if (got == 0) return nullptr;
+    injected_.fetch_sub(static_cast<std::int64_t>(got), memory_order_relaxed);
+    for (std::size_t i = got; i-- > 1;) into.push_local(batch[i]);
+    if (got > 1) notify_work();
+    return batch[0];
+}
+
+bool RuntimeCore::any_stealable_work() const noexcept {
+    for (const auto& worker : workers_)
+        if (!worker->queue().looks_empty()) return true;
+    return false;
+}
+
+void RuntimeCore::notify_work() noexcept {
+    // Every producer made its work visible with a seq_cst store or RMW (local queue
+    // push, injected_ increment), so these seq_cst loads complete the Dekker pair.
+    if (idle_.searching.load(memory_order_seq_cst) != 0) return;
+    if (idle_.sleeping.load(memory_order_seq_cst) == 0) return;
+    wake_one_sleeper();
+}
+
+void RuntimeCore::wake_one_sleeper() noexcept {
+    unsigned n = worker_count();
+    unsigned start = wake_cursor_.fetch_add(1, memory_order_relaxed);
+    for (unsigned i = 0; i < n; ++i) {
+        Worker& worker = *workers_[(start + i) % n];
+        if (worker.try_claim_parked()) {
+            // Counted as searching before it runs, so concurrent producers don't wake more.
+            idle_.searching.fetch_add(1, memory_order_seq_cst);
+            idle_.sleeping.fetch_sub(1, memory_order_seq_cst);
+            worker.unpark();
+            return;
+        }
+    }
+}
+
+}  // namespace weft::detail

@@ -1,0 +1,77 @@
+// The shared part of a runtime: its workers, the injection queue for tasks arriving
+// from other threads, and the idle-worker bookkeeping that decides who to wake.
+#pragma once
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <weft/detail/atomic.hpp>
+#include <weft/detail/task_header.hpp>
+#include <weft/runtime.hpp>
+
+namespace weft::detail {
+
+class Worker;
+
+// Counts of searching and parked workers. Protocol that prevents lost wake-ups:
+//  1. A producer makes work visible with a seq_cst store/RMW (queue push, injected_
+//     increment), then reads the counts with seq_cst loads: if a worker is searching it will find the work; else it wakes a sleeper.
+//  2. A worker going to sleep increments `sleeping` (seq_cst RMW), leaves `searching`,
+//     then re-checks every queue before it blocks; work found means it un-parks itself.
+// Either the producer sees the sleeper or the sleeper sees the work.
+struct IdleCounts {
+    alignas(kCacheLine) Atomic<std::uint32_t> searching{0};
+    Atomic<std::uint32_t> sleeping{0};
+};
+
+class RuntimeCore {
+public:
+    explicit RuntimeCore(RuntimeOptions options);
+    ~RuntimeCore();
+
+    void start();
+    void shutdown();
+
+    // Queues a task from a thread that is not one of this runtime's workers.
+    void inject(TaskHeader* task);
+    void inject_batch(TaskHeader** tasks, std::size_t count, moodycamel::ProducerToken& token);
+    TaskHeader* take_injected(moodycamel::ConsumerToken& token, Worker& into);
+    bool has_injected() const noexcept { return injected_.load(memory_order_seq_cst) > 0; }
+
+    // Wakes one parked worker if nobody is searching (protocol step 1).
+    void notify_work() noexcept;
+    bool any_stealable_work() const noexcept;
+
+    bool stopping() const noexcept { return stopping_.load(memory_order_relaxed); }
+    unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
+    Worker& worker(unsigned index) noexcept { return *workers_[index]; }
+    IdleCounts& idle() noexcept { return idle_; }
+    moodycamel::ConcurrentQueue<TaskHeader*>& injection() noexcept { return injection_; }
+    const RuntimeOptions& options() const noexcept { return options_; }
+
+private:
+    void wake_one_sleeper() noexcept;
+    void abandon_queued_tasks();
+
+    RuntimeOptions options_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::vector<std::thread> threads_;
+    moodycamel::ConcurrentQueue<TaskHeader*> injection_;
+    alignas(kCacheLine) Atomic<std::int64_t> injected_{0};  // approximate size of injection_
+    IdleCounts idle_;
+    alignas(kCacheLine) Atomic<bool> stopping_{false};
+    Atomic<unsigned> wake_cursor_{0};
+    std::mutex shutdown_mutex_;
+    bool shut_down_ = false;
+};
+
+// Drops a task that will never run: completes it with RuntimeShutDown, and does the
+// same for the chain of tasks waiting to join it.
+void abandon_task(TaskHeader* task) noexcept;
+
+}  // namespace weft::detail

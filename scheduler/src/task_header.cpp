@@ -1,0 +1,156 @@
+// The scheduler seam for tasks: wake, release, launch (see task_header.hpp).
+#include <weft/detail/task_header.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+#include <weft/current_task.hpp>
+#include <weft/detail/context.hpp>
+#include <weft/error.hpp>
+#include <weft/spawn.hpp>
+#include <weft/yield.hpp>
+
+#include "runtime_core.hpp"
+#include "worker.hpp"
+
+namespace weft::detail {
+
+namespace ts = task_state;
+
+namespace {
+
+// Task ids come from a global counter in blocks, so spawning does not contend on it.
+std::uint64_t next_task_id() noexcept {
+    static Atomic<std::uint64_t> next_block{1};
+    constexpr std::uint64_t kBlock = 1024;
+    thread_local std::uint64_t next = 0;
+    thread_local std::uint64_t limit = 0;
+    if (next == limit) {
+        next = next_block.fetch_add(kBlock, memory_order_relaxed);
+        limit = next + kBlock;
+    }
+    return next++;
+}
+
+void schedule(TaskHeader* task) {
+    Worker* worker = tls_context.worker;
+    if (worker && &worker->core() == task->runtime) {
+        worker->schedule_woken(task);
+    } else {
+        task->runtime->inject(task);
+    }
+}
+
+void log_unobserved_failure(TaskHeader* task) noexcept {
+    try {
+        std::rethrow_exception(task->exception);
+    } catch (const std::exception& e) {
+        spdlog::error("weft: task {} '{}' failed and nobody awaited it: {}", task->id, task->name_view(), e.what());
+    } catch (...) {
+        spdlog::error("weft: task {} '{}' failed with a non-std exception and nobody awaited it", task->id,
+                      task->name_view());
+    }
+}
+
+}  // namespace
+
+void wake(TaskHeader* task) noexcept {
+    std::uint32_t state = task->state.load(memory_order_relaxed);
+    for (;;) {
+        if (state & (ts::kScheduled | ts::kNotified | ts::kComplete)) return;
+        std::uint32_t next = (state & ts::kRunning) ? (state | ts::kNotified) : (state | ts::kScheduled);
+        if (task->state.compare_exchange_weak(state, next, memory_order_acq_rel, memory_order_relaxed)) {
+            if (next & ts::kScheduled) {
+                try {
+                    schedule(task);
+                } catch (...) {
+                    spdlog::critical("weft: out of memory while scheduling task {}", task->id);
+                    std::terminate();
+                }
+            }
+            return;
+        }
+    }
+}
+
+void release(TaskHeader* task) noexcept {
+    if (task->refs.fetch_sub(1, memory_order_acq_rel) != 1) return;
+    if (task->exception && !task->result_taken) log_unobserved_failure(task);
+    task->root.destroy();
+}
+
+void launch(RuntimeCore* runtime, TaskHeader* task, std::coroutine_handle<> root, std::string_view name) {
+    if (runtime->stopping()) {
+        root.destroy();
+        throw RuntimeShutDown("spawn on a runtime that has shut down");
+    }
+    task->root = root;
+    task->resume_point = root;
+    task->runtime = runtime;
+    task->id = next_task_id();
+    if (!name.empty()) task->name = new std::string(name);
+    task->refs.store(2, memory_order_relaxed);  // the task itself + its JoinHandle
+    task->state.store(ts::kScheduled, memory_order_relaxed);
+    Worker* worker = tls_context.worker;
+    if (worker && &worker->core() == runtime) {
+        worker->push_spawned(task);
+    } else {
+        runtime->inject(task);
+    }
+}
+
+TaskHeader* current_task_or_throw(const char* what) {
+    TaskHeader* task = tls_context.task;
+    if (!task) throw UsageError(std::string(what) + " used outside a weft task");
+    return task;
+}
+
+bool join_suspend(TaskHeader* target, std::coroutine_handle<> awaiting, TaskHeader* self) {
+    self->resume_point = awaiting;
+    std::uintptr_t expected = kNoJoiner;
+    if (target->join_waiter.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(self),
+                                                    memory_order_acq_rel, memory_order_acquire))
+        return true;
+    if (expected == kJoinClosed) return false;
+    throw UsageError("a task is already awaiting this JoinHandle");
+}
+
+void abandon_task(TaskHeader* task) noexcept {
+    std::vector<TaskHeader*> pending{task};
+    while (!pending.empty()) {
+        TaskHeader* current = pending.back();
+        pending.pop_back();
+        current->exception = std::make_exception_ptr(RuntimeShutDown("the runtime shut down before the task finished"));
+        current->result_taken = true;  // not a failure of the task's own: don't log it
+        current->state.store(ts::kComplete, memory_order_release);
+        std::uintptr_t joiner = current->join_waiter.exchange(kJoinClosed, memory_order_acq_rel);
+        if (joiner > kJoinClosed) {
+            auto* waiting = reinterpret_cast<TaskHeader*>(joiner);
+            std::uint32_t idle = ts::kIdle;
+            if (waiting->state.compare_exchange_strong(idle, ts::kScheduled, memory_order_acq_rel))
+                pending.push_back(waiting);
+        }
+        release(current);
+    }
+}
+
+RuntimeCore* current_runtime_or_throw(const char* what) {
+    Worker* worker = tls_context.worker;
+    if (!worker) throw UsageError(std::string(what) + ": called outside a weft runtime");
+    return &worker->core();
+}
+
+bool on_worker_of(const RuntimeCore& runtime) noexcept {
+    Worker* worker = tls_context.worker;
+    return worker && &worker->core() == &runtime;
+}
+
+void yield_suspend(std::coroutine_handle<> awaiting) {
+    TaskHeader* task = current_task_or_throw("weft::yield_now()");
+    task->resume_point = awaiting;
+    tls_context.worker->request_yield();
+}
+
+}  // namespace weft::detail
+

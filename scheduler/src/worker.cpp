@@ -1,0 +1,253 @@
+#include "worker.hpp"
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <string>
+#include <thread>
+
+#include <weft/detail/context.hpp>
+
+#include "runtime_core.hpp"
+
+namespace weft::detail {
+
+namespace ts = task_state;
+
+Worker::Worker(RuntimeCore& core, unsigned index)
+    : core_(core),
+      index_(index),
+      rng_(0x9E3779B97F4A7C15ull * (index + 1)),
+      producer_token_(core.injection()),
+      consumer_token_(core.injection()) {
+    next_round_.reserve(64);
+}
+
+void Worker::run() {
+    std::string name = core_.options().name + "-" + std::to_string(index_);
+    ::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());
+    tls_context.worker = this;
+    while (!core_.stopping()) {
+        if (TaskHeader* task = next_task()) {
+            run_task(task);
+        } else if (TaskHeader* stolen = search()) {
+            run_task(stolen);
+        } else {
+            park();
+        }
+    }
+    if (searching_) transition_from_searching();
+    tls_context.worker = nullptr;
+}
+
+// ---- where the next task comes from -------------------------------------------------
+
+TaskHeader* Worker::next_task() {
+    if (++tick_ % kFairnessInterval == 0) {
+        if (TaskHeader* injected = core_.take_injected(consumer_token_, *this)) return injected;
+        TaskHeader* oldest = nullptr;
+        if (queue_.steal_one(oldest) == LocalQueue::StealResult::kTaken) return oldest;
+    }
+    if (lifo_ && lifo_streak_ < kMaxLifoStreak) {
+        ++lifo_streak_;
+        return std::exchange(lifo_, nullptr);
+    }
+    lifo_streak_ = 0;
+    if (TaskHeader* task = queue_.pop()) return task;
+    if (lifo_) return std::exchange(lifo_, nullptr);
+    if (TaskHeader* task = take_next_round()) return task;
+    return core_.take_injected(consumer_token_, *this);
+}
+
+// Yielded tasks run in rounds: a batch moves to the (stealable) queue once it is empty,
+// pushed in reverse so that they run in the order they yielded.
+TaskHeader* Worker::take_next_round() {
+    std::size_t pending = next_round_.size() - next_round_head_;
+    if (pending == 0) return nullptr;
+    std::size_t batch = std::min<std::size_t>(pending, LocalQueue::kCapacity / 2);
+    for (std::size_t i = batch; i-- > 1;) push_local(next_round_[next_round_head_ + i]);
+    TaskHeader* first = next_round_[next_round_head_];
+    next_round_head_ += batch;
+    if (next_round_head_ == next_round_.size()) {
+        next_round_.clear();
+        next_round_head_ = 0;
+    } else if (next_round_head_ > next_round_.size() / 2) {
+        next_round_.erase(next_round_.begin(), next_round_.begin() + static_cast<std::ptrdiff_t>(next_round_head_));
+        next_round_head_ = 0;
+    }
+    return first;
+}
+
+TaskHeader* Worker::search() {
+    if (!transition_to_searching()) return nullptr;
+    unsigned n = core_.worker_count();
+    for (int round = 0; round < kSearchRounds; ++round) {
+        rng_ ^= rng_ << 13;
+        rng_ ^= rng_ >> 7;
+        rng_ ^= rng_ << 17;
+        unsigned start = static_cast<unsigned>(rng_ % n);
+        for (unsigned i = 0; i < n; ++i) {
+            Worker& victim = core_.worker((start + i) % n);
+            if (&victim == this) continue;
+            if (TaskHeader* task = steal_from(victim)) {
+                transition_from_searching();
+                return task;
+            }
+        }
+        if (TaskHeader* task = core_.take_injected(consumer_token_, *this)) {
+            transition_from_searching();
+            return task;
+        }
+        std::this_thread::yield();
+    }
+    return nullptr;  // still searching: park() leaves that state
+}
+
+// Takes half of the victim's queue (one CAS per task: see local_queue.hpp). Returns the
+// first task to run now and keeps the rest on this worker's queue.
+TaskHeader* Worker::steal_from(Worker& victim) {
+    std::int64_t want = std::max<std::int64_t>(1, victim.queue_.size() / 2);
+    TaskHeader* first = nullptr;
+    for (std::int64_t taken = 0; taken < want;) {
+        TaskHeader* task = nullptr;
+        auto result = victim.queue_.steal_one(task);
+        if (result == LocalQueue::StealResult::kEmpty) break;
+        if (result == LocalQueue::StealResult::kLost) continue;
+        ++taken;
+        if (!first) {
+            first = task;
+        } else if (!queue_.push(task)) {
+            push_local(task);
+        }
+    }
+    if (first && !queue_.looks_empty()) core_.notify_work();
+    return first;
+}
+
+// ---- running a task -------------------------------------------------------------------
+
+void Worker::run_task(TaskHeader* task) {
+    // scheduled -> running: this worker now owns the resume.
+    task->state.fetch_xor(ts::kScheduled | ts::kRunning, memory_order_acquire);
+    tls_context.task = task;
+    task->resume_point.resume();
+    tls_context.task = nullptr;
+
+    if (task->root.done()) {
+        complete(task);
+        return;
+    }
+    bool yielded = std::exchange(yield_requested_, false);
+    std::uint32_t state = task->state.load(memory_order_relaxed);
+    std::uint32_t next;
+    do {
+        bool requeue = yielded || (state & ts::kNotified);
+        next = state & ~(ts::kRunning | ts::kNotified);
+        if (requeue) next |= ts::kScheduled;
+    } while (!task->state.compare_exchange_weak(state, next, memory_order_acq_rel, memory_order_relaxed));
+
+    if (!(next & ts::kScheduled)) return;  // idle: a waker owns the next schedule
+    if (yielded) {
+        next_round_.push_back(task);
+    } else {
+        schedule_woken(task);  // woken while it was still running
+    }
+}
+
+void Worker::complete(TaskHeader* task) {
+    task->state.store(ts::kComplete, memory_order_release);
+    std::uintptr_t joiner = task->join_waiter.exchange(kJoinClosed, memory_order_acq_rel);
+    if (joiner > kJoinClosed) wake(reinterpret_cast<TaskHeader*>(joiner));
+    release(task);
+}
+
+// ---- placing tasks -----------------------------------------------------------------------
+
+void Worker::push_local(TaskHeader* task) {
+    if (queue_.push(task)) return;
+    // Full: move the older half to the injection queue, where any worker can take it.
+    TaskHeader* spill[LocalQueue::kCapacity / 2];
+    std::size_t count = 0;
+    while (count < std::size(spill)) {
+        TaskHeader* oldest = nullptr;
+        auto result = queue_.steal_one(oldest);
+        if (result == LocalQueue::StealResult::kEmpty) break;
+        if (result == LocalQueue::StealResult::kTaken) spill[count++] = oldest;
+    }
+    core_.inject_batch(spill, count, producer_token_);
+    if (!queue_.push(task)) core_.inject_batch(&task, 1, producer_token_);
+}
+
+void Worker::push_spawned(TaskHeader* task) {
+    push_local(task);
+    core_.notify_work();
+}
+
+void Worker::schedule_woken(TaskHeader* task) {
+    TaskHeader* previous = std::exchange(lifo_, task);
+    if (previous) {
+        push_local(previous);
+        core_.notify_work();
+    }
+}
+
+// ---- searching and parking ----------------------------------------------------------------
+
+bool Worker::transition_to_searching() noexcept {
+    if (searching_) return true;
+    // At most half of the workers search at once (at least one).
+    std::uint32_t limit = std::max(1u, core_.worker_count() / 2);
+    std::uint32_t current = core_.idle().searching.load(memory_order_relaxed);
+    do {
+        if (current >= limit) return false;
+    } while (!core_.idle().searching.compare_exchange_weak(current, current + 1, memory_order_seq_cst,
+                                                           memory_order_relaxed));
+    searching_ = true;
+    return true;
+}
+
+void Worker::transition_from_searching() noexcept {
+    searching_ = false;
+    // The last searcher to find work wakes another worker: there may be more to find.
+    if (core_.idle().searching.fetch_sub(1, memory_order_seq_cst) == 1) core_.notify_work();
+}
+
+bool Worker::try_claim_parked() noexcept {
+    bool expected = true;
+    return parked_.compare_exchange_strong(expected, false, memory_order_acq_rel, memory_order_relaxed);
+}
+
+void Worker::transition_to_parked() noexcept {
+    parked_.store(true, memory_order_relaxed);
+    core_.idle().sleeping.fetch_add(1, memory_order_seq_cst);
+    if (searching_) {
+        searching_ = false;
+        core_.idle().searching.fetch_sub(1, memory_order_seq_cst);
+    }
+}
+
+// Protocol step 2: after announcing sleep, look once more. Returns true if this worker
+// should not block (work appeared, or a waker already claimed it).
+bool Worker::transition_from_parked_after_recheck() noexcept {
+    bool work = core_.has_injected() || core_.any_stealable_work();
+    if (!work && !core_.stopping()) return false;
+    if (try_claim_parked()) core_.idle().sleeping.fetch_sub(1, memory_order_seq_cst);
+    else searching_ = true;  // a waker claimed us and counted us as searching
+    return true;
+}
+
+void Worker::park() {
+    transition_to_parked();
+    if (transition_from_parked_after_recheck()) return;
+    while (parked_.load(memory_order_acquire)) {
+        if (core_.stopping()) {
+            if (try_claim_parked()) core_.idle().sleeping.fetch_sub(1, memory_order_seq_cst);
+            else searching_ = true;
+            return;
+        }
+        parker_.wait(-1);
+    }
+    searching_ = true;  // the waker counted us as searching (RuntimeCore::wake_one_sleeper)
+}
+
+}  // namespace weft::detail

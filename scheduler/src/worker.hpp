@@ -1,0 +1,92 @@
+// One worker thread: an event loop with its own run queue.
+//
+// The loop (run()) is: next local task -> search other workers -> park. Where tasks go:
+//  - spawned here:            bottom of the local queue (stealable, newest runs first)
+//  - woken by this worker:    the LIFO slot, demoting its previous occupant to the queue
+//  - yielded:                 the next-round list, promoted to the queue when it drains
+//  - from other threads:      the runtime's injection queue
+// Fairness: every kFairnessInterval ticks the worker first looks at the injection queue
+// and at the oldest task of its own queue, and the LIFO slot may win at most
+// kMaxLifoStreak times in a row.
+#pragma once
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "local_queue.hpp"
+#include "parker.hpp"
+
+namespace weft::detail {
+
+class RuntimeCore;
+
+class Worker {
+public:
+    Worker(RuntimeCore& core, unsigned index);
+
+    void run();  // the thread's body
+
+    // Called on this worker's own thread.
+    void push_spawned(TaskHeader* task);
+    void schedule_woken(TaskHeader* task);
+    void request_yield() noexcept { yield_requested_ = true; }
+    void push_local(TaskHeader* task);  // local queue, spilling half to the injection queue when full
+
+    // Called from any thread.
+    LocalQueue& queue() noexcept { return queue_; }
+    bool try_claim_parked() noexcept;  // a waker takes this sleeper
+    void unpark() noexcept { parker_.unpark(); }
+    RuntimeCore& core() noexcept { return core_; }
+    unsigned index() const noexcept { return index_; }
+
+    // After the thread has been joined: hands out every task still queued here.
+    template <class Fn>
+    void drain(Fn&& fn);
+
+private:
+    static constexpr std::uint32_t kFairnessInterval = 61;
+    static constexpr std::uint32_t kMaxLifoStreak = 3;
+    static constexpr int kSearchRounds = 4;
+
+    TaskHeader* next_task();
+    TaskHeader* take_next_round();
+    TaskHeader* search();
+    TaskHeader* steal_from(Worker& victim);
+    void run_task(TaskHeader* task);
+    void complete(TaskHeader* task);
+    void park();
+
+    bool transition_to_searching() noexcept;
+    void transition_from_searching() noexcept;
+    void transition_to_parked() noexcept;
+    bool transition_from_parked_after_recheck() noexcept;
+
+    RuntimeCore& core_;
+    unsigned index_;
+    LocalQueue queue_;
+    TaskHeader* lifo_ = nullptr;
+    std::uint32_t lifo_streak_ = 0;
+    std::uint32_t tick_ = 0;
+    bool yield_requested_ = false;
+    bool searching_ = false;
+    std::vector<TaskHeader*> next_round_;
+    std::size_t next_round_head_ = 0;
+    std::uint64_t rng_;
+    Parker parker_;
+    alignas(kCacheLine) Atomic<bool> parked_{false};
+    moodycamel::ProducerToken producer_token_;
+    moodycamel::ConsumerToken consumer_token_;
+};
+
+template <class Fn>
+void Worker::drain(Fn&& fn) {
+    if (lifo_) fn(std::exchange(lifo_, nullptr));
+    while (TaskHeader* task = queue_.pop()) fn(task);
+    for (std::size_t i = next_round_head_; i < next_round_.size(); ++i) fn(next_round_[i]);
+    next_round_.clear();
+    next_round_head_ = 0;
+}
+
+}  // namespace weft::detail
