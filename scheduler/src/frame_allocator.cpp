@@ -3,15 +3,22 @@
 // Block layout: [BlockPrefix (16 bytes)][frame ...]. The prefix names the owning pool
 // and the size class, so a frame can be freed from any thread.
 //
+// New blocks are carved from 2 MiB slabs (huge-page backed where the kernel allows),
+// so a burst of a million spawns costs a few hundred mallocs, not a million.
+//
 // Protocol for remote frees and thread exit:
 //  1. A foreign free pushes the block onto owner->remote with a CAS (Treiber push).
 //  2. The owner takes the whole list with exchange(nullptr): no ABA, no lock.
-//  3. At thread exit the owner frees its blocks and swaps remote to kClosed; a foreign
-//     free that then sees kClosed hands the block straight to ::operator delete. The pool
-//     object itself is never freed: a later thread adopts it (remote back to nullptr).
+//  3. Pools are immortal: at thread exit a pool (its free blocks, its slabs, its remote
+//     list) waits in the registry for the next thread to adopt it, and foreign frees
+//     keep landing on its remote list meanwhile. Memory is kept for reuse, not returned
+//     to the OS: the footprint is the peak number of live frames.
 #include <weft/detail/frame_allocator.hpp>
 
+#include <sys/mman.h>
+
 #include <array>
+#include <cstdlib>
 #include <cstdint>
 #include <mutex>
 #include <new>
@@ -40,7 +47,7 @@ struct alignas(16) BlockPrefix {
 };
 static_assert(sizeof(BlockPrefix) == kPrefix);
 
-FreeBlock* const kClosed = reinterpret_cast<FreeBlock*>(std::uintptr_t{1});
+constexpr std::size_t kSlabBytes = std::size_t{2} << 20;
 
 struct FramePool {
     std::array<FreeBlock*, kClasses + 1> local{};  // owner only; blocks hold their prefix
@@ -58,21 +65,24 @@ struct FramePool {
         }
     }
 
-    void close() noexcept {
-        for (FreeBlock*& head : local) {
-            while (head) {
-                FreeBlock* next = head->next;
-                ::operator delete(reinterpret_cast<char*>(head) - kPrefix);
-                head = next;
-            }
+    // Carves a new block; the slab's tail that does not fit is simply left unused.
+    void* carve(std::size_t bytes) {
+        if (static_cast<std::size_t>(slab_end - slab_cursor) < bytes) {
+            void* slab = std::aligned_alloc(kSlabBytes, kSlabBytes);
+            if (!slab) throw std::bad_alloc();
+            ::madvise(slab, kSlabBytes, MADV_HUGEPAGE);  // a hint: fine if refused
+            slabs.push_back(slab);
+            slab_cursor = static_cast<char*>(slab);
+            slab_end = slab_cursor + kSlabBytes;
         }
-        FreeBlock* block = remote.exchange(kClosed, memory_order_acquire);
-        while (block) {
-            FreeBlock* next = block->next;
-            ::operator delete(reinterpret_cast<char*>(block) - kPrefix);
-            block = next;
-        }
+        void* block = slab_cursor;
+        slab_cursor += bytes;
+        return block;
     }
+
+    char* slab_cursor = nullptr;
+    char* slab_end = nullptr;
+    std::vector<void*> slabs;  // kept reachable; never freed (protocol step 3)
 };
 
 // Pools outlive their threads (see protocol step 3); idle ones wait here for a new thread.
@@ -83,13 +93,11 @@ public:
         if (!idle_.empty()) {
             FramePool* pool = idle_.back();
             idle_.pop_back();
-            pool->remote.store(nullptr, memory_order_release);
             return pool;
         }
         return new FramePool();  // never freed: see protocol step 3
     }
     void retire(FramePool* pool) {
-        pool->close();
         std::lock_guard lock(mutex_);
         idle_.push_back(pool);
     }
@@ -160,7 +168,7 @@ void* allocate_frame(std::size_t size) {
         pool->local[size_class] = block->next;
         return block;  // the prefix in front of it is still valid
     }
-    return to_frame(::operator new(size_class * kGranule), pool, size_class);
+    return to_frame(pool->carve(size_class * kGranule), pool, size_class);
 }
 
 void free_frame(void* frame, std::size_t) noexcept {
@@ -178,10 +186,6 @@ void free_frame(void* frame, std::size_t) noexcept {
     }
     FreeBlock* head = owner->remote.load(memory_order_relaxed);
     do {
-        if (head == kClosed) {
-            ::operator delete(prefix);
-            return;
-        }
         block->next = head;
     } while (!owner->remote.compare_exchange_weak(head, block, memory_order_release, memory_order_relaxed));
 }
