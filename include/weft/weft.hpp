@@ -8,6 +8,7 @@
 // Link weft::weft. Components include only their own headers; this one grows with them.
 #pragma once
 
+#include <weft/current_task.hpp>
 #include <weft/error.hpp>
 #include <weft/join_handle.hpp>
 #include <weft/run.hpp>
