@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <exception>
+#include <thread>
+#include <vector>
 
 #include <weft/current_task.hpp>
 #include <weft/detail/context.hpp>
@@ -42,6 +44,15 @@ void schedule(TaskHeader* task) {
     }
 }
 
+void schedule_or_die(TaskHeader* task) noexcept {
+    try {
+        schedule(task);
+    } catch (...) {
+        spdlog::critical("weft: out of memory while scheduling task {}", task->id);
+        std::terminate();
+    }
+}
+
 void log_unobserved_failure(TaskHeader* task) noexcept {
     try {
         std::rethrow_exception(task->exception);
@@ -55,28 +66,52 @@ void log_unobserved_failure(TaskHeader* task) noexcept {
 
 }  // namespace
 
-void wake(TaskHeader* task) noexcept {
-    std::uint32_t state = task->state.load(memory_order_relaxed);
+void wake(Waker waker) noexcept {
+    TaskHeader* task = waker.task;
+    std::uint64_t state = task->state.load(memory_order_relaxed);
     for (;;) {
+        if (ts::epoch_of(state) != waker.epoch) return;  // that suspension is over
         if (state & (ts::kScheduled | ts::kNotified | ts::kComplete)) return;
-        std::uint32_t next = (state & ts::kRunning) ? (state | ts::kNotified) : (state | ts::kScheduled);
+        std::uint64_t next = (state & ts::kRunning) ? (state | ts::kNotified)
+                                                    : ((state | ts::kScheduled) & ~ts::kWaitCancellable);
         if (task->state.compare_exchange_weak(state, next, memory_order_acq_rel, memory_order_relaxed)) {
-            if (next & ts::kScheduled) {
-                try {
-                    schedule(task);
-                } catch (...) {
-                    spdlog::critical("weft: out of memory while scheduling task {}", task->id);
-                    std::terminate();
-                }
-            }
+            if (next & ts::kScheduled) schedule_or_die(task);
             return;
         }
     }
 }
 
+Waker prepare_cancellable_suspend(TaskHeader* self, std::coroutine_handle<> awaiting) noexcept {
+    self->resume_point = awaiting;
+    tls_context.cancellable_suspend = true;
+    return Waker{self, ts::epoch_of(self->state.load(memory_order_relaxed))};
+}
+
+bool request_cancel(TaskHeader* task, std::uint64_t bit) noexcept {
+    std::uint64_t state = task->state.load(memory_order_relaxed);
+    for (;;) {
+        if (state & ts::kComplete) return false;
+        std::uint64_t next = state | bit;
+        bool idle_in_cancellable_wait =
+            (state & ts::kWaitCancellable) && !(state & (ts::kScheduled | ts::kRunning));
+        if (idle_in_cancellable_wait) next = (next | ts::kScheduled) & ~ts::kWaitCancellable;
+        if (task->state.compare_exchange_weak(state, next, memory_order_acq_rel, memory_order_relaxed)) {
+            if (idle_in_cancellable_wait) schedule_or_die(task);
+            return true;
+        }
+    }
+}
+
+void throw_if_cancelled(TaskHeader* task) {
+    if (!cancel_pending(task)) return;
+    std::uint64_t before = task->state.fetch_and(~ts::kCancelBits, memory_order_acq_rel);
+    if (before & ts::kCancelRequested) throw CancelledError();
+    if (before & ts::kTimeoutRequested) throw TimeoutError("weft: the deadline passed");
+}
+
 void release(TaskHeader* task) noexcept {
     if (task->refs.fetch_sub(1, memory_order_acq_rel) != 1) return;
-    if (task->exception && !task->result_taken) log_unobserved_failure(task);
+    if (task->exception && !task->result_taken && !task->cancelled) log_unobserved_failure(task);
     task->root.destroy();
 }
 
@@ -107,13 +142,32 @@ TaskHeader* current_task_or_throw(const char* what) {
 }
 
 bool join_suspend(TaskHeader* target, std::coroutine_handle<> awaiting, TaskHeader* self) {
-    self->resume_point = awaiting;
+    if (cancel_pending(self)) return false;  // await_resume delivers it
+    Waker waker = prepare_cancellable_suspend(self, awaiting);
+    target->join_epoch = waker.epoch;
     std::uintptr_t expected = kNoJoiner;
     if (target->join_waiter.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(self),
                                                     memory_order_acq_rel, memory_order_acquire))
         return true;
+    tls_context.cancellable_suspend = false;
     if (expected == kJoinClosed) return false;
     throw UsageError("a task is already awaiting this JoinHandle");
+}
+
+void join_cancelled(TaskHeader* target, bool propagate) {
+    TaskHeader* self = current_task_or_throw("co_await on a JoinHandle");
+    std::uintptr_t expected = reinterpret_cast<std::uintptr_t>(self);
+    if (!target->join_waiter.compare_exchange_strong(expected, kNoJoiner, memory_order_acq_rel,
+                                                     memory_order_acquire) &&
+        expected == kJoinClosed) {
+        // The target finished while we were being cancelled: its completer may still be
+        // inside wake(self); wait for it to let go, then hand back the result.
+        while (!target->join_woken.load(memory_order_acquire)) std::this_thread::yield();
+        return;
+    }
+    if (propagate) request_cancel(target, ts::kCancelRequested);
+    throw_if_cancelled(self);
+    throw Error("weft internal error: a join resumed with neither completion nor cancellation");
 }
 
 void abandon_task(TaskHeader* task) noexcept {
@@ -123,14 +177,18 @@ void abandon_task(TaskHeader* task) noexcept {
         pending.pop_back();
         current->exception = std::make_exception_ptr(RuntimeShutDown("the runtime shut down before the task finished"));
         current->result_taken = true;  // not a failure of the task's own: don't log it
-        current->state.store(ts::kComplete, memory_order_release);
+        current->cancelled = true;
+        current->state.fetch_or(ts::kComplete, memory_order_acq_rel);
         std::uintptr_t joiner = current->join_waiter.exchange(kJoinClosed, memory_order_acq_rel);
         if (joiner > kJoinClosed) {
+            // No worker runs any more, so the joiner is idle: take it over and abandon it too.
             auto* waiting = reinterpret_cast<TaskHeader*>(joiner);
-            std::uint32_t idle = ts::kIdle;
-            if (waiting->state.compare_exchange_strong(idle, ts::kScheduled, memory_order_acq_rel))
+            std::uint64_t state = waiting->state.load(memory_order_acquire);
+            if (!(state & (ts::kScheduled | ts::kComplete)) &&
+                waiting->state.compare_exchange_strong(state, state | ts::kScheduled, memory_order_acq_rel))
                 pending.push_back(waiting);
         }
+        current->join_woken.store(true, memory_order_release);
         release(current);
     }
 }
@@ -150,6 +208,10 @@ void yield_suspend(std::coroutine_handle<> awaiting) {
     TaskHeader* task = current_task_or_throw("weft::yield_now()");
     task->resume_point = awaiting;
     tls_context.worker->request_yield();
+}
+
+void yield_resume() {
+    if (TaskHeader* task = tls_context.task) throw_if_cancelled(task);
 }
 
 }  // namespace weft::detail

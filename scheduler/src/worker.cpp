@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <weft/detail/context.hpp>
+#include <weft/error.hpp>
 
 #include "runtime_core.hpp"
 
@@ -127,8 +128,16 @@ TaskHeader* Worker::steal_from(Worker& victim) {
 // ---- running a task -------------------------------------------------------------------
 
 void Worker::run_task(TaskHeader* task) {
-    // scheduled -> running: this worker now owns the resume.
-    task->state.fetch_xor(ts::kScheduled | ts::kRunning, memory_order_acquire);
+    // scheduled -> running and a new resume epoch, in one add: kScheduled + 1 == kRunning.
+    static_assert(ts::kRunning == ts::kScheduled << 1);
+    std::uint64_t state = task->state.fetch_add(ts::kEpochOne + ts::kScheduled, memory_order_acquire);
+    if (!task->started) {
+        if (state & ts::kCancelRequested) {
+            complete_unstarted(task);  // cancelled before it ever ran: its body never starts
+            return;
+        }
+        task->started = true;
+    }
     tls_context.task = task;
     task->resume_point.resume();
     tls_context.task = nullptr;
@@ -138,27 +147,55 @@ void Worker::run_task(TaskHeader* task) {
         return;
     }
     bool yielded = std::exchange(yield_requested_, false);
-    std::uint32_t state = task->state.load(memory_order_relaxed);
-    std::uint32_t next;
+    bool cancellable = std::exchange(tls_context.cancellable_suspend, false);
+    state = task->state.load(memory_order_relaxed);
+    std::uint64_t next;
     do {
-        bool requeue = yielded || (state & ts::kNotified);
+        // A cancellation that arrived while the task was suspending is delivered now.
+        bool requeue = yielded || (state & ts::kNotified) || (cancellable && (state & ts::kCancelBits));
         next = state & ~(ts::kRunning | ts::kNotified);
-        if (requeue) next |= ts::kScheduled;
+        if (requeue) {
+            next |= ts::kScheduled;
+        } else if (cancellable) {
+            next |= ts::kWaitCancellable;
+        }
     } while (!task->state.compare_exchange_weak(state, next, memory_order_acq_rel, memory_order_relaxed));
 
     if (!(next & ts::kScheduled)) return;  // idle: a waker owns the next schedule
     if (yielded) {
         next_round_.push_back(task);
     } else {
-        schedule_woken(task);  // woken while it was still running
+        schedule_woken(task);  // woken (or cancelled) while it was still running
     }
 }
 
 void Worker::complete(TaskHeader* task) {
-    task->state.store(ts::kComplete, memory_order_release);
+    if (task->exception) task->cancelled = is_cancellation(task->exception);
+    finish(task);
+}
+
+void Worker::complete_unstarted(TaskHeader* task) {
+    task->exception = std::make_exception_ptr(CancelledError());
+    task->cancelled = true;
+    finish(task);
+}
+
+void Worker::finish(TaskHeader* task) {
+    task->state.fetch_or(ts::kComplete, memory_order_release);
     std::uintptr_t joiner = task->join_waiter.exchange(kJoinClosed, memory_order_acq_rel);
-    if (joiner > kJoinClosed) wake(reinterpret_cast<TaskHeader*>(joiner));
+    if (joiner > kJoinClosed) wake(Waker{reinterpret_cast<TaskHeader*>(joiner), task->join_epoch});
+    task->join_woken.store(true, memory_order_release);  // see join_cancelled()
     release(task);
+}
+
+bool Worker::is_cancellation(const std::exception_ptr& error) noexcept {
+    try {
+        std::rethrow_exception(error);
+    } catch (const CancelledError&) {
+        return true;
+    } catch (...) {
+        return false;
+    }
 }
 
 // ---- placing tasks -----------------------------------------------------------------------

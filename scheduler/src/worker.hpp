@@ -13,6 +13,7 @@
 #include <concurrentqueue/concurrentqueue.h>
 
 #include <cstdint>
+#include <exception>
 #include <vector>
 
 #include "local_queue.hpp"
@@ -56,6 +57,9 @@ private:
     TaskHeader* steal_from(Worker& victim);
     void run_task(TaskHeader* task);
     void complete(TaskHeader* task);
+    void complete_unstarted(TaskHeader* task);
+    void finish(TaskHeader* task);
+    static bool is_cancellation(const std::exception_ptr& error) noexcept;
     void park();
 
     bool transition_to_searching() noexcept;

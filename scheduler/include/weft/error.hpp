@@ -22,6 +22,26 @@ public:
     using Error::Error;
 };
 
+/// A weft deadline passed: thrown by wait_for() and inside a timeout() scope.
+class TimeoutError : public Error {
+public:
+    using Error::Error;
+};
+
+/// Delivered to a cancelled task at its current or next suspension point.
+///
+///   try { co_await weft::sleep(10s); }
+///   catch (const weft::CancelledError&) { cleanup(); throw; }   // rethrow, always
+///
+/// Like asyncio's CancelledError (a BaseException), it deliberately does NOT derive
+/// from std::exception, so `catch (const std::exception&)` cannot swallow it. A task
+/// that catches it and carries on has refused the cancellation: it completes normally
+/// and cancelled() is false (asyncio's uncancel semantics).
+class CancelledError {
+public:
+    const char* what() const noexcept { return "weft::CancelledError: the task was cancelled"; }
+};
+
 /// The task could not finish because its runtime shut down first.
 class RuntimeShutDown : public Error {
 public:

@@ -7,6 +7,10 @@
 //
 // Awaiting consumes the handle: a second co_await throws UsageError. Dropping the
 // handle (or detach()) lets the task run on; its failure is then logged, not lost.
+// cancel() asks the task to stop: it sees CancelledError at its current or next
+// suspension point. If the awaiting task is itself cancelled while it waits here, the
+// awaited task is cancelled too (asyncio's propagation), and the handle stays valid so
+// the caller may await the child's end.
 #pragma once
 
 #include <cstdint>
@@ -45,12 +49,18 @@ public:
     bool is_done() const {
         return checked().join_waiter.load(std::memory_order_acquire) == detail::kJoinClosed;
     }
+    /// Requests cancellation. False if the task already finished (a no-op then).
+    bool cancel() { return detail::request_cancel(&mutable_checked(), detail::task_state::kCancelRequested); }
+    /// True once the task has finished by cancellation (it never started, or it let
+    /// CancelledError escape).
+    bool cancelled() const { return is_done() && checked().cancelled; }
     std::uint64_t id() const { return checked().id; }
     std::string_view name() const { return checked().name_view(); }
 
     class Awaiter {
     public:
-        explicit Awaiter(JoinHandle& handle) noexcept : handle_(handle) {}
+        // propagate: cancelling the awaiting task cancels this one too (false: shield()).
+        explicit Awaiter(JoinHandle& handle, bool propagate = true) noexcept : handle_(handle), propagate_(propagate) {}
         bool await_ready() const {
             return handle_.checked().join_waiter.load(std::memory_order_acquire) == detail::kJoinClosed;
         }
@@ -59,6 +69,8 @@ public:
             return detail::join_suspend(handle_.task_, awaiting, self);
         }
         T await_resume() const {
+            if (handle_.task_->join_waiter.load(std::memory_order_acquire) != detail::kJoinClosed)
+                detail::join_cancelled(handle_.task_, propagate_);  // throws unless it finished meanwhile
             detail::TaskPromise<T>* task = std::exchange(handle_.task_, nullptr);
             Releaser keep_until_returned{task};
             task->result_taken = true;
@@ -71,6 +83,7 @@ public:
             ~Releaser() { detail::release(task); }
         };
         JoinHandle& handle_;
+        bool propagate_;
     };
 
     Awaiter operator co_await() & noexcept { return Awaiter(*this); }
@@ -79,6 +92,10 @@ public:
 private:
     const detail::TaskPromise<T>& checked() const {
         if (!task_) throw UsageError("JoinHandle is empty: it was already awaited, detached or moved from");
+        return *task_;
+    }
+    detail::TaskPromise<T>& mutable_checked() {
+        checked();
         return *task_;
     }
     void reset() noexcept {

@@ -16,13 +16,14 @@ namespace weft {
 
 namespace detail {
 void yield_suspend(std::coroutine_handle<> awaiting);
+void yield_resume();  // a cancellation point: throws a pending cancellation
 }
 
 class [[nodiscard("co_await it")]] YieldAwaiter {
 public:
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<> awaiting) const { detail::yield_suspend(awaiting); }
-    void await_resume() const noexcept {}
+    void await_resume() const { detail::yield_resume(); }
 };
 
 inline YieldAwaiter yield_now() noexcept { return {}; }

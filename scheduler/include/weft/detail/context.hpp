@@ -10,6 +10,7 @@ class TaskHeader;
 struct ThreadContext {
     Worker* worker = nullptr;
     TaskHeader* task = nullptr;
+    bool cancellable_suspend = false;  // the awaiter now suspending accepts cancellation
 };
 
 inline thread_local ThreadContext tls_context{};

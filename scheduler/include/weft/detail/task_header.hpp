@@ -10,6 +10,13 @@
 //   running --root coroutine done--> complete
 // A wake-up enqueues the task only when it moves it from idle to scheduled, so a task
 // is never in two queues and never resumed on two threads at once.
+//
+// The state word's high half is the resume epoch: each resume increments it. A Waker
+// records the epoch in which it was registered, and a wake whose epoch is no longer
+// current is ignored. So when a suspension is ended by cancellation, the source that
+// lost the race cannot resume the task later at some other suspension point.
+// Rule for awaiters: once a waker is registered the awaiter must suspend, unless it
+// has taken the registration back.
 #pragma once
 
 #include <coroutine>
@@ -25,12 +32,26 @@ namespace weft::detail {
 class RuntimeCore;
 
 namespace task_state {
-inline constexpr std::uint32_t kIdle = 0;
-inline constexpr std::uint32_t kScheduled = 1u << 0;  // sits in exactly one run queue
-inline constexpr std::uint32_t kRunning = 1u << 1;    // a worker is resuming it
-inline constexpr std::uint32_t kNotified = 1u << 2;   // woken while running: re-queue after
-inline constexpr std::uint32_t kComplete = 1u << 3;   // finished or abandoned; never runs again
+inline constexpr std::uint64_t kIdle = 0;
+inline constexpr std::uint64_t kScheduled = 1u << 0;  // sits in exactly one run queue
+inline constexpr std::uint64_t kRunning = 1u << 1;    // a worker is resuming it (must be kScheduled << 1)
+inline constexpr std::uint64_t kNotified = 1u << 2;   // woken while running: re-queue after
+inline constexpr std::uint64_t kComplete = 1u << 3;   // finished or abandoned; never runs again
+inline constexpr std::uint64_t kCancelRequested = 1u << 4;   // cancel(): deliver CancelledError
+inline constexpr std::uint64_t kTimeoutRequested = 1u << 5;  // a timeout scope expired
+inline constexpr std::uint64_t kWaitCancellable = 1u << 6;   // idle in a wait that cancellation may end
+inline constexpr std::uint64_t kCancelBits = kCancelRequested | kTimeoutRequested;
+inline constexpr std::uint64_t kEpochOne = std::uint64_t{1} << 32;
+inline constexpr std::uint32_t epoch_of(std::uint64_t state) noexcept { return static_cast<std::uint32_t>(state >> 32); }
 }  // namespace task_state
+
+class TaskHeader;
+
+// Who to wake, and for which suspension (see the epoch rule above).
+struct Waker {
+    TaskHeader* task = nullptr;
+    std::uint32_t epoch = 0;
+};
 
 // join_waiter values: no joiner yet, the task is closed (finished), or a TaskHeader*.
 inline constexpr std::uintptr_t kNoJoiner = 0;
@@ -38,9 +59,11 @@ inline constexpr std::uintptr_t kJoinClosed = 1;
 
 class TaskHeader {
 public:
-    Atomic<std::uint32_t> state{task_state::kIdle};
+    Atomic<std::uint64_t> state{task_state::kIdle};
     Atomic<std::uint32_t> refs{0};  // the running task + its JoinHandle
+    std::uint32_t join_epoch = 0;   // the joiner's epoch; written before join_waiter is set
     Atomic<std::uintptr_t> join_waiter{kNoJoiner};
+    Atomic<bool> join_woken{false};  // the completer is done touching its joiner
     std::coroutine_handle<> resume_point;  // innermost suspended coroutine of this task
     std::coroutine_handle<> root;          // the spawned (outermost) coroutine
     RuntimeCore* runtime = nullptr;
@@ -48,6 +71,8 @@ public:
     std::string* name = nullptr;  // owned; allocated only for named tasks
     std::exception_ptr exception;
     bool result_taken = false;  // a JoinHandle observed the outcome
+    bool cancelled = false;     // finished by CancelledError (or never started)
+    bool started = false;       // the body has been resumed at least once
 
     TaskHeader() = default;
     TaskHeader(const TaskHeader&) = delete;
@@ -59,7 +84,22 @@ public:
 
 // The seam between wakers and the scheduler: every source that ends a suspension
 // (a finished child, a timer, a lock hand-off) calls wake() and nothing else.
-void wake(TaskHeader* task) noexcept;
+void wake(Waker waker) noexcept;
+
+// The running task's waker for the suspension it is about to enter; marks that
+// suspension as one cancellation may end (every weft awaitable is cancellable).
+Waker prepare_cancellable_suspend(TaskHeader* self, std::coroutine_handle<> awaiting) noexcept;
+
+// Requests cancellation (bit: kCancelRequested or kTimeoutRequested). A task idle in a
+// cancellable wait is scheduled, and its awaiter throws. False if already complete.
+bool request_cancel(TaskHeader* task, std::uint64_t bit) noexcept;
+
+// Whether a cancellation is waiting to be delivered to `task`.
+inline bool cancel_pending(const TaskHeader* task) noexcept;
+
+// Consumes a pending cancellation and throws CancelledError or TimeoutError; returns if
+// none is pending.
+void throw_if_cancelled(TaskHeader* task);
 
 // Drops one reference; the last one destroys the task's frame.
 void release(TaskHeader* task) noexcept;
@@ -70,7 +110,17 @@ void launch(RuntimeCore* runtime, TaskHeader* task, std::coroutine_handle<> root
 // The task running on this thread; throws UsageError naming `what` when there is none.
 TaskHeader* current_task_or_throw(const char* what);
 
-// Suspends the current task as the joiner of `target`. False: target already finished.
+// Suspends the current task as the joiner of `target`. False: target already finished
+// (or a cancellation is pending: await_resume then throws).
 bool join_suspend(TaskHeader* target, std::coroutine_handle<> awaiting, TaskHeader* self);
+
+// A join await resumed without its target finishing: withdraw, cancel the target if
+// `propagate`, and throw the pending cancellation. If the target finished after all,
+// returns normally (the caller takes the result; the cancellation stays pending).
+void join_cancelled(TaskHeader* target, bool propagate);
+
+inline bool cancel_pending(const TaskHeader* task) noexcept {
+    return (task->state.load(memory_order_acquire) & task_state::kCancelBits) != 0;
+}
 
 }  // namespace weft::detail
