@@ -74,4 +74,7 @@ private:
 // same for the chain of tasks waiting to join it.
 void abandon_task(TaskHeader* task) noexcept;
 
+// Wakes a joining task or calls a listener, as `task` finished (join_waiter was `joiner`).
+void notify_joiner(TaskHeader* task, std::uintptr_t joiner) noexcept;
+
 }  // namespace weft::detail

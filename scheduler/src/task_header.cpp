@@ -87,6 +87,8 @@ Waker prepare_cancellable_suspend(TaskHeader* self, std::coroutine_handle<> awai
     return Waker{self, ts::epoch_of(self->state.load(memory_order_relaxed))};
 }
 
+void cancellable_suspend_withdrawn() noexcept { tls_context.cancellable_suspend = false; }
+
 bool request_cancel(TaskHeader* task, std::uint64_t bit) noexcept {
     std::uint64_t state = task->state.load(memory_order_relaxed);
     for (;;) {
@@ -141,6 +143,8 @@ TaskHeader* current_task_or_throw(const char* what) {
     return task;
 }
 
+TaskHeader* tls_task() noexcept { return tls_context.task; }
+
 bool join_suspend(TaskHeader* target, std::coroutine_handle<> awaiting, TaskHeader* self) {
     if (cancel_pending(self)) return false;  // await_resume delivers it
     Waker waker = prepare_cancellable_suspend(self, awaiting);
@@ -149,7 +153,7 @@ bool join_suspend(TaskHeader* target, std::coroutine_handle<> awaiting, TaskHead
     if (target->join_waiter.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(self),
                                                     memory_order_acq_rel, memory_order_acquire))
         return true;
-    tls_context.cancellable_suspend = false;
+    cancellable_suspend_withdrawn();
     if (expected == kJoinClosed) return false;
     throw UsageError("a task is already awaiting this JoinHandle");
 }
@@ -170,6 +174,31 @@ void join_cancelled(TaskHeader* target, bool propagate) {
     throw Error("weft internal error: a join resumed with neither completion nor cancellation");
 }
 
+bool listen(TaskHeader* task, CompletionListener* listener) {
+    std::uintptr_t expected = kNoJoiner;
+    auto tagged = reinterpret_cast<std::uintptr_t>(listener) | kListenerTag;
+    if (task->join_waiter.compare_exchange_strong(expected, tagged, memory_order_acq_rel, memory_order_acquire))
+        return true;
+    if (expected == kJoinClosed) return false;
+    throw UsageError("this task is already being awaited or watched: a JoinHandle has one observer at a time");
+}
+
+void unlisten(TaskHeader* task, CompletionListener* listener) noexcept {
+    std::uintptr_t expected = reinterpret_cast<std::uintptr_t>(listener) | kListenerTag;
+    if (task->join_waiter.compare_exchange_strong(expected, kNoJoiner, memory_order_acq_rel, memory_order_acquire))
+        return;
+    while (!task->join_woken.load(memory_order_acquire)) std::this_thread::yield();
+}
+
+void notify_joiner(TaskHeader* task, std::uintptr_t joiner) noexcept {
+    if (joiner <= kJoinClosed) return;
+    if (joiner & kListenerTag) {
+        reinterpret_cast<CompletionListener*>(joiner & ~kListenerTag)->on_complete();
+    } else {
+        wake(Waker{reinterpret_cast<TaskHeader*>(joiner), task->join_epoch});
+    }
+}
+
 void abandon_task(TaskHeader* task) noexcept {
     std::vector<TaskHeader*> pending{task};
     while (!pending.empty()) {
@@ -180,7 +209,9 @@ void abandon_task(TaskHeader* task) noexcept {
         current->cancelled = true;
         current->state.fetch_or(ts::kComplete, memory_order_acq_rel);
         std::uintptr_t joiner = current->join_waiter.exchange(kJoinClosed, memory_order_acq_rel);
-        if (joiner > kJoinClosed) {
+        if (joiner & kListenerTag) {
+            notify_joiner(current, joiner);
+        } else if (joiner > kJoinClosed) {
             // No worker runs any more, so the joiner is idle: take it over and abandon it too.
             auto* waiting = reinterpret_cast<TaskHeader*>(joiner);
             std::uint64_t state = waiting->state.load(memory_order_acquire);

@@ -31,15 +31,17 @@ std::optional<TimerWheel::Expiration> TimerWheel::next_expiration() const noexce
         const std::uint64_t mask = occupied_[level];
         if (mask == 0) continue;
         const unsigned shift = level * kSlotBits;
-        const auto own = static_cast<unsigned>(elapsed_ >> shift) & (kSlots - 1);
+        // Search from the slot after e's own: below the top, e's own slot and those behind
+        // it are empty (invariant 1); at the top they are the next time round, so last.
+        const auto from = (static_cast<unsigned>(elapsed_ >> shift) + 1) & (kSlots - 1);
         const auto slot =
-            (static_cast<unsigned>(std::countr_zero(std::rotr(mask, static_cast<int>(own)))) +
-             own) &
+            (static_cast<unsigned>(std::countr_zero(std::rotr(mask, static_cast<int>(from)))) +
+             from) &
             (kSlots - 1);
         const std::uint64_t level_span = std::uint64_t{1} << (shift + kSlotBits);
         std::uint64_t start = (elapsed_ & ~(level_span - 1)) + (std::uint64_t{slot} << shift);
-        // Only the top level can hold a slot at or behind e's own: it is the next time round
-        // (invariant 3). Cannot overflow: such a deadline lies in a later 2^36 block.
+        // Top level only, a slot at or behind e's own: the next time round (invariant 3).
+        // Cannot overflow: its deadlines lie in a later 2^36 block than e.
         if (start <= elapsed_) start += level_span;
         return Expiration{level, level * kSlots + slot, start};
     }

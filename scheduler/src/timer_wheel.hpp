@@ -21,11 +21,12 @@
 //     capped at 5, in slot (d >> 6L) & 63. Below the top level that slot lies after e's own
 //     slot of level L and inside e's slot of level L+1, so every node of level L is due
 //     before any node of a higher level: the next expiration is the first occupied slot
-//     (rotate + countr_zero from e's slot) of the lowest non-empty level.
+//     after e's own (rotate + countr_zero) of the lowest non-empty level.
 //  2. A level-0 slot is one tick: all its nodes are due exactly at the slot's tick.
 //  3. The top level is a ring. A deadline in a later 2^36-tick block than e (which may be
 //     just 1 tick away, or years) goes to slot (d >> 30) & 63 there: the next start of that
-//     slot after e is never later than d. When it comes due, its nodes are placed again.
+//     slot after e is never later than d. e's own top slot thus comes round last, 2^36
+//     ticks on. When a top slot comes due, its nodes are placed again.
 //  4. advance(now) never moves e past the start of an occupied slot. It moves e to each
 //     due slot start in turn and takes the slot: nodes whose deadline is reached are queued
 //     for delivery, nodes due later in this advance are placed again relative to the new e

@@ -132,7 +132,7 @@ void Worker::run_task(TaskHeader* task) {
     static_assert(ts::kRunning == ts::kScheduled << 1);
     std::uint64_t state = task->state.fetch_add(ts::kEpochOne + ts::kScheduled, memory_order_acquire);
     if (!task->started) {
-        if (state & ts::kCancelRequested) {
+        if ((state & ts::kCancelRequested) && !task->always_start) {
             complete_unstarted(task);  // cancelled before it ever ran: its body never starts
             return;
         }
@@ -183,7 +183,7 @@ void Worker::complete_unstarted(TaskHeader* task) {
 void Worker::finish(TaskHeader* task) {
     task->state.fetch_or(ts::kComplete, memory_order_release);
     std::uintptr_t joiner = task->join_waiter.exchange(kJoinClosed, memory_order_acq_rel);
-    if (joiner > kJoinClosed) wake(Waker{reinterpret_cast<TaskHeader*>(joiner), task->join_epoch});
+    notify_joiner(task, joiner);
     task->join_woken.store(true, memory_order_release);  // see join_cancelled()
     release(task);
 }

@@ -5,7 +5,10 @@
 #pragma once
 
 #include <stdexcept>
+#include <exception>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace weft {
 
@@ -40,6 +43,37 @@ public:
 class CancelledError {
 public:
     const char* what() const noexcept { return "weft::CancelledError: the task was cancelled"; }
+};
+
+/// Every failure of a TaskGroup's members (asyncio 3.11's ExceptionGroup). Cancellations
+/// are not included.
+///
+///   try { co_await weft::TaskGroup::run(body); }
+///   catch (const weft::ExceptionGroup& group) {
+///       for (auto& e : group.exceptions()) log(e);
+///   }
+class ExceptionGroup : public Error {
+public:
+    explicit ExceptionGroup(std::vector<std::exception_ptr> exceptions)
+        : Error(describe(exceptions)), exceptions_(std::move(exceptions)) {}
+    const std::vector<std::exception_ptr>& exceptions() const noexcept { return exceptions_; }
+
+private:
+    static std::string describe(const std::vector<std::exception_ptr>& exceptions) {
+        std::string text = "weft::ExceptionGroup: " + std::to_string(exceptions.size()) + " task(s) failed";
+        for (const auto& error : exceptions) {
+            try {
+                std::rethrow_exception(error);
+            } catch (const std::exception& e) {
+                text += "; ";
+                text += e.what();
+            } catch (...) {
+                text += "; (non-std exception)";
+            }
+        }
+        return text;
+    }
+    std::vector<std::exception_ptr> exceptions_;
 };
 
 /// The task could not finish because its runtime shut down first.

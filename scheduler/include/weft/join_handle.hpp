@@ -78,18 +78,30 @@ public:
         }
 
     private:
-        struct Releaser {
-            detail::TaskHeader* task;
-            ~Releaser() { detail::release(task); }
-        };
         JoinHandle& handle_;
         bool propagate_;
     };
+
+    // For weft's combinators: the task behind the handle, and the result of a task known
+    // to have finished (consumes the handle like co_await does).
+    detail::TaskHeader* task_header() const noexcept { return task_; }
+    T take_ready_result() {
+        detail::TaskPromise<T>* task = &mutable_checked();
+        task_ = nullptr;
+        Releaser keep_until_returned{task};
+        task->result_taken = true;
+        return task->take_result();
+    }
 
     Awaiter operator co_await() & noexcept { return Awaiter(*this); }
     Awaiter operator co_await() && noexcept { return Awaiter(*this); }
 
 private:
+    struct Releaser {
+        detail::TaskHeader* task;
+        ~Releaser() { detail::release(task); }
+    };
+
     const detail::TaskPromise<T>& checked() const {
         if (!task_) throw UsageError("JoinHandle is empty: it was already awaited, detached or moved from");
         return *task_;

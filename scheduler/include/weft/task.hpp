@@ -152,6 +152,10 @@ struct TaskAccess {
     static std::coroutine_handle<TaskPromise<T>> release(Task<T>& task) noexcept {
         return std::exchange(task.handle_, {});
     }
+    template <class T>
+    static TaskPromise<T>& promise(Task<T>& task) noexcept {
+        return task.handle_.promise();
+    }
 };
 
 }  // namespace detail

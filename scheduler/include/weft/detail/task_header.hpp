@@ -53,9 +53,23 @@ struct Waker {
     std::uint32_t epoch = 0;
 };
 
-// join_waiter values: no joiner yet, the task is closed (finished), or a TaskHeader*.
+// join_waiter values: no joiner yet, the task is closed (finished), a TaskHeader* (a
+// joining task), or a CompletionListener* tagged with kListenerTag.
 inline constexpr std::uintptr_t kNoJoiner = 0;
 inline constexpr std::uintptr_t kJoinClosed = 1;
+inline constexpr std::uintptr_t kListenerTag = 2;
+
+class TaskHeader;
+
+// Told when a task finishes, on the thread that finished it (keep it short: it runs
+// inside the scheduler). Used by wait(), as_completed(), gather().
+class CompletionListener {
+public:
+    virtual void on_complete() noexcept = 0;
+
+protected:
+    ~CompletionListener() = default;
+};
 
 class TaskHeader {
 public:
@@ -73,6 +87,7 @@ public:
     bool result_taken = false;  // a JoinHandle observed the outcome
     bool cancelled = false;     // finished by CancelledError (or never started)
     bool started = false;       // the body has been resumed at least once
+    bool always_start = false;  // runs its body even if cancelled before it started
 
     TaskHeader() = default;
     TaskHeader(const TaskHeader&) = delete;
@@ -89,6 +104,9 @@ void wake(Waker waker) noexcept;
 // The running task's waker for the suspension it is about to enter; marks that
 // suspension as one cancellation may end (every weft awaitable is cancellable).
 Waker prepare_cancellable_suspend(TaskHeader* self, std::coroutine_handle<> awaiting) noexcept;
+
+// An awaiter that prepared a cancellable suspension but then decided not to suspend.
+void cancellable_suspend_withdrawn() noexcept;
 
 // Requests cancellation (bit: kCancelRequested or kTimeoutRequested). A task idle in a
 // cancellable wait is scheduled, and its awaiter throws. False if already complete.
@@ -109,10 +127,19 @@ void launch(RuntimeCore* runtime, TaskHeader* task, std::coroutine_handle<> root
 
 // The task running on this thread; throws UsageError naming `what` when there is none.
 TaskHeader* current_task_or_throw(const char* what);
+TaskHeader* tls_task() noexcept;  // or nullptr
 
 // Suspends the current task as the joiner of `target`. False: target already finished
 // (or a cancellation is pending: await_resume then throws).
 bool join_suspend(TaskHeader* target, std::coroutine_handle<> awaiting, TaskHeader* self);
+
+// Registers `listener` as the one observer of `task`'s completion. False: the task has
+// already finished (the listener will not be called).
+bool listen(TaskHeader* task, CompletionListener* listener);
+
+// Withdraws a registration. If the task finished meanwhile, waits until the completer
+// has returned from on_complete(), so the listener may be destroyed afterwards.
+void unlisten(TaskHeader* task, CompletionListener* listener) noexcept;
 
 // A join await resumed without its target finishing: withdraw, cancel the target if
 // `propagate`, and throw the pending cancellation. If the target finished after all,

@@ -1,0 +1,62 @@
+#include <weft/gather.hpp>
+
+namespace weft::detail {
+
+namespace {
+
+void cancel_unfinished(const std::vector<TaskHeader*>& tasks) noexcept {
+    for (TaskHeader* task : tasks) request_cancel(task, task_state::kCancelRequested);
+}
+
+}  // namespace
+
+Task<void> gather_wait(std::vector<TaskHeader*> tasks, GatherMode mode) {
+    std::exception_ptr failure;
+    {
+        CompletionSet set(tasks);
+        try {
+            while (auto index = co_await set.next()) {
+                if (mode == GatherMode::fail_fast && tasks[*index]->exception) {
+                    tasks[*index]->result_taken = true;  // it reaches the gatherer: not unobserved
+                    failure = tasks[*index]->exception;
+                    break;
+                }
+            }
+        } catch (...) {
+            cancel_unfinished(tasks);  // the gathering task was cancelled: so are its children
+            throw;
+        }
+    }
+    if (failure) std::rethrow_exception(failure);
+    if (mode == GatherMode::all_then_first_failure) {
+        for (TaskHeader* task : tasks)
+            if (task->exception) std::rethrow_exception(task->exception);
+    }
+}
+
+Task<std::size_t> first_then_cancel_rest(std::vector<TaskHeader*> tasks) {
+    CompletionSet set(tasks);
+    std::exception_ptr cancellation;
+    std::optional<std::size_t> winner;
+    try {
+        winner = co_await set.next();
+    } catch (...) {
+        cancellation = std::current_exception();
+    }
+    for (std::size_t i = 0; i < tasks.size(); ++i)
+        if (!winner || i != *winner) request_cancel(tasks[i], task_state::kCancelRequested);
+    // Structured: nobody outlives when_any. Further cancellations wait for the losers too.
+    for (;;) {
+        try {
+            if (!co_await set.next()) break;
+        } catch (...) {
+            if (!cancellation) cancellation = std::current_exception();
+        }
+    }
+    if (cancellation) std::rethrow_exception(cancellation);
+    for (std::size_t i = 0; i < tasks.size(); ++i)
+        if (i != *winner) tasks[i]->result_taken = true;  // losers were cancelled on purpose
+    co_return *winner;
+}
+
+}  // namespace weft::detail
