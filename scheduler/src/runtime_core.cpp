@@ -31,6 +31,8 @@ unsigned usable_cpus() {
 RuntimeCore::RuntimeCore(RuntimeOptions options) : options_(std::move(options)) {
     if (options_.workers == 0) options_.workers = usable_cpus();
     if (options_.workers > 4096) throw UsageError("RuntimeOptions::workers is larger than 4096");
+    if (options_.virtual_time && options_.workers != 1)
+        throw UsageError("RuntimeOptions::virtual_time needs workers = 1 (time may only jump when nothing can run)");
     workers_.reserve(options_.workers);
     for (unsigned i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
 }
@@ -56,9 +58,34 @@ void RuntimeCore::shutdown() {
     abandon_queued_tasks();
 }
 
+std::chrono::steady_clock::time_point RuntimeCore::now() const noexcept {
+    if (options_.virtual_time) return epoch_ + std::chrono::milliseconds(virtual_elapsed_ms_.load(memory_order_acquire));
+    return std::chrono::steady_clock::now();
+}
+
+std::uint64_t RuntimeCore::now_ticks() const noexcept {
+    if (options_.virtual_time) return virtual_elapsed_ms_.load(memory_order_acquire);
+    auto elapsed = std::chrono::steady_clock::now() - epoch_;
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count());
+}
+
+std::uint64_t RuntimeCore::ticks_at(std::chrono::steady_clock::time_point when) const noexcept {
+    if (when <= epoch_) return 0;
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(when - epoch_).count();
+    return static_cast<std::uint64_t>(ms);
+}
+
+void RuntimeCore::advance_virtual_ticks(std::uint64_t tick) noexcept {
+    std::uint64_t current = virtual_elapsed_ms_.load(memory_order_relaxed);
+    while (current < tick &&
+           !virtual_elapsed_ms_.compare_exchange_weak(current, tick, memory_order_acq_rel, memory_order_relaxed)) {
+    }
+}
+
 void RuntimeCore::abandon_queued_tasks() {
     // Destroying a frame may wake or release other tasks; those arrive through the
     // injection queue (no worker runs now), so loop until nothing is left anywhere.
+    // Sleeping tasks are reached through the timer wheels.
     for (;;) {
         bool any = false;
         for (auto& worker : workers_) worker->drain([&](TaskHeader* task) {
@@ -71,6 +98,8 @@ void RuntimeCore::abandon_queued_tasks() {
             injected_.fetch_sub(1, memory_order_relaxed);
             abandon_task(task);
         }
+        if (any) continue;
+        for (auto& worker : workers_) any |= worker->drain_timers();
         if (!any) return;
     }
 }

@@ -4,6 +4,7 @@
 
 #include <concurrentqueue/concurrentqueue.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -48,6 +49,14 @@ public:
     bool any_stealable_work() const noexcept;
 
     bool stopping() const noexcept { return stopping_.load(memory_order_relaxed); }
+
+    // The runtime's clock: steady_clock, or a virtual clock that only moves when the
+    // (single) worker would otherwise sleep until its next timer. Ticks are ms since start.
+    std::chrono::steady_clock::time_point now() const noexcept;
+    std::uint64_t now_ticks() const noexcept;
+    std::uint64_t ticks_at(std::chrono::steady_clock::time_point when) const noexcept;  // rounded up
+    bool virtual_time() const noexcept { return options_.virtual_time; }
+    void advance_virtual_ticks(std::uint64_t tick) noexcept;
     unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
     Worker& worker(unsigned index) noexcept { return *workers_[index]; }
     IdleCounts& idle() noexcept { return idle_; }
@@ -66,6 +75,8 @@ private:
     IdleCounts idle_;
     alignas(kCacheLine) Atomic<bool> stopping_{false};
     Atomic<unsigned> wake_cursor_{0};
+    std::chrono::steady_clock::time_point epoch_ = std::chrono::steady_clock::now();
+    Atomic<std::uint64_t> virtual_elapsed_ms_{0};
     std::mutex shutdown_mutex_;
     bool shut_down_ = false;
 };

@@ -19,6 +19,7 @@ Worker::Worker(RuntimeCore& core, unsigned index)
     : core_(core),
       index_(index),
       rng_(0x9E3779B97F4A7C15ull * (index + 1)),
+      timers_(core.now_ticks()),
       producer_token_(core.injection()),
       consumer_token_(core.injection()) {
     next_round_.reserve(64);
@@ -31,7 +32,11 @@ void Worker::run() {
     while (!core_.stopping()) {
         if (TaskHeader* task = next_task()) {
             run_task(task);
-        } else if (TaskHeader* stolen = search()) {
+            continue;
+        }
+        fire_due_timers();
+        if (lifo_ || !queue_.looks_empty()) continue;
+        if (TaskHeader* stolen = search()) {
             run_task(stolen);
         } else {
             park();
@@ -45,6 +50,7 @@ void Worker::run() {
 
 TaskHeader* Worker::next_task() {
     if (++tick_ % kFairnessInterval == 0) {
+        fire_due_timers();
         if (TaskHeader* injected = core_.take_injected(consumer_token_, *this)) return injected;
         TaskHeader* oldest = nullptr;
         if (queue_.steal_one(oldest) == LocalQueue::StealResult::kTaken) return oldest;
@@ -277,14 +283,53 @@ void Worker::park() {
     transition_to_parked();
     if (transition_from_parked_after_recheck()) return;
     while (parked_.load(memory_order_acquire)) {
-        if (core_.stopping()) {
+        int timeout_ms = park_timeout_ms();
+        if (core_.stopping() || timeout_ms == 0) {
             if (try_claim_parked()) core_.idle().sleeping.fetch_sub(1, memory_order_seq_cst);
             else searching_ = true;
             return;
         }
-        parker_.wait(-1);
+        parker_.wait(timeout_ms);
     }
     searching_ = true;  // the waker counted us as searching (RuntimeCore::wake_one_sleeper)
+}
+
+// How long a parked worker may sleep: until its next timer (-1: no timer). With the
+// virtual clock (one worker, so nothing else can happen) time jumps to that timer.
+int Worker::park_timeout_ms() noexcept {
+    std::optional<std::uint64_t> next = timers_.next_deadline();
+    if (!next) return -1;
+    std::uint64_t now = core_.now_ticks();
+    if (*next <= now) return 0;
+    if (core_.virtual_time()) {
+        core_.advance_virtual_ticks(*next);
+        return 0;
+    }
+    std::uint64_t wait = *next - now;
+    return wait > 1'000'000 ? 1'000'000 : static_cast<int>(wait);
+}
+
+// ---- timers ---------------------------------------------------------------------------------
+
+void Worker::arm(TimerEntry* entry, std::uint64_t deadline_tick) noexcept {
+    entry->deadline = deadline_tick;
+    timers_.insert(entry);
+}
+
+void Worker::disarm(TimerEntry* entry) noexcept {
+    if (entry->linked()) timers_.remove(entry);
+    TimerEntry::destroy(entry);
+}
+
+void Worker::fire_due_timers() noexcept {
+    if (timers_.empty()) return;
+    timers_.advance(core_.now_ticks(), [](TimerNode* node) { fire_timer(static_cast<TimerEntry*>(node)); });
+}
+
+bool Worker::drain_timers() {
+    bool any = !timers_.empty();
+    timers_.drain([](TimerNode* node) { drop_timer(static_cast<TimerEntry*>(node)); });
+    return any;
 }
 
 }  // namespace weft::detail

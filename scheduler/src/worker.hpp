@@ -18,6 +18,8 @@
 
 #include "local_queue.hpp"
 #include "parker.hpp"
+#include "timer_entry.hpp"
+#include "timer_wheel.hpp"
 
 namespace weft::detail {
 
@@ -34,6 +36,8 @@ public:
     void schedule_woken(TaskHeader* task);
     void request_yield() noexcept { yield_requested_ = true; }
     void push_local(TaskHeader* task);  // local queue, spilling half to the injection queue when full
+    void arm(TimerEntry* entry, std::uint64_t deadline_tick) noexcept;
+    void disarm(TimerEntry* entry) noexcept;  // a cancelled entry, unlinked and freed now
 
     // Called from any thread.
     LocalQueue& queue() noexcept { return queue_; }
@@ -45,6 +49,7 @@ public:
     // After the thread has been joined: hands out every task still queued here.
     template <class Fn>
     void drain(Fn&& fn);
+    bool drain_timers();  // shutdown: drops every timer; true if there were any
 
 private:
     static constexpr std::uint32_t kFairnessInterval = 61;
@@ -61,6 +66,8 @@ private:
     void finish(TaskHeader* task);
     static bool is_cancellation(const std::exception_ptr& error) noexcept;
     void park();
+    void fire_due_timers() noexcept;
+    int park_timeout_ms() noexcept;
 
     bool transition_to_searching() noexcept;
     void transition_from_searching() noexcept;
@@ -78,6 +85,7 @@ private:
     std::vector<TaskHeader*> next_round_;
     std::size_t next_round_head_ = 0;
     std::uint64_t rng_;
+    TimerWheel timers_;
     Parker parker_;
     alignas(kCacheLine) Atomic<bool> parked_{false};
     moodycamel::ProducerToken producer_token_;

@@ -1,0 +1,39 @@
+// A timer armed on a worker's wheel: a sleep (wakes a task) or a timeout scope
+// (delivers TimeoutError to a task).
+//
+// Ownership is settled by one CAS on `state` (DESIGN.md "one schedule per wake-up"):
+//   armed --wheel--> firing --(wake/cancel done)--> fired : the awaiter/scope frees it
+//   armed --awaiter/scope--> cancelled                  : the wheel frees it (or the
+//                                                          owner worker unlinks it at once)
+// A loser that sees `firing` waits for `fired`, so the wheel never touches a task that
+// has already moved on.
+#pragma once
+
+#include <cstdint>
+
+#include <weft/detail/atomic.hpp>
+#include <weft/detail/task_header.hpp>
+
+#include "timer_wheel.hpp"
+
+namespace weft::detail {
+
+class Worker;
+
+struct TimerEntry : TimerNode {
+    enum : std::uint8_t { kArmed, kFiring, kFired, kCancelled };
+    enum class Kind : std::uint8_t { sleep, timeout };
+
+    Atomic<std::uint8_t> state{kArmed};
+    Kind kind = Kind::sleep;
+    Waker waker;
+    Worker* owner = nullptr;
+
+    static TimerEntry* create(Kind kind, Waker waker, Worker* owner);
+    static void destroy(TimerEntry* entry) noexcept;
+};
+
+void fire_timer(TimerEntry* entry) noexcept;  // the wheel reached its deadline
+void drop_timer(TimerEntry* entry) noexcept;  // runtime shutdown
+
+}  // namespace weft::detail

@@ -1,0 +1,91 @@
+#include <weft/detail/context.hpp>
+#include <weft/detail/frame_allocator.hpp>
+#include <weft/detail/timer.hpp>
+#include <weft/error.hpp>
+
+#include <new>
+#include <thread>
+
+#include "runtime_core.hpp"
+#include "timer_entry.hpp"
+#include "worker.hpp"
+
+namespace weft::detail {
+
+TimerEntry* TimerEntry::create(Kind kind, Waker waker, Worker* owner) {
+    auto* entry = new (allocate_frame(sizeof(TimerEntry))) TimerEntry();
+    entry->kind = kind;
+    entry->waker = waker;
+    entry->owner = owner;
+    return entry;
+}
+
+void TimerEntry::destroy(TimerEntry* entry) noexcept {
+    entry->~TimerEntry();
+    free_frame(entry, sizeof(TimerEntry));
+}
+
+TimerEntry* arm_timer(Waker waker, Clock::time_point deadline, bool kind_timeout) {
+    Worker* worker = tls_context.worker;
+    if (!worker) throw UsageError("weft timers (sleep, timeout) used outside a weft task");
+    auto* entry = TimerEntry::create(kind_timeout ? TimerEntry::Kind::timeout : TimerEntry::Kind::sleep, waker, worker);
+    worker->arm(entry, worker->core().ticks_at(deadline));
+    return entry;
+}
+
+bool settle_timer(TimerEntry* entry) noexcept {
+    std::uint8_t state = TimerEntry::kArmed;
+    if (entry->state.compare_exchange_strong(state, TimerEntry::kCancelled, memory_order_acq_rel)) {
+        // Ours to cancel. The owning worker unlinks it now; another leaves it to the wheel.
+        if (tls_context.worker == entry->owner) entry->owner->disarm(entry);
+        return false;
+    }
+    while (entry->state.load(memory_order_acquire) == TimerEntry::kFiring) std::this_thread::yield();
+    TimerEntry::destroy(entry);
+    return true;
+}
+
+bool timer_fired(const TimerEntry* entry) noexcept {
+    return entry->state.load(memory_order_acquire) != TimerEntry::kArmed;
+}
+
+Clock::time_point runtime_now() noexcept {
+    Worker* worker = tls_context.worker;
+    return worker ? worker->core().now() : Clock::now();
+}
+
+// Called by the owning worker's wheel when the deadline is reached.
+void fire_timer(TimerEntry* entry) noexcept {
+    std::uint8_t state = TimerEntry::kArmed;
+    if (!entry->state.compare_exchange_strong(state, TimerEntry::kFiring, memory_order_acq_rel)) {
+        TimerEntry::destroy(entry);  // cancelled by a task on another worker
+        return;
+    }
+    if (entry->kind == TimerEntry::Kind::sleep) {
+        wake(entry->waker);
+    } else {
+        request_cancel(entry->waker.task, task_state::kTimeoutRequested);
+    }
+    entry->state.store(TimerEntry::kFired, memory_order_release);
+}
+
+// Shutdown: the wheel is dropped. A sleeper is abandoned with its task; a timeout
+// entry is left to its scope (marked fired, never delivered), whose destructor frees it.
+void drop_timer(TimerEntry* entry) noexcept {
+    std::uint8_t state = TimerEntry::kArmed;
+    std::uint8_t next = entry->kind == TimerEntry::Kind::timeout ? TimerEntry::kFired : TimerEntry::kCancelled;
+    if (!entry->state.compare_exchange_strong(state, next, memory_order_acq_rel)) {
+        TimerEntry::destroy(entry);  // the task had already cancelled it
+        return;
+    }
+    if (entry->kind == TimerEntry::Kind::timeout) return;
+    Waker waker = entry->waker;
+    TimerEntry::destroy(entry);
+    // No worker runs any more, so the sleeper is idle: take it over and abandon it.
+    std::uint64_t s = waker.task->state.load(memory_order_acquire);
+    if (task_state::epoch_of(s) == waker.epoch && !(s & (task_state::kScheduled | task_state::kComplete)) &&
+        waker.task->state.compare_exchange_strong(s, s | task_state::kScheduled, memory_order_acq_rel))
+        abandon_task(waker.task);
+}
+
+}  // namespace weft::detail
