@@ -96,7 +96,8 @@ void TimerWheel::collect(std::uint64_t now) noexcept {
 TimerNode* TimerWheel::any_node() noexcept {
     for (std::size_t word = 0; word < kMaskWords; ++word) {
         if (occupied_[word] == 0) continue;
-        const std::size_t ring = word * 64 + static_cast<std::size_t>(std::countr_zero(occupied_[word]));
+        const std::size_t ring =
+            word * 64 + static_cast<std::size_t>(std::countr_zero(occupied_[word]));
         return rings_[ring].next;
     }
     return nullptr;  // unreachable while size_ != 0
