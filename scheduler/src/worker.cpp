@@ -35,6 +35,7 @@ void Worker::run() {
             continue;
         }
         fire_due_timers();
+        poll_io();
         if (lifo_ || !queue_.looks_empty()) continue;
         if (TaskHeader* stolen = search()) {
             run_task(stolen);
@@ -51,6 +52,7 @@ void Worker::run() {
 TaskHeader* Worker::next_task() {
     if (++tick_ % kFairnessInterval == 0) {
         fire_due_timers();
+        poll_io();
         if (TaskHeader* injected = core_.take_injected(consumer_token_, *this)) return injected;
         TaskHeader* oldest = nullptr;
         if (queue_.steal_one(oldest) == LocalQueue::StealResult::kTaken) return oldest;
@@ -289,7 +291,12 @@ void Worker::park() {
             else searching_ = true;
             return;
         }
-        parker_.wait(timeout_ms);
+        reactor_.wait(timeout_ms);
+        if (lifo_ || !queue_.looks_empty()) {  // I/O woke tasks onto this worker: run them
+            if (try_claim_parked()) core_.idle().sleeping.fetch_sub(1, memory_order_seq_cst);
+            else searching_ = true;
+            return;
+        }
     }
     searching_ = true;  // the waker counted us as searching (RuntimeCore::wake_one_sleeper)
 }
@@ -307,6 +314,10 @@ int Worker::park_timeout_ms() noexcept {
     }
     std::uint64_t wait = *next - now;
     return wait > 1'000'000 ? 1'000'000 : static_cast<int>(wait);
+}
+
+void Worker::poll_io() noexcept {
+    if (reactor_.has_sources()) reactor_.wait(0);
 }
 
 // ---- timers ---------------------------------------------------------------------------------

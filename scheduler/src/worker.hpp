@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "local_queue.hpp"
-#include "parker.hpp"
+#include "reactor.hpp"
 #include "timer_entry.hpp"
 #include "timer_wheel.hpp"
 
@@ -42,7 +42,8 @@ public:
     // Called from any thread.
     LocalQueue& queue() noexcept { return queue_; }
     bool try_claim_parked() noexcept;  // a waker takes this sleeper
-    void unpark() noexcept { parker_.unpark(); }
+    void unpark() noexcept { reactor_.unpark(); }
+    Reactor& reactor() noexcept { return reactor_; }
     RuntimeCore& core() noexcept { return core_; }
     unsigned index() const noexcept { return index_; }
 
@@ -67,6 +68,7 @@ private:
     static bool is_cancellation(const std::exception_ptr& error) noexcept;
     void park();
     void fire_due_timers() noexcept;
+    void poll_io() noexcept;  // non-blocking: only when sources are registered
     int park_timeout_ms() noexcept;
 
     bool transition_to_searching() noexcept;
@@ -86,7 +88,7 @@ private:
     std::size_t next_round_head_ = 0;
     std::uint64_t rng_;
     TimerWheel timers_;
-    Parker parker_;
+    Reactor reactor_;
     alignas(kCacheLine) Atomic<bool> parked_{false};
     moodycamel::ProducerToken producer_token_;
     moodycamel::ConsumerToken consumer_token_;

@@ -1,0 +1,90 @@
+// One file descriptor registered with a worker's reactor (epoll, edge-triggered).
+//
+// The I/O pattern every socket operation follows (see weft::net):
+//   for (;;) {
+//       auto seen = source->readiness();              // snapshot: ready bits + event count
+//       ssize_t n = ::read(source->fd(), buf, len);
+//       if (n >= 0) return n;
+//       if (errno != EAGAIN) throw ...;
+//       source->clear_ready(seen, Interest::read);    // no-op if an event came meanwhile
+//       co_await source->ready(Interest::read);       // cancellation point
+//   }
+// Readiness is tracked per source with an event count, so an edge that arrives between
+// the syscall and clear_ready() is never lost. The reactor wakes at most one reader and
+// one writer per source, under the source's own small lock; a cancelled waiter withdraws
+// under the same lock, so the reactor never touches a task that has moved on.
+// The source is registered with the reactor of the worker that opens it; readiness is
+// delivered there and the task resumes on that loop.
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+
+#include <weft/detail/atomic.hpp>
+#include <weft/detail/task_header.hpp>
+
+namespace weft::detail {
+
+class Reactor;
+
+enum class Interest : std::uint8_t { read = 1, write = 2 };
+
+class IoSource {
+public:
+    static constexpr std::uint64_t kReadable = 1;
+    static constexpr std::uint64_t kWritable = 2;
+    static constexpr std::uint64_t kHangup = 4;  // peer closed or error: reads/writes will not block
+    static constexpr std::uint64_t kEventOne = 1u << 8;
+
+    // Registers `fd` (already non-blocking) with the current worker's reactor. Throws
+    // UsageError outside a weft task, weft::Error if epoll_ctl fails.
+    static IoSource* open(int fd);
+    // Deregisters and frees the source (later, on its reactor's thread). Does not close fd.
+    void close() noexcept;
+
+    int fd() const noexcept { return fd_; }
+    std::uint64_t readiness() const noexcept { return readiness_.load(memory_order_acquire); }
+    static bool is_ready(std::uint64_t readiness, Interest interest) noexcept {
+        return (readiness & (mask(interest) | kHangup)) != 0;
+    }
+    void clear_ready(std::uint64_t seen, Interest interest) noexcept;
+
+    class ReadyAwaiter {
+    public:
+        ReadyAwaiter(IoSource& source, Interest interest) noexcept : source_(source), interest_(interest) {}
+        bool await_ready() const noexcept { return is_ready(source_.readiness(), interest_); }
+        bool await_suspend(std::coroutine_handle<> awaiting);
+        void await_resume();
+
+    private:
+        IoSource& source_;
+        Interest interest_;
+    };
+    /// Resumes once the fd may be ready for `interest`. A cancellation point.
+    ReadyAwaiter ready(Interest interest) noexcept { return ReadyAwaiter(*this, interest); }
+
+    // Reactor side.
+    void on_event(std::uint32_t epoll_events) noexcept;
+    void orphan() noexcept;  // its reactor is going away: close() frees directly
+
+private:
+    friend class Reactor;
+    static std::uint64_t mask(Interest interest) noexcept {
+        return interest == Interest::read ? kReadable : kWritable;
+    }
+    void lock() noexcept;
+    void unlock() noexcept { lock_.store(false, memory_order_release); }
+
+    int fd_ = -1;
+    Reactor* reactor_ = nullptr;
+    Atomic<std::uint64_t> readiness_{kReadable | kWritable};  // optimistic: try the syscall first
+    Atomic<bool> lock_{false};
+    bool reader_waiting_ = false;
+    bool writer_waiting_ = false;
+    Waker reader_;
+    Waker writer_;
+    IoSource* next_ = nullptr;  // reactor's lists (registered / retired)
+    IoSource* prev_ = nullptr;
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,121 @@
+#include "reactor.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include <weft/error.hpp>
+
+namespace weft::detail {
+
+namespace {
+[[noreturn]] void throw_errno(const char* what, int err) {
+    throw Error(std::string("weft: ") + what + ": " + std::strerror(err));
+}
+}  // namespace
+
+Reactor::Reactor() {
+    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0) throw_errno("epoll_create1 for a worker", errno);
+    event_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (event_fd_ < 0) {
+        int err = errno;
+        ::close(epoll_fd_);
+        throw_errno("eventfd for a worker", err);
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = nullptr;  // null: the unpark eventfd
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, event_fd_, &ev) != 0) {
+        int err = errno;
+        ::close(epoll_fd_);
+        ::close(event_fd_);
+        throw_errno("epoll_ctl on a worker's eventfd", err);
+    }
+}
+
+Reactor::~Reactor() {
+    free_retired();
+    std::lock_guard lock(sources_mutex_);
+    for (IoSource* source = registered_; source;) {
+        IoSource* next = source->next_;
+        source->orphan();
+        source = next;
+    }
+    registered_ = nullptr;
+    ::close(event_fd_);
+    ::close(epoll_fd_);
+}
+
+void Reactor::add(IoSource* source) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = source;
+    {
+        std::lock_guard lock(sources_mutex_);
+        source->prev_ = nullptr;
+        source->next_ = registered_;
+        if (registered_) registered_->prev_ = source;
+        registered_ = source;
+        registered_count_.fetch_add(1, memory_order_relaxed);
+    }
+    source->reactor_ = this;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, source->fd(), &ev) != 0) {
+        int err = errno;
+        retire(source);
+        throw_errno("epoll_ctl(EPOLL_CTL_ADD)", err);
+    }
+}
+
+void Reactor::retire(IoSource* source) noexcept {
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, source->fd(), nullptr);  // may fail if never added
+    {
+        std::lock_guard lock(sources_mutex_);
+        if (source->prev_) source->prev_->next_ = source->next_;
+        else registered_ = source->next_;
+        if (source->next_) source->next_->prev_ = source->prev_;
+        registered_count_.fetch_sub(1, memory_order_relaxed);
+    }
+    IoSource* head = retired_.load(memory_order_relaxed);
+    do {
+        source->next_ = head;
+    } while (!retired_.compare_exchange_weak(head, source, memory_order_release, memory_order_relaxed));
+}
+
+void Reactor::free_retired() noexcept {
+    IoSource* source = retired_.exchange(nullptr, memory_order_acquire);
+    while (source) {
+        IoSource* next = source->next_;
+        delete source;
+        source = next;
+    }
+}
+
+int Reactor::wait(int timeout_ms) noexcept {
+    free_retired();  // no event from before their EPOLL_CTL_DEL is in hand now
+    epoll_event events[128];
+    int n = ::epoll_wait(epoll_fd_, events, 128, timeout_ms);
+    int sources = 0;
+    for (int i = 0; i < n; ++i) {
+        if (events[i].data.ptr == nullptr) {
+            std::uint64_t count = 0;
+            [[maybe_unused]] ssize_t r = ::read(event_fd_, &count, sizeof count);
+            continue;
+        }
+        static_cast<IoSource*>(events[i].data.ptr)->on_event(events[i].events);
+        ++sources;
+    }
+    return sources;
+}
+
+void Reactor::unpark() noexcept {
+    std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t r = ::write(event_fd_, &one, sizeof one);
+}
+
+}  // namespace weft::detail
