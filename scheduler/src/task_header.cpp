@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <weft/current_task.hpp>
+#include <weft/task.hpp>
 #include <weft/detail/context.hpp>
 #include <weft/error.hpp>
 #include <weft/spawn.hpp>
@@ -172,6 +173,26 @@ void join_cancelled(TaskHeader* target, bool propagate) {
     if (propagate) request_cancel(target, ts::kCancelRequested);
     throw_if_cancelled(self);
     throw Error("weft internal error: a join resumed with neither completion nor cancellation");
+}
+
+std::coroutine_handle<> join_try_inline(TaskHeader* target, std::coroutine_handle<> awaiting) noexcept {
+    Worker* worker = tls_context.worker;
+    if (!worker || target->always_start || target->runtime != &worker->core()) return {};
+    if (target->state.load(memory_order_relaxed) & ts::kCancelBits) return {};
+    if (!worker->take_if_newest(target)) return {};
+    // We own its schedule: scheduled -> running, as part of the awaiting task.
+    target->state.fetch_add(ts::kEpochOne + ts::kScheduled, memory_order_acquire);
+    target->started = true;
+    static_cast<TaskPromiseBase*>(target)->continuation = awaiting;
+    return target->root;
+}
+
+void join_finish_inlined(TaskHeader* target) noexcept {
+    if (target->exception) target->cancelled = Worker::is_cancellation(target->exception);
+    target->state.fetch_or(ts::kComplete, memory_order_release);
+    target->join_waiter.store(kJoinClosed, memory_order_release);
+    target->join_woken.store(true, memory_order_release);
+    release(target);  // the task's own reference; the JoinHandle keeps the frame
 }
 
 bool listen(TaskHeader* task, CompletionListener* listener) {

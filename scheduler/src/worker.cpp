@@ -223,6 +223,13 @@ void Worker::push_local(TaskHeader* task) {
     if (!queue_.push(task)) core_.inject_batch(&task, 1, producer_token_);
 }
 
+bool Worker::take_if_newest(TaskHeader* task) noexcept {
+    TaskHeader* newest = queue_.pop();
+    if (newest == task) return true;
+    if (newest) queue_.push(newest);  // cannot fail: it just left that slot
+    return false;
+}
+
 void Worker::push_spawned(TaskHeader* task) {
     push_local(task);
     core_.notify_work();

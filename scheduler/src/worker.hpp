@@ -35,6 +35,7 @@ public:
     void push_spawned(TaskHeader* task);
     void schedule_woken(TaskHeader* task);
     void request_yield() noexcept { yield_requested_ = true; }
+    bool take_if_newest(TaskHeader* task) noexcept;  // pops `task` if it is the queue's bottom
     void push_local(TaskHeader* task);  // local queue, spilling half to the injection queue when full
     void arm(TimerEntry* entry, std::uint64_t deadline_tick) noexcept;
     void disarm(TimerEntry* entry) noexcept;  // a cancelled entry, unlinked and freed now
@@ -65,7 +66,10 @@ private:
     void complete(TaskHeader* task);
     void complete_unstarted(TaskHeader* task);
     void finish(TaskHeader* task);
+public:
     static bool is_cancellation(const std::exception_ptr& error) noexcept;
+
+private:
     void park();
     void fire_due_timers() noexcept;
     void poll_io() noexcept;  // non-blocking: only when sources are registered

@@ -64,11 +64,21 @@ public:
         bool await_ready() const {
             return handle_.checked().join_waiter.load(std::memory_order_acquire) == detail::kJoinClosed;
         }
-        bool await_suspend(std::coroutine_handle<> awaiting) const {
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) {
+            // Fork-join fast path: a child still unstarted at the bottom of this worker's
+            // queue runs right here, as a direct call, instead of a suspend + schedule.
+            if (propagate_) {
+                if (std::coroutine_handle<> child = detail::join_try_inline(handle_.task_, awaiting)) {
+                    inlined_ = true;
+                    return child;
+                }
+            }
             detail::TaskHeader* self = detail::current_task_or_throw("co_await on a JoinHandle");
-            return detail::join_suspend(handle_.task_, awaiting, self);
+            if (detail::join_suspend(handle_.task_, awaiting, self)) return std::noop_coroutine();
+            return awaiting;
         }
         T await_resume() const {
+            if (inlined_) detail::join_finish_inlined(handle_.task_);
             if (handle_.task_->join_waiter.load(std::memory_order_acquire) != detail::kJoinClosed)
                 detail::join_cancelled(handle_.task_, propagate_);  // throws unless it finished meanwhile
             detail::TaskPromise<T>* task = std::exchange(handle_.task_, nullptr);
@@ -80,6 +90,7 @@ public:
     private:
         JoinHandle& handle_;
         bool propagate_;
+        bool inlined_ = false;
     };
 
     // For weft's combinators: the task behind the handle, and the result of a task known

@@ -141,6 +141,13 @@ bool listen(TaskHeader* task, CompletionListener* listener);
 // has returned from on_complete(), so the listener may be destroyed afterwards.
 void unlisten(TaskHeader* task, CompletionListener* listener) noexcept;
 
+// If `target` has not started and is the newest task on this worker's queue, takes it
+// and returns its coroutine to run inline (continuing `awaiting` when it finishes):
+// it then runs as part of the awaiting task. Else a null handle.
+std::coroutine_handle<> join_try_inline(TaskHeader* target, std::coroutine_handle<> awaiting) noexcept;
+// Completes an inlined target once its body has returned.
+void join_finish_inlined(TaskHeader* target) noexcept;
+
 // A join await resumed without its target finishing: withdraw, cancel the target if
 // `propagate`, and throw the pending cancellation. If the target finished after all,
 // returns normally (the caller takes the result; the cancellation stays pending).
