@@ -8,6 +8,10 @@
 # applies weft's warnings, and registers it for the umbrella target weft::weft and for install.
 # A component with no .cpp yet is an INTERFACE (header-only) library.
 #
+# It also defines weft_<name>_internals (ALIAS weft::<name>_internals, never installed): the
+# component plus its src/ headers and private dependencies, for white-box tests that include a
+# private header such as "timer_wheel.hpp".
+#
 # Adding weft::sync is sync/CMakeLists.txt holding:
 #     weft_add_component(sync DEPENDS weft::scheduler)
 
@@ -45,6 +49,12 @@ function(weft_add_component name)
         EXPORT_NAME ${name}
         OUTPUT_NAME weft_${name})
 
+    add_library(${target}_internals INTERFACE)
+    add_library(weft::${name}_internals ALIAS ${target}_internals)
+    target_include_directories(${target}_internals INTERFACE "${CMAKE_CURRENT_SOURCE_DIR}/src")
+    target_include_directories(${target}_internals SYSTEM INTERFACE ${arg_PRIVATE_INCLUDES})
+    target_link_libraries(${target}_internals INTERFACE ${target} ${arg_PRIVATE_DEPENDS})
+
     if(EXISTS "${include_dir}")
         install(DIRECTORY "${include_dir}/" DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
     endif()
@@ -52,4 +62,5 @@ function(weft_add_component name)
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 
     set_property(GLOBAL APPEND PROPERTY WEFT_COMPONENTS ${target})
+    set_property(GLOBAL APPEND PROPERTY WEFT_COMPONENT_INTERNALS ${target}_internals)
 endfunction()
