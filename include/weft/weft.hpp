@@ -8,11 +8,31 @@
 // Link weft::weft. Components include only their own headers; this one grows with them.
 #pragma once
 
+#include <weft/call_later.hpp>
 #include <weft/current_task.hpp>
 #include <weft/error.hpp>
+#include <weft/gather.hpp>
 #include <weft/join_handle.hpp>
+#include <weft/outcome.hpp>
 #include <weft/run.hpp>
 #include <weft/runtime.hpp>
+#include <weft/shield.hpp>
+#include <weft/sleep.hpp>
 #include <weft/spawn.hpp>
 #include <weft/task.hpp>
+#include <weft/task_group.hpp>
+#include <weft/timeout.hpp>
+#include <weft/wait.hpp>
 #include <weft/yield.hpp>
+
+// weft::sync: locks, events, conditions, semaphores, barriers, latches, queues.
+#include <weft/backpressure_queue.hpp>
+#include <weft/barrier.hpp>
+#include <weft/condition.hpp>
+#include <weft/event.hpp>
+#include <weft/latch.hpp>
+#include <weft/lock.hpp>
+#include <weft/queue.hpp>
+#include <weft/queue_errors.hpp>
+#include <weft/semaphore.hpp>
+#include <weft/shared_lock.hpp>

@@ -1,0 +1,158 @@
+// The one waiter queue under every weft::sync primitive (Lock, Semaphore, Event, Condition,
+// Barrier, Latch, SharedLock, the queues). The awaiter object itself is the queue node, so
+// waiting allocates nothing; the node lives in the waiting coroutine's frame.
+//
+// Protocol (every primitive follows it; `guard` is the primitive's SpinLock):
+//  1. await_ready tries the primitive's lock-free fast path; if that completes the operation
+//     nothing below happens.
+//  2. await_suspend (suspend_waiter): if a cancellation is pending, do not suspend (the node
+//     stays `idle` and await_resume throws it). Else prepare the waker, then under guard retry
+//     the operation: if it completes now, mark the node `woken` with its outcome and withdraw
+//     the suspension; otherwise link the node (`queued`) and suspend.
+//  3. A source ends a wait only under guard: it unlinks the node, writes the outcome (and the
+//     item, for a queue), calls wake(node.waker), then stores `woken` (release). That store is
+//     its last touch of the node.
+//  4. await_resume (settle_wait): `woken` (acquire) means the source's outcome is ours. Else
+//     take guard and look again: `woken` now means the same; still `queued` means the task was
+//     resumed by cancellation: the primitive unlinks the node under guard (fixing its own
+//     bookkeeping) and the awaiter throws the cancellation (throw_cancelled).
+//
+// Why this is safe:
+//  - The source and the cancellation race only through the node's state, decided under guard:
+//    exactly one of them wins. If the source won, the waiter returns normally (the item, permit
+//    or lock is its own) and the cancellation stays pending for its next await: nothing is ever
+//    lost. If the cancellation won, the node is gone before any source can see it.
+//  - wake() only schedules the task (it resumes later on a worker loop, never inline), so
+//    calling it under guard cannot deadlock or recurse. The waiter cannot leave await_resume
+//    (and so cannot free the node or finish its task) until it has seen `woken` or taken
+//    guard, so the node and the TaskHeader wake() touches are alive while the source uses them.
+//  - A wake that lost the race (the task was already resumed by cancellation) carries an old
+//    epoch and is ignored by the scheduler; it can never resume the task somewhere else.
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+
+#include <weft/detail/atomic.hpp>
+#include <weft/detail/spin_lock.hpp>
+#include <weft/detail/task_header.hpp>
+
+namespace weft::detail {
+
+enum class WaitState : std::uint8_t {
+    idle,    // not queued: the await completed at once, or a cancellation was pending
+    queued,  // linked in a waiter queue, waiting for a source
+    woken,   // a source ended the wait; `outcome` says how
+};
+
+struct WaiterNode {
+    WaiterNode* prev = nullptr;
+    WaiterNode* next = nullptr;
+    Waker waker{};
+    Atomic<WaitState> state{WaitState::idle};
+    std::uint8_t outcome = 0;  // the primitive's verdict (granted, shut down, broken, ...)
+    std::uint8_t tag = 0;      // the primitive's note about the waiter (SharedLock: reader/writer)
+    std::size_t index = 0;     // Barrier: the arrival index
+
+    WaiterNode() = default;
+    WaiterNode(const WaiterNode&) = delete;
+    WaiterNode& operator=(const WaiterNode&) = delete;
+};
+
+// An intrusive FIFO of nodes. Not synchronised: always used under the owner's guard.
+class WaiterQueue {
+public:
+    bool empty() const noexcept { return head_ == nullptr; }
+    std::size_t size() const noexcept { return size_; }
+    WaiterNode* front() const noexcept { return head_; }
+
+    void push_back(WaiterNode* node) noexcept {
+        node->next = nullptr;
+        node->prev = tail_;
+        if (tail_) {
+            tail_->next = node;
+        } else {
+            head_ = node;
+        }
+        tail_ = node;
+        ++size_;
+    }
+
+    WaiterNode* pop_front() noexcept {
+        WaiterNode* node = head_;
+        if (node) remove(node);
+        return node;
+    }
+
+    void remove(WaiterNode* node) noexcept {
+        (node->prev ? node->prev->next : head_) = node->next;
+        (node->next ? node->next->prev : tail_) = node->prev;
+        node->prev = node->next = nullptr;
+        --size_;
+    }
+
+private:
+    WaiterNode* head_ = nullptr;
+    WaiterNode* tail_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+// Step 2 for a node that completes without suspending: the verdict is `outcome`.
+inline void complete_now(WaiterNode& node, std::uint8_t outcome) noexcept {
+    node.outcome = outcome;
+    node.state.store(WaitState::woken, memory_order_relaxed);
+}
+
+// Step 2 for a node that will suspend: link it. Under guard.
+inline void enqueue(WaiterQueue& queue, WaiterNode& node) noexcept {
+    node.state.store(WaitState::queued, memory_order_relaxed);
+    queue.push_back(&node);
+}
+
+// Step 3: ends a queued node's wait with `outcome`. Under guard, after the node was unlinked.
+inline void wake_waiter(WaiterNode* node, std::uint8_t outcome) noexcept {
+    node->outcome = outcome;
+    wake(node->waker);
+    node->state.store(WaitState::woken, memory_order_release);  // last touch of the node
+}
+
+// Step 2. `enqueue_or_complete()` runs under no lock of ours: the primitive takes its guard,
+// then either completes the node (complete_now) and returns false, or links it (enqueue) and
+// returns true. Returns whether to suspend.
+template <class EnqueueOrComplete>
+bool suspend_waiter(WaiterNode& node, const char* what, std::coroutine_handle<> awaiting,
+                    EnqueueOrComplete&& enqueue_or_complete) {
+    TaskHeader* self = current_task_or_throw(what);
+    if (cancel_pending(self)) return false;  // the node stays idle: await_resume throws
+    node.waker = prepare_cancellable_suspend(self, awaiting);
+    if (enqueue_or_complete()) return true;
+    cancellable_suspend_withdrawn();
+    return false;
+}
+
+// Step 4. True: a source (or step 2) completed the wait and node.outcome holds the verdict.
+// False: the wait was cancelled (or never started because a cancellation was pending); when the
+// node was queued, `unlink()` has run under guard. The caller then calls throw_cancelled().
+template <class Unlink>
+bool settle_wait(WaiterNode& node, SpinLock& guard, Unlink&& unlink) {
+    WaitState state = node.state.load(memory_order_acquire);
+    if (state == WaitState::woken) return true;
+    if (state == WaitState::idle) return false;
+    SpinGuard locked(guard);
+    if (node.state.load(memory_order_relaxed) == WaitState::woken) return true;
+    unlink();
+    return false;
+}
+
+// Throws the current task's pending cancellation (CancelledError or TimeoutError).
+[[noreturn]] void throw_cancelled();
+
+// For waits that cancellation must not interrupt (Condition re-acquiring its lock): the waker
+// for a suspension the scheduler will not end on cancel(); only a source can.
+inline Waker prepare_uncancellable_suspend(TaskHeader* self, std::coroutine_handle<> awaiting) noexcept {
+    self->resume_point = awaiting;
+    return Waker{self, task_state::epoch_of(self->state.load(memory_order_relaxed))};
+}
+
+}  // namespace weft::detail

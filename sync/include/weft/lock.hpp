@@ -1,0 +1,158 @@
+// weft::Lock (asyncio.Lock): a FIFO-fair mutual-exclusion lock for tasks.
+//
+//   weft::Lock lock;
+//   weft::Task<> deposit(Account& account, int amount) {
+//       auto held = co_await lock.lock();      // waits while another task holds it
+//       account.balance += amount;             // awaiting in here is fine too
+//   }                                          // `held` unlocks: the next waiter gets the lock
+//
+// Fair: unlock() hands the lock to the task that has waited longest; it resumes on a worker
+// loop (never inside unlock()) already holding the lock, and no task arriving meanwhile can
+// take it first. A lock is held by a task: unlock() from any other task throws UsageError, as
+// does unlocking a lock nobody holds. try_lock() and unlock() also work from plain threads
+// (the holder is then "no task").
+//
+// Waiting is a cancellation point: a cancelled waiter never holds the lock afterwards. If the
+// lock was handed to it at the moment it was cancelled, the await returns the guard normally
+// and the cancellation is delivered at the task's next await.
+//
+// Cost: lock() and unlock() without contention are one compare-and-swap each and take no OS
+// lock. A waiter costs no allocation (the awaiter is the queue node).
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+#include <weft/detail/atomic.hpp>
+#include <weft/detail/context.hpp>
+#include <weft/detail/spin_lock.hpp>
+#include <weft/detail/sync_access.hpp>
+#include <weft/detail/waiter_queue.hpp>
+#include <weft/error.hpp>
+
+namespace weft {
+
+class Condition;
+
+class Lock {
+public:
+    class Guard;
+    class Awaiter;
+
+    Lock() noexcept = default;
+    Lock(const Lock&) = delete;
+    Lock& operator=(const Lock&) = delete;
+
+    /// co_await it for a Guard that holds the lock.
+    Awaiter lock() noexcept;
+    /// Takes the lock if it is free and nobody is waiting for it. Unlock with unlock().
+    bool try_lock() noexcept { return try_acquire(detail::tls_context.task); }
+    /// Releases the lock taken with try_lock() (or a Guard's, which should rather unlock()).
+    /// UsageError if the lock is not held, or is held by another task.
+    void unlock();
+    bool locked() const noexcept { return (state_.load(detail::memory_order_relaxed) & kLocked) != 0; }
+    /// Whether the running task (or this plain thread) holds the lock.
+    bool held_by_current_task() const noexcept {
+        return locked() && owner_.load(detail::memory_order_relaxed) == detail::tls_context.task;
+    }
+
+private:
+    friend class Condition;
+    friend struct detail::SyncAccess;
+
+    static constexpr std::uint32_t kLocked = 1;   // held
+    static constexpr std::uint32_t kWaiters = 2;  // waiters_ is not empty (set and cleared under guard_)
+    enum Outcome : std::uint8_t { kGranted = 1 };
+
+    bool try_acquire(detail::TaskHeader* self) noexcept {
+        std::uint32_t expected = 0;
+        if (!state_.compare_exchange_strong(expected, kLocked, detail::memory_order_acquire,
+                                            detail::memory_order_relaxed))
+            return false;
+        owner_.store(self, detail::memory_order_relaxed);
+        return true;
+    }
+    // Releases the lock without the ownership check (a Guard knows it holds it).
+    void release() noexcept {
+        owner_.store(nullptr, detail::memory_order_relaxed);
+        std::uint32_t expected = kLocked;
+        if (!state_.compare_exchange_strong(expected, 0, detail::memory_order_release, detail::memory_order_relaxed))
+            release_slow();
+    }
+    void release_slow() noexcept;
+    bool enqueue_or_acquire(detail::WaiterNode& node) noexcept;  // true: queued
+    void unlink(detail::WaiterNode& node) noexcept;               // a cancelled waiter, under guard_
+    std::size_t waiter_count_locked() const noexcept { return waiters_.size(); }
+
+    detail::Atomic<std::uint32_t> state_{0};
+    detail::Atomic<detail::TaskHeader*> owner_{nullptr};
+    mutable detail::SpinLock guard_;
+    detail::WaiterQueue waiters_;
+};
+
+/// Holds a Lock; unlocks it when destroyed (or at unlock()). Movable, so it may be returned
+/// or handed to another task along with the lock.
+class [[nodiscard("the lock is released as soon as this guard is destroyed")]] Lock::Guard {
+public:
+    Guard() noexcept = default;
+    explicit Guard(Lock& lock) noexcept : lock_(&lock) {}
+    Guard(Guard&& other) noexcept : lock_(std::exchange(other.lock_, nullptr)) {}
+    Guard& operator=(Guard&& other) noexcept {
+        if (this != &other) {
+            reset();
+            lock_ = std::exchange(other.lock_, nullptr);
+        }
+        return *this;
+    }
+    ~Guard() { reset(); }
+
+    /// Unlocks early. UsageError if this guard no longer holds the lock.
+    void unlock() {
+        if (!lock_) throw UsageError("weft::Lock::Guard::unlock(): the guard does not hold the lock");
+        reset();
+    }
+    /// Stops managing the lock without unlocking it: it stays held by this task, which must
+    /// unlock() it later.
+    void detach() noexcept { lock_ = nullptr; }
+    bool owns_lock() const noexcept { return lock_ != nullptr; }
+
+private:
+    void reset() noexcept {
+        if (lock_) std::exchange(lock_, nullptr)->release();
+    }
+    Lock* lock_ = nullptr;
+};
+
+/// `co_await lock.lock()`; single use.
+class [[nodiscard("co_await it")]] Lock::Awaiter : private detail::WaiterNode {
+public:
+    explicit Awaiter(Lock& lock, bool cancellable = true) noexcept : lock_(lock), cancellable_(cancellable) {}
+    Awaiter& operator co_await() && noexcept { return *this; }
+
+    bool await_ready() noexcept {
+        if (!lock_.try_acquire(detail::tls_context.task)) return false;
+        detail::complete_now(*this, kGranted);
+        return true;
+    }
+    bool await_suspend(std::coroutine_handle<> awaiting) {
+        if (!cancellable_) return suspend_uncancellable(awaiting);
+        return detail::suspend_waiter(*this, "weft::Lock::lock()", awaiting,
+                                      [this] { return lock_.enqueue_or_acquire(*this); });
+    }
+    Guard await_resume() {
+        if (!detail::settle_wait(*this, lock_.guard_, [this] { lock_.unlink(*this); })) detail::throw_cancelled();
+        return Guard(lock_);
+    }
+
+private:
+    bool suspend_uncancellable(std::coroutine_handle<> awaiting);
+
+    Lock& lock_;
+    bool cancellable_;
+};
+
+inline Lock::Awaiter Lock::lock() noexcept { return Awaiter(*this); }
+
+}  // namespace weft

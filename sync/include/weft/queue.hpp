@@ -1,0 +1,54 @@
+// weft::Queue, LifoQueue, PriorityQueue (asyncio.Queue and friends): queues between tasks,
+// with backpressure when bounded.
+//
+//   weft::Queue<Job> jobs(64);                       // maxsize 64; 0 = unbounded
+//   // producer:                                     // consumer:
+//   co_await jobs.put(make_job());                   //   Job job = co_await jobs.get();
+//   co_await jobs.join();   // all done              //   run(job); jobs.task_done();
+//   jobs.shutdown();        // consumers' get() throws QueueShutDown once drained
+//
+// put() waits while the queue is full, get() while it is empty; both are cancellation points.
+// A put() that finds a task waiting in get() hands the item straight to it, and a get() that
+// makes room moves the longest-waiting putter's item in; the woken task resumes on a worker
+// loop, never inside the call that woke it. Cancellation never loses an item: a cancelled get()
+// leaves every item for other getters (if an item was handed to it at that moment, it returns
+// the item and the cancellation comes at its next await); a cancelled put() has either put its
+// item or not, never half.
+//
+// join()/task_done() and shutdown(immediate) follow asyncio 3.13: see the member comments.
+// LifoQueue returns the newest item first; PriorityQueue<T, Compare> the smallest under
+// Compare (std::less: lowest first, like asyncio). put_nowait()/get_nowait() throw QueueFull,
+// QueueEmpty or QueueShutDown (<weft/queue_errors.hpp>) instead of waiting.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+
+#include <weft/detail/basic_queue.hpp>
+#include <weft/detail/queue_storage.hpp>
+#include <weft/queue_errors.hpp>
+
+namespace weft {
+
+/// First in, first out.
+template <class T>
+class Queue : public detail::BasicQueue<T, detail::RingStorage<T>> {
+public:
+    using detail::BasicQueue<T, detail::RingStorage<T>>::BasicQueue;
+};
+
+/// Last in, first out.
+template <class T>
+class LifoQueue : public detail::BasicQueue<T, detail::StackStorage<T>> {
+public:
+    using detail::BasicQueue<T, detail::StackStorage<T>>::BasicQueue;
+};
+
+/// Smallest first (use std::pair<priority, T> or a Compare for records).
+template <class T, class Compare = std::less<T>>
+class PriorityQueue : public detail::BasicQueue<T, detail::HeapStorage<T, Compare>> {
+public:
+    using detail::BasicQueue<T, detail::HeapStorage<T, Compare>>::BasicQueue;
+};
+
+}  // namespace weft

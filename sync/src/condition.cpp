@@ -1,0 +1,70 @@
+// Condition::wait in two steps: (1) NotifyAwaiter links the task on the condition's queue and
+// only then releases the lock, so a notify() issued by the next holder always finds it (no
+// lost wake-up between "unlock" and "wait"); (2) the task re-acquires the lock with a wait that
+// cancellation cannot end, so wait() never returns or throws without the lock.
+#include <weft/condition.hpp>
+
+#include <exception>
+
+namespace weft {
+
+using namespace detail;
+
+class Condition::NotifyAwaiter : private WaiterNode {
+public:
+    explicit NotifyAwaiter(Condition& condition) noexcept : condition_(condition) {}
+    NotifyAwaiter& operator co_await() && noexcept { return *this; }
+
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> awaiting) {
+        return suspend_waiter(*this, "weft::Condition::wait()", awaiting, [this] {
+            {
+                SpinGuard locked(condition_.guard_);
+                enqueue(condition_.waiters_, *this);
+            }
+            released_ = true;
+            condition_.lock_->release();  // a notify() from the next holder finds us queued
+            return true;
+        });
+    }
+    void await_resume() {
+        if (!settle_wait(*this, condition_.guard_, [this] { condition_.waiters_.remove(this); })) throw_cancelled();
+    }
+    bool released() const noexcept { return released_; }
+
+private:
+    Condition& condition_;
+    bool released_ = false;
+};
+
+Task<void> Condition::wait() {
+    if (!lock_->held_by_current_task())
+        throw UsageError("weft::Condition::wait(): the condition's lock is not held by this task");
+    std::exception_ptr error;
+    NotifyAwaiter notified(*this);
+    try {
+        co_await std::move(notified);
+    } catch (...) {
+        error = std::current_exception();  // rethrown once the lock is ours again
+    }
+    if (notified.released()) {
+        auto held = co_await Lock::Awaiter(*lock_, /*cancellable=*/false);
+        held.detach();  // the caller's own guard owns the lock again
+    }
+    if (error) std::rethrow_exception(error);
+}
+
+void Condition::notify(std::size_t count) {
+    if (!lock_->held_by_current_task())
+        throw UsageError("weft::Condition::notify(): the condition's lock is not held by this task");
+    SpinGuard locked(guard_);
+    for (std::size_t i = 0; i < count; ++i) {
+        WaiterNode* node = waiters_.pop_front();
+        if (!node) break;
+        wake_waiter(node, kNotified);
+    }
+}
+
+void Condition::notify_all() { notify(static_cast<std::size_t>(-1)); }
+
+}  // namespace weft
