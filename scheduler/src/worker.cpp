@@ -31,6 +31,9 @@ void Worker::run() {
     tls_context.worker = this;
     while (!core_.stopping()) {
         if (TaskHeader* task = next_task()) {
+            // Found work (maybe right after a waker counted us as searching): stop
+            // counting as a searcher, or producers would never wake anyone else.
+            if (searching_) transition_from_searching();
             run_task(task);
             continue;
         }
