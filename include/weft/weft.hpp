@@ -9,10 +9,12 @@
 #pragma once
 
 #include <weft/call_later.hpp>
+#include <weft/compute.hpp>
 #include <weft/current_task.hpp>
 #include <weft/error.hpp>
 #include <weft/gather.hpp>
 #include <weft/join_handle.hpp>
+#include <weft/offload.hpp>
 #include <weft/outcome.hpp>
 #include <weft/run.hpp>
 #include <weft/runtime.hpp>
@@ -21,6 +23,7 @@
 #include <weft/spawn.hpp>
 #include <weft/task.hpp>
 #include <weft/task_group.hpp>
+#include <weft/threadsafe.hpp>
 #include <weft/timeout.hpp>
 #include <weft/wait.hpp>
 #include <weft/yield.hpp>

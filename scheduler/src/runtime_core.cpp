@@ -9,6 +9,7 @@
 #include <weft/detail/context.hpp>
 #include <weft/error.hpp>
 
+#include "executor_bridge.hpp"
 #include "worker.hpp"
 
 namespace weft::detail {
@@ -33,6 +34,7 @@ RuntimeCore::RuntimeCore(RuntimeOptions options) : options_(std::move(options)) 
     if (options_.workers > 4096) throw UsageError("RuntimeOptions::workers is larger than 4096");
     if (options_.virtual_time && options_.workers != 1)
         throw UsageError("RuntimeOptions::virtual_time needs workers = 1 (time may only jump when nothing can run)");
+    bridge_ = std::make_unique<ExecutorBridge>(options_);
     workers_.reserve(options_.workers);
     for (unsigned i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
 }
@@ -55,6 +57,7 @@ void RuntimeCore::shutdown() {
     for (auto& worker : workers_) worker->unpark();
     for (auto& thread : threads_) thread.join();
     threads_.clear();
+    bridge_->shutdown();  // no task can submit now; its wake-ups land in the injection queue
     abandon_queued_tasks();
 }
 

@@ -18,6 +18,7 @@
 namespace weft::detail {
 
 class Worker;
+class ExecutorBridge;
 
 // Counts of searching and parked workers. Protocol that prevents lost wake-ups:
 //  1. A producer makes work visible with a seq_cst store/RMW (queue push, injected_
@@ -62,6 +63,7 @@ public:
     IdleCounts& idle() noexcept { return idle_; }
     moodycamel::ConcurrentQueue<TaskHeader*>& injection() noexcept { return injection_; }
     const RuntimeOptions& options() const noexcept { return options_; }
+    ExecutorBridge& bridge() noexcept { return *bridge_; }  // offload/compute (executor_bridge.hpp)
 
 private:
     void wake_one_sleeper() noexcept;
@@ -77,6 +79,7 @@ private:
     Atomic<unsigned> wake_cursor_{0};
     std::chrono::steady_clock::time_point epoch_ = std::chrono::steady_clock::now();
     Atomic<std::uint64_t> virtual_elapsed_ms_{0};
+    std::unique_ptr<ExecutorBridge> bridge_;
     std::mutex shutdown_mutex_;
     bool shut_down_ = false;
 };

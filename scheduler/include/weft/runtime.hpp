@@ -10,9 +10,12 @@
 // Tasks spawned from plain threads enter through a shared injection queue.
 #pragma once
 
+#include <chrono>
+#include <concepts>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <weft/detail/task_header.hpp>
 #include <weft/join_handle.hpp>
@@ -27,7 +30,24 @@ struct RuntimeOptions {
     // so sleeps of hours finish at once and in order. Needs workers = 1. Work arriving
     // from other threads (offload) does not hold the clock back.
     bool virtual_time = false;
+    // Executor bridge (offload.hpp, compute.hpp). The blocking pool starts threads on demand
+    // up to this cap (Tokio's default), queues calls beyond it, and retires a thread idle for
+    // `blocking_keep_alive`.
+    unsigned max_blocking_threads = 512;
+    std::chrono::milliseconds blocking_keep_alive{10'000};
+    unsigned compute_threads = 0;  // the oneTBB arena behind compute(); 0: one per CPU
+    // shutdown() waits this long for offloaded/compute calls still running, then abandons them
+    // (their tasks end with RuntimeShutDown) and logs each one.
+    std::chrono::milliseconds shutdown_timeout{10'000};
 };
+
+namespace detail {
+template <class Fn>
+Task<void> call_soon_body(Fn fn) {
+    fn();
+    co_return;
+}
+}  // namespace detail
 
 class Runtime {
 public:
@@ -45,10 +65,20 @@ public:
         return JoinHandle<T>(&handle.promise());
     }
 
+    /// Runs `fn()` on one of the loops soon; callable from any thread (asyncio's
+    /// loop.call_soon_threadsafe). Fire and forget: if fn throws, the failure is logged. For a
+    /// result or a handle use spawn() or weft::run_coroutine_threadsafe (threadsafe.hpp).
+    template <std::invocable Fn>
+    void call_soon_threadsafe(Fn fn) {
+        spawn(detail::call_soon_body(std::move(fn)), "call_soon").detach();
+    }
+
     unsigned worker_count() const noexcept;
 
     /// Stops the workers and joins them; tasks still queued are destroyed unrun and
-    /// their JoinHandles report RuntimeShutDown. Idempotent; the destructor calls it.
+    /// their JoinHandles report RuntimeShutDown. Offloaded calls not started yet are dropped;
+    /// running ones get up to RuntimeOptions::shutdown_timeout to finish, then are abandoned
+    /// (logged). Idempotent; the destructor calls it.
     void shutdown();
 
     detail::RuntimeCore& core() noexcept { return *core_; }

@@ -1,0 +1,124 @@
+// The state machine of one bridged call (protocol in weft/detail/bridge_call.hpp).
+#include <weft/detail/bridge_call.hpp>
+
+#include <chrono>
+#include <thread>
+
+#include <weft/error.hpp>
+
+#include "executor_bridge.hpp"
+#include "runtime_core.hpp"
+
+namespace weft::detail {
+
+namespace {
+
+std::int64_t steady_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+void BridgeCall::execute() noexcept {
+    std::uint8_t status = kQueued;
+    if (status_.compare_exchange_strong(status, kRunning, memory_order_acq_rel, memory_order_acquire)) {
+        started_at_ns_.store(steady_ns(), memory_order_relaxed);
+        invoke();
+        status = kRunning;
+        // acq_rel: publishes the outcome written by invoke() to the awaiter's acquire.
+        if (status_.compare_exchange_strong(status, kCompleting, memory_order_acq_rel, memory_order_acquire)) {
+            wake(waker_);
+            status_.store(kCompleted, memory_order_release);  // from here on the task may be gone
+        }
+    }
+    InflightCalls::remove(this);
+    release();
+}
+
+bool BridgeCall::abandon_for_shutdown(bool running_too) noexcept {
+    std::uint8_t status = status_.load(memory_order_acquire);
+    while (status == kQueued || (running_too && status == kRunning)) {
+        if (status_.compare_exchange_weak(status, kAbandoned, memory_order_acq_rel, memory_order_acquire)) {
+            on_abandon();
+            wake(waker_);  // the loops are stopped: the task is queued, then abandoned
+            return true;
+        }
+    }
+    return false;
+}
+
+bool BridgeCall::suspend(std::coroutine_handle<> awaiting) {
+    TaskHeader* self = current_task_or_throw(what_);
+    if (cancel_pending(self)) return false;  // resume() delivers it; nothing submitted
+    waker_ = prepare_cancellable_suspend(self, awaiting);
+    refs_.store(2, memory_order_relaxed);  // the awaiter + the executor; published by the submit
+    try {
+        bridge_submit(self->runtime, executor_, this);
+    } catch (...) {
+        refs_.store(1, memory_order_relaxed);
+        cancellable_suspend_withdrawn();
+        throw;
+    }
+    submitted_ = true;  // only the awaiter reads it; this frame keeps the call alive
+    return true;
+}
+
+std::uint8_t BridgeCall::wait_while_completing(std::uint8_t status) const noexcept {
+    // The executor won and is inside wake(): a few instructions away from kCompleted.
+    while (status == kCompleting) {
+        std::this_thread::yield();
+        status = status_.load(memory_order_acquire);
+    }
+    return status;
+}
+
+void BridgeCall::resume() {
+    TaskHeader* self = tls_task();
+    if (!submitted_) {
+        if (self) throw_if_cancelled(self);
+        throw Error("weft internal error: a bridged call resumed without being submitted or cancelled");
+    }
+    std::uint8_t status = status_.load(memory_order_acquire);
+    for (;;) {
+        if (status == kQueued || status == kRunning) {
+            if (!status_.compare_exchange_weak(status, kAbandoned, memory_order_acq_rel, memory_order_acquire))
+                continue;
+            // Resumed by cancellation: the call runs on (or never starts); its outcome is dropped.
+            on_abandon();
+            if (self) throw_if_cancelled(self);
+            throw Error("weft internal error: a bridged call resumed with neither its outcome nor a cancellation");
+        }
+        status = wait_while_completing(status);
+        if (status == kCompleted) return;  // a pending cancellation waits for the next await
+        throw Error("weft internal error: a bridged call was abandoned under its awaiter");
+    }
+}
+
+void BridgeCall::leave() noexcept {
+    if (submitted_) {
+        std::uint8_t status = status_.load(memory_order_acquire);
+        for (;;) {
+            if (status == kQueued || status == kRunning) {
+                if (status_.compare_exchange_weak(status, kAbandoned, memory_order_acq_rel, memory_order_acquire)) {
+                    on_abandon();
+                    break;
+                }
+                continue;
+            }
+            wait_while_completing(status);
+            break;
+        }
+    }
+    release();
+}
+
+void BridgeCall::release() noexcept {
+    if (refs_.fetch_sub(1, memory_order_acq_rel) == 1) delete this;
+}
+
+void bridge_submit(RuntimeCore* runtime, BridgeExecutor executor, BridgeCall* call) {
+    runtime->bridge().submit(executor, call);
+}
+
+}  // namespace weft::detail

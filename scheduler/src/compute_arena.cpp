@@ -1,0 +1,40 @@
+#include "compute_arena.hpp"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <thread>
+
+#include <weft/detail/bridge_call.hpp>
+
+namespace weft::detail {
+
+namespace {
+
+unsigned usable_cpus() noexcept {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return static_cast<unsigned>(CPU_COUNT(&set));
+    unsigned hw = std::thread::hardware_concurrency();
+    return hw ? hw : 1;
+}
+
+}  // namespace
+
+ComputeArena::ComputeArena(unsigned threads) : threads_(threads ? threads : usable_cpus()) {}
+
+ComputeArena::~ComputeArena() = default;
+
+void ComputeArena::submit(BridgeCall* call) {
+    std::call_once(started_, [this] {
+        // The process-wide worker limit counts a calling thread; ours never joins (+1).
+        std::size_t wanted = std::max<std::size_t>(
+            threads_ + 1, tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism));
+        control_ = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, wanted);
+        arena_ = std::make_unique<tbb::task_arena>(static_cast<int>(threads_), /*reserved_for_masters=*/0);
+        arena_->initialize();
+    });
+    arena_->enqueue([call] { call->execute(); });
+}
+
+}  // namespace weft::detail
