@@ -180,6 +180,12 @@ std::coroutine_handle<> join_try_inline(TaskHeader* target, std::coroutine_handl
     if (!worker || target->always_start || target->runtime != &worker->core()) return {};
     if (target->state.load(memory_order_relaxed) & ts::kCancelBits) return {};
     if (!worker->take_if_newest(target)) return {};
+    if (target->started) {
+        // Woken and re-queued, not unstarted: it must resume where it suspended (its
+        // resume_point, deep in its await chain), as its own task. Put it back as it was.
+        worker->push_local(target);
+        return {};
+    }
     // We own its schedule: scheduled -> running, as part of the awaiting task.
     target->state.fetch_add(ts::kEpochOne + ts::kScheduled, memory_order_acquire);
     target->started = true;

@@ -14,10 +14,46 @@
 #include <weft/weft.hpp>
 #include <weft/testing/waiters.hpp>
 
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <exception>
 #include <string>
 #include <utility>
 
 namespace test {
+
+// The full size in optimised builds, a smaller one under the sanitizers (5-20x slower).
+template <class T>
+constexpr T sized(T full, [[maybe_unused]] T sanitized) noexcept {
+#ifdef WEFT_SANITIZER_BUILD
+    return sanitized;
+#else
+    return full;
+#endif
+}
+
+// Counts live instances (copies and moves included): items a queue drops must be destroyed.
+struct Tracked {
+    explicit Tracked(std::atomic<std::int64_t>& live) noexcept : live_(&live) { live_->fetch_add(1); }
+    Tracked(const Tracked& other) noexcept : live_(other.live_) { live_->fetch_add(1); }
+    Tracked(Tracked&& other) noexcept : live_(other.live_) { live_->fetch_add(1); }
+    Tracked& operator=(const Tracked&) = delete;
+    ~Tracked() { live_->fetch_sub(1); }
+    std::atomic<std::int64_t>* live_;
+};
+
+// A coroutine weft does not run: it starts eagerly on the calling thread. weft's awaitables
+// must refuse to suspend it (UsageError) rather than lose it.
+struct EagerCoroutine {
+    struct promise_type {
+        EagerCoroutine get_return_object() noexcept { return {}; }
+        std::suspend_never initial_suspend() const noexcept { return {}; }
+        std::suspend_never final_suspend() const noexcept { return {}; }
+        void return_void() const noexcept {}
+        void unhandled_exception() const noexcept { std::terminate(); }
+    };
+};
 
 inline weft::RuntimeOptions one_worker() { return weft::RuntimeOptions{.workers = 1, .name = "sync-test"}; }
 inline weft::RuntimeOptions virtual_clock() {
