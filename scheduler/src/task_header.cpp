@@ -148,15 +148,22 @@ TaskHeader* tls_task() noexcept { return tls_context.task; }
 
 bool join_suspend(TaskHeader* target, std::coroutine_handle<> awaiting, TaskHeader* self) {
     if (cancel_pending(self)) return false;  // await_resume delivers it
+    // Claim the slot first, then write join_epoch, then publish ourselves: a second
+    // awaiter is refused without touching the first one's epoch.
+    std::uintptr_t expected = kNoJoiner;
+    if (!target->join_waiter.compare_exchange_strong(expected, kJoinRegistering, memory_order_acq_rel,
+                                                     memory_order_acquire)) {
+        if (expected == kJoinClosed) return false;
+        throw UsageError("a task is already awaiting this JoinHandle");
+    }
     Waker waker = prepare_cancellable_suspend(self, awaiting);
     target->join_epoch = waker.epoch;
-    std::uintptr_t expected = kNoJoiner;
+    expected = kJoinRegistering;
     if (target->join_waiter.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(self),
                                                     memory_order_acq_rel, memory_order_acquire))
         return true;
-    cancellable_suspend_withdrawn();
-    if (expected == kJoinClosed) return false;
-    throw UsageError("a task is already awaiting this JoinHandle");
+    cancellable_suspend_withdrawn();  // it finished meanwhile (the completer saw kJoinRegistering)
+    return false;
 }
 
 void join_cancelled(TaskHeader* target, bool propagate) {
@@ -183,6 +190,14 @@ std::coroutine_handle<> join_try_inline(TaskHeader* target, std::coroutine_handl
     if (target->started) {
         // Woken and re-queued, not unstarted: it must resume where it suspended (its
         // resume_point, deep in its await chain), as its own task. Put it back as it was.
+        worker->push_local(target);
+        return {};
+    }
+    // Become its joiner, so a second awaiter is refused as usual (and a listener's
+    // registration is not bypassed).
+    std::uintptr_t expected = kNoJoiner;
+    if (!target->join_waiter.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(tls_context.task),
+                                                     memory_order_acq_rel, memory_order_acquire)) {
         worker->push_local(target);
         return {};
     }
@@ -218,7 +233,7 @@ void unlisten(TaskHeader* task, CompletionListener* listener) noexcept {
 }
 
 void notify_joiner(TaskHeader* task, std::uintptr_t joiner) noexcept {
-    if (joiner <= kJoinClosed) return;
+    if (joiner <= kJoinClosed || joiner == kJoinRegistering) return;  // a registering joiner sees kJoinClosed
     if (joiner & kListenerTag) {
         reinterpret_cast<CompletionListener*>(joiner & ~kListenerTag)->on_complete();
     } else {
@@ -237,7 +252,7 @@ void abandon_task(TaskHeader* task) noexcept {
         current->state.fetch_or(ts::kComplete, memory_order_acq_rel);
         std::uintptr_t joiner = current->join_waiter.exchange(kJoinClosed, memory_order_acq_rel);
         if (joiner & kListenerTag) {
-            notify_joiner(current, joiner);
+            notify_joiner(current, joiner);  // (kJoinRegistering: nothing to do)
         } else if (joiner > kJoinClosed) {
             // No worker runs any more, so the joiner is idle: take it over and abandon it too.
             auto* waiting = reinterpret_cast<TaskHeader*>(joiner);

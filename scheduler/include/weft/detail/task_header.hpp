@@ -58,6 +58,7 @@ struct Waker {
 inline constexpr std::uintptr_t kNoJoiner = 0;
 inline constexpr std::uintptr_t kJoinClosed = 1;
 inline constexpr std::uintptr_t kListenerTag = 2;
+inline constexpr std::uintptr_t kJoinRegistering = 3;  // a joiner is writing join_epoch
 
 class TaskHeader;
 
