@@ -30,7 +30,8 @@ io_errc classify_errno(int err) noexcept {
     }
 }
 
-IoError::IoError(int err, std::string_view context) : Error(describe(err, context)), code_(err) {}
+IoError::IoError(int err, std::string_view context)
+    : Error(describe(err, context)), code_(err), kind_(classify_errno(err)) {}
 
 void throw_io_error(int err, std::string_view context) {
     switch (classify_errno(err)) {
@@ -39,6 +40,7 @@ void throw_io_error(int err, std::string_view context) {
         case io_errc::broken_pipe: throw BrokenPipe(err, context);
         case io_errc::timed_out: throw TimedOut(err, context);
         case io_errc::too_many_files: throw TooManyFiles(err, context);
+        case io_errc::unexpected_eof:
         case io_errc::other: break;
     }
     throw IoError(err, context);

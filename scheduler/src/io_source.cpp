@@ -8,6 +8,7 @@
 #include <weft/error.hpp>
 
 #include "reactor.hpp"
+#include "runtime_core.hpp"
 #include "worker.hpp"
 
 namespace weft::detail {
@@ -19,6 +20,22 @@ IoSource* IoSource::open(int fd) {
     source->fd_ = fd;
     worker->reactor().add(source);  // on failure the reactor retires (frees) it and throws
     return source;
+}
+
+IoSource* IoSource::open_on(int fd, unsigned worker) {
+    Worker* current = tls_context.worker;
+    if (!current) throw UsageError("weft I/O used outside a weft task");
+    if (worker >= current->core().worker_count()) throw UsageError("IoSource::open_on: no such worker");
+    auto* source = new IoSource();
+    source->fd_ = fd;
+    current->core().worker(worker).reactor().add(source);  // Reactor::add may be called from any thread
+    return source;
+}
+
+unsigned IoSource::worker_count() {
+    Worker* current = tls_context.worker;
+    if (!current) throw UsageError("weft I/O used outside a weft task");
+    return current->core().worker_count();
 }
 
 void IoSource::close() noexcept {

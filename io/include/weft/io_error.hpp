@@ -24,6 +24,7 @@ enum class io_errc {
     broken_pipe,         // EPIPE: writing to a connection the peer closed
     timed_out,           // ETIMEDOUT
     too_many_files,      // EMFILE, ENFILE: out of file descriptors
+    unexpected_eof,      // the peer closed the stream before an exact-size read was satisfied (code() == 0)
 };
 
 /// The kind an errno value falls under.
@@ -34,10 +35,14 @@ public:
     /// what() reads "<context>: <strerror(err)> (errno <err>)".
     IoError(int err, std::string_view context);
     int code() const noexcept { return code_; }
-    io_errc kind() const noexcept { return classify_errno(code_); }
+    io_errc kind() const noexcept { return kind_; }
+
+protected:
+    IoError(int err, io_errc kind, const std::string& message) : Error(message), code_(err), kind_(kind) {}
 
 private:
     int code_;
+    io_errc kind_;
 };
 
 class ConnectionRefused : public IoError {
@@ -59,6 +64,11 @@ public:
 class TooManyFiles : public IoError {
 public:
     using IoError::IoError;
+};
+/// read_exact() and friends: the stream ended early. code() is 0 (no errno).
+class UnexpectedEof : public IoError {
+public:
+    explicit UnexpectedEof(const std::string& message) : IoError(0, io_errc::unexpected_eof, message) {}
 };
 
 /// Throws the IoError subclass matching `err` (classify_errno), with `context` in what().

@@ -39,6 +39,11 @@ public:
     // Registers `fd` (already non-blocking) with the current worker's reactor. Throws
     // UsageError outside a weft task, weft::Error if epoll_ctl fails.
     static IoSource* open(int fd);
+    // The same, with worker `worker` (< worker_count()) of the current runtime: per-core
+    // servers spread their listeners over the loops this way. Its events wake tasks there.
+    static IoSource* open_on(int fd, unsigned worker);
+    // How many workers the current runtime has; UsageError outside a weft task.
+    static unsigned worker_count();
     // Deregisters and frees the source (later, on its reactor's thread). Does not close fd.
     void close() noexcept;
 

@@ -1,0 +1,19 @@
+// The accept loop TcpListener and UnixListener share.
+#pragma once
+
+#include <cstdint>
+
+#include <weft/detail/atomic.hpp>
+#include <weft/net/detail/descriptor.hpp>
+#include <weft/task.hpp>
+
+namespace weft::net::detail {
+
+// Accepts one connection: its fd (non-blocking, close-on-exec). Out of descriptors or
+// memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) it logs once, sleeps (5 ms doubling to
+// 500 ms) and retries, counting each pause in `backoffs`, instead of failing or spinning;
+// with edge-triggered readiness no new edge would come for a connection already queued,
+// hence the timer. Connections that died in the queue (ECONNABORTED...) are skipped.
+Task<int> accept_fd(Descriptor& listener, weft::detail::Atomic<std::uint64_t>& backoffs);
+
+}  // namespace weft::net::detail

@@ -1,0 +1,45 @@
+// weft::net::UdpSocket: datagrams.
+//
+//   auto socket = weft::net::UdpSocket::bind(weft::net::SocketAddress::ip("127.0.0.1", 0));
+//   co_await socket.send_to(data, size, peer);
+//   char buf[1500];
+//   weft::net::Datagram d = co_await socket.recv_from(buf, sizeof buf);  // d.size, d.from
+//
+// Each await is a cancellation point; a cancelled recv_from() consumes no datagram.
+// recv_from() into a short buffer drops the datagram's tail and sets d.truncated.
+#pragma once
+
+#include <cstddef>
+
+#include <weft/net/address.hpp>
+#include <weft/net/detail/descriptor.hpp>
+#include <weft/net/detail/io_awaiter.hpp>
+#include <weft/net/detail/ops.hpp>
+
+namespace weft::net {
+
+class UdpSocket {
+public:
+    UdpSocket() noexcept = default;
+
+    /// A socket bound to `address` (port 0: any free port). SO_REUSEADDR if `reuse_address`.
+    static UdpSocket bind(const SocketAddress& address, bool reuse_address = false);
+
+    detail::IoAwaiter<detail::SendToOp> send_to(const void* data, std::size_t size, const SocketAddress& to) {
+        return {descriptor_, {descriptor_.fd(), data, size, to}};
+    }
+    detail::IoAwaiter<detail::RecvFromOp> recv_from(void* data, std::size_t size) {
+        return {descriptor_, {descriptor_.fd(), data, size}};
+    }
+
+    SocketAddress local_address() const { return detail::local_address_of(descriptor_.fd()); }
+    void set_broadcast(bool on);
+    void close() noexcept { descriptor_.close(); }
+    int native_handle() const noexcept { return descriptor_.fd(); }
+
+private:
+    explicit UdpSocket(int fd) noexcept : descriptor_(fd) {}
+    detail::Descriptor descriptor_;
+};
+
+}  // namespace weft::net

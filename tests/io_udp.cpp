@@ -1,0 +1,70 @@
+// weft::net::UdpSocket: datagram round trips on loopback with sender addresses, truncation,
+// and a recv_from cancelled by a timeout that loses no datagram.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+
+#include <weft/net/udp_socket.hpp>
+#include <weft/run.hpp>
+#include <weft/task.hpp>
+#include <weft/timeout.hpp>
+
+#include "support/io.hpp"
+
+using namespace std::chrono_literals;
+using weft::net::Datagram;
+using weft::net::SocketAddress;
+using weft::net::UdpSocket;
+
+TEST_CASE("io_udp: datagrams go both ways, whole, with the sender's address", "[io][udp]") {
+    weft::run([]() -> weft::Task<void> {
+        auto a = UdpSocket::bind(SocketAddress::loopback_v4(0));
+        auto b = UdpSocket::bind(SocketAddress::loopback_v4(0));
+        char buf[2048];
+        for (std::size_t size : {1u, 100u, 1400u}) {
+            std::string out = test::pattern(static_cast<std::uint32_t>(size), size);
+            CHECK(co_await a.send_to(out.data(), out.size(), b.local_address()) == size);
+            Datagram d = co_await b.recv_from(buf, sizeof buf);
+            CHECK(d.size == size);
+            CHECK(!d.truncated);
+            CHECK(d.from == a.local_address());
+            CHECK(std::string(buf, d.size) == out);
+            co_await b.send_to(buf, d.size, d.from);  // echo it back
+            Datagram back = co_await a.recv_from(buf, sizeof buf);
+            CHECK(back.from == b.local_address());
+            CHECK(std::string(buf, back.size) == out);
+        }
+    }());
+}
+
+TEST_CASE("io_udp: a short buffer truncates the datagram and says so", "[io][udp]") {
+    weft::run([]() -> weft::Task<void> {
+        auto a = UdpSocket::bind(SocketAddress::loopback_v4(0));
+        auto b = UdpSocket::bind(SocketAddress::loopback_v4(0));
+        std::string out = test::pattern(3, 100);
+        co_await a.send_to(out.data(), out.size(), b.local_address());
+        char buf[10];
+        Datagram d = co_await b.recv_from(buf, sizeof buf);
+        CHECK(d.truncated);
+        CHECK(d.size == 10);
+        CHECK(std::string(buf, 10) == out.substr(0, 10));
+    }());
+}
+
+TEST_CASE("io_udp: a recv_from cancelled by a timeout loses no datagram", "[io][udp]") {
+    weft::run(
+        []() -> weft::Task<void> {
+            auto a = UdpSocket::bind(SocketAddress::loopback_v4(0));
+            auto b = UdpSocket::bind(SocketAddress::loopback_v4(0));
+            char buf[64];
+            {
+                auto deadline = weft::timeout(10ms);
+                CHECK_THROWS_AS(co_await b.recv_from(buf, sizeof buf), weft::TimeoutError);
+            }
+            co_await a.send_to("late", 4, b.local_address());
+            Datagram d = co_await b.recv_from(buf, sizeof buf);
+            CHECK(std::string(buf, d.size) == "late");
+        }(),
+        {.workers = 1, .virtual_time = true});
+}

@@ -1,0 +1,114 @@
+// Unix-domain stream sockets (path, abstract name, socketpair) and pipes: round trips
+// checked byte for byte, end of stream, and BrokenPipe when the reader is gone.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include <weft/io_error.hpp>
+#include <weft/join_handle.hpp>
+#include <weft/net/pipe.hpp>
+#include <weft/net/unix_stream.hpp>
+#include <weft/run.hpp>
+#include <weft/spawn.hpp>
+#include <weft/task.hpp>
+
+#include "support/io.hpp"
+
+using weft::net::UnixListener;
+using weft::net::UnixStream;
+
+namespace {
+
+// Sends `data` and reads the peer's echo of it concurrently; returns what came back.
+weft::Task<std::string> send_and_collect(weft::net::Stream* stream, std::string data) {
+    std::string back(data.size(), '\0');
+    auto reader = weft::spawn([](weft::net::Stream* s, std::string* into) -> weft::Task<void> {
+        co_await s->read_exact(into->data(), into->size());
+    }(stream, &back));
+    co_await stream->write_all(data);
+    co_await reader;
+    co_return back;
+}
+
+weft::Task<std::size_t> echo(UnixStream stream) {
+    char buf[8192];
+    std::size_t total = 0;
+    while (std::size_t n = co_await stream.read(buf, sizeof buf)) {
+        co_await stream.write_all(buf, n);
+        total += n;
+    }
+    stream.close();
+    co_return total;
+}
+
+weft::Task<void> round_trip(std::string path) {
+    auto listener = UnixListener::bind(path);
+    auto client = co_await UnixStream::connect(path);
+    auto server = weft::spawn(echo(co_await listener.accept()));
+    std::string data = test::pattern(11, 1 << 20);
+    CHECK(co_await send_and_collect(&client, data) == data);
+    client.shutdown();
+    CHECK(co_await server == data.size());
+}
+
+}  // namespace
+
+TEST_CASE("io_unix: a 1 MB echo over a Unix socket at a path", "[io][unix]") {
+    char dir[] = "/tmp/weft-io-unix-XXXXXX";
+    REQUIRE(::mkdtemp(dir) != nullptr);
+    std::string path = std::string(dir) + "/echo.sock";
+    auto workers = GENERATE(1u, 2u);
+    weft::run(round_trip(path), {.workers = workers});
+    ::unlink(path.c_str());
+    ::rmdir(dir);
+}
+
+TEST_CASE("io_unix: an abstract-namespace socket", "[io][unix]") {
+    weft::run(round_trip("@weft-io-unix-" + std::to_string(::getpid())));
+}
+
+TEST_CASE("io_unix: UnixStream::pair and bind errors", "[io][unix]") {
+    weft::run([]() -> weft::Task<void> {
+        auto [a, b] = UnixStream::pair();
+        co_await a.write_all("over the pair");
+        char buf[13];
+        co_await b.read_exact(buf, sizeof buf);
+        CHECK(std::string(buf, sizeof buf) == "over the pair");
+        a.close();
+        CHECK(co_await b.read(buf, sizeof buf) == 0);
+        CHECK_THROWS_AS(UnixListener::bind("/nonexistent-dir/x.sock"), weft::IoError);
+        CHECK_THROWS_AS(co_await UnixStream::connect("/nonexistent-dir/x.sock"), weft::IoError);
+    }());
+}
+
+TEST_CASE("io_unix: pipes carry 1 MB exactly, then end of stream; a closed reader is BrokenPipe", "[io][pipe]") {
+    auto workers = GENERATE(1u, 2u);
+    weft::run(
+        []() -> weft::Task<void> {
+            auto [reader, writer] = weft::net::pipe();
+            std::string data = test::pattern(21, 1 << 20);
+            auto producer = weft::spawn([](weft::net::PipeWriter w, const std::string* d) -> weft::Task<void> {
+                co_await w.write_all(d->data(), d->size());
+                w.close();  // end of stream for the reader
+            }(std::move(writer), &data));
+            std::string got;
+            char buf[7000];  // not a divisor of the pipe's capacity
+            while (std::size_t n = co_await reader.read(buf, sizeof buf)) got.append(buf, n);
+            co_await producer;
+            CHECK(got == data);
+
+            auto [r2, w2] = weft::net::pipe();
+            r2.close();
+            try {
+                co_await w2.write_all("nobody reads", 12);
+                FAIL("wrote to a pipe without a reader");
+            } catch (const weft::BrokenPipe& e) {
+                CHECK(e.code() == EPIPE);
+            }
+        }(),
+        {.workers = workers});
+}
