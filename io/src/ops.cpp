@@ -16,11 +16,12 @@ namespace weft::net::detail {
 namespace {
 
 // One attempt of `syscall` in io_source.hpp's pattern. Returns its result (>= 0), or
-// -EAGAIN after clearing readiness, or -errno for a failure the caller reports.
+// -EAGAIN after clearing readiness, or -errno for a failure the caller reports. `seen` is
+// the readiness snapshot taken before the syscall (for clear_after_short()).
 template <class Syscall>
-ssize_t attempt(IoSource* source, Interest interest, Syscall syscall) {
+ssize_t attempt(IoSource* source, Interest interest, std::uint64_t& seen, Syscall syscall) {
     for (;;) {
-        std::uint64_t seen = source ? source->readiness() : 0;
+        seen = source ? source->readiness() : 0;
         ssize_t n = syscall();
         if (n >= 0) return n;
         int err = errno;
@@ -31,6 +32,26 @@ ssize_t attempt(IoSource* source, Interest interest, Syscall syscall) {
         }
         return -err;
     }
+}
+
+template <class Syscall>
+ssize_t attempt(IoSource* source, Interest interest, Syscall syscall) {
+    std::uint64_t seen;
+    return attempt(source, interest, seen, syscall);
+}
+
+// Readiness says the last attempt found the socket drained (or full) and no event has come
+// since: the syscall would fail with EAGAIN, so wait without making it.
+bool known_not_ready(IoSource* source, Interest interest) noexcept {
+    return source && !IoSource::is_ready(source->readiness(), interest);
+}
+
+// A byte stream that transferred less than asked is drained (read) or full (write) now;
+// any later change comes with a new edge. So readiness can be cleared as on EAGAIN, which
+// saves the EAGAIN syscall before the next wait (as Tokio does). clear_ready() keeps the
+// bit if an event arrived since `seen`.
+void clear_after_short(IoSource* source, Interest interest, std::uint64_t seen) noexcept {
+    if (source) source->clear_ready(seen, interest);
 }
 
 // SIGPIPE would kill the process when writing to a pipe whose reader is gone; blocked on
@@ -59,28 +80,42 @@ ssize_t write_once(int fd, const void* data, std::size_t size, FdKind kind) {
 }  // namespace
 
 std::optional<std::size_t> ReadSomeOp::step(IoSource* source) {
-    ssize_t n = attempt(source, interest, [&] { return read_once(fd, data, size, flags, kind); });
-    if (n >= 0) return static_cast<std::size_t>(n);
+    if (known_not_ready(source, interest)) return std::nullopt;
+    std::uint64_t seen;
+    ssize_t n = attempt(source, interest, seen, [&] { return read_once(fd, data, size, flags, kind); });
+    if (n > 0) {
+        if (static_cast<std::size_t>(n) < size && !(flags & MSG_PEEK)) clear_after_short(source, interest, seen);
+        return static_cast<std::size_t>(n);
+    }
+    if (n == 0) return std::size_t{0};
     if (n == -EAGAIN) return std::nullopt;
     throw_io_error(static_cast<int>(-n), "weft::net: read");
 }
 
 std::optional<std::size_t> WriteSomeOp::step(IoSource* source) {
-    ssize_t n = attempt(source, interest, [&] { return write_once(fd, data, size, kind); });
-    if (n >= 0) return static_cast<std::size_t>(n);
+    if (known_not_ready(source, interest)) return std::nullopt;
+    std::uint64_t seen;
+    ssize_t n = attempt(source, interest, seen, [&] { return write_once(fd, data, size, kind); });
+    if (n >= 0) {
+        if (static_cast<std::size_t>(n) < size) clear_after_short(source, interest, seen);
+        return static_cast<std::size_t>(n);
+    }
     if (n == -EAGAIN) return std::nullopt;
     throw_io_error(static_cast<int>(-n), "weft::net: write");
 }
 
 std::optional<std::size_t> ReadExactOp::step(IoSource* source) {
     while (done < size) {
-        ssize_t n = attempt(source, interest, [&] { return read_once(fd, data + done, size - done, 0, kind); });
+        if (known_not_ready(source, interest)) return std::nullopt;
+        std::uint64_t seen;
+        ssize_t n = attempt(source, interest, seen, [&] { return read_once(fd, data + done, size - done, 0, kind); });
         if (n == -EAGAIN) return std::nullopt;
         if (n < 0) throw_io_error(static_cast<int>(-n), "weft::net: read_exact");
         if (n == 0) {
             throw UnexpectedEof("weft::net: read_exact: the stream ended after " + std::to_string(done) + " of " +
                                 std::to_string(size) + " bytes");
         }
+        if (static_cast<std::size_t>(n) < size - done) clear_after_short(source, interest, seen);
         done += static_cast<std::size_t>(n);
     }
     return done;
@@ -88,9 +123,12 @@ std::optional<std::size_t> ReadExactOp::step(IoSource* source) {
 
 std::optional<std::size_t> WriteAllOp::step(IoSource* source) {
     while (done < size) {
-        ssize_t n = attempt(source, interest, [&] { return write_once(fd, data + done, size - done, kind); });
+        if (known_not_ready(source, interest)) return std::nullopt;
+        std::uint64_t seen;
+        ssize_t n = attempt(source, interest, seen, [&] { return write_once(fd, data + done, size - done, kind); });
         if (n == -EAGAIN) return std::nullopt;
         if (n < 0) throw_io_error(static_cast<int>(-n), "weft::net: write_all");
+        if (static_cast<std::size_t>(n) < size - done) clear_after_short(source, interest, seen);
         done += static_cast<std::size_t>(n);
     }
     return done;
