@@ -1,0 +1,214 @@
+// weft::Task<T>: laziness, results of every kind, exceptions, frame ownership, and
+// symmetric transfer (a chain of a million nested co_awaits runs in constant stack).
+#include <catch2/catch.hpp>
+
+#include <weft/run.hpp>
+#include <weft/task.hpp>
+#include <weft/yield.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "support/counted.hpp"
+
+namespace {
+
+struct Boom : std::runtime_error {
+    Boom(const std::string& message, int code) : std::runtime_error(message), code(code) {}
+    int code;
+};
+
+weft::Task<int> mark_and_return(bool* ran, int value) {
+    *ran = true;
+    co_return value;
+}
+
+weft::Task<std::string> text(std::string value) { co_return value + "!"; }
+
+weft::Task<void> set_flag(bool* flag) {
+    *flag = true;
+    co_return;
+}
+
+weft::Task<std::unique_ptr<int>> boxed(int value) { co_return std::make_unique<int>(value); }
+
+weft::Task<int> unbox_twice() {
+    std::unique_ptr<int> a = co_await boxed(20);
+    std::unique_ptr<int> b = co_await boxed(22);
+    co_return *a + *b;
+}
+
+weft::Task<int> throws_boom(int code) {
+    if (code != 0) throw Boom("boom", code);
+    co_return 0;
+}
+
+weft::Task<void> throws_after_yield(int code) {
+    co_await weft::yield_now();
+    if (code != 0) throw Boom("late boom", code);
+}
+
+weft::Task<int> rethrows_through(int levels, int code) {
+    if (levels == 0) co_return co_await throws_boom(code);
+    co_return co_await rethrows_through(levels - 1, code);
+}
+
+weft::Task<void> holds(test::Counted, bool* ran) {
+    *ran = true;
+    co_return;
+}
+
+weft::Task<void> guard_in_body(test::LifeCounter* counter) {
+    test::Counted guard(*counter);
+    co_await weft::yield_now();
+}
+
+// ---- the deep chain ----------------------------------------------------------------------
+
+// Where the stack pointer is: the frame address of a call that cannot be inlined. Every
+// level of the chain records it; with symmetric transfer they all resume at the same depth.
+struct StackSpan {
+    std::uintptr_t lowest = UINTPTR_MAX;
+    std::uintptr_t highest = 0;
+
+    [[gnu::noinline]] void note() {
+        auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+        if (here < lowest) lowest = here;
+        if (here > highest) highest = here;
+    }
+    std::uintptr_t width() const { return highest - lowest; }
+};
+
+weft::Task<std::uint64_t> descend(std::uint64_t depth, StackSpan* span) {
+    span->note();
+    if (depth == 0) co_return 0;
+    std::uint64_t below = co_await descend(depth - 1, span);
+    span->note();
+    co_return below + 1;
+}
+
+weft::Task<std::uint64_t> descend_and_throw(std::uint64_t depth, StackSpan* span) {
+    span->note();
+    if (depth == 0) throw Boom("bottom", 7);
+    std::uint64_t below = co_await descend_and_throw(depth - 1, span);
+    co_return below + 1;
+}
+
+weft::Task<int> catch_at_top(std::uint64_t depth, StackSpan* span) {
+    try {
+        co_await descend_and_throw(depth, span);
+    } catch (const Boom& e) {
+        co_return e.code;
+    }
+    co_return -1;
+}
+
+// A growing stack would cost at least 16 bytes a level; allow 64 KiB of noise in total.
+constexpr std::uintptr_t kStackSlack = 64 * 1024;
+
+}  // namespace
+
+TEST_CASE("a Task's body does not run until it is awaited", "[task]") {
+    bool ran = false;
+    weft::Task<int> task = mark_and_return(&ran, 7);
+    REQUIRE_FALSE(ran);
+    weft::Task<int> moved = std::move(task);
+    REQUIRE_FALSE(ran);
+    REQUIRE(weft::run(std::move(moved), {.workers = 1}) == 7);
+    REQUIRE(ran);
+}
+
+TEST_CASE("Task delivers values, void and move-only results", "[task]") {
+    REQUIRE(weft::run(text("hello"), {.workers = 1}) == "hello!");
+    REQUIRE(weft::run(unbox_twice(), {.workers = 1}) == 42);
+
+    std::unique_ptr<int> box = weft::run(boxed(5), {.workers = 1});
+    REQUIRE(box != nullptr);
+    REQUIRE(*box == 5);
+
+    bool flag = false;
+    weft::run(set_flag(&flag), {.workers = 1});
+    REQUIRE(flag);
+}
+
+TEST_CASE("a Task's exception propagates to its awaiter, type and payload intact", "[task]") {
+    SECTION("thrown before the first suspension") {
+        try {
+            weft::run(throws_boom(3), {.workers = 1});
+            FAIL("no exception");
+        } catch (const Boom& e) {
+            REQUIRE(e.code == 3);
+            REQUIRE(std::string(e.what()) == "boom");
+        }
+    }
+    SECTION("thrown after a suspension") {
+        REQUIRE_THROWS_MATCHES(weft::run(throws_after_yield(4), {.workers = 1}), Boom,
+                               Catch::Predicate<Boom>([](const Boom& e) { return e.code == 4; }));
+    }
+    SECTION("through nested awaiters") {
+        REQUIRE_THROWS_MATCHES(weft::run(rethrows_through(10, 5), {.workers = 2}), Boom,
+                               Catch::Predicate<Boom>([](const Boom& e) { return e.code == 5; }));
+    }
+    SECTION("the awaiter can catch it and go on") {
+        StackSpan span;
+        REQUIRE(weft::run(catch_at_top(3, &span), {.workers = 1}) == 7);
+    }
+}
+
+TEST_CASE("destroying a Task that never ran frees its frame", "[task]") {
+    test::LifeCounter counter;
+    bool ran = false;
+    {
+        weft::Task<void> task = holds(test::Counted(counter), &ran);
+        REQUIRE(counter.live() == 1);  // the parameter's copy inside the frame
+    }
+    REQUIRE(counter.live() == 0);
+    REQUIRE_FALSE(ran);
+
+    SECTION("a move-assigned Task frees the frame it held") {
+        weft::Task<void> a = holds(test::Counted(counter), &ran);
+        weft::Task<void> b = holds(test::Counted(counter), &ran);
+        REQUIRE(counter.live() == 2);
+        a = std::move(b);
+        REQUIRE(counter.live() == 1);
+    }
+    SECTION("locals of a body that never ran are never constructed") {
+        { weft::Task<void> task = guard_in_body(&counter); }
+        REQUIRE(counter.constructed() == 2);  // the two Counted of the first frame only
+    }
+    SECTION("many frames") {
+        std::vector<weft::Task<void>> tasks;
+        for (int i = 0; i < 10'000; ++i) tasks.push_back(holds(test::Counted(counter), &ran));
+        REQUIRE(counter.live() == 10'000);
+        tasks.clear();
+    }
+    REQUIRE(counter.live() == 0);
+    REQUIRE_FALSE(ran);
+}
+
+TEST_CASE("an awaited Task's locals are destroyed when it finishes", "[task]") {
+    test::LifeCounter counter;
+    weft::run(guard_in_body(&counter), {.workers = 1});
+    REQUIRE(counter.constructed() == 1);
+    REQUIRE(counter.live() == 0);
+}
+
+TEST_CASE("a deep chain of nested co_awaits does not grow the stack", "[task][stack]") {
+    const std::uint64_t depth = test::scaled<std::uint64_t>(1'000'000, 10'000);
+    StackSpan span;
+    REQUIRE(weft::run(descend(depth, &span), {.workers = 1}) == depth);
+    INFO("stack used across " << depth << " levels: " << span.width() << " bytes");
+    REQUIRE(span.width() < kStackSlack);
+}
+
+TEST_CASE("an exception unwinds a deep chain without growing the stack", "[task][stack]") {
+    const std::uint64_t depth = test::scaled<std::uint64_t>(100'000, 5'000);
+    StackSpan span;
+    REQUIRE(weft::run(catch_at_top(depth, &span), {.workers = 1}) == 7);
+    INFO("stack used across " << depth << " levels: " << span.width() << " bytes");
+    REQUIRE(span.width() < kStackSlack);
+}
