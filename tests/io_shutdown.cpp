@@ -96,7 +96,7 @@ weft::Task<void> sleeps() { co_await weft::sleep(1h); }
 
 }  // namespace
 
-TEST_CASE("io_shutdown: SIGTERM triggers a graceful shutdown; every handler's cleanup runs", "[io][shutdown]") {
+TEST_CASE("io_shutdown: SIGTERM triggers a graceful shutdown and every handler runs its cleanup", "[io][shutdown]") {
     g_cleanups = 0;
     auto workers = GENERATE(1u, 3u);
     weft::run(graceful_on_sigterm(20), {.workers = workers});

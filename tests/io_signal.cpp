@@ -21,7 +21,7 @@ bool disposition_is_default(int signal) {
 
 }  // namespace
 
-TEST_CASE("io_signal: a raised signal wakes the awaiting task; queued ones come in order", "[io][signal]") {
+TEST_CASE("io_signal: a raised signal wakes the awaiting task and queued ones come in order", "[io][signal]") {
     auto workers = GENERATE(1u, 2u);
     weft::run(
         []() -> weft::Task<void> {
@@ -41,7 +41,7 @@ TEST_CASE("io_signal: a raised signal wakes the awaiting task; queued ones come 
     CHECK(disposition_is_default(SIGUSR2));
 }
 
-TEST_CASE("io_signal: two listeners of one signal each get it; cancelling recv is clean", "[io][signal]") {
+TEST_CASE("io_signal: two listeners of one signal each get it and a cancelled recv is clean", "[io][signal]") {
     weft::run([]() -> weft::Task<void> {
         weft::SignalListener first({SIGUSR1});
         weft::SignalListener second({SIGUSR1, SIGHUP});

@@ -85,7 +85,7 @@ TEST_CASE("io_unix: UnixStream::pair and bind errors", "[io][unix]") {
     }());
 }
 
-TEST_CASE("io_unix: pipes carry 1 MB exactly, then end of stream; a closed reader is BrokenPipe", "[io][pipe]") {
+TEST_CASE("io_unix: pipes carry 1 MB exactly then end of stream, and a closed reader is BrokenPipe", "[io][pipe]") {
     auto workers = GENERATE(1u, 2u);
     weft::run(
         []() -> weft::Task<void> {
