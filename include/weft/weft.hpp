@@ -39,3 +39,18 @@
 #include <weft/queue_errors.hpp>
 #include <weft/semaphore.hpp>
 #include <weft/shared_lock.hpp>
+
+// weft::io: sockets, pipes, signals and graceful shutdown, on each worker's reactor.
+#include <weft/io_error.hpp>
+#include <weft/net/address.hpp>
+#include <weft/net/buffered_reader.hpp>
+#include <weft/net/buffered_writer.hpp>
+#include <weft/net/pipe.hpp>
+#include <weft/net/serve.hpp>
+#include <weft/net/stream.hpp>
+#include <weft/net/tcp_listener.hpp>
+#include <weft/net/tcp_stream.hpp>
+#include <weft/net/udp_socket.hpp>
+#include <weft/net/unix_stream.hpp>
+#include <weft/shutdown.hpp>
+#include <weft/signal.hpp>
