@@ -40,7 +40,9 @@
 #include <weft/semaphore.hpp>
 #include <weft/shared_lock.hpp>
 
-// weft::io: sockets, pipes, signals and graceful shutdown, on each worker's reactor.
+// weft::io: sockets, pipes, signals and graceful shutdown, on each worker's reactor; async
+// files and DNS on the blocking pool.
+#include <weft/fs.hpp>
 #include <weft/io_error.hpp>
 #include <weft/net/address.hpp>
 #include <weft/net/buffered_reader.hpp>
@@ -52,5 +54,6 @@
 #include <weft/net/tcp_stream.hpp>
 #include <weft/net/udp_socket.hpp>
 #include <weft/net/unix_stream.hpp>
+#include <weft/resolve.hpp>
 #include <weft/shutdown.hpp>
 #include <weft/signal.hpp>

@@ -1,0 +1,326 @@
+// weft::fs: each function is a blocking POSIX sequence run by weft::offload. The lambdas own
+// everything they touch (the descriptor through a shared_ptr, the data by value), because a
+// cancelled awaiter leaves them running in the background.
+#include <weft/fs.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <string_view>
+#include <utility>
+
+#include <weft/error.hpp>
+#include <weft/io_error.hpp>
+#include <weft/offload.hpp>
+
+namespace weft::fs {
+
+struct AsyncFile::Descriptor {
+    int fd;
+    explicit Descriptor(int fd) noexcept : fd(fd) {}
+    Descriptor(const Descriptor&) = delete;
+    Descriptor& operator=(const Descriptor&) = delete;
+    ~Descriptor() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+namespace {
+
+constexpr std::size_t kChunk = 64 * 1024;
+
+std::string context(std::string_view operation, const std::filesystem::path& path) {
+    std::string text = "weft::fs::";
+    text += operation;
+    text += " '";
+    text += path.string();
+    text += '\'';
+    return text;
+}
+
+[[noreturn]] void fail(std::string_view operation, const std::filesystem::path& path, int err = errno) {
+    throw_io_error(err, context(operation, path));
+}
+
+class FdGuard {
+public:
+    explicit FdGuard(int fd) noexcept : fd_(fd) {}
+    FdGuard(const FdGuard&) = delete;
+    FdGuard& operator=(const FdGuard&) = delete;
+    ~FdGuard() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    int get() const noexcept { return fd_; }
+    int release() noexcept { return std::exchange(fd_, -1); }
+
+private:
+    int fd_;
+};
+
+// Reads until `size` bytes or end of file; returns how many.
+std::size_t read_fully(int fd, char* data, std::size_t size, std::string_view operation,
+                       const std::filesystem::path& path) {
+    std::size_t done = 0;
+    while (done < size) {
+        ssize_t n = ::read(fd, data + done, size - done);
+        if (n == 0) break;
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fail(operation, path);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return done;
+}
+
+void write_fully(int fd, std::string_view data, std::string_view operation, const std::filesystem::path& path) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fail(operation, path);
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+std::string read_whole(int fd, std::size_t size_hint, std::string_view operation,
+                       const std::filesystem::path& path) {
+    std::string data;
+    std::size_t size = 0;
+    data.resize(size_hint > 0 ? size_hint : kChunk);
+    for (;;) {
+        size += read_fully(fd, data.data() + size, data.size() - size, operation, path);
+        if (size < data.size()) break;  // end of file
+        data.resize(data.size() + std::max(kChunk, data.size() / 2));  // it grew, or procfs
+    }
+    data.resize(size);
+    return data;
+}
+
+std::string read_file_blocking(const std::filesystem::path& path) {
+    FdGuard fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) fail("read_file: open", path);
+    struct stat info {};
+    if (::fstat(fd.get(), &info) != 0) fail("read_file: stat", path);
+    if (S_ISDIR(info.st_mode)) fail("read_file: open", path, EISDIR);
+    return read_whole(fd.get(), static_cast<std::size_t>(info.st_size), "read_file: read", path);
+}
+
+void fsync_directory(const std::filesystem::path& directory) {
+    FdGuard fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd.get() < 0) fail("write_file: open directory", directory);
+    if (::fsync(fd.get()) != 0) fail("write_file: fsync directory", directory);
+}
+
+void write_file_blocking(const std::filesystem::path& path, std::string_view data, WriteOptions options) {
+    if (!path.has_filename()) fail("write_file", path, EISDIR);
+    std::filesystem::path directory = path.parent_path();
+    if (directory.empty()) directory = ".";
+
+    mode_t mode = static_cast<mode_t>(options.permissions & 07777);
+    struct stat existing {};
+    if (::stat(path.c_str(), &existing) == 0) mode = existing.st_mode & 07777;
+
+    std::string temp = (directory / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+    FdGuard fd(::mkostemp(temp.data(), O_CLOEXEC));
+    if (fd.get() < 0) fail("write_file: create temporary file in", directory);
+    try {
+        if (::fchmod(fd.get(), mode) != 0) fail("write_file: chmod", temp);
+        write_fully(fd.get(), data, "write_file: write", temp);
+        if (options.fsync && ::fsync(fd.get()) != 0) fail("write_file: fsync", temp);
+        if (::close(fd.release()) != 0) fail("write_file: close", temp);
+        if (::rename(temp.c_str(), path.c_str()) != 0) fail("write_file: rename over", path);
+    } catch (...) {
+        ::unlink(temp.c_str());
+        throw;
+    }
+    if (options.fsync) fsync_directory(directory);
+}
+
+int open_flags(OpenMode mode) noexcept {
+    switch (mode) {
+        case OpenMode::read: return O_RDONLY;
+        case OpenMode::write: return O_WRONLY | O_CREAT | O_TRUNC;
+        case OpenMode::append: return O_WRONLY | O_CREAT | O_APPEND;
+        case OpenMode::read_write: return O_RDWR;
+    }
+    return O_RDONLY;
+}
+
+int native_whence(Whence whence) noexcept {
+    switch (whence) {
+        case Whence::set: return SEEK_SET;
+        case Whence::current: return SEEK_CUR;
+        case Whence::end: return SEEK_END;
+    }
+    return SEEK_SET;
+}
+
+}  // namespace
+
+// --- whole files -------------------------------------------------------------------------
+
+Task<std::string> read_file(std::filesystem::path path) {
+    co_return co_await offload([](const std::filesystem::path& p) { return read_file_blocking(p); }, std::move(path));
+}
+
+Task<void> write_file(std::filesystem::path path, std::string data, WriteOptions options) {
+    co_await offload([](const std::filesystem::path& p, const std::string& d,
+                        WriteOptions o) { write_file_blocking(p, d, o); },
+                     std::move(path), std::move(data), options);
+}
+
+// --- AsyncFile ---------------------------------------------------------------------------
+
+AsyncFile::AsyncFile() noexcept = default;
+AsyncFile::AsyncFile(AsyncFile&&) noexcept = default;
+AsyncFile& AsyncFile::operator=(AsyncFile&&) noexcept = default;
+AsyncFile::~AsyncFile() = default;  // the last owner of the Descriptor closes it
+
+AsyncFile::AsyncFile(std::shared_ptr<Descriptor> descriptor, std::filesystem::path path) noexcept
+    : descriptor_(std::move(descriptor)), path_(std::move(path)) {}
+
+Task<AsyncFile> AsyncFile::open(std::filesystem::path path, OpenMode mode) {
+    int fd = co_await offload(
+        [](const std::filesystem::path& p, OpenMode m) {
+            int opened = ::open(p.c_str(), open_flags(m) | O_CLOEXEC, 0644);
+            if (opened < 0) fail("AsyncFile::open", p);
+            return opened;
+        },
+        path, mode);
+    co_return AsyncFile(std::make_shared<Descriptor>(fd), std::move(path));
+}
+
+const std::shared_ptr<AsyncFile::Descriptor>& AsyncFile::checked(const char* what) const {
+    if (!descriptor_) throw UsageError(std::string("weft::fs::AsyncFile::") + what + ": the file is not open");
+    return descriptor_;
+}
+
+std::string AsyncFile::take_buffered(std::size_t max_bytes) {
+    std::size_t n = std::min(max_bytes, buffered());
+    std::string out = buffer_.substr(consumed_, n);
+    consumed_ += n;
+    return out;
+}
+
+Task<bool> AsyncFile::fill_buffer() {
+    if (eof_) co_return false;
+    std::string chunk = co_await offload(
+        [](std::shared_ptr<Descriptor> d, const std::filesystem::path& p) {
+            std::string data(kChunk, '\0');
+            data.resize(read_fully(d->fd, data.data(), data.size(), "AsyncFile::read", p));
+            return data;
+        },
+        checked("read"), path_);
+    if (chunk.empty()) {
+        eof_ = true;
+        co_return false;
+    }
+    buffer_.erase(0, consumed_);
+    consumed_ = 0;
+    buffer_ += chunk;
+    co_return true;
+}
+
+Task<std::string> AsyncFile::read(std::size_t max_bytes) {
+    std::string out = take_buffered(max_bytes);
+    if (out.size() == max_bytes || eof_) co_return out;
+    std::size_t missing = max_bytes - out.size();
+    std::string rest = co_await offload(
+        [](std::shared_ptr<Descriptor> d, const std::filesystem::path& p, std::size_t n) {
+            std::string data(n, '\0');
+            data.resize(read_fully(d->fd, data.data(), n, "AsyncFile::read", p));
+            return data;
+        },
+        checked("read"), path_, missing);
+    if (rest.size() < missing) eof_ = true;
+    out += rest;
+    co_return out;
+}
+
+Task<std::string> AsyncFile::read_to_end() {
+    std::string out = take_buffered(buffered());
+    if (eof_) co_return out;
+    out += co_await offload(
+        [](std::shared_ptr<Descriptor> d, const std::filesystem::path& p) {
+            return read_whole(d->fd, 0, "AsyncFile::read_to_end", p);
+        },
+        checked("read_to_end"), path_);
+    eof_ = true;
+    co_return out;
+}
+
+Task<std::optional<std::string>> AsyncFile::read_line() {
+    std::size_t searched = consumed_;
+    for (;;) {
+        std::size_t newline = buffer_.find('\n', searched);
+        if (newline != std::string::npos) {
+            std::string line = buffer_.substr(consumed_, newline - consumed_);
+            consumed_ = newline + 1;
+            co_return line;
+        }
+        searched = buffer_.size();
+        std::size_t offset = consumed_;
+        if (!co_await fill_buffer()) break;
+        searched -= offset;  // fill_buffer moved the unconsumed bytes to the front
+    }
+    if (buffered() == 0) co_return std::nullopt;
+    co_return take_buffered(buffered());  // a last line without '\n'
+}
+
+Task<std::size_t> AsyncFile::write(std::string data) {
+    // The descriptor's offset is ahead of the logical one by what was read ahead.
+    auto behind = static_cast<off_t>(buffered());
+    buffer_.clear();
+    consumed_ = 0;
+    eof_ = false;
+    co_return co_await offload(
+        [](std::shared_ptr<Descriptor> d, const std::filesystem::path& p, const std::string& bytes, off_t rewind) {
+            if (rewind > 0 && ::lseek(d->fd, -rewind, SEEK_CUR) < 0) fail("AsyncFile::write: seek", p);
+            write_fully(d->fd, bytes, "AsyncFile::write", p);
+            return bytes.size();
+        },
+        checked("write"), path_, std::move(data), behind);
+}
+
+Task<std::uint64_t> AsyncFile::seek(std::int64_t offset, Whence whence) {
+    if (whence == Whence::current) offset -= static_cast<std::int64_t>(buffered());
+    buffer_.clear();
+    consumed_ = 0;
+    eof_ = false;
+    co_return co_await offload(
+        [](std::shared_ptr<Descriptor> d, const std::filesystem::path& p, off_t off, int native) {
+            off_t position = ::lseek(d->fd, off, native);
+            if (position < 0) fail("AsyncFile::seek", p);
+            return static_cast<std::uint64_t>(position);
+        },
+        checked("seek"), path_, static_cast<off_t>(offset), native_whence(whence));
+}
+
+Task<void> AsyncFile::sync() {
+    co_await offload(
+        [](std::shared_ptr<Descriptor> d, const std::filesystem::path& p) {
+            if (::fsync(d->fd) != 0) fail("AsyncFile::sync", p);
+        },
+        checked("sync"), path_);
+}
+
+Task<void> AsyncFile::close() {
+    std::shared_ptr<Descriptor> descriptor = std::move(descriptor_);
+    buffer_.clear();
+    consumed_ = 0;
+    if (!descriptor || descriptor.use_count() > 1) co_return;  // a cancelled call still uses it: it closes last
+    co_await offload(
+        [](std::shared_ptr<Descriptor> d, const std::filesystem::path& p) {
+            int fd = std::exchange(d->fd, -1);
+            if (::close(fd) != 0 && errno != EINTR) fail("AsyncFile::close", p);
+        },
+        std::move(descriptor), path_);
+}
+
+}  // namespace weft::fs

@@ -1,0 +1,191 @@
+// weft::fs on the blocking pool: whole-file round trips (incl. 100 MB), atomic replacement,
+// clear errors for a missing path, and AsyncFile read/write/seek/line iteration.
+#include <catch2/catch.hpp>
+
+#include <weft/weft.hpp>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/bridge.hpp"
+
+namespace {
+
+// A fresh directory per test case, removed afterwards.
+class TempDir {
+public:
+    TempDir() {
+        static std::atomic<int> counter{0};
+        path_ = std::filesystem::temp_directory_path() /
+                ("weft-io-fs-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1)));
+        std::filesystem::create_directories(path_);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    ~TempDir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path_, ignored);
+    }
+    std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+std::string pattern(std::size_t size) {
+    std::string data(size, '\0');
+    std::uint32_t x = 2463534242u;  // xorshift: no accidental periodicity
+    for (auto& c : data) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        c = static_cast<char>(x);
+    }
+    return data;
+}
+
+weft::Task<bool> round_trip(std::filesystem::path path, std::string data, bool fsync) {
+    co_await weft::fs::write_file(path, data, {.fsync = fsync});
+    std::string back = co_await weft::fs::read_file(path);
+    co_return back == data;
+}
+
+struct MissingOutcome {
+    int code = 0;
+    std::string what;
+};
+
+weft::Task<MissingOutcome> read_missing(std::filesystem::path path) {
+    try {
+        (void)co_await weft::fs::read_file(path);
+    } catch (const weft::IoError& e) {
+        co_return MissingOutcome{e.code(), e.what()};
+    }
+    co_return MissingOutcome{};
+}
+
+weft::Task<MissingOutcome> open_missing(std::filesystem::path path) {
+    try {
+        auto file = co_await weft::fs::AsyncFile::open(path);
+    } catch (const weft::IoError& e) {
+        co_return MissingOutcome{e.code(), e.what()};
+    }
+    co_return MissingOutcome{};
+}
+
+weft::Task<std::vector<std::string>> lines_of(std::filesystem::path path) {
+    auto file = co_await weft::fs::AsyncFile::open(path);
+    std::vector<std::string> lines;
+    while (auto line = co_await file.read_line()) lines.push_back(std::move(*line));
+    co_await file.close();
+    co_return lines;
+}
+
+struct FileOps {
+    std::string head;
+    std::string after_seek;
+    std::uint64_t position = 0;
+    std::string patched;
+    std::string rest;
+    std::size_t written = 0;
+};
+
+weft::Task<FileOps> file_operations(std::filesystem::path path) {
+    FileOps out;
+    {
+        auto file = co_await weft::fs::AsyncFile::open(path, weft::fs::OpenMode::write);
+        out.written = co_await file.write("0123456789abcdefghij\nsecond line\n");
+        co_await file.sync();
+        co_await file.close();
+    }
+    auto file = co_await weft::fs::AsyncFile::open(path, weft::fs::OpenMode::read_write);
+    out.head = co_await file.read(4);                      // "0123"
+    out.position = co_await file.seek(10);                 // absolute
+    out.after_seek = co_await file.read(3);                // "abc"
+    co_await file.seek(-3, weft::fs::Whence::current);     // back to 10 (the read-ahead is accounted for)
+    co_await file.write("ABC");                            // overwrite in place
+    co_await file.seek(0);
+    out.patched = *co_await file.read_line();
+    out.rest = co_await file.read_to_end();
+    co_return out;
+}
+
+weft::Task<std::string> append_twice(std::filesystem::path path) {
+    for (const char* part : {"one\n", "two\n"}) {
+        auto file = co_await weft::fs::AsyncFile::open(path, weft::fs::OpenMode::append);
+        co_await file.write(part);
+    }
+    co_return co_await weft::fs::read_file(path);
+}
+
+}  // namespace
+
+TEST_CASE("write_file and read_file round-trip small and empty files", "[io][fs]") {
+    TempDir dir;
+    REQUIRE(weft::run(round_trip(dir / "small.txt", "hello, weft\n", false)));
+    REQUIRE(weft::run(round_trip(dir / "empty", "", true)));
+    REQUIRE(weft::run(round_trip(dir / "small.txt", "replaced", true)));  // over an existing file
+    // Nothing but the target is left behind (the temporary file was renamed over it).
+    std::vector<std::string> names;
+    for (auto& entry : std::filesystem::directory_iterator(dir.path())) names.push_back(entry.path().filename());
+    std::sort(names.begin(), names.end());
+    REQUIRE(names == std::vector<std::string>{"empty", "small.txt"});
+}
+
+TEST_CASE("a 100 MB file round-trips byte for byte", "[io][fs]") {
+    TempDir dir;
+    const std::size_t size = test::bridge_scaled<std::size_t>(100u << 20, 8u << 20);
+    REQUIRE(weft::run(round_trip(dir / "big.bin", pattern(size), false)));
+    REQUIRE(std::filesystem::file_size(dir / "big.bin") == size);
+}
+
+TEST_CASE("a missing path is a clear IoError", "[io][fs]") {
+    TempDir dir;
+    auto missing = dir / "no" / "such-file";
+    MissingOutcome read = weft::run(read_missing(missing));
+    REQUIRE(read.code == ENOENT);
+    REQUIRE_THAT(read.what, Catch::Contains("read_file") && Catch::Contains(missing.string()) &&
+                                Catch::Contains("No such file or directory"));
+    MissingOutcome open = weft::run(open_missing(missing));
+    REQUIRE(open.code == ENOENT);
+    REQUIRE_THAT(open.what, Catch::Contains("AsyncFile::open") && Catch::Contains(missing.string()));
+    // write_file into a directory that does not exist fails too, leaving nothing behind.
+    REQUIRE_THROWS_AS(weft::run(weft::fs::write_file(missing, "x")), weft::IoError);
+}
+
+TEST_CASE("AsyncFile iterates lines, including a last line without a newline", "[io][fs]") {
+    TempDir dir;
+    std::string text;
+    const int count = 20'000;  // several 64 KiB read-ahead chunks; lines straddle them
+    for (int i = 0; i < count; ++i) text += "line " + std::to_string(i) + (i % 7 == 3 ? "" : " padding") + "\n";
+    text += "tail without newline";
+    weft::run(round_trip(dir / "lines.txt", text, false));
+    auto lines = weft::run(lines_of(dir / "lines.txt"));
+    REQUIRE(lines.size() == count + 1);
+    REQUIRE(lines[0] == "line 0 padding");
+    REQUIRE(lines[3] == "line 3");
+    REQUIRE(lines[count - 1] == "line " + std::to_string(count - 1) + " padding");
+    REQUIRE(lines[count] == "tail without newline");
+    weft::run(round_trip(dir / "blank.txt", "\n\nx\n", false));
+    REQUIRE(weft::run(lines_of(dir / "blank.txt")) == std::vector<std::string>{"", "", "x"});
+}
+
+TEST_CASE("AsyncFile reads, writes and seeks", "[io][fs]") {
+    TempDir dir;
+    FileOps out = weft::run(file_operations(dir / "ops.txt"));
+    REQUIRE(out.written == 33);
+    REQUIRE(out.head == "0123");
+    REQUIRE(out.position == 10);
+    REQUIRE(out.after_seek == "abc");
+    REQUIRE(out.patched == "0123456789ABCdefghij");
+    REQUIRE(out.rest == "second line\n");
+    REQUIRE(weft::run(append_twice(dir / "append.txt")) == "one\ntwo\n");
+}
