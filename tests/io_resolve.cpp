@@ -29,7 +29,7 @@ weft::Task<int> resolve_failure(std::string host) {
 
 }  // namespace
 
-TEST_CASE("resolve(\"localhost\") gives loopback addresses", "[io][resolve]") {
+TEST_CASE("resolve of localhost gives loopback addresses", "[io][resolve]") {
     auto addresses = weft::run(resolve_strings("localhost", 8080));
     REQUIRE_FALSE(addresses.empty());
     for (const auto& address : addresses) {
