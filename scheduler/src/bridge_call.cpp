@@ -52,7 +52,10 @@ bool BridgeCall::suspend(std::coroutine_handle<> awaiting) {
     TaskHeader* self = current_task_or_throw(what_);
     if (cancel_pending(self)) return false;  // resume() delivers it; nothing submitted
     waker_ = prepare_cancellable_suspend(self, awaiting);
-    refs_.store(2, memory_order_relaxed);  // the awaiter + the executor; published by the submit
+    refs_.store(2, memory_order_relaxed);  // the awaiter + the executor
+    // Publishes the waker, refs and payload to the executor's start CAS (acquire) by itself,
+    // whatever hand-off the executor uses (oneTBB's queues are invisible to ThreadSanitizer).
+    status_.store(kQueued, memory_order_release);
     try {
         bridge_submit(self->runtime, executor_, this);
     } catch (...) {
