@@ -70,6 +70,7 @@ public:
 
     void submit(BridgeExecutor executor, BridgeCall* call);
     void shutdown() noexcept;
+    BlockingPool::Stats blocking_pool_stats() const { return pool_.stats(); }  // white-box tests
 
 private:
     void log_abandoned(BridgeCall* call, std::chrono::steady_clock::time_point now) const noexcept;
