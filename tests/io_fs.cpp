@@ -189,3 +189,9 @@ TEST_CASE("AsyncFile reads, writes and seeks", "[io][fs]") {
     REQUIRE(out.rest == "second line\n");
     REQUIRE(weft::run(append_twice(dir / "append.txt")) == "one\ntwo\n");
 }
+
+TEST_CASE("read_file reads files whose size is not known up front (procfs)", "[io][fs]") {
+    std::string status = weft::run(weft::fs::read_file("/proc/self/status"));
+    REQUIRE_THAT(status, Catch::StartsWith("Name:"));
+    REQUIRE(status.back() == '\n');
+}

@@ -90,16 +90,19 @@ void write_fully(int fd, std::string_view data, std::string_view operation, cons
 
 std::string read_whole(int fd, std::size_t size_hint, std::string_view operation,
                        const std::filesystem::path& path) {
-    std::string data;
-    std::size_t size = 0;
-    data.resize(size_hint > 0 ? size_hint : kChunk);
-    for (;;) {
-        size += read_fully(fd, data.data() + size, data.size() - size, operation, path);
-        if (size < data.size()) break;  // end of file
-        data.resize(data.size() + std::max(kChunk, data.size() / 2));  // it grew, or procfs
+    std::string data(size_hint, '\0');
+    std::size_t size = read_fully(fd, data.data(), data.size(), operation, path);
+    if (size < data.size()) {
+        data.resize(size);
+        return data;
     }
-    data.resize(size);
-    return data;
+    // Past the hint: the file grew, or it is one (procfs) whose size says 0. Read in chunks.
+    std::string chunk(kChunk, '\0');
+    for (;;) {
+        std::size_t n = read_fully(fd, chunk.data(), chunk.size(), operation, path);
+        data.append(chunk, 0, n);
+        if (n < chunk.size()) return data;
+    }
 }
 
 std::string read_file_blocking(const std::filesystem::path& path) {
