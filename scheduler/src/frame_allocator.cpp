@@ -3,8 +3,8 @@
 // Block layout: [BlockPrefix (16 bytes)][frame ...]. The prefix names the owning pool
 // and the size class, so a frame can be freed from any thread.
 //
-// New blocks are carved from 2 MiB slabs (huge-page backed where the kernel allows),
-// so a burst of a million spawns costs a few hundred mallocs, not a million.
+// New blocks are carved from 2 MiB slabs (no huge-page hint: on these VMs it made
+// first-touch faults slower), so a burst of a million spawns costs a few hundred mallocs, not a million.
 //
 // Protocol for remote frees and thread exit:
 //  1. A foreign free pushes the block onto owner->remote with a CAS (Treiber push).
@@ -14,8 +14,6 @@
 //     keep landing on its remote list meanwhile. Memory is kept for reuse, not returned
 //     to the OS: the footprint is the peak number of live frames.
 #include <weft/detail/frame_allocator.hpp>
-
-#include <sys/mman.h>
 
 #include <array>
 #include <cstdlib>
@@ -70,7 +68,6 @@ struct FramePool {
         if (static_cast<std::size_t>(slab_end - slab_cursor) < bytes) {
             void* slab = std::aligned_alloc(kSlabBytes, kSlabBytes);
             if (!slab) throw std::bad_alloc();
-            ::madvise(slab, kSlabBytes, MADV_HUGEPAGE);  // a hint: fine if refused
             slabs.push_back(slab);
             slab_cursor = static_cast<char*>(slab);
             slab_end = slab_cursor + kSlabBytes;

@@ -57,11 +57,6 @@ TaskHeader* Worker::next_task() {
         fire_due_timers();
         poll_io();
         if (TaskHeader* injected = core_.take_injected(consumer_token_, *this)) return injected;
-        // The oldest local task, so LIFO order cannot starve it; skipped while yielded
-        // tasks are queued, as it would break their round-robin order.
-        TaskHeader* oldest = nullptr;
-        if (next_round_.size() == next_round_head_ && queue_.steal_one(oldest) == LocalQueue::StealResult::kTaken)
-            return oldest;
     }
     if (lifo_ && lifo_streak_ < kMaxLifoStreak) {
         ++lifo_streak_;

@@ -6,8 +6,10 @@
 //  - yielded:                 the next-round list, promoted to the queue when it drains
 //  - from other threads:      the runtime's injection queue
 // Fairness: every kFairnessInterval ticks the worker first looks at the injection queue
-// and at the oldest task of its own queue, and the LIFO slot may win at most
-// kMaxLifoStreak times in a row.
+// (and its timers and I/O), and the LIFO slot may win at most kMaxLifoStreak times in a
+// row. The local queue is deliberately not rotated: taking its oldest task would start a
+// new top-level subtree of a fork-join computation before the current one finished
+// (skynet's memory grew to 800 MB that way); idle workers steal the oldest tasks instead.
 #pragma once
 
 #include <concurrentqueue/concurrentqueue.h>
