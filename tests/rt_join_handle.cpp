@@ -1,5 +1,6 @@
 // weft::JoinHandle<T>: results and exceptions through the handle, id()/name()/is_done(),
-// detach() and dropped handles (no leak either way), and misuse (awaiting twice).
+// detach() and dropped handles (no leak either way), misuse (awaiting twice, two joiners),
+// and cancel() reaching a task that is being awaited.
 //
 // The step-by-step tests run on one worker, where the order is deterministic: a freshly
 // spawned task cannot run until the running task suspends.
@@ -224,11 +225,37 @@ weft::Task<int> join_started_nested_task() {
     co_return co_await handle;
 }
 
+// cancel() on a task that another task is awaiting: the child sees CancelledError at its
+// next suspension, and so does its awaiter. One worker; the canceller acts on its third turn.
+weft::Task<int> count_turns(int* turns) {
+    for (; *turns < 100; ++*turns) co_await weft::yield_now();
+    co_return *turns;
+}
+
+weft::Task<void> cancel_on_third_turn(weft::JoinHandle<int>* handle) {
+    co_await weft::yield_now();
+    co_await weft::yield_now();
+    handle->cancel();
+}
+
+weft::Task<std::pair<bool, int>> cancel_awaited_child() {
+    int turns = 0;
+    weft::JoinHandle<int> child;
+    weft::spawn(cancel_on_third_turn(&child)).detach();
+    child = weft::spawn(count_turns(&turns));
+    try {
+        co_await child;  // at once: the child has not started yet
+    } catch (const weft::CancelledError&) {
+        co_return std::pair{true, turns};
+    }
+    co_return std::pair{false, turns};
+}
+
 }  // namespace
 
 TEST_CASE("exceptions arrive through JoinHandle with their type and payload", "[join_handle]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
-    const int count = test::scaled(20'000, 2'000);
+    const int count = test::scaled(20'000, 5'000);
     CAPTURE(workers);
     Outcomes out = weft::run(parse_many(count), {.workers = workers});
     // Even lines return themselves, odd lines throw with their number.
@@ -258,7 +285,7 @@ TEST_CASE("JoinHandle reports the task's id, name and completion", "[join_handle
 
 TEST_CASE("detached tasks and dropped handles run to completion without leaking", "[join_handle]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
-    const int count = test::scaled(30'000, 3'000);
+    const int count = test::scaled(30'000, 10'000);
     CAPTURE(workers);
     for (int round = 0; round < 3; ++round) {
         test::LifeCounter counter;
@@ -287,4 +314,10 @@ TEST_CASE("awaiting a task that is suspended inside a nested co_await waits for 
           "[join_handle]") {
     for (int round = 0; round < 3; ++round)
         REQUIRE(weft::run(join_started_nested_task(), {.workers = 1}) == 2);
+}
+
+TEST_CASE("cancel() reaches a task while another task awaits it", "[join_handle][cancel]") {
+    auto [cancelled, turns] = weft::run(cancel_awaited_child(), {.workers = 1});
+    REQUIRE(cancelled);
+    REQUIRE(turns == 2);  // the child's two turns before the canceller's third
 }

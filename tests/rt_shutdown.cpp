@@ -54,7 +54,7 @@ private:
     int index_;
 };
 
-weft::Task<void> child(Guard frame_guard, Ledger* ledger, int index) {
+weft::Task<void> child(Guard /*frame_guard*/, Ledger* ledger, int index) {
     Guard body_guard(&ledger->body_guard, index);
     ledger->progress[static_cast<std::size_t>(index)] = kStarted;
     co_await weft::yield_now();
@@ -62,7 +62,7 @@ weft::Task<void> child(Guard frame_guard, Ledger* ledger, int index) {
 }
 
 // A child that first joins another child: at shutdown it may be suspended on that join.
-weft::Task<void> joining_child(Guard frame_guard, Ledger* ledger, int index,
+weft::Task<void> joining_child(Guard /*frame_guard*/, Ledger* ledger, int index,
                                weft::JoinHandle<void> other) {
     Guard body_guard(&ledger->body_guard, index);
     ledger->progress[static_cast<std::size_t>(index)] = kStarted;
@@ -144,7 +144,7 @@ weft::Task<void> join_forever(test::Counted guard, std::binary_semaphore* runnin
 TEST_CASE("shutdown destroys queued tasks that never ran, each exactly once",
           "[runtime][shutdown]") {
     const unsigned workers = GENERATE(1u, 4u);
-    const int tasks = test::scaled(10'000, 2'000);
+    const int tasks = test::scaled(10'000, 5'000);
     CAPTURE(workers);
     Ledger ledger(tasks);
     test::LifeCounter probes;
@@ -166,7 +166,7 @@ TEST_CASE("shutdown destroys queued tasks that never ran, each exactly once",
 TEST_CASE("shutdown while tasks run, wait and queue destroys every frame exactly once",
           "[runtime][shutdown]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
-    const int tasks = test::scaled(10'000, 2'000);
+    const int tasks = test::scaled(10'000, 5'000);
     CAPTURE(workers);
     for (int round = 0; round < 5; ++round) {
         Ledger ledger(tasks);
@@ -180,7 +180,7 @@ TEST_CASE("shutdown while tasks run, wait and queue destroys every frame exactly
 }
 
 TEST_CASE("shutdown with tasks spawned from a plain thread still queued", "[runtime][shutdown]") {
-    const int tasks = test::scaled(10'000, 2'000);
+    const int tasks = test::scaled(10'000, 5'000);
     for (int round = 0; round < 5; ++round) {
         Ledger ledger(tasks);
         {

@@ -73,7 +73,7 @@ weft::Task<std::uint64_t> fan_out(std::uint64_t value) {
 TEST_CASE("a million tasks spawned from a hundred tasks at once sum exactly", "[spawn]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
     const std::uint64_t spawners = 100;
-    const std::uint64_t per_spawner = test::scaled<std::uint64_t>(10'000, 500);
+    const std::uint64_t per_spawner = test::scaled<std::uint64_t>(10'000, 2'000);
     const std::uint64_t total = spawners * per_spawner;
     CAPTURE(workers, total);
     REQUIRE(weft::run(spawn_from_many(spawners, per_spawner), {.workers = workers}) ==
@@ -82,7 +82,7 @@ TEST_CASE("a million tasks spawned from a hundred tasks at once sum exactly", "[
 
 TEST_CASE("recursive fork-join fib spawns one task per node", "[spawn]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
-    const unsigned n = test::scaled(25u, 18u);
+    const unsigned n = test::scaled(25u, 20u);
     CAPTURE(workers, n);
     for (int round = 0; round < 2; ++round) {
         std::atomic<std::uint64_t> nodes{0};
@@ -95,7 +95,7 @@ TEST_CASE("recursive fork-join fib spawns one task per node", "[spawn]") {
 TEST_CASE("eight plain threads spawn into one runtime at once", "[spawn][foreign]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
     constexpr unsigned kThreads = 8;
-    const std::uint64_t per_thread = test::scaled<std::uint64_t>(5'000, 500);
+    const std::uint64_t per_thread = test::scaled<std::uint64_t>(5'000, 2'000);
     CAPTURE(workers, per_thread);
     weft::Runtime runtime({.workers = workers});
 

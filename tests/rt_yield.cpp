@@ -113,7 +113,7 @@ TEST_CASE("yield_now lets the other tasks of a single worker run", "[yield]") {
 
 TEST_CASE("every yield resumes its task exactly once, on any number of workers", "[yield]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
-    const int tasks = 1'000, yields = test::scaled(200, 20);
+    const int tasks = 1'000, yields = test::scaled(200, 50);
     CAPTURE(workers);
     for (int round = 0; round < 3; ++round) {
         std::atomic<std::int64_t> resumed{0};
