@@ -25,7 +25,7 @@
 // same BridgeCall code that the offload tests check without suppression.
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer)
-extern "C" const char* __tsan_default_suppressions() { return "race:tbb::detail\n"; }
+extern "C" const char* __tsan_default_suppressions() { return "race:tbb::detail\nrace:libtbb.so\n"; }
 #endif
 #endif
 
