@@ -34,10 +34,12 @@ TimerEntry* arm_timer(Waker waker, Clock::time_point deadline, bool kind_timeout
 }
 
 bool settle_timer(TimerEntry* entry) noexcept {
+    // Read before the CAS: once the entry is cancelled, its owner's wheel may free it.
+    Worker* owner = entry->owner;
     std::uint8_t state = TimerEntry::kArmed;
     if (entry->state.compare_exchange_strong(state, TimerEntry::kCancelled, memory_order_acq_rel)) {
         // Ours to cancel. The owning worker unlinks it now; another leaves it to the wheel.
-        if (tls_context.worker == entry->owner) entry->owner->disarm(entry);
+        if (tls_context.worker == owner) owner->disarm(entry);
         return false;
     }
     while (entry->state.load(memory_order_acquire) == TimerEntry::kFiring) std::this_thread::yield();
