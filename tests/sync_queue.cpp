@@ -105,8 +105,8 @@ weft::Task<void> put_waits_while_full() {
     CHECK(q.empty());
 }
 
-weft::Task<void> put_hands_to_waiting_getter() {
-    weft::Queue<int> q(1);
+weft::Task<void> put_hands_to_waiting_getter(std::size_t maxsize) {
+    weft::Queue<int> q(maxsize);
     std::vector<int> got;
     std::vector<weft::JoinHandle<void>> getters;
     for (int i = 0; i < 3; ++i) {
@@ -126,8 +126,8 @@ weft::Task<void> put_hands_to_waiting_getter() {
     CHECK(q.unfinished_tasks() == 3);
 }
 
-weft::Task<void> join_accounting() {
-    weft::Queue<int> q;
+weft::Task<void> join_accounting(std::size_t maxsize) {
+    weft::Queue<int> q(maxsize);
     co_await q.join();  // nothing put: returns at once
     CHECK_THROWS_AS(q.task_done(), weft::UsageError);
     for (int i = 0; i < 3; ++i) co_await q.put(i);
@@ -167,8 +167,8 @@ weft::Task<void> shutdown_drains_then_throws() {
     q.shutdown();  // idempotent
 }
 
-weft::Task<void> shutdown_wakes_waiting_getters() {
-    weft::Queue<int> q;
+weft::Task<void> shutdown_wakes_waiting_getters(std::size_t maxsize) {
+    weft::Queue<int> q(maxsize);
     auto a = weft::spawn(get_expect_shutdown(q));
     auto b = weft::spawn(get_expect_shutdown(q));
     co_await weft::testing::until_waiters(q, 2);
@@ -177,8 +177,8 @@ weft::Task<void> shutdown_wakes_waiting_getters() {
     CHECK(co_await b == "shut down");
 }
 
-weft::Task<void> immediate_shutdown(std::atomic<std::int64_t>& items) {
-    weft::Queue<test::Tracked> q(4);
+weft::Task<void> immediate_shutdown(std::atomic<std::int64_t>& items, std::size_t maxsize) {
+    weft::Queue<test::Tracked> q(maxsize);
     for (int i = 0; i < 3; ++i) co_await q.put(test::Tracked(items));
     {
         auto taken = co_await q.get();  // taken, not yet done
@@ -208,8 +208,8 @@ weft::Task<void> immediate_shutdown(std::atomic<std::int64_t>& items) {
     CHECK(joined);
 }
 
-weft::Task<void> immediate_shutdown_releases_join() {
-    weft::Queue<int> q;
+weft::Task<void> immediate_shutdown_releases_join(std::size_t maxsize) {
+    weft::Queue<int> q(maxsize);
     co_await q.put(1);
     co_await q.put(2);
     auto joiner = weft::spawn([](weft::Queue<int>& queue) -> weft::Task<void> { co_await queue.join(); }(q));
@@ -226,8 +226,8 @@ weft::Task<int> get_then_await(weft::Queue<int>& q, std::vector<int>& got) {
     co_return v;
 }
 
-weft::Task<void> cancelled_get_loses_nothing() {
-    weft::Queue<int> q;
+weft::Task<void> cancelled_get_loses_nothing(std::size_t maxsize) {
+    weft::Queue<int> q(maxsize);
     std::vector<int> got;
     auto a = weft::spawn(get_then_await(q, got));
     co_await weft::testing::until_waiters(q, 1);
@@ -331,7 +331,36 @@ weft::Task<void> backpressure_watermarks() {
     CHECK_THROWS_AS(weft::BackpressureQueue<int>(4, 4), weft::UsageError);
 }
 
+// A move that may throw keeps a bounded Queue on the guarded storage: same semantics.
+struct MayThrowOnMove {
+    int value;
+    explicit MayThrowOnMove(int v) : value(v) {}
+    MayThrowOnMove(MayThrowOnMove&& other) noexcept(false) : value(other.value) {}
+    MayThrowOnMove& operator=(MayThrowOnMove&&) = default;
+};
+
+weft::Task<void> bounded_guarded_storage() {
+    weft::Queue<MayThrowOnMove> q(2);
+    co_await q.put(MayThrowOnMove(1));
+    co_await q.put(MayThrowOnMove(2));
+    CHECK(q.full());
+    CHECK_THROWS_AS(q.put_nowait(MayThrowOnMove(9)), weft::QueueFull);
+    auto putter = weft::spawn([](weft::Queue<MayThrowOnMove>& queue) -> weft::Task<void> {
+        co_await queue.put(MayThrowOnMove(3));
+    }(q));
+    co_await weft::testing::until_waiters(q, 1);
+    CHECK((co_await q.get()).value == 1);
+    CHECK((co_await q.get()).value == 2);
+    CHECK((co_await q.get()).value == 3);
+    co_await putter;
+    CHECK(q.unfinished_tasks() == 3);
+}
+
 }  // namespace
+
+TEST_CASE("Queue: a bounded queue of items whose move may throw works the same", "[sync][queue]") {
+    weft::run(bounded_guarded_storage(), test::one_worker());
+}
 
 TEST_CASE("Queue: FIFO, LIFO and priority order; nowait variants; qsize/full/empty", "[sync][queue]") {
     weft::run(orders(), test::one_worker());
@@ -341,30 +370,39 @@ TEST_CASE("Queue: put waits while full; a get admits the oldest putter", "[sync]
     weft::run(put_waits_while_full(), test::one_worker());
 }
 
+// Bounded Queues of nothrow-movable items run on the lock-free ring; unbounded ones (and items
+// whose move may throw) on the guarded storage: the semantic tests run on both.
 TEST_CASE("Queue: a put hands its item straight to a waiting getter", "[sync][queue]") {
-    weft::run(put_hands_to_waiting_getter(), test::one_worker());
+    const std::size_t maxsize = GENERATE(1u, 0u);
+    weft::run(put_hands_to_waiting_getter(maxsize), test::one_worker());
 }
 
-TEST_CASE("Queue: task_done/join accounting", "[sync][queue]") { weft::run(join_accounting(), test::one_worker()); }
+TEST_CASE("Queue: task_done/join accounting", "[sync][queue]") {
+    const std::size_t maxsize = GENERATE(0u, 16u);
+    weft::run(join_accounting(maxsize), test::one_worker());
+}
 
 TEST_CASE("Queue: shutdown fails puts, lets gets drain, then fails them", "[sync][queue][shutdown]") {
     weft::run(shutdown_drains_then_throws(), test::one_worker());
 }
 
 TEST_CASE("Queue: shutdown wakes waiting getters with QueueShutDown", "[sync][queue][shutdown]") {
-    weft::run(shutdown_wakes_waiting_getters(), test::one_worker());
+    const std::size_t maxsize = GENERATE(0u, 16u);
+    weft::run(shutdown_wakes_waiting_getters(maxsize), test::one_worker());
 }
 
 TEST_CASE("Queue: shutdown(immediate) drops the items and counts them done for join",
           "[sync][queue][shutdown]") {
+    const std::size_t maxsize = GENERATE(4u, 0u);
     std::atomic<std::int64_t> items{0};
-    weft::run(immediate_shutdown(items), test::one_worker());
+    weft::run(immediate_shutdown(items, maxsize), test::one_worker());
     CHECK(items.load() == 0);
-    weft::run(immediate_shutdown_releases_join(), test::one_worker());
+    weft::run(immediate_shutdown_releases_join(maxsize), test::one_worker());
 }
 
 TEST_CASE("Queue: a cancelled get never loses an item", "[sync][queue][cancel]") {
-    weft::run(cancelled_get_loses_nothing(), test::one_worker());
+    const std::size_t maxsize = GENERATE(0u, 8u);
+    weft::run(cancelled_get_loses_nothing(maxsize), test::one_worker());
 }
 
 TEST_CASE("Queue: a cancelled put has put its item or not, never half", "[sync][queue][cancel]") {

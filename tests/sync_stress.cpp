@@ -297,7 +297,8 @@ TEST_CASE("Queue: exact delivery while consumers are cancelled and puts/gets tim
           "[sync][queue][stress][cancel]") {
     const std::uint64_t n = test::sized<std::uint64_t>(1'000'000, 50'000);
     const unsigned workers = GENERATE(1u, 2u, 4u);
-    auto t = std::make_unique<Traffic>(64, n, 8, /*chaos=*/true);
+    const std::size_t maxsize = GENERATE(64u, 0u);  // lock-free ring; guarded storage
+    auto t = std::make_unique<Traffic>(maxsize, n, 8, /*chaos=*/true);
     weft::run(traffic(*t, 8, 8, n, test::sized(2000, 200)), test::workers(workers));
     check_exact(*t, n);
     CHECK(t->cancellations.load() > 0);
@@ -315,4 +316,13 @@ TEST_CASE("Semaphore: the permit limit holds and no permit leaks under cancellat
           "[sync][semaphore][stress][cancel]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
     weft::run(semaphore_chaos(3, test::sized(200, 40), test::sized(500, 50), 100), test::workers(workers));
+}
+
+TEST_CASE("Queue: exact delivery through maxsize 1 and through an unbounded queue", "[sync][queue][stress]") {
+    const std::size_t maxsize = GENERATE(1u, 0u);
+    const unsigned workers = GENERATE(2u, 4u);
+    const std::uint64_t n = test::sized<std::uint64_t>(1'000'000, 50'000);
+    auto t = std::make_unique<Traffic>(maxsize, n, 8, /*chaos=*/false);
+    weft::run(traffic(*t, 8, 8, n, 0), test::workers(workers));
+    check_exact(*t, n);
 }

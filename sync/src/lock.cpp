@@ -1,6 +1,7 @@
-// Lock's slow paths. State word: kLocked | kWaiters. The waiters bit is only set and cleared
-// under guard_, and while it is set the fast paths fail (lock: CAS 0 -> kLocked; unlock: CAS
-// kLocked -> 0), so every transition that involves the queue happens under guard_:
+// Lock's slow paths. State word: acquisitions << 2 | kWaiters | kLocked. The waiters bit is
+// only set and cleared under guard_, and while it is set the fast paths fail (lock: CAS from
+// "neither bit"; unlock: CAS clearing kLocked with kWaiters clear), so every transition that
+// involves the queue happens under guard_:
 //  - a waiter sets kWaiters and links itself under guard_; an unlocker that saw the bit takes
 //    guard_ afterwards, so it sees the node;
 //  - unlock hands off: the state stays kLocked (the new owner is the first waiter) and the bit
@@ -20,12 +21,38 @@ void Lock::unlock() {
     release();
 }
 
+// Spinning (see lock.hpp). Pauses double up to kMaxPause between looks at the state word, so
+// the holder keeps the cache line most of the time. Gives up when somebody queues (FIFO), when
+// one hold has lasted kStallPauses (its holder is likely suspended, or its thread preempted),
+// or after kMaxPauses in all. Skipped when the holder took the lock on this thread (the tag in
+// the state word): it cannot be running now.
+bool Lock::spin_acquire(TaskHeader* self) noexcept {
+    constexpr unsigned kMaxPause = 64, kStallPauses = 512, kMaxPauses = 8192;
+    std::uint64_t seen = state_.load(memory_order_relaxed);
+    if ((seen & kLocked) && (seen & ~kCountMask) == thread_tag()) return false;
+    unsigned pause = 1, stalled = 0;
+    for (unsigned total = 0; total < kMaxPauses; total += pause) {
+        for (unsigned i = 0; i < pause; ++i) cpu_relax();
+        std::uint64_t state = state_.load(memory_order_relaxed);
+        if (state & kWaiters) return false;
+        if (try_acquire_from(state, self)) return true;
+        if ((state | kLocked) != (seen | kLocked)) {  // it changed hands: the holders are running
+            seen = state;
+            stalled = 0;
+        } else if ((stalled += pause) >= kStallPauses) {
+            return false;
+        }
+        if (pause < kMaxPause) pause *= 2;
+    }
+    return false;
+}
+
 bool Lock::enqueue_or_acquire(WaiterNode& node) noexcept {
     SpinGuard locked(guard_);
-    std::uint32_t state = state_.load(memory_order_relaxed);
+    std::uint64_t state = state_.load(memory_order_relaxed);
     for (;;) {
-        if (state == 0) {
-            if (state_.compare_exchange_weak(state, kLocked, memory_order_acquire, memory_order_relaxed)) {
+        if (!(state & (kLocked | kWaiters))) {
+            if (state_.compare_exchange_weak(state, acquired(state), memory_order_acquire, memory_order_relaxed)) {
                 owner_.store(node.waker.task, memory_order_relaxed);
                 complete_now(node, kGranted);
                 return false;
@@ -44,10 +71,14 @@ void Lock::release_slow() noexcept {
     SpinGuard locked(guard_);
     WaiterNode* next = waiters_.pop_front();
     if (!next) {
-        state_.store(0, memory_order_release);  // the waiters were cancelled meanwhile
+        state_.fetch_and(~kLocked, memory_order_release);  // the waiters were cancelled meanwhile
         return;
     }
-    if (waiters_.empty()) state_.store(kLocked, memory_order_relaxed);
+    // Hand-off: still locked, one more acquisition, tagged with this thread (wake() queues the
+    // new holder on this worker); no waiters bit once the queue is empty. Nothing else changes
+    // the word while kWaiters is set, so a plain store is enough.
+    std::uint64_t state = acquired(state_.load(memory_order_relaxed));
+    state_.store(waiters_.empty() ? state : state | kWaiters, memory_order_relaxed);
     owner_.store(next->waker.task, memory_order_relaxed);
     wake_waiter(next, kGranted);  // hand-off: it resumes holding the lock
 }

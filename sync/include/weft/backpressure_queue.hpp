@@ -54,7 +54,6 @@ public:
         }
     }
     void putter_waits() noexcept { ++stats_.putter_waits; }
-    std::size_t capacity() const noexcept { return high_; }
 
     bool paused() const noexcept { return paused_; }
     std::size_t high() const noexcept { return high_; }
@@ -71,12 +70,13 @@ private:
 }  // namespace detail
 
 template <class T>
-class BackpressureQueue : public detail::BasicQueue<T, detail::RingStorage<T>, detail::BackpressureGate> {
-    using Base = detail::BasicQueue<T, detail::RingStorage<T>, detail::BackpressureGate>;
+class BackpressureQueue
+    : public detail::BasicQueue<T, detail::LockedStorage<T, detail::RingContainer<T>>, detail::BackpressureGate> {
+    using Base = detail::BasicQueue<T, detail::LockedStorage<T, detail::RingContainer<T>>, detail::BackpressureGate>;
 
 public:
     /// Producers pause when `high` items are stored and resume at `low` (0 <= low < high).
-    BackpressureQueue(std::size_t high, std::size_t low) : Base(detail::BackpressureGate(high, low), high) {}
+    BackpressureQueue(std::size_t high, std::size_t low) : Base(detail::BackpressureGate(high, low), 0) {}
 
     /// Whether put() waits right now (between reaching high and draining to low).
     bool paused() const noexcept {
@@ -85,7 +85,9 @@ public:
     BackpressureStats stats() const noexcept {
         return this->with_gate([](const detail::BackpressureGate& gate) { return gate.stats(); });
     }
-    std::size_t high() const noexcept { return this->maxsize(); }
+    std::size_t high() const noexcept {
+        return this->with_gate([](const detail::BackpressureGate& gate) { return gate.high(); });
+    }
     std::size_t low() const noexcept {
         return this->with_gate([](const detail::BackpressureGate& gate) { return gate.low(); });
     }

@@ -17,7 +17,13 @@
 // and the cancellation is delivered at the task's next await.
 //
 // Cost: lock() and unlock() without contention are one compare-and-swap each and take no OS
-// lock. A waiter costs no allocation (the awaiter is the queue node).
+// lock. A waiter costs no allocation (the awaiter is the queue node). Before it queues, a
+// lock() that finds the lock held by a task on another thread, with nobody queued, spins
+// (with backoff) for as long as the lock keeps changing hands, and gives up once a single
+// hold outlasts a few microseconds (that holder is likely suspended) or somebody queues.
+// Critical sections are usually far shorter than a suspension, and a queued waiter turns
+// every later lock() into a hand-off (a convoy); a spinner has not queued, so FIFO order
+// among waiters is untouched.
 #pragma once
 
 #include <coroutine>
@@ -62,31 +68,52 @@ private:
     friend class Condition;
     friend struct detail::SyncAccess;
 
-    static constexpr std::uint32_t kLocked = 1;   // held
-    static constexpr std::uint32_t kWaiters = 2;  // waiters_ is not empty (set and cleared under guard_)
+    // State word: holder's thread tag << 32 | acquisitions << 2 | kWaiters | kLocked. The
+    // acquisition count (wrapping) tells a spinner whether the lock is changing hands; the tag
+    // says on which thread the holder took it (thread_tag()), published by the same CAS.
+    static constexpr std::uint64_t kLocked = 1;   // held
+    static constexpr std::uint64_t kWaiters = 2;  // waiters_ is not empty (set and cleared under guard_)
+    static constexpr std::uint64_t kAcquired = 4;  // one more acquisition
+    static constexpr std::uint64_t kCountMask = 0xffff'ffffu;
+    static std::uint64_t thread_tag() noexcept {
+        return (reinterpret_cast<std::uintptr_t>(&detail::tls_context) >> 4) << 32;
+    }
+    // The state after one more acquisition on this thread (kWaiters clear: callers add it).
+    static std::uint64_t acquired(std::uint64_t state) noexcept {
+        std::uint64_t count = state & kCountMask & ~(kLocked | kWaiters);
+        return ((count + kAcquired) & kCountMask) | kLocked | thread_tag();
+    }
     enum Outcome : std::uint8_t { kGranted = 1 };
 
     bool try_acquire(detail::TaskHeader* self) noexcept {
-        std::uint32_t expected = 0;
-        if (!state_.compare_exchange_strong(expected, kLocked, detail::memory_order_acquire,
+        return try_acquire_from(state_.load(detail::memory_order_relaxed), self);
+    }
+    bool try_acquire_from(std::uint64_t state, detail::TaskHeader* self) noexcept {
+        if ((state & (kLocked | kWaiters)) ||
+            !state_.compare_exchange_strong(state, acquired(state), detail::memory_order_acquire,
                                             detail::memory_order_relaxed))
             return false;
         owner_.store(self, detail::memory_order_relaxed);
         return true;
     }
+    bool spin_acquire(detail::TaskHeader* self) noexcept;
     // Releases the lock without the ownership check (a Guard knows it holds it).
     void release() noexcept {
         owner_.store(nullptr, detail::memory_order_relaxed);
-        std::uint32_t expected = kLocked;
-        if (!state_.compare_exchange_strong(expected, 0, detail::memory_order_release, detail::memory_order_relaxed))
-            release_slow();
+        std::uint64_t state = state_.load(detail::memory_order_relaxed);
+        while (!(state & kWaiters)) {
+            if (state_.compare_exchange_weak(state, state & ~kLocked, detail::memory_order_release,
+                                             detail::memory_order_relaxed))
+                return;
+        }
+        release_slow();
     }
     void release_slow() noexcept;
     bool enqueue_or_acquire(detail::WaiterNode& node) noexcept;  // true: queued
     void unlink(detail::WaiterNode& node) noexcept;               // a cancelled waiter, under guard_
     std::size_t waiter_count_locked() const noexcept { return waiters_.size(); }
 
-    detail::Atomic<std::uint32_t> state_{0};
+    detail::Atomic<std::uint64_t> state_{0};
     detail::Atomic<detail::TaskHeader*> owner_{nullptr};
     mutable detail::SpinLock guard_;
     detail::WaiterQueue waiters_;
@@ -132,7 +159,8 @@ public:
     Awaiter& operator co_await() && noexcept { return *this; }
 
     bool await_ready() noexcept {
-        if (!lock_.try_acquire(detail::tls_context.task)) return false;
+        detail::TaskHeader* self = detail::tls_context.task;
+        if (!lock_.try_acquire(self) && !lock_.spin_acquire(self)) return false;
         detail::complete_now(*this, kGranted);
         return true;
     }

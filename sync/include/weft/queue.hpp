@@ -32,23 +32,23 @@ namespace weft {
 
 /// First in, first out.
 template <class T>
-class Queue : public detail::BasicQueue<T, detail::RingStorage<T>> {
+class Queue : public detail::BasicQueue<T, detail::FifoStorage<T>> {
 public:
-    using detail::BasicQueue<T, detail::RingStorage<T>>::BasicQueue;
+    using detail::BasicQueue<T, detail::FifoStorage<T>>::BasicQueue;
 };
 
 /// Last in, first out.
 template <class T>
-class LifoQueue : public detail::BasicQueue<T, detail::StackStorage<T>> {
+class LifoQueue : public detail::BasicQueue<T, detail::LockedStorage<T, detail::StackContainer<T>>> {
 public:
-    using detail::BasicQueue<T, detail::StackStorage<T>>::BasicQueue;
+    using detail::BasicQueue<T, detail::LockedStorage<T, detail::StackContainer<T>>>::BasicQueue;
 };
 
 /// Smallest first (use std::pair<priority, T> or a Compare for records).
 template <class T, class Compare = std::less<T>>
-class PriorityQueue : public detail::BasicQueue<T, detail::HeapStorage<T, Compare>> {
+class PriorityQueue : public detail::BasicQueue<T, detail::LockedStorage<T, detail::HeapContainer<T, Compare>>> {
 public:
-    using detail::BasicQueue<T, detail::HeapStorage<T, Compare>>::BasicQueue;
+    using detail::BasicQueue<T, detail::LockedStorage<T, detail::HeapContainer<T, Compare>>>::BasicQueue;
 };
 
 }  // namespace weft

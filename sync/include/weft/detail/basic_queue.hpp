@@ -1,18 +1,32 @@
-// The machinery behind Queue, LifoQueue and PriorityQueue (<weft/queue.hpp>): a Storage of
-// items and three waiter queues (getters, putters, joiners), all under one guard.
+// The machinery behind Queue, LifoQueue, PriorityQueue and BackpressureQueue: a Storage
+// (queue_storage.hpp), three waiter queues (getters, putters, joiners) under one guard, and a
+// flags word that tells the lock-free fast paths when they must take the guard.
 //
-// Rules, each a single critical section:
-//  - put: shut down -> QueueShutDown; a getter waits -> the item goes straight into its node
-//    (it never touches the storage); room -> push; else the putter waits with its item.
-//  - get: an item -> take it, then move waiting putters' items in while there is room;
-//    shut down -> QueueShutDown; else the getter waits for a putter's hand-off.
-//  So a getter waits only while the storage is empty and a putter only while it is full, and
-//  every hand-off happens under the guard: a cancelled getter finds either its item in its node
-//  (and returns it) or itself still queued (and leaves, taking nothing).
-//  - "room" is the Gate's call: MaxsizeGate (Queue: size < maxsize) or BackpressureGate
-//    (closes at the high mark, reopens at the low mark); it sees every push and pop.
-//  - unfinished_ counts puts minus task_done()s (asyncio's join accounting); reaching zero
-//    wakes every joiner. shutdown(immediate) drops the stored items, counting them as done.
+// The rules (asyncio's, made exact under concurrency):
+//  - put: shut down -> QueueShutDown; tasks wait in get() -> the item goes to the oldest;
+//    room -> store it; else wait with the item in the node.
+//  - get: an item -> take it, then move waiting putters' items in while there is room; shut
+//    down -> QueueShutDown; else wait for a hand-off.
+//  Every hand-off to or from a node happens under the guard, so a cancelled waiter finds either
+//  its outcome in its node (and keeps it) or itself still queued (and leaves with nothing).
+//  - join(): puts minus task_done()s (dropped items count as done) reaching zero wakes every
+//    joiner. Puts are counted by the storage (pushes()) plus direct hand-offs, both monotonic,
+//    so no counter is touched on the fast path.
+//
+// Fast paths (lock-free storage only: the bounded FIFO Queue). Protocol against lost wake-ups:
+//  1. put_fast: if the flags say nobody waits in get() and the queue is open, try_push; after
+//     a push, load the flags again (seq_cst): a getter that registered meanwhile is fed under
+//     the guard (feed_getters).
+//  2. A getter that finds the storage empty takes the guard, sets kGetters (seq_cst RMW) and
+//     tries the storage once more before it links itself. MpmcRing's claims are seq_cst and its
+//     "empty" verdict follows a seq_cst fence, so either that retry sees the pushed item or the
+//     pusher's second flags load sees kGetters.
+//  3. Symmetrically, get_fast loads the flags after a pop and admits waiting putters
+//     (admit_putters), and a putter sets kPutters before its last try_push.
+//  Flags are set and cleared only under the guard; a stale "someone waits" only costs a trip
+//  through the guard.
+// With locked storage (every other queue) both fast paths decline and everything runs under
+// the guard.
 #pragma once
 
 #include <coroutine>
@@ -21,6 +35,7 @@
 #include <optional>
 #include <utility>
 
+#include <weft/detail/atomic.hpp>
 #include <weft/detail/spin_lock.hpp>
 #include <weft/detail/sync_access.hpp>
 #include <weft/detail/waiter_queue.hpp>
@@ -29,28 +44,28 @@
 
 namespace weft::detail {
 
-// Queue's gate: room while size < maxsize (maxsize 0: always).
-class MaxsizeGate {
-public:
-    explicit MaxsizeGate(std::size_t maxsize) noexcept : maxsize_(maxsize) {}
-    bool admits(std::size_t size) const noexcept { return maxsize_ == 0 || size < maxsize_; }
-    void pushed(std::size_t /*size*/) noexcept {}
-    void popped(std::size_t /*size*/) noexcept {}
-    void putter_waits() noexcept {}
-    std::size_t capacity() const noexcept { return maxsize_; }
-
-private:
-    std::size_t maxsize_;
+// No flow control beyond the storage's own bound.
+struct NoGate {
+    static constexpr bool admits(std::size_t /*size*/) noexcept { return true; }
+    static constexpr void pushed(std::size_t /*size*/) noexcept {}
+    static constexpr void popped(std::size_t /*size*/) noexcept {}
+    static constexpr void putter_waits() noexcept {}
 };
 
-template <class T, class Storage, class Gate = MaxsizeGate>
+template <class T, class Storage, class Gate = NoGate>
 class BasicQueue {
     enum Status : std::uint8_t { kDone = 1, kShutDown, kFull, kEmpty };
+    static constexpr std::uint32_t kGetters = 1;    // getters_ not empty
+    static constexpr std::uint32_t kPutters = 2;    // putters_ not empty
+    static constexpr std::uint32_t kJoiners = 4;    // joiners_ not empty
+    static constexpr std::uint32_t kShutdown = 8;   // shutdown() was called
+    static constexpr std::uint32_t kDropping = 16;  // shutdown(immediate=true) was called
+
     struct GetterNode : WaiterNode {
-        std::optional<T> item;  // filled by a putter's hand-off
+        std::optional<T> item;  // filled by a hand-off
     };
     struct PutterNode : WaiterNode {
-        std::optional<T> item;  // taken by a getter that made room
+        std::optional<T> item;  // taken when a get makes room
     };
 
 public:
@@ -63,27 +78,26 @@ public:
         PutAwaiter& operator co_await() && noexcept { return *this; }
 
         bool await_ready() {
+            Fast fast = queue_.put_fast(*this->item);
+            if (fast == Fast::done) {
+                complete_now(*this, kDone);
+                return true;
+            }
+            if (fast == Fast::would_wait) return false;  // full: await_suspend decides under the guard
             SpinGuard locked(queue_.guard_);
-            Status status = queue_.try_put_locked(*this->item);
+            Status status = queue_.put_locked(*this->item);
             if (status == kFull) return false;
             complete_now(*this, status);
             return true;
         }
         bool await_suspend(std::coroutine_handle<> awaiting) {
-            return suspend_waiter(*this, "weft queue put()", awaiting, [this] {
-                SpinGuard locked(queue_.guard_);
-                Status status = queue_.try_put_locked(*this->item);
-                if (status != kFull) {
-                    complete_now(*this, status);
-                    return false;
-                }
-                queue_.gate_.putter_waits();
-                enqueue(queue_.putters_, *this);
-                return true;
-            });
+            return suspend_or_try(*this, "weft queue put()", awaiting,
+                                  [this](bool may_wait) { return queue_.enqueue_putter(*this, may_wait); });
         }
         void await_resume() {
-            if (!settle_wait(*this, queue_.guard_, [this] { queue_.putters_.remove(this); })) throw_cancelled();
+            if (!completed(*this) &&
+                !settle_wait(*this, queue_.guard_, [this] { queue_.unlink(queue_.putters_, kPutters, this); }))
+                throw_cancelled();
             if (this->outcome == kShutDown) throw QueueShutDown();
         }
 
@@ -98,26 +112,26 @@ public:
         GetAwaiter& operator co_await() && noexcept { return *this; }
 
         bool await_ready() {
+            Fast fast = queue_.get_fast(this->item);
+            if (fast == Fast::done) {
+                complete_now(*this, kDone);
+                return true;
+            }
+            if (fast == Fast::would_wait) return false;  // empty: await_suspend decides under the guard
             SpinGuard locked(queue_.guard_);
-            Status status = queue_.try_get_locked(this->item);
+            Status status = queue_.get_locked(this->item);
             if (status == kEmpty) return false;
             complete_now(*this, status);
             return true;
         }
         bool await_suspend(std::coroutine_handle<> awaiting) {
-            return suspend_waiter(*this, "weft queue get()", awaiting, [this] {
-                SpinGuard locked(queue_.guard_);
-                Status status = queue_.try_get_locked(this->item);
-                if (status != kEmpty) {
-                    complete_now(*this, status);
-                    return false;
-                }
-                enqueue(queue_.getters_, *this);
-                return true;
-            });
+            return suspend_or_try(*this, "weft queue get()", awaiting,
+                                  [this](bool may_wait) { return queue_.enqueue_getter(*this, may_wait); });
         }
         T await_resume() {
-            if (!settle_wait(*this, queue_.guard_, [this] { queue_.getters_.remove(this); })) throw_cancelled();
+            if (!completed(*this) &&
+                !settle_wait(*this, queue_.guard_, [this] { queue_.unlink(queue_.getters_, kGetters, this); }))
+                throw_cancelled();
             if (this->outcome == kShutDown) throw QueueShutDown();
             return std::move(*this->item);
         }
@@ -133,24 +147,17 @@ public:
         JoinAwaiter& operator co_await() && noexcept { return *this; }
 
         bool await_ready() {
-            SpinGuard locked(queue_.guard_);
-            if (queue_.unfinished_ != 0) return false;
+            if (queue_.unfinished() != 0) return false;
             complete_now(*this, kDone);
             return true;
         }
         bool await_suspend(std::coroutine_handle<> awaiting) {
-            return suspend_waiter(*this, "weft queue join()", awaiting, [this] {
-                SpinGuard locked(queue_.guard_);
-                if (queue_.unfinished_ == 0) {
-                    complete_now(*this, kDone);
-                    return false;
-                }
-                enqueue(queue_.joiners_, *this);
-                return true;
-            });
+            return suspend_or_try(*this, "weft queue join()", awaiting,
+                                  [this](bool may_wait) { return queue_.enqueue_joiner(*this, may_wait); });
         }
         void await_resume() {
-            if (!settle_wait(*this, queue_.guard_, [this] { queue_.joiners_.remove(this); })) throw_cancelled();
+            if (!settle_wait(*this, queue_.guard_, [this] { queue_.unlink(queue_.joiners_, kJoiners, this); }))
+                throw_cancelled();
         }
 
     private:
@@ -158,8 +165,8 @@ public:
     };
 
     /// maxsize 0: unbounded.
-    explicit BasicQueue(std::size_t maxsize = 0) : BasicQueue(Gate(maxsize), maxsize) {}
-    BasicQueue(Gate gate, std::size_t reserve) : items_(reserve), gate_(std::move(gate)) {}
+    explicit BasicQueue(std::size_t maxsize = 0) : items_(maxsize) {}
+    BasicQueue(Gate gate, std::size_t maxsize) : items_(maxsize), gate_(std::move(gate)) {}
     BasicQueue(const BasicQueue&) = delete;
     BasicQueue& operator=(const BasicQueue&) = delete;
 
@@ -173,51 +180,61 @@ public:
 
     /// Adds `item` without waiting: QueueFull, or QueueShutDown.
     void put_nowait(T item) {
+        if (put_fast(item) == Fast::done) return;
         SpinGuard locked(guard_);
-        Status status = try_put_locked(item);
+        Status status = put_locked(item);
         if (status == kShutDown) throw QueueShutDown();
         if (status == kFull) throw QueueFull();
     }
     /// Removes an item without waiting: QueueEmpty, or QueueShutDown (shut down and empty).
     T get_nowait() {
         std::optional<T> item;
-        Status status;
-        {
-            SpinGuard locked(guard_);
-            status = try_get_locked(item);
+        if (get_fast(item) != Fast::done) {
+            Status status;
+            {
+                SpinGuard locked(guard_);
+                status = get_locked(item);
+            }
+            if (status == kShutDown) throw QueueShutDown();
+            if (status == kEmpty) throw QueueEmpty();
         }
-        if (status == kShutDown) throw QueueShutDown();
-        if (status == kEmpty) throw QueueEmpty();
         return std::move(*item);
     }
 
     /// One item taken from the queue has been processed. UsageError if called more times than
     /// items were put.
     void task_done() {
-        SpinGuard locked(guard_);
-        if (unfinished_ == 0) throw UsageError("weft queue: task_done() called more times than items were put");
-        if (--unfinished_ == 0) wake_all_locked(joiners_, kDone);
+        std::uint64_t done = done_.fetch_add(1, memory_order_seq_cst) + 1;
+        std::uint64_t puts = puts_total();
+        if (done > puts) {
+            done_.fetch_sub(1, memory_order_seq_cst);
+            throw UsageError("weft queue: task_done() called more times than items were put");
+        }
+        if (done == puts && (flags_.load(memory_order_seq_cst) & kJoiners)) {
+            SpinGuard locked(guard_);
+            wake_joiners_if_finished_locked();
+        }
     }
 
     /// Pending and future put()s throw QueueShutDown; get()s take what is left, then throw it.
     /// immediate: the items left are dropped (counted as done for join()) and get()s throw at
-    /// once. Waiting tasks resume on worker loops, never inside shutdown().
+    /// once. Waiting tasks resume on worker loops, never inside shutdown(). (A put() running
+    /// concurrently with shutdown() may still succeed; one that starts after it returns fails.)
     void shutdown(bool immediate = false) {
-        Storage dropped;  // destroyed after the guard is released
         SpinGuard locked(guard_);
-        shutdown_ = true;
+        set_flag(kShutdown | (immediate ? kDropping : 0));
         if (immediate) {
-            std::size_t count = items_.size();
-            items_.swap(dropped);
-            gate_.popped(0);
-            unfinished_ -= count < unfinished_ ? count : unfinished_;
-            if (unfinished_ == 0) wake_all_locked(joiners_, kDone);
+            drop_all_locked();
+        } else {
+            feed_getters_locked();  // items stored before the shutdown still go to waiting getters
         }
-        wake_all_locked(getters_, kShutDown);  // they wait only while nothing is stored
-        wake_all_locked(putters_, kShutDown);
+        wake_all_locked(getters_, kGetters, kShutDown);
+        wake_all_locked(putters_, kPutters, kShutDown);
+        wake_joiners_if_finished_locked();
     }
 
     std::size_t qsize() const noexcept {
+        if (items_.lock_free()) return items_.size();
         SpinGuard locked(guard_);
         return items_.size();
     }
@@ -225,19 +242,14 @@ public:
     /// Whether a put() would wait now.
     bool full() const noexcept {
         SpinGuard locked(guard_);
-        return !gate_.admits(items_.size());
+        std::size_t size = items_.size();
+        return !gate_.admits(size) || (items_.capacity() != 0 && size >= items_.capacity());
     }
     /// The bound given at construction (0: unbounded).
-    std::size_t maxsize() const noexcept { return gate_.capacity(); }
-    bool is_shut_down() const noexcept {
-        SpinGuard locked(guard_);
-        return shutdown_;
-    }
+    std::size_t maxsize() const noexcept { return items_.capacity(); }
+    bool is_shut_down() const noexcept { return (flags_.load(memory_order_acquire) & kShutdown) != 0; }
     /// Items put and not yet matched by task_done().
-    std::size_t unfinished_tasks() const noexcept {
-        SpinGuard locked(guard_);
-        return unfinished_;
-    }
+    std::size_t unfinished_tasks() const noexcept { return static_cast<std::size_t>(unfinished()); }
 
 protected:
     // Runs `fn(gate)` under the guard (for the derived queues' accessors).
@@ -250,53 +262,195 @@ protected:
 private:
     friend struct SyncAccess;
 
+    // ---- fast paths (lock-free storage) -------------------------------------------------
+    enum class Fast : std::uint8_t {
+        done,        // completed without the guard
+        would_wait,  // the storage is full (put) / empty (get): only a wait can complete it
+        locked,      // waiters or a shutdown: the guarded path decides
+    };
+
+    Fast put_fast(T& item) {
+        if (!items_.lock_free()) return Fast::locked;
+        if (flags_.load(memory_order_acquire) & (kGetters | kShutdown)) return Fast::locked;
+        if (!items_.ring_push(item)) return Fast::would_wait;
+        if (flags_.load(memory_order_seq_cst) & kGetters) {  // protocol step 1
+            SpinGuard locked(guard_);
+            feed_getters_locked();
+        }
+        return Fast::done;
+    }
+
+    Fast get_fast(std::optional<T>& out) {
+        if (!items_.lock_free()) return Fast::locked;
+        std::uint32_t flags = flags_.load(memory_order_acquire);
+        if (flags & kDropping) return Fast::locked;
+        if (!items_.ring_pop(out)) return (flags & kShutdown) ? Fast::locked : Fast::would_wait;
+        if (flags_.load(memory_order_seq_cst) & kPutters) {  // protocol step 3
+            SpinGuard locked(guard_);
+            admit_putters_locked();
+        }
+        return Fast::done;
+    }
+
+    // ---- under the guard ----------------------------------------------------------------
     // Moves from `item` only when it returns kDone.
-    Status try_put_locked(T& item) {
-        if (shutdown_) return kShutDown;
+    Status put_locked(T& item) {
+        if (flags_.load(memory_order_relaxed) & kShutdown) return kShutDown;
+        // Getters wait only while the storage is empty (an item pushed lock-free meanwhile is
+        // fed to them by its own pusher), so the item goes straight to the oldest one.
         if (WaiterNode* node = getters_.pop_front()) {
+            if (getters_.empty()) clear_flag(kGetters);
             auto* getter = static_cast<GetterNode*>(node);
             getter->item.emplace(std::move(item));
-            ++unfinished_;
+            handoffs_.store(handoffs_.load(memory_order_relaxed) + 1, memory_order_release);  // under the guard
             wake_waiter(getter, kDone);
             return kDone;
         }
-        if (!gate_.admits(items_.size())) return kFull;
-        push_locked(std::move(item));
+        if (!gate_.admits(items_.size()) || !items_.try_push(item)) return kFull;
+        gate_.pushed(items_.size());
         return kDone;
     }
 
-    Status try_get_locked(std::optional<T>& out) {
-        if (items_.empty()) return shutdown_ ? kShutDown : kEmpty;
-        out.emplace(items_.pop());
-        gate_.popped(items_.size());
-        // Room again: admit waiting putters, oldest first.
-        while (!putters_.empty() && gate_.admits(items_.size())) {
-            auto* putter = static_cast<PutterNode*>(putters_.pop_front());
-            push_locked(std::move(*putter->item));
+    Status get_locked(std::optional<T>& out) {
+        std::uint32_t flags = flags_.load(memory_order_relaxed);
+        if (flags & kDropping) {
+            drop_all_locked();  // a put that raced the immediate shutdown
+            return kShutDown;
+        }
+        if (items_.try_pop(out)) {
+            gate_.popped(items_.size());
+            admit_putters_locked();
+            return kDone;
+        }
+        return (flags & kShutdown) ? kShutDown : kEmpty;
+    }
+
+    // The enqueue_* functions complete the node now if they can; otherwise, if may_wait, they
+    // link it and return true (a cancellation is pending when !may_wait: the node stays idle).
+    // A getter (putter) that may wait raises its flag *before* its one attempt on the storage:
+    // that attempt is the retry of protocol step 2 (3).
+    bool enqueue_getter(GetterNode& node, bool may_wait) {
+        SpinGuard locked(guard_);
+        if (may_wait) set_flag(kGetters);
+        Status status = get_locked(node.item);
+        if (status == kEmpty && may_wait) {
+            enqueue(getters_, node);
+            return true;
+        }
+        if (getters_.empty()) clear_flag(kGetters);
+        if (status != kEmpty) complete_now(node, status);
+        return false;
+    }
+
+    bool enqueue_putter(PutterNode& node, bool may_wait) {
+        SpinGuard locked(guard_);
+        if (may_wait) set_flag(kPutters);
+        Status status = put_locked(*node.item);
+        if (status == kFull && may_wait) {
+            gate_.putter_waits();
+            enqueue(putters_, node);
+            return true;
+        }
+        if (putters_.empty()) clear_flag(kPutters);
+        if (status != kFull) complete_now(node, status);
+        return false;
+    }
+
+    bool enqueue_joiner(WaiterNode& node, bool may_wait) {
+        SpinGuard locked(guard_);
+        if (!may_wait) {
+            if (unfinished() != 0) return false;
+            complete_now(node, kDone);
+            return false;
+        }
+        set_flag(kJoiners);
+        if (unfinished() == 0) {
+            if (joiners_.empty()) clear_flag(kJoiners);
+            complete_now(node, kDone);
+            return false;
+        }
+        enqueue(joiners_, node);
+        return true;
+    }
+
+    // Stored items go to waiting getters, oldest getter first.
+    void feed_getters_locked() {
+        while (WaiterNode* node = getters_.front()) {
+            auto* getter = static_cast<GetterNode*>(node);
+            if (!items_.try_pop(getter->item)) break;
+            gate_.popped(items_.size());
+            getters_.pop_front();
+            wake_waiter(getter, kDone);
+        }
+        if (getters_.empty()) clear_flag(kGetters);
+    }
+
+    // Waiting putters' items move in while there is room, oldest putter first.
+    void admit_putters_locked() {
+        while (WaiterNode* node = putters_.front()) {
+            auto* putter = static_cast<PutterNode*>(node);
+            if (!gate_.admits(items_.size()) || !items_.try_push(*putter->item)) break;
+            gate_.pushed(items_.size());
+            putters_.pop_front();
             wake_waiter(putter, kDone);
         }
-        return kDone;
+        if (putters_.empty()) clear_flag(kPutters);
     }
 
-    void push_locked(T&& item) {
-        items_.push(std::move(item));
-        ++unfinished_;
-        gate_.pushed(items_.size());
+    // shutdown(immediate): stored items are dropped and count as done (asyncio: each one
+    // decrements the unfinished count while it is positive).
+    void drop_all_locked() {
+        std::uint64_t dropped = items_.clear();
+        gate_.popped(0);
+        std::uint64_t open = unfinished();
+        done_.fetch_add(dropped < open ? dropped : open, memory_order_seq_cst);
     }
 
-    static void wake_all_locked(WaiterQueue& queue, std::uint8_t outcome) noexcept {
+    void wake_joiners_if_finished_locked() {
+        if (unfinished() != 0) return;
+        wake_all_locked(joiners_, kJoiners, kDone);
+    }
+
+    void wake_all_locked(WaiterQueue& queue, std::uint32_t flag, std::uint8_t outcome) noexcept {
         while (WaiterNode* node = queue.pop_front()) wake_waiter(node, outcome);
+        clear_flag(flag);
     }
+
+    // A cancelled waiter leaves its queue.
+    void unlink(WaiterQueue& queue, std::uint32_t flag, WaiterNode* node) noexcept {
+        queue.remove(node);
+        if (queue.empty()) clear_flag(flag);
+    }
+
+    // Flags change only under the guard. Setting one must be a seq_cst RMW (protocol steps
+    // 2 and 3: it has to precede the retry in the single order); clearing one only makes the
+    // fast paths skip a trip through the guard, so a plain store will do.
+    void set_flag(std::uint32_t flag) noexcept { flags_.fetch_or(flag, memory_order_seq_cst); }
+    void clear_flag(std::uint32_t flag) noexcept {
+        std::uint32_t flags = flags_.load(memory_order_relaxed);
+        if (flags & flag) flags_.store(flags & ~flag, memory_order_release);
+    }
+
+    std::uint64_t puts_total() const noexcept { return items_.pushes() + handoffs_.load(memory_order_seq_cst); }
+    // Read done first: both counts only grow, so a zero here was true at that moment.
+    std::uint64_t unfinished() const noexcept {
+        std::uint64_t done = done_.load(memory_order_seq_cst);
+        std::uint64_t puts = puts_total();
+        return puts > done ? puts - done : 0;
+    }
+
     std::size_t waiter_count_locked() const noexcept { return getters_.size() + putters_.size() + joiners_.size(); }
 
-    mutable SpinLock guard_;
+    // Read on every put/get; written only on the slow paths.
+    alignas(kCacheLine) Atomic<std::uint32_t> flags_{0};
     Storage items_;
-    Gate gate_;
-    std::size_t unfinished_ = 0;
-    bool shutdown_ = false;
+    [[no_unique_address]] Gate gate_{};
+    alignas(kCacheLine) mutable SpinLock guard_;
     WaiterQueue getters_;
     WaiterQueue putters_;
     WaiterQueue joiners_;
+    alignas(kCacheLine) Atomic<std::uint64_t> done_{0};  // task_done()s plus dropped items
+    Atomic<std::uint64_t> handoffs_{0};                  // puts that went straight to a getter
 };
 
 }  // namespace weft::detail

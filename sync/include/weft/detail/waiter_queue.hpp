@@ -131,6 +131,29 @@ bool suspend_waiter(WaiterNode& node, const char* what, std::coroutine_handle<> 
     return false;
 }
 
+// Step 2 for operations that need not wait (a queue's put() while there is room): a pending
+// cancellation is delivered only if the operation would really wait, as in asyncio.
+// `enqueue_or_complete(may_wait)` completes the node if it can; else, if may_wait, links it and
+// returns true; else returns false leaving the node idle.
+template <class EnqueueOrComplete>
+bool suspend_or_try(WaiterNode& node, const char* what, std::coroutine_handle<> awaiting,
+                    EnqueueOrComplete&& enqueue_or_complete) {
+    TaskHeader* self = current_task_or_throw(what);
+    if (cancel_pending(self)) {
+        enqueue_or_complete(false);
+        return false;
+    }
+    node.waker = prepare_cancellable_suspend(self, awaiting);
+    if (enqueue_or_complete(true)) return true;
+    cancellable_suspend_withdrawn();
+    return false;
+}
+
+// Step 4's common case, cheap enough to inline: the wait completed (or never began).
+inline bool completed(const WaiterNode& node) noexcept {
+    return node.state.load(memory_order_acquire) == WaitState::woken;
+}
+
 // Step 4. True: a source (or step 2) completed the wait and node.outcome holds the verdict.
 // False: the wait was cancelled (or never started because a cancellation was pending); when the
 // node was queued, `unlink()` has run under guard. The caller then calls throw_cancelled().
