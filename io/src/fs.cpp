@@ -129,7 +129,10 @@ void write_file_blocking(const std::filesystem::path& path, std::string_view dat
     struct stat existing {};
     if (::stat(path.c_str(), &existing) == 0) mode = existing.st_mode & 07777;
 
-    std::string temp = (directory / ("." + path.filename().string() + ".tmp-XXXXXX")).string();
+    // Built with append(): GCC 12 reports a false -Wrestrict on `"." + name + ...` chains.
+    std::string temp_name(".");
+    temp_name.append(path.filename().string()).append(".tmp-XXXXXX");
+    std::string temp = (directory / temp_name).string();
     FdGuard fd(::mkostemp(temp.data(), O_CLOEXEC));
     if (fd.get() < 0) fail("write_file: create temporary file in", directory);
     try {
