@@ -7,7 +7,7 @@
 namespace weft {
 
 TaskInfo current_task() {
-    detail::TaskHeader* task = detail::current_task_or_throw("weft::current_task()");
+    detail::TaskHeader* task = detail::innermost_task(detail::current_task_or_throw("weft::current_task()"));
     return TaskInfo{task->id, task->name_view()};
 }
 

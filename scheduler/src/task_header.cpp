@@ -91,6 +91,12 @@ Waker prepare_cancellable_suspend(TaskHeader* self, std::coroutine_handle<> awai
 void cancellable_suspend_withdrawn() noexcept { tls_context.cancellable_suspend = false; }
 
 bool request_cancel(TaskHeader* task, std::uint64_t bit) noexcept {
+    // A child running inline inside another task's join suspends as that task: the
+    // request goes to the host, whose pending await (inside the child) then throws.
+    if (TaskHeader* host = task->inline_host.load(memory_order_acquire)) {
+        if (task->state.load(memory_order_acquire) & ts::kComplete) return false;
+        return request_cancel(host, bit);
+    }
     std::uint64_t state = task->state.load(memory_order_relaxed);
     for (;;) {
         if (state & ts::kComplete) return false;
@@ -204,11 +210,43 @@ std::coroutine_handle<> join_try_inline(TaskHeader* target, std::coroutine_handl
     // We own its schedule: scheduled -> running, as part of the awaiting task.
     target->state.fetch_add(ts::kEpochOne + ts::kScheduled, memory_order_acquire);
     target->started = true;
+    TaskHeader* host = tls_context.task;
+    innermost_task(host)->inline_child = target;  // current_task() reports the child
+    target->inline_host.store(host, memory_order_release);  // cancel() reaches it through the host
     static_cast<TaskPromiseBase*>(target)->continuation = awaiting;
     return target->root;
 }
 
+TaskHeader* innermost_task(TaskHeader* running) noexcept {
+    while (running->inline_child) running = running->inline_child;
+    return running;
+}
+
+namespace {
+void unlink_inlined(TaskHeader* target) noexcept {
+    TaskHeader* host = target->inline_host.exchange(nullptr, memory_order_acq_rel);
+    for (TaskHeader* t = host; t; t = t->inline_child) {
+        if (t->inline_child == target) {
+            t->inline_child = nullptr;
+            break;
+        }
+    }
+}
+}  // namespace
+
+void join_abandon_inlined(TaskHeader* target) noexcept {
+    unlink_inlined(target);
+    target->exception = std::make_exception_ptr(RuntimeShutDown("the runtime shut down before the task finished"));
+    target->result_taken = true;
+    target->cancelled = true;
+    target->state.fetch_or(ts::kComplete, memory_order_release);
+    target->join_waiter.store(kJoinClosed, memory_order_release);
+    target->join_woken.store(true, memory_order_release);
+    release(target);  // its own reference; the JoinHandle (being destroyed too) drops the other
+}
+
 void join_finish_inlined(TaskHeader* target) noexcept {
+    unlink_inlined(target);
     if (target->exception) target->cancelled = Worker::is_cancellation(target->exception);
     target->state.fetch_or(ts::kComplete, memory_order_release);
     target->join_waiter.store(kJoinClosed, memory_order_release);

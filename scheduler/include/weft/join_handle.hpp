@@ -77,8 +77,11 @@ public:
             if (detail::join_suspend(handle_.task_, awaiting, self)) return std::noop_coroutine();
             return awaiting;
         }
-        T await_resume() const {
-            if (inlined_) detail::join_finish_inlined(handle_.task_);
+        T await_resume() {
+            if (inlined_ && !finished_) {
+                finished_ = true;
+                detail::join_finish_inlined(handle_.task_);
+            }
             if (handle_.task_->join_waiter.load(std::memory_order_acquire) != detail::kJoinClosed)
                 detail::join_cancelled(handle_.task_, propagate_);  // throws unless it finished meanwhile
             detail::TaskPromise<T>* task = std::exchange(handle_.task_, nullptr);
@@ -91,6 +94,16 @@ public:
         JoinHandle& handle_;
         bool propagate_;
         bool inlined_ = false;
+        mutable bool finished_ = false;
+
+    public:
+        Awaiter(const Awaiter&) = delete;
+        Awaiter& operator=(const Awaiter&) = delete;
+        // Destroyed while an inlined child is still suspended (the runtime shut down):
+        // the child's frame must go too.
+        ~Awaiter() {
+            if (inlined_ && !finished_) detail::join_abandon_inlined(handle_.task_);
+        }
     };
 
     // For weft's combinators: the task behind the handle, and the result of a task known

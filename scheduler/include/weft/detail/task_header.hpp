@@ -89,6 +89,10 @@ public:
     bool cancelled = false;     // finished by CancelledError (or never started)
     bool started = false;       // the body has been resumed at least once
     bool always_start = false;  // runs its body even if cancelled before it started
+    // Fork-join fast path: the child now running inline inside this task's join, and,
+    // for such a child, the running task that hosts it.
+    TaskHeader* inline_child = nullptr;
+    Atomic<TaskHeader*> inline_host{nullptr};
 
     TaskHeader() = default;
     TaskHeader(const TaskHeader&) = delete;
@@ -148,6 +152,10 @@ void unlisten(TaskHeader* task, CompletionListener* listener) noexcept;
 std::coroutine_handle<> join_try_inline(TaskHeader* target, std::coroutine_handle<> awaiting) noexcept;
 // Completes an inlined target once its body has returned.
 void join_finish_inlined(TaskHeader* target) noexcept;
+// The awaiting frame is being destroyed with the inlined target still suspended.
+void join_abandon_inlined(TaskHeader* target) noexcept;
+// The task whose code is running: the innermost child inlined into `running`.
+TaskHeader* innermost_task(TaskHeader* running) noexcept;
 
 // A join await resumed without its target finishing: withdraw, cancel the target if
 // `propagate`, and throw the pending cancellation. If the target finished after all,
