@@ -97,8 +97,7 @@ public:
         mutable bool finished_ = false;
 
     public:
-        Awaiter(const Awaiter&) = delete;
-        Awaiter& operator=(const Awaiter&) = delete;
+        // (Copyable only because g++ 12 may copy an awaiter before using it.)
         // Destroyed while an inlined child is still suspended (the runtime shut down):
         // the child's frame must go too.
         ~Awaiter() {
