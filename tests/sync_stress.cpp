@@ -73,26 +73,33 @@ private:
 struct Traffic {
     weft::Queue<std::uint64_t> queue;
     Arrivals arrivals;
+    weft::Barrier pause;  // chaos: the producers pause together, so the queue runs dry
     std::atomic<int> producers_left;
     std::atomic<std::uint64_t> timeouts{0};
     std::atomic<std::uint64_t> cancellations{0};
     bool chaos;
     Traffic(std::size_t maxsize, std::uint64_t n, int producers, bool chaos)
-        : queue(maxsize), arrivals(n), producers_left(producers), chaos(chaos) {}
+        : queue(maxsize), arrivals(n), pause(static_cast<std::size_t>(producers)), producers_left(producers),
+          chaos(chaos) {}
 };
 
 weft::Task<void> put_item(weft::Queue<std::uint64_t>& queue, std::uint64_t id) { co_await queue.put(id); }
 
-// Producer p puts ids p, p + P, p + 2P, ... < n. Under chaos some puts run under a 1 ms
-// timeout, and all producers pause now and then together (so the queue runs dry and the
-// consumers' timeouts fire too); a put that timed out has not put its item (all or nothing),
-// so the same id is put again.
+// Producer p puts ids p, p + P, p + 2P, ... < n (n a multiple of P). Under chaos some puts
+// run under a 1 ms timeout, and 32 times all producers meet at a barrier and wait there while
+// one of them sleeps 2 ms, so the queue runs dry and the consumers' timeouts fire; a put that
+// timed out has not put its item (all or nothing), so the same id is put again.
 weft::Task<void> produce(Traffic& t, int p, int producers, std::uint64_t n) {
     Rng rng{0x9E3779B97F4A7C15ull * std::uint64_t(p + 1)};
-    for (std::uint64_t id = std::uint64_t(p); id < n; id += std::uint64_t(producers)) {
+    const std::uint64_t per_producer = n / std::uint64_t(producers);
+    std::uint64_t sent = 0;
+    for (std::uint64_t id = std::uint64_t(p); id < n; id += std::uint64_t(producers), ++sent) {
         if (t.chaos) {
             if (rng.one_in(16)) co_await weft::yield_now();
-            if (id % (n / 32 + 1) < std::uint64_t(producers)) co_await weft::sleep(2ms);
+            if (sent % (per_producer / 32) == per_producer / 64) {
+                if (co_await t.pause.wait() == 0) co_await weft::sleep(2ms);
+                co_await t.pause.wait();
+            }
             while (rng.one_in(16)) {
                 try {
                     co_await weft::wait_for(put_item(t.queue, id), 1ms);

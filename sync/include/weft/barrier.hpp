@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <weft/detail/lifetimebound.hpp>
 #include <weft/detail/spin_lock.hpp>
 #include <weft/detail/sync_access.hpp>
 #include <weft/detail/waiter_queue.hpp>
@@ -41,7 +42,7 @@ public:
     Barrier& operator=(const Barrier&) = delete;
 
     /// co_await it: waits for the round to fill; yields this task's arrival index.
-    Awaiter wait() noexcept;
+    Awaiter wait() noexcept WEFT_LIFETIMEBOUND;
     /// Wakes every waiting task with BrokenBarrierError and starts an empty round; also
     /// repairs a broken barrier.
     void reset() noexcept;
@@ -72,7 +73,7 @@ private:
 /// `co_await barrier.wait()`; single use.
 class [[nodiscard("co_await it")]] Barrier::Awaiter : private detail::WaiterNode {
 public:
-    explicit Awaiter(Barrier& barrier) noexcept : barrier_(barrier) {}
+    explicit Awaiter(Barrier& barrier WEFT_LIFETIMEBOUND) noexcept : barrier_(barrier) {}
     Awaiter& operator co_await() && noexcept { return *this; }
 
     bool await_ready() const noexcept { return false; }
@@ -86,6 +87,6 @@ private:
     Barrier& barrier_;
 };
 
-inline Barrier::Awaiter Barrier::wait() noexcept { return Awaiter(*this); }
+inline Barrier::Awaiter Barrier::wait() noexcept WEFT_LIFETIMEBOUND { return Awaiter(*this); }
 
 }  // namespace weft

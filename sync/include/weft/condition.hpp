@@ -25,6 +25,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <weft/detail/lifetimebound.hpp>
 #include <weft/detail/spin_lock.hpp>
 #include <weft/detail/sync_access.hpp>
 #include <weft/detail/waiter_queue.hpp>
@@ -38,12 +39,12 @@ public:
     /// A condition with a Lock of its own.
     Condition() noexcept : lock_(&own_lock_) {}
     /// A condition over `lock`, which must outlive it (several conditions may share one lock).
-    explicit Condition(Lock& lock) noexcept : lock_(&lock) {}
+    explicit Condition(Lock& lock WEFT_LIFETIMEBOUND) noexcept : lock_(&lock) {}
     Condition(const Condition&) = delete;
     Condition& operator=(const Condition&) = delete;
 
     /// co_await it to take the underlying lock (a Lock::Guard).
-    Lock::Awaiter lock() noexcept { return lock_->lock(); }
+    Lock::Awaiter lock() noexcept WEFT_LIFETIMEBOUND { return lock_->lock(); }
     bool try_lock() noexcept { return lock_->try_lock(); }
     void unlock() { lock_->unlock(); }
     bool locked() const noexcept { return lock_->locked(); }

@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include <weft/detail/atomic.hpp>
+#include <weft/detail/lifetimebound.hpp>
 #include <weft/detail/spin_lock.hpp>
 #include <weft/detail/sync_access.hpp>
 #include <weft/detail/waiter_queue.hpp>
@@ -38,7 +39,7 @@ public:
     void clear() noexcept { set_.store(false, detail::memory_order_relaxed); }
     bool is_set() const noexcept { return set_.load(detail::memory_order_acquire); }
     /// co_await it: returns once the flag is set.
-    Awaiter wait() noexcept;
+    Awaiter wait() noexcept WEFT_LIFETIMEBOUND;
 
 private:
     friend struct detail::SyncAccess;
@@ -56,7 +57,7 @@ private:
 /// `co_await event.wait()`; single use.
 class [[nodiscard("co_await it")]] Event::Awaiter : private detail::WaiterNode {
 public:
-    explicit Awaiter(Event& event) noexcept : event_(event) {}
+    explicit Awaiter(Event& event WEFT_LIFETIMEBOUND) noexcept : event_(event) {}
     Awaiter& operator co_await() && noexcept { return *this; }
 
     bool await_ready() noexcept {
@@ -76,6 +77,6 @@ private:
     Event& event_;
 };
 
-inline Event::Awaiter Event::wait() noexcept { return Awaiter(*this); }
+inline Event::Awaiter Event::wait() noexcept WEFT_LIFETIMEBOUND { return Awaiter(*this); }
 
 }  // namespace weft

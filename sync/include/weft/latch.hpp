@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include <weft/detail/atomic.hpp>
+#include <weft/detail/lifetimebound.hpp>
 #include <weft/detail/spin_lock.hpp>
 #include <weft/detail/sync_access.hpp>
 #include <weft/detail/waiter_queue.hpp>
@@ -37,9 +38,9 @@ public:
     bool try_wait() const noexcept { return count_.load(detail::memory_order_acquire) == 0; }
     std::size_t count() const noexcept { return count_.load(detail::memory_order_relaxed); }
     /// co_await it: returns once the count is zero.
-    Awaiter wait() noexcept;
+    Awaiter wait() noexcept WEFT_LIFETIMEBOUND;
     /// count_down(n), then wait().
-    Awaiter arrive_and_wait(std::size_t n = 1);
+    Awaiter arrive_and_wait(std::size_t n = 1) WEFT_LIFETIMEBOUND;
 
 private:
     friend struct detail::SyncAccess;
@@ -57,7 +58,7 @@ private:
 /// `co_await latch.wait()`; single use.
 class [[nodiscard("co_await it")]] Latch::Awaiter : private detail::WaiterNode {
 public:
-    explicit Awaiter(Latch& latch) noexcept : latch_(latch) {}
+    explicit Awaiter(Latch& latch WEFT_LIFETIMEBOUND) noexcept : latch_(latch) {}
     Awaiter& operator co_await() && noexcept { return *this; }
 
     bool await_ready() noexcept {
@@ -77,9 +78,9 @@ private:
     Latch& latch_;
 };
 
-inline Latch::Awaiter Latch::wait() noexcept { return Awaiter(*this); }
+inline Latch::Awaiter Latch::wait() noexcept WEFT_LIFETIMEBOUND { return Awaiter(*this); }
 
-inline Latch::Awaiter Latch::arrive_and_wait(std::size_t n) {
+inline Latch::Awaiter Latch::arrive_and_wait(std::size_t n) WEFT_LIFETIMEBOUND {
     count_down(n);
     return Awaiter(*this);
 }

@@ -32,6 +32,7 @@
 #include <utility>
 
 #include <weft/detail/atomic.hpp>
+#include <weft/detail/lifetimebound.hpp>
 #include <weft/detail/context.hpp>
 #include <weft/detail/spin_lock.hpp>
 #include <weft/detail/sync_access.hpp>
@@ -52,7 +53,7 @@ public:
     Lock& operator=(const Lock&) = delete;
 
     /// co_await it for a Guard that holds the lock.
-    Awaiter lock() noexcept;
+    Awaiter lock() noexcept WEFT_LIFETIMEBOUND;
     /// Takes the lock if it is free and nobody is waiting for it. Unlock with unlock().
     bool try_lock() noexcept { return try_acquire(detail::tls_context.task); }
     /// Releases the lock taken with try_lock() (or a Guard's, which should rather unlock()).
@@ -124,7 +125,7 @@ private:
 class [[nodiscard("the lock is released as soon as this guard is destroyed")]] Lock::Guard {
 public:
     Guard() noexcept = default;
-    explicit Guard(Lock& lock) noexcept : lock_(&lock) {}
+    explicit Guard(Lock& lock WEFT_LIFETIMEBOUND) noexcept : lock_(&lock) {}
     Guard(Guard&& other) noexcept : lock_(std::exchange(other.lock_, nullptr)) {}
     Guard& operator=(Guard&& other) noexcept {
         if (this != &other) {
@@ -155,7 +156,7 @@ private:
 /// `co_await lock.lock()`; single use.
 class [[nodiscard("co_await it")]] Lock::Awaiter : private detail::WaiterNode {
 public:
-    explicit Awaiter(Lock& lock, bool cancellable = true) noexcept : lock_(lock), cancellable_(cancellable) {}
+    explicit Awaiter(Lock& lock WEFT_LIFETIMEBOUND, bool cancellable = true) noexcept : lock_(lock), cancellable_(cancellable) {}
     Awaiter& operator co_await() && noexcept { return *this; }
 
     bool await_ready() noexcept {
@@ -181,6 +182,6 @@ private:
     bool cancellable_;
 };
 
-inline Lock::Awaiter Lock::lock() noexcept { return Awaiter(*this); }
+inline Lock::Awaiter Lock::lock() noexcept WEFT_LIFETIMEBOUND { return Awaiter(*this); }
 
 }  // namespace weft

@@ -26,6 +26,7 @@
 #include <utility>
 
 #include <weft/detail/atomic.hpp>
+#include <weft/detail/lifetimebound.hpp>
 #include <weft/detail/spin_lock.hpp>
 #include <weft/detail/sync_access.hpp>
 #include <weft/detail/waiter_queue.hpp>
@@ -43,7 +44,7 @@ public:
     Semaphore& operator=(const Semaphore&) = delete;
 
     /// co_await it for a Guard holding one permit.
-    Awaiter acquire() noexcept;
+    Awaiter acquire() noexcept WEFT_LIFETIMEBOUND;
     /// Takes a permit if one is free and nobody waits. Give it back with release().
     bool try_acquire() noexcept;
     /// Returns `count` permits, waking that many waiters (oldest first).
@@ -83,12 +84,14 @@ private:
     detail::WaiterQueue waiters_;
 };
 
-/// A Semaphore whose release() throws UsageError rather than exceed the initial value.
+/// A Semaphore whose release() throws UsageError rather than raise the count above its
+/// initial value (asyncio.BoundedSemaphore): catches a permit given back twice.
 ///
 ///   weft::BoundedSemaphore pool(2);
-///   auto a = co_await pool.acquire();
-///   pool.release();   // gives back a's permit by hand...
-///   // ...and when `a` is destroyed it would release a third: use a.release() or detach()
+///   auto permit = co_await pool.acquire();   // exactly a Semaphore otherwise
+///   pool.release();                          // fine: gives back permit's... by hand
+///   pool.release();                          // UsageError: the count would reach 3
+///   permit.detach();                         // (its permit was already given back)
 class BoundedSemaphore : public Semaphore {
 public:
     explicit BoundedSemaphore(std::size_t value = 1) : Semaphore(value, value) {}
@@ -98,7 +101,7 @@ public:
 class [[nodiscard("the permit is released as soon as this guard is destroyed")]] Semaphore::Guard {
 public:
     Guard() noexcept = default;
-    explicit Guard(Semaphore& semaphore) noexcept : semaphore_(&semaphore) {}
+    explicit Guard(Semaphore& semaphore WEFT_LIFETIMEBOUND) noexcept : semaphore_(&semaphore) {}
     Guard(Guard&& other) noexcept : semaphore_(std::exchange(other.semaphore_, nullptr)) {}
     Guard& operator=(Guard&& other) noexcept {
         if (this != &other) {
@@ -128,7 +131,7 @@ private:
 /// `co_await semaphore.acquire()`; single use.
 class [[nodiscard("co_await it")]] Semaphore::Awaiter : private detail::WaiterNode {
 public:
-    explicit Awaiter(Semaphore& semaphore) noexcept : semaphore_(semaphore) {}
+    explicit Awaiter(Semaphore& semaphore WEFT_LIFETIMEBOUND) noexcept : semaphore_(semaphore) {}
     Awaiter& operator co_await() && noexcept { return *this; }
 
     bool await_ready() noexcept {
@@ -150,7 +153,7 @@ private:
     Semaphore& semaphore_;
 };
 
-inline Semaphore::Awaiter Semaphore::acquire() noexcept { return Awaiter(*this); }
+inline Semaphore::Awaiter Semaphore::acquire() noexcept WEFT_LIFETIMEBOUND { return Awaiter(*this); }
 
 inline bool Semaphore::try_acquire() noexcept {
     std::uint64_t state = state_.load(detail::memory_order_relaxed);

@@ -25,6 +25,7 @@
 #include <utility>
 
 #include <weft/detail/atomic.hpp>
+#include <weft/detail/lifetimebound.hpp>
 #include <weft/detail/context.hpp>
 #include <weft/detail/spin_lock.hpp>
 #include <weft/detail/sync_access.hpp>
@@ -47,9 +48,9 @@ public:
     SharedLock& operator=(const SharedLock&) = delete;
 
     /// co_await it for the exclusive (write) lock: a WriteGuard.
-    Awaiter<false> lock() noexcept;
+    Awaiter<false> lock() noexcept WEFT_LIFETIMEBOUND;
     /// co_await it for a shared (read) lock: a ReadGuard.
-    Awaiter<true> lock_shared() noexcept;
+    Awaiter<true> lock_shared() noexcept WEFT_LIFETIMEBOUND;
     bool try_lock() noexcept { return try_acquire(false, detail::tls_context.task); }
     bool try_lock_shared() noexcept { return try_acquire(true, nullptr); }
     /// Releases the write lock. UsageError unless the running task holds it.
@@ -110,7 +111,7 @@ template <bool Shared>
 class [[nodiscard("the lock is released as soon as this guard is destroyed")]] SharedLock::Guard {
 public:
     Guard() noexcept = default;
-    explicit Guard(SharedLock& lock) noexcept : lock_(&lock) {}
+    explicit Guard(SharedLock& lock WEFT_LIFETIMEBOUND) noexcept : lock_(&lock) {}
     Guard(Guard&& other) noexcept : lock_(std::exchange(other.lock_, nullptr)) {}
     Guard& operator=(Guard&& other) noexcept {
         if (this != &other) {
@@ -139,7 +140,7 @@ private:
 template <bool Shared>
 class [[nodiscard("co_await it")]] SharedLock::Awaiter : private detail::WaiterNode {
 public:
-    explicit Awaiter(SharedLock& lock) noexcept : lock_(lock) { tag = Shared ? kReaderTag : kWriterTag; }
+    explicit Awaiter(SharedLock& lock WEFT_LIFETIMEBOUND) noexcept : lock_(lock) { tag = Shared ? kReaderTag : kWriterTag; }
     Awaiter& operator co_await() && noexcept { return *this; }
 
     bool await_ready() noexcept {
@@ -160,7 +161,7 @@ private:
     SharedLock& lock_;
 };
 
-inline SharedLock::Awaiter<false> SharedLock::lock() noexcept { return Awaiter<false>(*this); }
-inline SharedLock::Awaiter<true> SharedLock::lock_shared() noexcept { return Awaiter<true>(*this); }
+inline SharedLock::Awaiter<false> SharedLock::lock() noexcept WEFT_LIFETIMEBOUND { return Awaiter<false>(*this); }
+inline SharedLock::Awaiter<true> SharedLock::lock_shared() noexcept WEFT_LIFETIMEBOUND { return Awaiter<true>(*this); }
 
 }  // namespace weft

@@ -36,6 +36,7 @@
 #include <utility>
 
 #include <weft/detail/atomic.hpp>
+#include <weft/detail/lifetimebound.hpp>
 #include <weft/detail/spin_lock.hpp>
 #include <weft/detail/sync_access.hpp>
 #include <weft/detail/waiter_queue.hpp>
@@ -171,12 +172,12 @@ public:
     BasicQueue& operator=(const BasicQueue&) = delete;
 
     /// Waits while the queue is full, then adds `item`. QueueShutDown after shutdown().
-    PutAwaiter put(T item) { return PutAwaiter(*this, std::move(item)); }
+    PutAwaiter put(T item) WEFT_LIFETIMEBOUND { return PutAwaiter(*this, std::move(item)); }
     /// Waits while the queue is empty, then removes and returns an item. QueueShutDown once
     /// the queue is shut down and empty.
-    GetAwaiter get() noexcept { return GetAwaiter(*this); }
+    GetAwaiter get() noexcept WEFT_LIFETIMEBOUND { return GetAwaiter(*this); }
     /// Waits until every item put has been matched by a task_done().
-    JoinAwaiter join() noexcept { return JoinAwaiter(*this); }
+    JoinAwaiter join() noexcept WEFT_LIFETIMEBOUND { return JoinAwaiter(*this); }
 
     /// Adds `item` without waiting: QueueFull, or QueueShutDown.
     void put_nowait(T item) {
@@ -441,16 +442,20 @@ private:
 
     std::size_t waiter_count_locked() const noexcept { return getters_.size() + putters_.size() + joiners_.size(); }
 
-    // Read on every put/get; written only on the slow paths.
-    alignas(kCacheLine) Atomic<std::uint32_t> flags_{0};
+    // Groups kept on separate cache lines by padding (not alignas: a queue usually lives in a
+    // coroutine frame, which is not over-aligned). flags_ is read on every put/get and
+    // written only on the slow paths; the storage pads its own hot words.
+    Atomic<std::uint32_t> flags_{0};
     Storage items_;
     [[no_unique_address]] Gate gate_{};
-    alignas(kCacheLine) mutable SpinLock guard_;
+    [[maybe_unused]] char pad0_[kCacheLine];
+    mutable SpinLock guard_;
     WaiterQueue getters_;
     WaiterQueue putters_;
     WaiterQueue joiners_;
-    alignas(kCacheLine) Atomic<std::uint64_t> done_{0};  // task_done()s plus dropped items
-    Atomic<std::uint64_t> handoffs_{0};                  // puts that went straight to a getter
+    [[maybe_unused]] char pad1_[kCacheLine];
+    Atomic<std::uint64_t> done_{0};      // task_done()s plus dropped items
+    Atomic<std::uint64_t> handoffs_{0};  // puts that went straight to a getter
 };
 
 }  // namespace weft::detail

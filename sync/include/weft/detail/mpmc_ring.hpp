@@ -175,12 +175,18 @@ private:
         ++spins;
     }
 
-    alignas(kCacheLine) Atomic<std::uint64_t> head_{0};  // consumers' position
-    alignas(kCacheLine) Atomic<std::uint64_t> tail_{0};  // producers' position
-    alignas(kCacheLine) Slot* slots_;
+    // Read-only after construction, then head_ and tail_ each on a cache line of its own.
+    // Padding rather than alignas: queues live in coroutine frames, which are not
+    // over-aligned, so the padding is what keeps the lines apart.
+    Slot* slots_;
     std::size_t capacity_;
     std::uint64_t one_lap_;
     int lap_shift_;
+    [[maybe_unused]] char pad0_[kCacheLine];
+    Atomic<std::uint64_t> head_{0};  // consumers' position
+    [[maybe_unused]] char pad1_[kCacheLine - sizeof(Atomic<std::uint64_t>)];
+    Atomic<std::uint64_t> tail_{0};  // producers' position
+    [[maybe_unused]] char pad2_[kCacheLine - sizeof(Atomic<std::uint64_t>)];
 };
 
 }  // namespace weft::detail
