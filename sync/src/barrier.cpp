@@ -26,7 +26,7 @@ void Barrier::wake_all_locked(std::uint8_t outcome) noexcept {
     count_ = 0;
 }
 
-bool Barrier::arrive(WaiterNode& node) noexcept {
+bool Barrier::arrive(Node& node) noexcept {
     SpinGuard locked(guard_);
     if (broken_) {
         complete_now(node, kAborted);

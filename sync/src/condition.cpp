@@ -48,7 +48,7 @@ Task<void> Condition::wait() {
         error = std::current_exception();  // rethrown once the lock is ours again
     }
     if (notified.released()) {
-        auto held = co_await Lock::Awaiter(*lock_, /*cancellable=*/false);
+        auto held = co_await Lock::Awaiter(*lock_, Lock::Awaiter::Uncancellable{});
         held.detach();  // the caller's own guard owns the lock again
     }
     if (error) std::rethrow_exception(error);

@@ -57,8 +57,11 @@ public:
 private:
     friend struct detail::SyncAccess;
     enum Outcome : std::uint8_t { kPassed = 1, kAborted, kReset };
+    struct Node : detail::WaiterNode {
+        std::size_t index = 0;  // arrival index in its round
+    };
 
-    bool arrive(detail::WaiterNode& node) noexcept;  // true: queued
+    bool arrive(Node& node) noexcept;  // true: queued
     void leave(detail::WaiterNode& node) noexcept;   // a cancelled waiter, under guard_
     void wake_all_locked(std::uint8_t outcome) noexcept;
     std::size_t waiter_count_locked() const noexcept { return waiters_.size(); }
@@ -71,7 +74,7 @@ private:
 };
 
 /// `co_await barrier.wait()`; single use.
-class [[nodiscard("co_await it")]] Barrier::Awaiter : private detail::WaiterNode {
+class [[nodiscard("co_await it")]] Barrier::Awaiter : private Barrier::Node {
 public:
     explicit Awaiter(Barrier& barrier WEFT_LIFETIMEBOUND) noexcept : barrier_(barrier) {}
     Awaiter& operator co_await() && noexcept { return *this; }

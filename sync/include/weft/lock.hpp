@@ -156,7 +156,7 @@ private:
 /// `co_await lock.lock()`; single use.
 class [[nodiscard("co_await it")]] Lock::Awaiter : private detail::WaiterNode {
 public:
-    explicit Awaiter(Lock& lock WEFT_LIFETIMEBOUND, bool cancellable = true) noexcept : lock_(lock), cancellable_(cancellable) {}
+    explicit Awaiter(Lock& lock WEFT_LIFETIMEBOUND) noexcept : lock_(lock) {}
     Awaiter& operator co_await() && noexcept { return *this; }
 
     bool await_ready() noexcept {
@@ -176,10 +176,14 @@ public:
     }
 
 private:
+    friend class Condition;
+    struct Uncancellable {};
+    // Condition::wait re-acquires its lock with a wait that cancellation cannot end.
+    Awaiter(Lock& lock, Uncancellable) noexcept : lock_(lock), cancellable_(false) {}
     bool suspend_uncancellable(std::coroutine_handle<> awaiting);
 
     Lock& lock_;
-    bool cancellable_;
+    bool cancellable_ = true;
 };
 
 inline Lock::Awaiter Lock::lock() noexcept WEFT_LIFETIMEBOUND { return Awaiter(*this); }

@@ -53,7 +53,6 @@ struct WaiterNode {
     Atomic<WaitState> state{WaitState::idle};
     std::uint8_t outcome = 0;  // the primitive's verdict (granted, shut down, broken, ...)
     std::uint8_t tag = 0;      // the primitive's note about the waiter (SharedLock: reader/writer)
-    std::size_t index = 0;     // Barrier: the arrival index
 
     WaiterNode() = default;
     WaiterNode(const WaiterNode&) = delete;
