@@ -5,6 +5,9 @@
 // other than a move of T. So a test-and-test-and-set spin is cheaper than an OS mutex: it
 // never sleeps in the kernel, and uncontended it is one exchange and one store. If the holder
 // was preempted, spinners yield their CPU after a short burst instead of burning the slice.
+// Measured against std::mutex behind the same interface (2 cores, CPU time): pingpong
+// 54.5 vs 76.3 ms per 10^6 round trips, an unbounded Queue (every op under the guard)
+// 306 vs 401 ms per 10^7 items on one worker; no difference where the guard is cold.
 //
 // Memory ordering: lock() is an acquire exchange, unlock() a release store, so everything done
 // under the lock happens-before whatever the next holder does.
