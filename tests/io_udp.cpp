@@ -24,7 +24,8 @@ TEST_CASE("io_udp: datagrams go both ways, whole, with the sender's address", "[
         char buf[2048];
         for (std::size_t size : {1u, 100u, 1400u}) {
             std::string out = test::pattern(static_cast<std::uint32_t>(size), size);
-            CHECK(co_await a.send_to(out.data(), out.size(), b.local_address()) == size);
+            auto got1 = co_await a.send_to(out.data(), out.size(), b.local_address());
+            CHECK(got1 == size);
             Datagram d = co_await b.recv_from(buf, sizeof buf);
             CHECK(d.size == size);
             CHECK(!d.truncated);
@@ -60,7 +61,8 @@ TEST_CASE("io_udp: a recv_from cancelled by a timeout loses no datagram", "[io][
             char buf[64];
             {
                 auto deadline = weft::timeout(10ms);
-                CHECK_THROWS_AS(co_await b.recv_from(buf, sizeof buf), weft::TimeoutError);
+                bool threw2 = co_await test::throws<weft::TimeoutError>(b.recv_from(buf, sizeof buf));
+                CHECK(threw2);
             }
             co_await a.send_to("late", 4, b.local_address());
             Datagram d = co_await b.recv_from(buf, sizeof buf);

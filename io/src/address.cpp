@@ -124,17 +124,37 @@ std::string SocketAddress::path() const {
     std::size_t offset = offsetof(sockaddr_un, sun_path);
     if (size_ <= offset) return {};
     std::size_t length = size_ - offset;
-    if (un->sun_path[0] == '\0') return "@" + std::string(un->sun_path + 1, length - 1);
-    return std::string(un->sun_path, ::strnlen(un->sun_path, length));
+    std::string result;
+    if (un->sun_path[0] == '\0') {  // abstract
+        result.reserve(length);
+        result.push_back('@');
+        result.append(un->sun_path + 1, length - 1);
+    } else {
+        result.assign(un->sun_path, ::strnlen(un->sun_path, length));
+    }
+    return result;
 }
 
+// Built with append(): g++-12's -Wrestrict misfires on `"[" + std::string(...)`.
 std::string SocketAddress::to_string() const {
+    std::string text;
     switch (family()) {
-        case AF_INET: return ip_string() + ":" + std::to_string(port());
-        case AF_INET6: return "[" + ip_string() + "]:" + std::to_string(port());
+        case AF_INET:
+            text = ip_string();
+            text += ':';
+            text += std::to_string(port());
+            return text;
+        case AF_INET6:
+            text = "[";
+            text += ip_string();
+            text += "]:";
+            text += std::to_string(port());
+            return text;
         case AF_UNIX: {
+            text = "unix:";
             std::string p = path();
-            return p.empty() ? "unix:(unnamed)" : "unix:" + p;
+            text += p.empty() ? std::string("(unnamed)") : p;
+            return text;
         }
         default: return "(no address)";
     }

@@ -21,6 +21,13 @@ void log_failure(std::exception_ptr error) noexcept {
 }
 }  // namespace
 
+Shutdown::~Shutdown() {
+    // The registry's handles keep the tasks' frames, which keep the registry: break the cycle.
+    std::unordered_map<std::uint64_t, JoinHandle<void>> live;
+    std::lock_guard lock(state_->mutex);
+    live.swap(state_->live);
+}
+
 bool Shutdown::requested() const {
     std::lock_guard lock(state_->mutex);
     return state_->requested;

@@ -2,6 +2,11 @@
 //
 //   test::raise_fd_limit();                   // soft RLIMIT_NOFILE up to the hard limit
 //   auto bytes = test::pattern(7, 1 << 20);   // deterministic, different per seed
+//   bool refused = co_await test::throws<weft::ConnectionRefused>(TcpStream::connect(a));
+//   CHECK(refused);
+//
+// Keep co_await out of Catch2's macros: g++-12 mishandles a coroutine that suspends inside
+// CHECK(...)'s expression (the test hangs), so await first, then check the value.
 #pragma once
 
 #include <sys/resource.h>
@@ -9,8 +14,22 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
+
+#include <weft/task.hpp>
 
 namespace test {
+
+// True if awaiting `awaitable` throws E; other exceptions propagate.
+template <class E, class Awaitable>
+weft::Task<bool> throws(Awaitable awaitable) {
+    try {
+        co_await std::move(awaitable);
+    } catch (const E&) {
+        co_return true;
+    }
+    co_return false;
+}
 
 // Returns the soft limit now in force.
 inline std::size_t raise_fd_limit() {

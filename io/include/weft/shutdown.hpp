@@ -81,17 +81,22 @@ Task<void> shutdown_tracked(Task<T> task, std::shared_ptr<ShutdownState> state, 
 class Shutdown {
 public:
     Shutdown() : state_(std::make_shared<detail::ShutdownState>()) {}
+    /// Tasks still tracked run on, untracked (their handles are dropped, as by detach()).
+    ~Shutdown();
     Shutdown(const Shutdown&) = delete;
     Shutdown& operator=(const Shutdown&) = delete;
 
     /// Spawns `task` as a tracked task (like weft::spawn(...).detach()).
     template <class T>
     void spawn(Task<T> task, std::string_view name = {}) {
-        JoinHandle<void> handle;
+        JoinHandle<void> handle;  // released outside the lock
         std::lock_guard lock(state_->mutex);
         std::uint64_t key = state_->next_key++;
         handle = weft::spawn(detail::shutdown_tracked(std::move(task), state_, key), name);
-        if (state_->requested) handle.cancel();  // never starts; its frame (and what it owns) is freed
+        if (state_->requested) {
+            handle.cancel();  // never starts; its frame (and what it owns) is freed with the handle
+            return;
+        }
         state_->live.emplace(key, std::move(handle));
     }
 
