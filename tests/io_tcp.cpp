@@ -388,6 +388,23 @@ TEST_CASE("io_tcp: per-core listeners serve every connection", "[io][tcp]") {
         {.workers = workers});
 }
 
+TEST_CASE("io_tcp: connect by name resolves it and tries its addresses in order", "[io][tcp]") {
+    weft::run([]() -> weft::Task<void> {
+        // Listening on 127.0.0.1 only: if "localhost" gives ::1 first, that attempt is refused
+        // and the next address connects.
+        auto listener = TcpListener::bind(SocketAddress::loopback_v4(0));
+        auto server = weft::spawn(accept_and_echo(&listener, 1));
+        TcpStream stream = co_await TcpStream::connect("localhost", listener.local_address().port(), 10s);
+        co_await stream.write_all("by name");
+        char buf[7];
+        co_await stream.read_exact(buf, sizeof buf);
+        CHECK(std::string(buf, sizeof buf) == "by name");
+        stream.shutdown();
+        std::size_t echoed = co_await server;
+        CHECK(echoed == 7);
+    }());
+}
+
 TEST_CASE("io_tcp: IPv6 loopback", "[io][tcp]") {
     int probe = ::socket(AF_INET6, SOCK_STREAM, 0);
     SocketAddress v6 = SocketAddress::loopback_v6(0);

@@ -5,11 +5,13 @@
 
 #include <cerrno>
 #include <exception>
+#include <vector>
 
 #include <weft/io_error.hpp>
 #include <weft/net/detail/accept.hpp>
 #include <weft/net/tcp_listener.hpp>
 #include <weft/net/tcp_stream.hpp>
+#include <weft/resolve.hpp>
 #include <weft/timeout.hpp>
 
 namespace weft::net {
@@ -59,21 +61,37 @@ Task<TcpStream> TcpStream::connect(SocketAddress peer, std::chrono::milliseconds
                                   std::to_string(timeout.count()) + " ms)");
 }
 
-Task<TcpStream> TcpStream::connect(std::string host, std::uint16_t port, std::chrono::milliseconds timeout) {
-    if (auto address = SocketAddress::try_ip(host, port)) co_return co_await connect(*address, timeout);
-    if (host != "localhost") {
-        throw IoError(EINVAL, "TcpStream::connect: '" + host +
-                                  "' is not a numeric address (host names need a resolver: pass a SocketAddress)");
-    }
+namespace {
+
+// Host names: getaddrinfo (on the blocking pool), then each address in its order until one
+// connects; if none does, the first failure is rethrown.
+Task<TcpStream> connect_by_name(std::string host, std::uint16_t port) {
+    std::vector<SocketAddress> found = co_await weft::resolve(host, port);
     std::exception_ptr first_failure;
-    for (const SocketAddress& address : {SocketAddress::loopback_v4(port), SocketAddress::loopback_v6(port)}) {
+    for (const SocketAddress& address : found) {
         try {
-            co_return co_await connect(address, timeout);
+            co_return co_await TcpStream::connect(address);
         } catch (const IoError&) {
             if (!first_failure) first_failure = std::current_exception();
         }
     }
+    if (!first_failure) throw IoError(EADDRNOTAVAIL, "TcpStream::connect: no address for '" + host + "'");
     std::rethrow_exception(first_failure);
+}
+
+}  // namespace
+
+Task<TcpStream> TcpStream::connect(std::string host, std::uint16_t port, std::chrono::milliseconds timeout) {
+    if (auto address = SocketAddress::try_ip(host, port)) co_return co_await connect(*address, timeout);
+    if (timeout.count() <= 0) co_return co_await connect_by_name(host, port);
+    auto deadline = weft::timeout(timeout);  // covers the lookup and every attempt
+    try {
+        co_return co_await connect_by_name(host, port);
+    } catch (const TimeoutError&) {
+        if (!deadline.expired()) throw;
+    }
+    throw TimedOut(ETIMEDOUT, "TcpStream::connect to " + host + ":" + std::to_string(port) + " (no answer within " +
+                                  std::to_string(timeout.count()) + " ms)");
 }
 
 void TcpStream::set_nodelay(bool on) {

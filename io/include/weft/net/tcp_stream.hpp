@@ -8,9 +8,10 @@
 //   co_await stream.read_until(reply, '\n');
 //
 // connect() fails with ConnectionRefused (nothing listening), TimedOut (no answer within
-// `timeout`; zero means no limit of its own), or another IoError. Hosts: numeric IPv4/IPv6
-// and "localhost" (127.0.0.1, then ::1); other names throw IoError(EINVAL) until weft's
-// resolver lands: resolve first and pass a SocketAddress. Reading and writing: see Stream.
+// `timeout`, which covers the name lookup too; zero means no limit of its own), ResolveError
+// (no such name) or another IoError. A numeric IPv4/IPv6 host is used as is; a name goes
+// through weft::resolve (getaddrinfo on the blocking pool) and its addresses are tried in
+// order. Reading and writing: see Stream.
 #pragma once
 
 #include <chrono>
