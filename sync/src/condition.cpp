@@ -13,7 +13,6 @@ using namespace detail;
 class Condition::NotifyAwaiter : private WaiterNode {
 public:
     explicit NotifyAwaiter(Condition& condition) noexcept : condition_(condition) {}
-    NotifyAwaiter& operator co_await() && noexcept { return *this; }
 
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> awaiting) {

@@ -77,7 +77,6 @@ private:
 class [[nodiscard("co_await it")]] Barrier::Awaiter : private Barrier::Node {
 public:
     explicit Awaiter(Barrier& barrier WEFT_LIFETIMEBOUND) noexcept : barrier_(barrier) {}
-    Awaiter& operator co_await() && noexcept { return *this; }
 
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> awaiting) {

@@ -58,7 +58,6 @@ private:
 class [[nodiscard("co_await it")]] Event::Awaiter : private detail::WaiterNode {
 public:
     explicit Awaiter(Event& event WEFT_LIFETIMEBOUND) noexcept : event_(event) {}
-    Awaiter& operator co_await() && noexcept { return *this; }
 
     bool await_ready() noexcept {
         if (!event_.is_set()) return false;

@@ -59,7 +59,6 @@ private:
 class [[nodiscard("co_await it")]] Latch::Awaiter : private detail::WaiterNode {
 public:
     explicit Awaiter(Latch& latch WEFT_LIFETIMEBOUND) noexcept : latch_(latch) {}
-    Awaiter& operator co_await() && noexcept { return *this; }
 
     bool await_ready() noexcept {
         if (!latch_.try_wait()) return false;

@@ -157,7 +157,6 @@ private:
 class [[nodiscard("co_await it")]] Lock::Awaiter : private detail::WaiterNode {
 public:
     explicit Awaiter(Lock& lock WEFT_LIFETIMEBOUND) noexcept : lock_(lock) {}
-    Awaiter& operator co_await() && noexcept { return *this; }
 
     bool await_ready() noexcept {
         detail::TaskHeader* self = detail::tls_context.task;

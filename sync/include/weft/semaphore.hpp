@@ -132,7 +132,6 @@ private:
 class [[nodiscard("co_await it")]] Semaphore::Awaiter : private detail::WaiterNode {
 public:
     explicit Awaiter(Semaphore& semaphore WEFT_LIFETIMEBOUND) noexcept : semaphore_(semaphore) {}
-    Awaiter& operator co_await() && noexcept { return *this; }
 
     bool await_ready() noexcept {
         if (!semaphore_.try_acquire()) return false;

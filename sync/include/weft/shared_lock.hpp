@@ -141,7 +141,6 @@ template <bool Shared>
 class [[nodiscard("co_await it")]] SharedLock::Awaiter : private detail::WaiterNode {
 public:
     explicit Awaiter(SharedLock& lock WEFT_LIFETIMEBOUND) noexcept : lock_(lock) { tag = Shared ? kReaderTag : kWriterTag; }
-    Awaiter& operator co_await() && noexcept { return *this; }
 
     bool await_ready() noexcept {
         if (!lock_.try_acquire(Shared, detail::tls_context.task)) return false;

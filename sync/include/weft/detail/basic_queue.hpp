@@ -76,7 +76,6 @@ public:
     class [[nodiscard("co_await it")]] PutAwaiter : private PutterNode {
     public:
         PutAwaiter(BasicQueue& queue, T&& item) : queue_(queue) { this->item.emplace(std::move(item)); }
-        PutAwaiter& operator co_await() && noexcept { return *this; }
 
         bool await_ready() {
             Fast fast = queue_.put_fast(*this->item);
@@ -110,7 +109,6 @@ public:
     class [[nodiscard("co_await it")]] GetAwaiter : private GetterNode {
     public:
         explicit GetAwaiter(BasicQueue& queue) noexcept : queue_(queue) {}
-        GetAwaiter& operator co_await() && noexcept { return *this; }
 
         bool await_ready() {
             Fast fast = queue_.get_fast(this->item);
@@ -145,7 +143,6 @@ public:
     class [[nodiscard("co_await it")]] JoinAwaiter : private WaiterNode {
     public:
         explicit JoinAwaiter(BasicQueue& queue) noexcept : queue_(queue) {}
-        JoinAwaiter& operator co_await() && noexcept { return *this; }
 
         bool await_ready() {
             if (queue_.unfinished() != 0) return false;

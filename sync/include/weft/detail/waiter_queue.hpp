@@ -55,7 +55,9 @@ struct WaiterNode {
     std::uint8_t tag = 0;      // the primitive's note about the waiter (SharedLock: reader/writer)
 
     WaiterNode() = default;
-    WaiterNode(const WaiterNode&) = delete;
+    // g++ 12 may copy an awaiter (and so its node) before using it; a copy is always a
+    // fresh, unlinked node, and a linked node is never copied.
+    WaiterNode(const WaiterNode&) noexcept {}
     WaiterNode& operator=(const WaiterNode&) = delete;
 };
 
