@@ -2,6 +2,8 @@
 
 #include <weft/error.hpp>
 
+#include <thread>
+
 namespace weft::detail {
 
 CompletionSet::CompletionSet(const std::vector<TaskHeader*>& tasks)
@@ -86,6 +88,12 @@ std::optional<std::size_t> CompletionSet::NextAwaiter::await_resume() {
     std::size_t index = set_.ready_.front();
     set_.ready_.pop_front();
     ++set_.reported_;
+    // Once reported, the caller may consume the handle and free the task: let its completer
+    // finish with this set first, and never touch the task again (see the destructor).
+    if (Entry* entry = set_.entries_[index]; entry->listening) {
+        while (!entry->task->join_woken.load(memory_order_acquire)) std::this_thread::yield();
+        entry->listening = false;
+    }
     return index;
 }
 
