@@ -32,6 +32,7 @@ private:
 namespace detail {
 inline Task<void> run_at(Clock::time_point when, std::function<void()> callback) {
     co_await sleep_until(when);
+    throw_if_cancelled(tls_task());  // cancel() that came after the timer fired still wins
     callback();
 }
 }  // namespace detail
