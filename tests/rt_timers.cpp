@@ -1,0 +1,242 @@
+// weft::sleep / sleep_until / now and call_later / call_at.
+//
+// Most tests run on the paused clock (RuntimeOptions::virtual_time, one worker): time only
+// moves when the worker is idle, straight to the next timer, so "after 300 ms" is exact and
+// an hour-long sleep costs nothing. The multi-worker tests only rely on "never early".
+#include <catch2/catch.hpp>
+
+#include <weft/call_later.hpp>
+#include <weft/sleep.hpp>
+#include <weft/weft.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "support/counted.hpp"
+#include "support/foreign_coroutine.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// The paused clock: one worker, time jumps to the next timer whenever it is idle.
+weft::RuntimeOptions paused_clock() { return {.workers = 1, .virtual_time = true}; }
+
+std::int64_t ms_since(weft::Clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(weft::now() - start).count();
+}
+
+struct Stamp {
+    char name;
+    std::int64_t at_ms;
+};
+
+// One worker: the log needs no lock.
+weft::Task<void> sleep_then_log(char name, std::chrono::milliseconds delay,
+                                weft::Clock::time_point start, std::vector<Stamp>* log) {
+    co_await weft::sleep(delay);
+    log->push_back({name, ms_since(start)});
+}
+
+weft::Task<std::vector<Stamp>> sleepers_wake_in_deadline_order() {
+    const auto start = weft::now();
+    std::vector<Stamp> log;
+    std::vector<weft::JoinHandle<void>> handles;
+    handles.push_back(weft::spawn(sleep_then_log('c', 300ms, start, &log)));
+    handles.push_back(weft::spawn(sleep_then_log('a', 100ms, start, &log)));
+    handles.push_back(weft::spawn(sleep_then_log('d', 24h, start, &log)));
+    handles.push_back(weft::spawn(sleep_then_log('b', 200ms, start, &log)));
+    handles.push_back(weft::spawn(sleep_then_log('z', 0ms, start, &log)));
+    for (auto& handle : handles) co_await handle;
+    co_return log;
+}
+
+weft::Task<std::vector<std::int64_t>> sleep_until_and_zero() {
+    const auto start = weft::now();
+    std::vector<std::int64_t> at;
+    co_await weft::sleep_until(start + 250ms);
+    at.push_back(ms_since(start));
+    co_await weft::sleep_until(start + 100ms);  // in the past: just a yield
+    at.push_back(ms_since(start));
+    co_await weft::sleep(0ms);
+    at.push_back(ms_since(start));
+    co_await weft::sleep(-5s);
+    at.push_back(ms_since(start));
+    co_await weft::sleep(std::chrono::microseconds(1));  // rounded up to the next tick
+    at.push_back(ms_since(start));
+    co_return at;
+}
+
+// Each sleeper checks it was not woken before its deadline (real clock, many workers).
+weft::Task<void> sleep_never_early(int index, std::atomic<int>* early) {
+    for (int round = 0; round < 3; ++round) {
+        const auto deadline = weft::now() + std::chrono::milliseconds(1 + (index + round) % 4);
+        co_await weft::sleep_until(deadline);
+        if (weft::now() < deadline) early->fetch_add(1);
+    }
+}
+
+weft::Task<int> many_real_sleepers(int count) {
+    std::atomic<int> early{0};
+    std::vector<weft::JoinHandle<void>> handles;
+    for (int i = 0; i < count; ++i) handles.push_back(weft::spawn(sleep_never_early(i, &early)));
+    for (auto& handle : handles) co_await handle;
+    co_return early.load();
+}
+
+weft::Task<int> sleep_after_spawned_elsewhere() {
+    // A task that sleeps while the runtime also has other workers busy yielding.
+    co_await weft::sleep(2ms);
+    co_return 7;
+}
+
+// ---- call_later / call_at -------------------------------------------------------------
+
+struct CallbackRun {
+    std::vector<Stamp> log;
+    bool cancel_before = false;
+    bool cancel_after = false;
+    bool done_after = false;
+};
+
+weft::Task<CallbackRun> callbacks_in_order() {
+    const auto start = weft::now();
+    CallbackRun run;
+    auto c = weft::call_later(30ms, [&] { run.log.push_back({'c', ms_since(start)}); });
+    auto a = weft::call_later(10ms, [&] { run.log.push_back({'a', ms_since(start)}); });
+    auto b = weft::call_at(start + 20ms, [&] { run.log.push_back({'b', ms_since(start)}); });
+    auto x = weft::call_later(15ms, [&] { run.log.push_back({'x', ms_since(start)}); });
+    run.cancel_before = x.cancel();  // never runs
+    co_await weft::sleep(1h);
+    run.cancel_after = a.cancel();  // already ran
+    run.done_after = a.done() && b.done() && c.done();
+    co_return run;
+}
+
+struct CancelledTimer {
+    bool cancelled = false;
+    bool ran = false;
+    bool cancel_again = true;
+};
+
+weft::Task<CancelledTimer> call_later_then_cancel() {
+    CancelledTimer result;
+    auto timer = weft::call_later(50ms, [&] { result.ran = true; });
+    co_await weft::sleep(20ms);
+    result.cancelled = timer.cancel();
+    co_await weft::sleep(1h);  // well past the callback's time
+    result.cancel_again = timer.cancel();
+    co_return result;
+}
+
+// The callback's task and this task wake at the same instant, this one last, so it runs
+// first (a woken task takes the worker's LIFO slot) and cancels the timer: cancel() says
+// true, so the callback must never run.
+weft::Task<CancelledTimer> cancel_at_the_callback_instant() {
+    CancelledTimer result;
+    const auto start = weft::now();
+    auto timer = weft::call_later(50ms, [&] { result.ran = true; });
+    co_await weft::sleep(10ms);                // the callback's task has armed its timer
+    co_await weft::sleep_until(start + 50ms);  // the same instant, armed after it
+    result.cancelled = timer.cancel();
+    co_await weft::sleep(1h);
+    co_return result;
+}
+
+weft::Task<bool> detached_timer_still_fires() {
+    bool ran = false;
+    weft::call_later(5ms, [&] { ran = true; }).detach();
+    co_await weft::sleep(10ms);
+    co_return ran;
+}
+
+test::ForeignCoroutine sleep_outside_weft(bool* refused) {
+    try {
+        co_await weft::sleep(1ms);
+    } catch (const weft::UsageError&) {
+        *refused = true;
+    }
+}
+
+}  // namespace
+
+TEST_CASE("sleepers wake in deadline order at exactly their deadline (paused clock)", "[timers]") {
+    auto log = weft::run(sleepers_wake_in_deadline_order(), paused_clock());
+    REQUIRE(log.size() == 5);
+    CHECK(log[0].name == 'z');
+    CHECK(log[0].at_ms == 0);
+    CHECK(log[1].name == 'a');
+    CHECK(log[1].at_ms == 100);
+    CHECK(log[2].name == 'b');
+    CHECK(log[2].at_ms == 200);
+    CHECK(log[3].name == 'c');
+    CHECK(log[3].at_ms == 300);
+    CHECK(log[4].name == 'd');
+    CHECK(log[4].at_ms == 24 * 3600 * 1000);
+}
+
+TEST_CASE("sleep_until, sleep(0) and negative sleeps (paused clock)", "[timers]") {
+    auto at = weft::run(sleep_until_and_zero(), paused_clock());
+    REQUIRE(at == std::vector<std::int64_t>{250, 250, 250, 250, 251});
+}
+
+TEST_CASE("now() outside a runtime is steady_clock::now()", "[timers]") {
+    const auto before = std::chrono::steady_clock::now();
+    const auto now = weft::now();
+    CHECK(now >= before);
+    CHECK(now <= std::chrono::steady_clock::now());
+}
+
+TEST_CASE("sleeps on the real clock never end early, on 1, 2 and 4 workers", "[timers]") {
+    const unsigned workers = GENERATE(1u, 2u, 4u);
+    CAPTURE(workers);
+    CHECK(weft::run(many_real_sleepers(test::scaled(2'000, 300)), {.workers = workers}) == 0);
+    CHECK(weft::run(sleep_after_spawned_elsewhere(), {.workers = workers}) == 7);
+}
+
+TEST_CASE("call_later and call_at run their callbacks in time order; cancel() stops one",
+          "[timers][call_later]") {
+    auto run = weft::run(callbacks_in_order(), paused_clock());
+    REQUIRE(run.log.size() == 3);
+    CHECK(run.log[0].name == 'a');
+    CHECK(run.log[0].at_ms == 10);
+    CHECK(run.log[1].name == 'b');
+    CHECK(run.log[1].at_ms == 20);
+    CHECK(run.log[2].name == 'c');
+    CHECK(run.log[2].at_ms == 30);
+    CHECK(run.cancel_before);
+    CHECK_FALSE(run.cancel_after);
+    CHECK(run.done_after);
+}
+
+TEST_CASE("call_later + cancel: the callback never runs, a second cancel is false",
+          "[timers][call_later]") {
+    auto result = weft::run(call_later_then_cancel(), paused_clock());
+    CHECK(result.cancelled);
+    CHECK_FALSE(result.ran);
+    CHECK_FALSE(result.cancel_again);
+}
+
+TEST_CASE("call_later: cancel() that returns true at the callback's own instant wins",
+          "[timers][call_later]") {
+    auto result = weft::run(cancel_at_the_callback_instant(), paused_clock());
+    CHECK(result.cancelled);
+    CHECK_FALSE(result.ran);
+}
+
+TEST_CASE("a detached call_later still fires", "[timers][call_later]") {
+    CHECK(weft::run(detached_timer_still_fires(), paused_clock()));
+}
+
+TEST_CASE("timers outside a task, and a paused clock on several workers, are refused", "[timers]") {
+    CHECK_THROWS_AS(weft::call_later(1ms, [] {}), weft::UsageError);
+    bool refused = false;
+    auto probe = sleep_outside_weft(&refused);
+    CHECK(probe.done());
+    CHECK(refused);
+    CHECK_THROWS_AS(weft::Runtime(weft::RuntimeOptions{.workers = 2, .virtual_time = true}),
+                    weft::UsageError);
+}
