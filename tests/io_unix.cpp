@@ -5,17 +5,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include <weft/io_error.hpp>
 #include <weft/join_handle.hpp>
 #include <weft/net/pipe.hpp>
 #include <weft/net/unix_stream.hpp>
 #include <weft/run.hpp>
+#include <weft/runtime.hpp>
 #include <weft/spawn.hpp>
 #include <weft/task.hpp>
 
+#include "support/counted.hpp"
 #include "support/io.hpp"
 
 using weft::net::UnixListener;
@@ -115,4 +119,29 @@ TEST_CASE("io_unix: pipes carry 1 MB exactly then end of stream, and a closed re
             }
         }(),
         {.workers = workers});
+}
+
+namespace {
+
+weft::Task<void> read_forever(UnixStream stream, test::Counted owned, std::atomic<bool>* waiting) {
+    char byte;
+    waiting->store(true);
+    co_await stream.read(&byte, 1);  // the peer never writes
+}
+
+}  // namespace
+
+TEST_CASE("io_unix: runtime shutdown destroys tasks still waiting on a socket", "[io][unix]") {
+    test::LifeCounter frames;
+    auto workers = GENERATE(1u, 2u);
+    {
+        weft::Runtime runtime({.workers = workers});
+        auto [a, b] = UnixStream::pair();
+        std::atomic<bool> waiting{false};
+        runtime.spawn(read_forever(std::move(b), test::Counted(frames), &waiting)).detach();
+        while (!waiting.load()) std::this_thread::yield();  // polls a flag the task sets just before it waits
+        runtime.shutdown();  // the reader is suspended in read(): its frame must go too
+    }
+    CHECK(frames.live() == 0);
+    CHECK(frames.constructed() > 0);
 }

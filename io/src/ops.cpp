@@ -140,7 +140,30 @@ std::optional<int> AcceptOp::step(IoSource* source) {
     });
     if (n >= 0) return static_cast<int>(n);
     if (n == -EAGAIN) return std::nullopt;
+    if (accept_retryable(static_cast<int>(-n))) return static_cast<int>(n);  // -errno: the accept loop decides
     throw_io_error(static_cast<int>(-n), "weft::net: accept");
+}
+
+bool accept_retryable(int err) noexcept {
+    switch (err) {
+        case EMFILE:  // out of descriptors or memory: pause, then retry
+        case ENFILE:
+        case ENOBUFS:
+        case ENOMEM:
+        case ECONNABORTED:  // accept(2): the connection died in the queue (or the network
+        case EPROTO:        // is down): take the next one
+        case ENETDOWN:
+        case ENOPROTOOPT:
+        case EHOSTDOWN:
+        case ENONET:
+        case EHOSTUNREACH:
+        case EOPNOTSUPP:
+        case ENETUNREACH:
+        case EPERM:  // a firewall rule refused it
+            return true;
+        default:
+            return false;
+    }
 }
 
 std::optional<int> ConnectOp::step(IoSource* source) {

@@ -55,6 +55,19 @@ void IoSource::orphan() noexcept {
     unlock();
 }
 
+void IoSource::take_waiters(std::vector<Waker>& out) {
+    lock();
+    if (reader_waiting_) {
+        reader_waiting_ = false;
+        out.push_back(reader_);
+    }
+    if (writer_waiting_) {
+        writer_waiting_ = false;
+        out.push_back(writer_);
+    }
+    unlock();
+}
+
 void IoSource::lock() noexcept {
     while (lock_.exchange(true, memory_order_acquire)) {
         while (lock_.load(memory_order_relaxed)) std::this_thread::yield();

@@ -113,6 +113,13 @@ int Reactor::wait(int timeout_ms) noexcept {
     return sources;
 }
 
+std::vector<Waker> Reactor::take_waiters() {
+    std::vector<Waker> waiters;
+    std::lock_guard lock(sources_mutex_);
+    for (IoSource* source = registered_; source; source = source->next_) source->take_waiters(waiters);
+    return waiters;
+}
+
 void Reactor::unpark() noexcept {
     std::uint64_t one = 1;
     [[maybe_unused]] ssize_t r = ::write(event_fd_, &one, sizeof one);

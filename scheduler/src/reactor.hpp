@@ -11,6 +11,7 @@
 #pragma once
 
 #include <mutex>
+#include <vector>
 
 #include <weft/detail/atomic.hpp>
 #include <weft/detail/io_source.hpp>
@@ -31,6 +32,9 @@ public:
     // I/O events (waking tasks), returns how many sources had events.
     int wait(int timeout_ms) noexcept;
     void unpark() noexcept;
+    // Runtime shutdown: the wakers of every task still waiting on a source here (taken
+    // from the sources). Abandon them outside: freeing a frame may close its sources.
+    std::vector<Waker> take_waiters();
     bool has_sources() const noexcept { return registered_count_.load(memory_order_relaxed) != 0; }
 
 private:

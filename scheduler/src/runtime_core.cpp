@@ -88,7 +88,7 @@ void RuntimeCore::advance_virtual_ticks(std::uint64_t tick) noexcept {
 void RuntimeCore::abandon_queued_tasks() {
     // Destroying a frame may wake or release other tasks; those arrive through the
     // injection queue (no worker runs now), so loop until nothing is left anywhere.
-    // Sleeping tasks are reached through the timer wheels.
+    // Sleeping tasks are reached through the timer wheels, I/O waiters through the reactors.
     for (;;) {
         bool any = false;
         for (auto& worker : workers_) worker->drain([&](TaskHeader* task) {
@@ -101,6 +101,9 @@ void RuntimeCore::abandon_queued_tasks() {
             injected_.fetch_sub(1, memory_order_relaxed);
             abandon_task(task);
         }
+        if (any) continue;
+        // Tasks waiting on sockets are reached through the reactors' sources.
+        for (auto& worker : workers_) any |= worker->drain_io_waiters();
         if (any) continue;
         for (auto& worker : workers_) any |= worker->drain_timers();
         if (!any) return;

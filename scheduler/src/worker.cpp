@@ -345,6 +345,19 @@ void Worker::fire_due_timers() noexcept {
     timers_.advance(core_.now_ticks(), [](TimerNode* node) { fire_timer(static_cast<TimerEntry*>(node)); });
 }
 
+bool Worker::drain_io_waiters() {
+    std::vector<Waker> waiters = reactor_.take_waiters();
+    for (Waker waker : waiters) {
+        // No worker runs any more, so the waiter is idle: take it over and abandon it
+        // (as drop_timer() does for sleepers). A stale waker (epoch moved on) is skipped.
+        std::uint64_t s = waker.task->state.load(memory_order_acquire);
+        if (ts::epoch_of(s) == waker.epoch && !(s & (ts::kScheduled | ts::kComplete)) &&
+            waker.task->state.compare_exchange_strong(s, s | ts::kScheduled, memory_order_acq_rel))
+            abandon_task(waker.task);
+    }
+    return !waiters.empty();
+}
+
 bool Worker::drain_timers() {
     bool any = !timers_.empty();
     timers_.drain([](TimerNode* node) { drop_timer(static_cast<TimerEntry*>(node)); });

@@ -54,6 +54,7 @@ public:
     template <class Fn>
     void drain(Fn&& fn);
     bool drain_timers();  // shutdown: drops every timer; true if there were any
+    bool drain_io_waiters();  // shutdown: abandons every task waiting on I/O here; true if any
 
 private:
     static constexpr std::uint32_t kFairnessInterval = 61;

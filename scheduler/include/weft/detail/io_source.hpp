@@ -19,6 +19,7 @@
 
 #include <coroutine>
 #include <cstdint>
+#include <vector>
 
 #include <weft/detail/atomic.hpp>
 #include <weft/detail/task_header.hpp>
@@ -71,6 +72,9 @@ public:
     // Reactor side.
     void on_event(std::uint32_t epoll_events) noexcept;
     void orphan() noexcept;  // its reactor is going away: close() frees directly
+    // Runtime shutdown (no worker runs): appends the wakers of the tasks waiting here, and
+    // forgets them, so that the runtime can abandon those tasks like queued ones.
+    void take_waiters(std::vector<Waker>& out);
 
 private:
     friend class Reactor;

@@ -70,8 +70,10 @@ struct WriteAllOp {
     std::optional<std::size_t> step(IoSource* source);
 };
 
-// One accept4(); the new fd is non-blocking and close-on-exec. Errors (EMFILE included)
-// are thrown; the listeners' accept() loops handle them.
+// One accept4(); the new fd is non-blocking and close-on-exec. The errors accept_retryable()
+// names come back as -errno (no exception: under EMFILE even throwing is best avoided); the
+// listeners' accept() loops handle them. Others are thrown.
+bool accept_retryable(int err) noexcept;
 struct AcceptOp {
     using value_type = int;
     static constexpr Interest interest = Interest::read;
