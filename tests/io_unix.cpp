@@ -123,7 +123,7 @@ TEST_CASE("io_unix: pipes carry 1 MB exactly then end of stream, and a closed re
 
 namespace {
 
-weft::Task<void> read_forever(UnixStream stream, test::Counted owned, std::atomic<bool>* waiting) {
+weft::Task<void> read_forever(UnixStream stream, [[maybe_unused]] test::Counted owned, std::atomic<bool>* waiting) {
     char byte;
     waiting->store(true);
     co_await stream.read(&byte, 1);  // the peer never writes
