@@ -38,17 +38,32 @@ weft::Task<void> indices_in_arrival_order() {
     CHECK(barrier.n_waiting() == 2);
     std::size_t mine = co_await barrier.wait();  // the last arrival: passes at once
     CHECK(mine == 2);
-    CHECK(co_await a == 0);
-    CHECK(co_await b == 1);
+    {
+        auto got = co_await a;
+        CHECK(got == 0);
+    }
+    {
+        auto got = co_await b;
+        CHECK(got == 1);
+    }
     CHECK(barrier.n_waiting() == 0);
     // The next round starts empty.
     auto c = weft::spawn(arrive(barrier));
     co_await weft::testing::until_waiters(barrier, 1);
     auto d = weft::spawn(arrive(barrier));
-    CHECK(co_await barrier.wait() + co_await c + co_await d == 0 + 1 + 2);
+    std::size_t sum = co_await barrier.wait();
+    sum += co_await c;
+    sum += co_await d;
+    CHECK(sum == 0 + 1 + 2);
     weft::Barrier alone(1);
-    CHECK(co_await alone.wait() == 0);
-    CHECK(co_await alone.wait() == 0);
+    {
+        auto got = co_await alone.wait();
+        CHECK(got == 0);
+    }
+    {
+        auto got = co_await alone.wait();
+        CHECK(got == 0);
+    }
 }
 
 weft::Task<void> abort_breaks_until_reset() {
@@ -57,14 +72,23 @@ weft::Task<void> abort_breaks_until_reset() {
     co_await weft::testing::until_waiters(barrier, 1);
     barrier.abort();
     CHECK(barrier.broken());
-    CHECK(co_await a != "passed");
-    CHECK(co_await arrive_expect_broken(barrier) != "passed");  // future waits fail too
+    {
+        auto got = co_await a;
+        CHECK(got != "passed");
+    }
+    {
+        auto got = co_await arrive_expect_broken(barrier);  // future waits fail too
+        CHECK(got != "passed");
+    }
     barrier.reset();
     CHECK_FALSE(barrier.broken());
     auto b = weft::spawn(arrive(barrier));
     auto c = weft::spawn(arrive(barrier));
     co_await weft::testing::until_waiters(barrier, 2);
-    CHECK(co_await barrier.wait() == 2);
+    {
+        auto got = co_await barrier.wait();
+        CHECK(got == 2);
+    }
     co_await b;
     co_await c;
 }
@@ -77,8 +101,14 @@ weft::Task<void> reset_fails_the_waiters() {
     barrier.reset();
     CHECK_FALSE(barrier.broken());
     CHECK(barrier.n_waiting() == 0);
-    CHECK_THAT(co_await a, Catch::Contains("reset"));
-    CHECK_THAT(co_await b, Catch::Contains("reset"));
+    {
+        auto got = co_await a;
+        CHECK_THAT(got, Catch::Contains("reset"));
+    }
+    {
+        auto got = co_await b;
+        CHECK_THAT(got, Catch::Contains("reset"));
+    }
 }
 
 weft::Task<void> cancelled_waiter_leaves() {
@@ -91,8 +121,14 @@ weft::Task<void> cancelled_waiter_leaves() {
     CHECK_FALSE(barrier.broken());
     auto b = weft::spawn(arrive(barrier));
     co_await weft::testing::until_waiters(barrier, 1);
-    CHECK(co_await barrier.wait() == 1);
-    CHECK(co_await b == 0);
+    {
+        auto got = co_await barrier.wait();
+        CHECK(got == 1);
+    }
+    {
+        auto got = co_await b;
+        CHECK(got == 0);
+    }
     bool timed_out = false;
     try {
         auto deadline = weft::timeout(5ms);

@@ -91,7 +91,10 @@ weft::Task<void> predicate_waits() {
         cond.notify();
         if (i == 3) break;
     }
-    CHECK(co_await waiter == 3);
+    {
+        auto got = co_await waiter;
+        CHECK(got == 3);
+    }
 }
 
 weft::Task<void> report_lock_on_cancel(weft::Condition& cond, std::string& log) {

@@ -161,8 +161,14 @@ weft::Task<void> woken_task_joined_while_queued() {
     std::uint64_t a_id = a.id(), b_id = b.id();
     co_await weft::testing::until_waiters(event, 2);
     event.set();  // both queued on this worker, the second woken at the bottom
-    CHECK(co_await b == b_id);
-    CHECK(co_await a == a_id);
+    {
+        auto got = co_await b;
+        CHECK(got == b_id);
+    }
+    {
+        auto got = co_await a;
+        CHECK(got == a_id);
+    }
 }
 
 }  // namespace

@@ -74,7 +74,10 @@ weft::Task<void> orders() {
     CHECK(f == std::vector<int>{3, 1, 2});
     CHECK(l == std::vector<int>{2, 1, 3});
     CHECK(p == std::vector<int>{1, 2, 3});
-    CHECK((co_await by_priority.get()).second == "one");
+    {
+        auto got = co_await by_priority.get();
+        CHECK(got.second == "one");
+    }
     CHECK(fifo.empty());
     CHECK_THROWS_AS(fifo.get_nowait(), weft::QueueEmpty);
     weft::Queue<int> bounded(2);
@@ -94,12 +97,24 @@ weft::Task<void> put_waits_while_full() {
     auto second = weft::spawn(put_one(q, 4));
     co_await weft::testing::until_waiters(q, 2);
     CHECK(q.qsize() == 2);
-    CHECK(co_await q.get() == 1);  // makes room: the oldest putter's item moves in
+    {
+        auto got = co_await q.get();  // makes room: the oldest putter's item moves in
+        CHECK(got == 1);
+    }
     CHECK(q.qsize() == 2);
     CHECK(weft::testing::waiters(q) == 1);
-    CHECK(co_await q.get() == 2);
-    CHECK(co_await q.get() == 3);
-    CHECK(co_await q.get() == 4);
+    {
+        auto got = co_await q.get();
+        CHECK(got == 2);
+    }
+    {
+        auto got = co_await q.get();
+        CHECK(got == 3);
+    }
+    {
+        auto got = co_await q.get();
+        CHECK(got == 4);
+    }
     co_await putter;
     co_await second;
     CHECK(q.empty());
@@ -157,12 +172,24 @@ weft::Task<void> shutdown_drains_then_throws() {
     co_await weft::testing::until_waiters(q, 1);
     q.shutdown();
     CHECK(q.is_shut_down());
-    CHECK(co_await blocked_putter == "shut down");  // pending puts fail
-    CHECK(co_await put_expect_shutdown(q, 4) == "shut down");  // and future ones
+    {
+        auto got = co_await blocked_putter;  // pending puts fail
+        CHECK(got == "shut down");
+    }
+    {
+        auto got = co_await put_expect_shutdown(q, 4);  // and future ones
+        CHECK(got == "shut down");
+    }
     CHECK_THROWS_AS(q.put_nowait(5), weft::QueueShutDown);
-    CHECK(co_await q.get() == 1);  // gets drain what is left
+    {
+        auto got = co_await q.get();  // gets drain what is left
+        CHECK(got == 1);
+    }
     CHECK(q.get_nowait() == 2);
-    CHECK(co_await get_expect_shutdown(q) == "shut down");  // then fail
+    {
+        auto got = co_await get_expect_shutdown(q);  // then fail
+        CHECK(got == "shut down");
+    }
     CHECK_THROWS_AS(q.get_nowait(), weft::QueueShutDown);
     q.shutdown();  // idempotent
 }
@@ -173,8 +200,14 @@ weft::Task<void> shutdown_wakes_waiting_getters(std::size_t maxsize) {
     auto b = weft::spawn(get_expect_shutdown(q));
     co_await weft::testing::until_waiters(q, 2);
     q.shutdown();
-    CHECK(co_await a == "shut down");
-    CHECK(co_await b == "shut down");
+    {
+        auto got = co_await a;
+        CHECK(got == "shut down");
+    }
+    {
+        auto got = co_await b;
+        CHECK(got == "shut down");
+    }
 }
 
 weft::Task<void> immediate_shutdown(std::atomic<std::int64_t>& items, std::size_t maxsize) {
@@ -256,7 +289,10 @@ weft::Task<void> cancelled_put_is_all_or_nothing() {
     co_await test::expect_cancelled(std::move(a));
     CHECK(q.qsize() == 1);
     CHECK(q.unfinished_tasks() == 1);
-    CHECK(co_await q.get() == 1);
+    {
+        auto got = co_await q.get();
+        CHECK(got == 1);
+    }
     CHECK(q.empty());  // 2 was never put
     co_await q.put(3);
     auto b = weft::spawn([](weft::Queue<int>& queue) -> weft::Task<void> {
@@ -264,10 +300,16 @@ weft::Task<void> cancelled_put_is_all_or_nothing() {
         co_await weft::yield_now();
     }(q));
     co_await weft::testing::until_waiters(q, 1);
-    CHECK(co_await q.get() == 3);  // admits b's item...
+    {
+        auto got = co_await q.get();  // admits b's item...
+        CHECK(got == 3);
+    }
     b.cancel();                    // ...before b runs: b's put succeeded
     co_await test::expect_cancelled(std::move(b));
-    CHECK(co_await q.get() == 4);
+    {
+        auto got = co_await q.get();
+        CHECK(got == 4);
+    }
 }
 
 weft::Task<void> timed_out_get_and_put() {
@@ -299,9 +341,18 @@ weft::Task<void> lifo_with_putters() {
     co_await q.put(2);
     auto putter = weft::spawn(put_one(q, 3));
     co_await weft::testing::until_waiters(q, 1);
-    CHECK(co_await q.get() == 2);  // newest first; then 3 moves in
-    CHECK(co_await q.get() == 3);
-    CHECK(co_await q.get() == 1);
+    {
+        auto got = co_await q.get();  // newest first; then 3 moves in
+        CHECK(got == 2);
+    }
+    {
+        auto got = co_await q.get();
+        CHECK(got == 3);
+    }
+    {
+        auto got = co_await q.get();
+        CHECK(got == 1);
+    }
     co_await putter;
 }
 
@@ -313,11 +364,20 @@ weft::Task<void> backpressure_watermarks() {
     CHECK(q.paused());
     auto putter = weft::spawn(put_one(q, 4));
     co_await weft::testing::until_waiters(q, 1);
-    CHECK(co_await q.get() == 0);
-    CHECK(co_await q.get() == 1);
+    {
+        auto got = co_await q.get();
+        CHECK(got == 0);
+    }
+    {
+        auto got = co_await q.get();
+        CHECK(got == 1);
+    }
     CHECK(q.paused());  // 2 left: still above the low mark
     CHECK(weft::testing::waiters(q) == 1);
-    CHECK(co_await q.get() == 2);  // 1 left: reopens, and the waiting putter gets in
+    {
+        auto got = co_await q.get();  // 1 left: reopens, and the waiting putter gets in
+        CHECK(got == 2);
+    }
     co_await putter;
     CHECK_FALSE(q.paused());
     CHECK(q.qsize() == 2);
@@ -326,8 +386,14 @@ weft::Task<void> backpressure_watermarks() {
     CHECK(s.resumes == 1);
     CHECK(s.putter_waits == 1);
     CHECK(s.max_depth == 4);
-    CHECK(co_await q.get() == 3);
-    CHECK(co_await q.get() == 4);
+    {
+        auto got = co_await q.get();
+        CHECK(got == 3);
+    }
+    {
+        auto got = co_await q.get();
+        CHECK(got == 4);
+    }
     CHECK_THROWS_AS(weft::BackpressureQueue<int>(4, 4), weft::UsageError);
 }
 
@@ -349,9 +415,18 @@ weft::Task<void> bounded_guarded_storage() {
         co_await queue.put(MayThrowOnMove(3));
     }(q));
     co_await weft::testing::until_waiters(q, 1);
-    CHECK((co_await q.get()).value == 1);
-    CHECK((co_await q.get()).value == 2);
-    CHECK((co_await q.get()).value == 3);
+    {
+        auto got = co_await q.get();
+        CHECK(got.value == 1);
+    }
+    {
+        auto got = co_await q.get();
+        CHECK(got.value == 2);
+    }
+    {
+        auto got = co_await q.get();
+        CHECK(got.value == 3);
+    }
     co_await putter;
     CHECK(q.unfinished_tasks() == 3);
 }

@@ -42,7 +42,7 @@ Task<void> Condition::wait() {
     std::exception_ptr error;
     NotifyAwaiter notified(*this);
     try {
-        co_await std::move(notified);
+        co_await notified;
     } catch (...) {
         error = std::current_exception();  // rethrown once the lock is ours again
     }

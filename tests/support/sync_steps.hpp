@@ -7,6 +7,8 @@
 //
 // Step-by-step tests run on one worker (test::one_worker), where tasks interleave only at
 // awaits, so a plain std::string log needs no lock and the order it records is exact.
+// Never co_await inside CHECK(...): Catch repeats the expression in an unevaluated tail of
+// the macro, and g++ 12 miscompiles a co_await there (the test hangs). Await into a local.
 #pragma once
 
 #include <catch2/catch.hpp>

@@ -55,9 +55,11 @@ struct WaiterNode {
     std::uint8_t tag = 0;      // the primitive's note about the waiter (SharedLock: reader/writer)
 
     WaiterNode() = default;
-    // g++ 12 may copy an awaiter (and so its node) before using it; a copy is always a
-    // fresh, unlinked node, and a linked node is never copied.
-    WaiterNode(const WaiterNode&) noexcept {}
+    // Never copied: every awaiter is awaited as the object itself (a prvalue `co_await
+    // q.get()` or an lvalue), never through an `operator co_await` returning a reference,
+    // which g++ 12 copies. With copies deleted, a compiler that wanted one fails to build
+    // rather than queue a copy while the code reads the original (that broke Condition).
+    WaiterNode(const WaiterNode&) = delete;
     WaiterNode& operator=(const WaiterNode&) = delete;
 };
 
