@@ -10,6 +10,7 @@
 #include <weft/signal.hpp>
 #include <weft/spawn.hpp>
 #include <weft/task.hpp>
+#include <weft/yield.hpp>
 
 #include "support/io.hpp"
 
@@ -65,6 +66,20 @@ TEST_CASE("io_signal: two listeners of one signal each get it and a cancelled re
         CHECK(got7 == SIGUSR1);
     }());
     CHECK(disposition_is_default(SIGHUP));
+}
+
+TEST_CASE("io_signal: the one-shot weft::signal returns the next signal", "[io][signal]") {
+    weft::run([]() -> weft::Task<void> {
+        weft::SignalListener keep({SIGUSR1});  // so that a SIGUSR1 raised too early is caught, not fatal
+        auto once = weft::spawn(weft::signal({SIGUSR1, SIGUSR2}));
+        // The one-shot listener starts when the task first runs: raise until it has seen one.
+        while (!once.is_done()) {
+            ::raise(SIGUSR1);
+            co_await weft::yield_now();
+        }
+        int got = co_await once;
+        CHECK(got == SIGUSR1);
+    }());
 }
 
 TEST_CASE("io_signal: signals that cannot be caught are refused", "[io][signal]") {

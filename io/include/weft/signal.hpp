@@ -14,6 +14,7 @@
 // SIGINT/SIGTERM terminate the process again). A signal arriving while only listeners
 // that are not awaiting exist is queued in each, at most once per signal number.
 // Limits: signals 1..64, at most 64 listeners at once; SIGKILL/SIGSTOP cannot be caught.
+// A listener must outlive any recv() awaiting it (cancel and await that task first).
 #pragma once
 
 #include <cstdint>
