@@ -53,7 +53,7 @@ void CompletionSet::collect() noexcept {
     // The stack holds the newest first: reverse it into completion order.
     std::size_t first_new = ready_.size();
     for (auto* entry = reinterpret_cast<Entry*>(head); entry; entry = entry->next_done) {
-        // Still `listening`: its completer may be inside on_complete until join_woken,
+        // Still `listening`: its completer may be inside on_complete until kJoinClosed,
         // which the destructor's unlisten() waits for.
         ready_.insert(ready_.begin() + static_cast<std::ptrdiff_t>(first_new), entry->index);
     }
@@ -91,7 +91,7 @@ std::optional<std::size_t> CompletionSet::NextAwaiter::await_resume() {
     // Once reported, the caller may consume the handle and free the task: let its completer
     // finish with this set first, and never touch the task again (see the destructor).
     if (Entry* entry = set_.entries_[index]; entry->listening) {
-        while (!entry->task->join_woken.load(memory_order_acquire)) std::this_thread::yield();
+        wait_closed(entry->task);
         entry->listening = false;
     }
     return index;

@@ -26,9 +26,16 @@ class ExecutorBridge;
 //  2. A worker going to sleep increments `sleeping` (seq_cst RMW), leaves `searching`,
 //     then re-checks every queue before it blocks; work found means it un-parks itself.
 // Either the producer sees the sleeper or the sleeper sees the work.
+// Private local-queue tasks (local_queue.hpp) are outside this protocol until published:
+// a sleeper's re-check asks their owner to publish, and the owner then notifies; so an
+// owner running its own private tasks never loses them, and hands them out at its next
+// push, pop or fairness tick.
 struct IdleCounts {
     alignas(kCacheLine) Atomic<std::uint32_t> searching{0};
     Atomic<std::uint32_t> sleeping{0};
+    bool any() const noexcept {  // a hint: some worker is idle (searching or parked)
+        return searching.load(memory_order_relaxed) + sleeping.load(memory_order_relaxed) != 0;
+    }
 };
 
 class RuntimeCore {
@@ -47,7 +54,7 @@ public:
 
     // Wakes one parked worker if nobody is searching (protocol step 1).
     void notify_work() noexcept;
-    bool any_stealable_work() const noexcept;
+    bool any_stealable_work() noexcept;  // asks owners of private tasks to publish
 
     bool stopping() const noexcept { return stopping_.load(memory_order_relaxed); }
 
@@ -90,5 +97,14 @@ void abandon_task(TaskHeader* task) noexcept;
 
 // Wakes a joining task or calls a listener, as `task` finished (join_waiter was `joiner`).
 void notify_joiner(TaskHeader* task, std::uintptr_t joiner) noexcept;
+
+// The finished task's first step of closing: returns the observer it had (kDetached:
+// the caller frees the frame; an observer > kLastJoinMarker: the word is kJoinClosing
+// and the caller notifies it, then stores kJoinClosed; else it is closed already).
+std::uintptr_t begin_close(TaskHeader* task) noexcept;
+
+// Closes a finished task: notifies its observer, or frees it if it was detached. The
+// caller must not touch the task afterwards.
+void close_join(TaskHeader* task) noexcept;
 
 }  // namespace weft::detail

@@ -37,7 +37,7 @@ TimeoutScope::TimeoutScope(Clock::time_point deadline)
 TimeoutScope::~TimeoutScope() {
     if (settle()) {
         // Expired but not delivered (no await was pending): it must not leak past the scope.
-        task_->state.fetch_and(~detail::task_state::kTimeoutRequested, std::memory_order_acq_rel);
+        task_->cancel_bits.fetch_and(~detail::task_state::kTimeoutRequested, std::memory_order_acq_rel);
     }
 }
 

@@ -90,38 +90,79 @@ Waker prepare_cancellable_suspend(TaskHeader* self, std::coroutine_handle<> awai
 
 void cancellable_suspend_withdrawn() noexcept { tls_context.cancellable_suspend = false; }
 
-bool request_cancel(TaskHeader* task, std::uint64_t bit) noexcept {
+bool request_cancel(TaskHeader* task, std::uint32_t bit) noexcept {
     // A child running inline inside another task's join suspends as that task: the
     // request goes to the host, whose pending await (inside the child) then throws.
-    if (TaskHeader* host = task->inline_host.load(memory_order_acquire)) {
-        if (task->state.load(memory_order_acquire) & ts::kComplete) return false;
-        return request_cancel(host, bit);
-    }
-    std::uint64_t state = task->state.load(memory_order_relaxed);
-    for (;;) {
-        if (state & ts::kComplete) return false;
-        std::uint64_t next = state | bit;
-        bool idle_in_cancellable_wait =
-            (state & ts::kWaitCancellable) && !(state & (ts::kScheduled | ts::kRunning));
-        if (idle_in_cancellable_wait) next = (next | ts::kScheduled) & ~ts::kWaitCancellable;
-        if (task->state.compare_exchange_weak(state, next, memory_order_acq_rel, memory_order_relaxed)) {
-            if (idle_in_cancellable_wait) schedule_or_die(task);
-            return true;
+    if (task->join_waiter.load(memory_order_acquire) == kJoinClosed) return false;
+    if (TaskHeader* host = task->inline_host.load(memory_order_acquire)) return request_cancel(host, bit);
+    // Request first, then end a cancellable wait (seq_cst: pairs with the worker's
+    // suspend CAS and re-check in Worker::run_task, so one of us schedules it).
+    task->cancel_bits.fetch_or(bit, memory_order_seq_cst);
+    std::uint64_t state = task->state.load(memory_order_seq_cst);
+    while ((state & ts::kWaitCancellable) && !(state & (ts::kScheduled | ts::kRunning | ts::kComplete))) {
+        std::uint64_t next = (state | ts::kScheduled) & ~ts::kWaitCancellable;
+        if (task->state.compare_exchange_weak(state, next, memory_order_seq_cst, memory_order_relaxed)) {
+            schedule_or_die(task);
+            break;
         }
     }
+    return true;
 }
 
 void throw_if_cancelled(TaskHeader* task) {
     if (!cancel_pending(task)) return;
-    std::uint64_t before = task->state.fetch_and(~ts::kCancelBits, memory_order_acq_rel);
+    std::uint32_t before = task->cancel_bits.fetch_and(~ts::kCancelBits, memory_order_acq_rel);
     if (before & ts::kCancelRequested) throw CancelledError();
     if (before & ts::kTimeoutRequested) throw TimeoutError("weft: the deadline passed");
 }
 
-void release(TaskHeader* task) noexcept {
-    if (task->refs.fetch_sub(1, memory_order_acq_rel) != 1) return;
+void destroy_task(TaskHeader* task) noexcept {
     if (task->exception && !task->result_taken && !task->cancelled) log_unobserved_failure(task);
     task->root.destroy();
+}
+
+std::uintptr_t wait_closed(const TaskHeader* task) noexcept {
+    std::uintptr_t value = task->join_waiter.load(memory_order_acquire);
+    while (value == kJoinClosing) {  // the completer is a few instructions from kJoinClosed
+        std::this_thread::yield();
+        value = task->join_waiter.load(memory_order_acquire);
+    }
+    return value;
+}
+
+void release_handle(TaskHeader* task) noexcept {
+    std::uintptr_t value = task->join_waiter.load(memory_order_acquire);
+    for (;;) {
+        if (value == kJoinClosing) value = wait_closed(task);
+        if (value == kJoinClosed) {
+            destroy_task(task);
+            return;
+        }
+        // Nobody can be observing it: observers hold the handle. The completer frees it.
+        if (task->join_waiter.compare_exchange_weak(value, kDetached, memory_order_acq_rel, memory_order_acquire))
+            return;
+    }
+}
+
+std::uintptr_t begin_close(TaskHeader* task) noexcept {
+    std::uintptr_t value = task->join_waiter.load(memory_order_acquire);
+    for (;;) {
+        if (value == kDetached) return value;  // terminal: nobody else will look at it
+        // Nobody to notify (a registering joiner will find it closed): closed at once.
+        std::uintptr_t next = (value == kNoJoiner || value == kJoinRegistering) ? kJoinClosed : kJoinClosing;
+        if (task->join_waiter.compare_exchange_weak(value, next, memory_order_acq_rel, memory_order_acquire))
+            return value;
+    }
+}
+
+void close_join(TaskHeader* task) noexcept {
+    std::uintptr_t observer = begin_close(task);
+    if (observer == kDetached) {
+        destroy_task(task);
+    } else if (observer > kLastJoinMarker) {
+        notify_joiner(task, observer);
+        task->join_waiter.store(kJoinClosed, memory_order_release);  // the handle owns the frame now
+    }
 }
 
 void launch(RuntimeCore* runtime, TaskHeader* task, std::coroutine_handle<> root, std::string_view name) {
@@ -134,7 +175,6 @@ void launch(RuntimeCore* runtime, TaskHeader* task, std::coroutine_handle<> root
     task->runtime = runtime;
     task->id = next_task_id();
     if (!name.empty()) task->name = new std::string(name);
-    task->refs.store(2, memory_order_relaxed);  // the task itself + its JoinHandle
     task->state.store(ts::kScheduled, memory_order_relaxed);
     Worker* worker = tls_context.worker;
     if (worker && &worker->core() == runtime) {
@@ -176,11 +216,10 @@ void join_cancelled(TaskHeader* target, bool propagate) {
     TaskHeader* self = current_task_or_throw("co_await on a JoinHandle");
     std::uintptr_t expected = reinterpret_cast<std::uintptr_t>(self);
     if (!target->join_waiter.compare_exchange_strong(expected, kNoJoiner, memory_order_acq_rel,
-                                                     memory_order_acquire) &&
-        expected == kJoinClosed) {
+                                                     memory_order_acquire)) {
         // The target finished while we were being cancelled: its completer may still be
         // inside wake(self); wait for it to let go, then hand back the result.
-        while (!target->join_woken.load(memory_order_acquire)) std::this_thread::yield();
+        wait_closed(target);
         return;
     }
     if (propagate) request_cancel(target, ts::kCancelRequested);
@@ -191,7 +230,7 @@ void join_cancelled(TaskHeader* target, bool propagate) {
 std::coroutine_handle<> join_try_inline(TaskHeader* target, std::coroutine_handle<> awaiting) noexcept {
     Worker* worker = tls_context.worker;
     if (!worker || target->always_start || target->runtime != &worker->core()) return {};
-    if (target->state.load(memory_order_relaxed) & ts::kCancelBits) return {};
+    if (target->cancel_bits.load(memory_order_relaxed) != 0) return {};
     if (!worker->take_if_newest(target)) return {};
     if (target->started) {
         // Woken and re-queued, not unstarted: it must resume where it suspended (its
@@ -207,8 +246,10 @@ std::coroutine_handle<> join_try_inline(TaskHeader* target, std::coroutine_handl
         worker->push_local(target);
         return {};
     }
-    // We own its schedule: scheduled -> running, as part of the awaiting task.
-    target->state.fetch_add(ts::kEpochOne + ts::kScheduled, memory_order_acquire);
+    // We own its schedule: scheduled -> running, as part of the awaiting task (a plain
+    // store: while it is scheduled nobody else writes its state word).
+    std::uint64_t scheduled = target->state.load(memory_order_relaxed);
+    target->state.store(scheduled + ts::kEpochOne + ts::kScheduled, memory_order_relaxed);
     target->started = true;
     TaskHeader* host = tls_context.task;
     innermost_task(host)->inline_child = target;  // current_task() reports the child
@@ -239,19 +280,14 @@ void join_abandon_inlined(TaskHeader* target) noexcept {
     target->exception = std::make_exception_ptr(RuntimeShutDown("the runtime shut down before the task finished"));
     target->result_taken = true;
     target->cancelled = true;
-    target->state.fetch_or(ts::kComplete, memory_order_release);
-    target->join_waiter.store(kJoinClosed, memory_order_release);
-    target->join_woken.store(true, memory_order_release);
-    release(target);  // its own reference; the JoinHandle (being destroyed too) drops the other
+    target->join_waiter.store(kJoinClosed, memory_order_release);  // the JoinHandle frees it
 }
 
 void join_finish_inlined(TaskHeader* target) noexcept {
     unlink_inlined(target);
     if (target->exception) target->cancelled = Worker::is_cancellation(target->exception);
-    target->state.fetch_or(ts::kComplete, memory_order_release);
+    // We are its joiner, so nobody else can be observing it: closed directly.
     target->join_waiter.store(kJoinClosed, memory_order_release);
-    target->join_woken.store(true, memory_order_release);
-    release(target);  // the task's own reference; the JoinHandle keeps the frame
 }
 
 bool listen(TaskHeader* task, CompletionListener* listener) {
@@ -267,11 +303,10 @@ void unlisten(TaskHeader* task, CompletionListener* listener) noexcept {
     std::uintptr_t expected = reinterpret_cast<std::uintptr_t>(listener) | kListenerTag;
     if (task->join_waiter.compare_exchange_strong(expected, kNoJoiner, memory_order_acq_rel, memory_order_acquire))
         return;
-    while (!task->join_woken.load(memory_order_acquire)) std::this_thread::yield();
+    wait_closed(task);
 }
 
 void notify_joiner(TaskHeader* task, std::uintptr_t joiner) noexcept {
-    if (joiner <= kJoinClosed || joiner == kJoinRegistering) return;  // a registering joiner sees kJoinClosed
     if (joiner & kListenerTag) {
         reinterpret_cast<CompletionListener*>(joiner & ~kListenerTag)->on_complete();
     } else {
@@ -288,19 +323,23 @@ void abandon_task(TaskHeader* task) noexcept {
         current->result_taken = true;  // not a failure of the task's own: don't log it
         current->cancelled = true;
         current->state.fetch_or(ts::kComplete, memory_order_acq_rel);
-        std::uintptr_t joiner = current->join_waiter.exchange(kJoinClosed, memory_order_acq_rel);
-        if (joiner & kListenerTag) {
-            notify_joiner(current, joiner);  // (kJoinRegistering: nothing to do)
-        } else if (joiner > kJoinClosed) {
+        std::uintptr_t observer = begin_close(current);
+        if (observer == kDetached) {
+            destroy_task(current);
+            continue;
+        }
+        if (observer <= kLastJoinMarker) continue;
+        if (observer & kListenerTag) {
+            notify_joiner(current, observer);
+        } else {
             // No worker runs any more, so the joiner is idle: take it over and abandon it too.
-            auto* waiting = reinterpret_cast<TaskHeader*>(joiner);
+            auto* waiting = reinterpret_cast<TaskHeader*>(observer);
             std::uint64_t state = waiting->state.load(memory_order_acquire);
             if (!(state & (ts::kScheduled | ts::kComplete)) &&
                 waiting->state.compare_exchange_strong(state, state | ts::kScheduled, memory_order_acq_rel))
                 pending.push_back(waiting);
         }
-        current->join_woken.store(true, memory_order_release);
-        release(current);
+        current->join_waiter.store(kJoinClosed, memory_order_release);
     }
 }
 

@@ -56,6 +56,7 @@ TaskHeader* Worker::next_task() {
     if (++tick_ % kFairnessInterval == 0) {
         fire_due_timers();
         poll_io();
+        offer_work();
         if (TaskHeader* injected = core_.take_injected(consumer_token_, *this)) return injected;
     }
     if (lifo_ && lifo_streak_ < kMaxLifoStreak) {
@@ -63,7 +64,10 @@ TaskHeader* Worker::next_task() {
         return std::exchange(lifo_, nullptr);
     }
     lifo_streak_ = 0;
-    if (TaskHeader* task = queue_.pop()) return task;
+    if (TaskHeader* task = queue_.pop()) {
+        if (queue_.publish_asked()) share_work();  // a thief found nothing public
+        return task;
+    }
     if (lifo_) return std::exchange(lifo_, nullptr);
     if (TaskHeader* task = take_next_round()) return task;
     return core_.take_injected(consumer_token_, *this);
@@ -76,6 +80,7 @@ TaskHeader* Worker::take_next_round() {
     if (pending == 0) return nullptr;
     std::size_t batch = std::min<std::size_t>(pending, LocalQueue::kCapacity / 2);
     for (std::size_t i = batch; i-- > 1;) push_local(next_round_[next_round_head_ + i]);
+    if (batch > 1) offer_work();
     TaskHeader* first = next_round_[next_round_head_];
     next_round_head_ += batch;
     if (next_round_head_ == next_round_.size()) {
@@ -116,7 +121,7 @@ TaskHeader* Worker::search() {
 // Takes half of the victim's queue (one CAS per task: see local_queue.hpp). Returns the
 // first task to run now and keeps the rest on this worker's queue.
 TaskHeader* Worker::steal_from(Worker& victim) {
-    std::int64_t want = std::max<std::int64_t>(1, victim.queue_.size() / 2);
+    std::int64_t want = std::max<std::int64_t>(1, victim.queue_.stealable() / 2);
     TaskHeader* first = nullptr;
     for (std::int64_t taken = 0; taken < want;) {
         TaskHeader* task = nullptr;
@@ -130,7 +135,7 @@ TaskHeader* Worker::steal_from(Worker& victim) {
             push_local(task);
         }
     }
-    if (first && !queue_.looks_empty()) core_.notify_work();
+    if (first && queue_.has_private()) offer_work();
     return first;
 }
 
@@ -138,10 +143,14 @@ TaskHeader* Worker::steal_from(Worker& victim) {
 
 void Worker::run_task(TaskHeader* task) {
     // scheduled -> running and a new resume epoch, in one add: kScheduled + 1 == kRunning.
+    // A plain store: while a task is scheduled only its scheduler (we) writes the state
+    // word; wakers leave a scheduled task alone and cancellation uses cancel_bits. The
+    // queue we took it from ordered the waker's writes before this point.
     static_assert(ts::kRunning == ts::kScheduled << 1);
-    std::uint64_t state = task->state.fetch_add(ts::kEpochOne + ts::kScheduled, memory_order_acquire);
+    std::uint64_t state = task->state.load(memory_order_relaxed);
+    task->state.store(state + ts::kEpochOne + ts::kScheduled, memory_order_relaxed);
     if (!task->started) {
-        if ((state & ts::kCancelRequested) && !task->always_start) {
+        if ((task->cancel_bits.load(memory_order_acquire) & ts::kCancelRequested) && !task->always_start) {
             complete_unstarted(task);  // cancelled before it ever ran: its body never starts
             return;
         }
@@ -160,15 +169,24 @@ void Worker::run_task(TaskHeader* task) {
     state = task->state.load(memory_order_relaxed);
     std::uint64_t next;
     do {
-        // A cancellation that arrived while the task was suspending is delivered now.
-        bool requeue = yielded || (state & ts::kNotified) || (cancellable && (state & ts::kCancelBits));
+        bool requeue = yielded || (state & ts::kNotified);
         next = state & ~(ts::kRunning | ts::kNotified);
         if (requeue) {
             next |= ts::kScheduled;
         } else if (cancellable) {
             next |= ts::kWaitCancellable;
         }
-    } while (!task->state.compare_exchange_weak(state, next, memory_order_acq_rel, memory_order_relaxed));
+    } while (!task->state.compare_exchange_weak(state, next, memory_order_seq_cst, memory_order_relaxed));
+
+    // A cancellation that arrived while the task was suspending is delivered now. Either
+    // request_cancel() sees kWaitCancellable or we see its bit (both seq_cst); whoever
+    // wins this CAS schedules the task.
+    if ((next & ts::kWaitCancellable) && task->cancel_bits.load(memory_order_seq_cst) != 0) {
+        std::uint64_t idle = next;
+        if (task->state.compare_exchange_strong(idle, (next | ts::kScheduled) & ~ts::kWaitCancellable,
+                                                memory_order_seq_cst, memory_order_relaxed))
+            next = (next | ts::kScheduled) & ~ts::kWaitCancellable;
+    }
 
     if (!(next & ts::kScheduled)) return;  // idle: a waker owns the next schedule
     if (yielded) {
@@ -190,11 +208,9 @@ void Worker::complete_unstarted(TaskHeader* task) {
 }
 
 void Worker::finish(TaskHeader* task) {
-    task->state.fetch_or(ts::kComplete, memory_order_release);
-    std::uintptr_t joiner = task->join_waiter.exchange(kJoinClosed, memory_order_acq_rel);
-    notify_joiner(task, joiner);
-    task->join_woken.store(true, memory_order_release);  // see join_cancelled()
-    release(task);
+    // The state word stays "running": no waker can hold the current epoch any more, and
+    // request_cancel() looks at join_waiter. One CAS in close_join is the whole cost.
+    close_join(task);
 }
 
 bool Worker::is_cancellation(const std::exception_ptr& error) noexcept {
@@ -212,6 +228,7 @@ bool Worker::is_cancellation(const std::exception_ptr& error) noexcept {
 void Worker::push_local(TaskHeader* task) {
     if (queue_.push(task)) return;
     // Full: move the older half to the injection queue, where any worker can take it.
+    queue_.publish();
     TaskHeader* spill[LocalQueue::kCapacity / 2];
     std::size_t count = 0;
     while (count < std::size(spill)) {
@@ -233,15 +250,25 @@ bool Worker::take_if_newest(TaskHeader* task) noexcept {
 
 void Worker::push_spawned(TaskHeader* task) {
     push_local(task);
-    core_.notify_work();
+    offer_work();
 }
 
 void Worker::schedule_woken(TaskHeader* task) {
     TaskHeader* previous = std::exchange(lifo_, task);
     if (previous) {
         push_local(previous);
-        core_.notify_work();
+        offer_work();
     }
+}
+
+// Private tasks become stealable when the public part ran dry, a thief asked, or a
+// worker is idle; otherwise pushing them cost no fence (local_queue.hpp).
+void Worker::offer_work() noexcept {
+    if (queue_.publish_wanted() || core_.idle().any()) share_work();
+}
+
+void Worker::share_work() noexcept {
+    if (queue_.publish()) core_.notify_work();
 }
 
 // ---- searching and parking ----------------------------------------------------------------

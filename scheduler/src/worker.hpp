@@ -39,6 +39,8 @@ public:
     void request_yield() noexcept { yield_requested_ = true; }
     bool take_if_newest(TaskHeader* task) noexcept;  // pops `task` if it is the queue's bottom
     void push_local(TaskHeader* task);  // local queue, spilling half to the injection queue when full
+    void offer_work() noexcept;  // publishes private tasks if someone may want them
+    void share_work() noexcept;  // publishes private tasks and wakes a worker for them
     void arm(TimerEntry* entry, std::uint64_t deadline_tick) noexcept;
     void disarm(TimerEntry* entry) noexcept;  // a cancelled entry, unlinked and freed now
 

@@ -85,7 +85,7 @@ public:
             if (handle_.task_->join_waiter.load(std::memory_order_acquire) != detail::kJoinClosed)
                 detail::join_cancelled(handle_.task_, propagate_);  // throws unless it finished meanwhile
             detail::TaskPromise<T>* task = std::exchange(handle_.task_, nullptr);
-            Releaser keep_until_returned{task};
+            Destroyer free_when_returned{task};
             task->result_taken = true;
             return task->take_result();
         }
@@ -110,8 +110,9 @@ public:
     detail::TaskHeader* task_header() const noexcept { return task_; }
     T take_ready_result() {
         detail::TaskPromise<T>* task = &mutable_checked();
+        detail::wait_closed(task);
         task_ = nullptr;
-        Releaser keep_until_returned{task};
+        Destroyer free_when_returned{task};
         task->result_taken = true;
         return task->take_result();
     }
@@ -120,9 +121,10 @@ public:
     Awaiter operator co_await() && noexcept { return Awaiter(*this); }
 
 private:
-    struct Releaser {
+    // A finished (kJoinClosed) task belongs to its handle alone: freed with no atomics.
+    struct Destroyer {
         detail::TaskHeader* task;
-        ~Releaser() { detail::release(task); }
+        ~Destroyer() { detail::destroy_task(task); }
     };
 
     const detail::TaskPromise<T>& checked() const {
@@ -134,7 +136,7 @@ private:
         return *task_;
     }
     void reset() noexcept {
-        if (task_) detail::release(std::exchange(task_, nullptr));
+        if (task_) detail::release_handle(std::exchange(task_, nullptr));
     }
 
     detail::TaskPromise<T>* task_ = nullptr;

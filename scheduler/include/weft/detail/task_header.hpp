@@ -37,10 +37,12 @@ inline constexpr std::uint64_t kScheduled = 1u << 0;  // sits in exactly one run
 inline constexpr std::uint64_t kRunning = 1u << 1;    // a worker is resuming it (must be kScheduled << 1)
 inline constexpr std::uint64_t kNotified = 1u << 2;   // woken while running: re-queue after
 inline constexpr std::uint64_t kComplete = 1u << 3;   // finished or abandoned; never runs again
-inline constexpr std::uint64_t kCancelRequested = 1u << 4;   // cancel(): deliver CancelledError
-inline constexpr std::uint64_t kTimeoutRequested = 1u << 5;  // a timeout scope expired
 inline constexpr std::uint64_t kWaitCancellable = 1u << 6;   // idle in a wait that cancellation may end
-inline constexpr std::uint64_t kCancelBits = kCancelRequested | kTimeoutRequested;
+// In TaskHeader::cancel_bits (not the state word: while a task is scheduled only its
+// scheduler writes the state word, so starting it is a plain store):
+inline constexpr std::uint32_t kCancelRequested = 1u << 4;   // cancel(): deliver CancelledError
+inline constexpr std::uint32_t kTimeoutRequested = 1u << 5;  // a timeout scope expired
+inline constexpr std::uint32_t kCancelBits = kCancelRequested | kTimeoutRequested;
 inline constexpr std::uint64_t kEpochOne = std::uint64_t{1} << 32;
 inline constexpr std::uint32_t epoch_of(std::uint64_t state) noexcept { return static_cast<std::uint32_t>(state >> 32); }
 }  // namespace task_state
@@ -53,12 +55,22 @@ struct Waker {
     std::uint32_t epoch = 0;
 };
 
-// join_waiter values: no joiner yet, the task is closed (finished), a TaskHeader* (a
-// joining task), or a CompletionListener* tagged with kListenerTag.
+// join_waiter: the task's one observer and who owns its frame, in one word.
+//   kNoJoiner        running; the JoinHandle owns a share, nobody waits
+//   kJoinRegistering a joiner is writing join_epoch
+//   TaskHeader*      a task awaits it;  CompletionListener* | kListenerTag: a listener
+//   kJoinClosing     finished; the completer is still notifying the joiner or listener
+//   kJoinClosed      finished; the completer let go: the JoinHandle alone owns the frame
+//   kDetached        the JoinHandle was dropped first: the completer frees the frame
+// So a task that finishes with nobody waiting costs the completer one CAS, and the
+// JoinHandle frees the frame without any atomic read-modify-write.
 inline constexpr std::uintptr_t kNoJoiner = 0;
 inline constexpr std::uintptr_t kJoinClosed = 1;
 inline constexpr std::uintptr_t kListenerTag = 2;
-inline constexpr std::uintptr_t kJoinRegistering = 3;  // a joiner is writing join_epoch
+inline constexpr std::uintptr_t kJoinRegistering = 3;
+inline constexpr std::uintptr_t kDetached = 4;
+inline constexpr std::uintptr_t kJoinClosing = 5;
+inline constexpr std::uintptr_t kLastJoinMarker = 7;  // observers are 8-aligned pointers
 
 class TaskHeader;
 
@@ -75,10 +87,9 @@ protected:
 class TaskHeader {
 public:
     Atomic<std::uint64_t> state{task_state::kIdle};
-    Atomic<std::uint32_t> refs{0};  // the running task + its JoinHandle
     std::uint32_t join_epoch = 0;   // the joiner's epoch; written before join_waiter is set
+    Atomic<std::uint32_t> cancel_bits{0};  // task_state::kCancelRequested | kTimeoutRequested
     Atomic<std::uintptr_t> join_waiter{kNoJoiner};
-    Atomic<bool> join_woken{false};  // the completer is done touching its joiner
     std::coroutine_handle<> resume_point;  // innermost suspended coroutine of this task
     std::coroutine_handle<> root;          // the spawned (outermost) coroutine
     RuntimeCore* runtime = nullptr;
@@ -115,7 +126,7 @@ void cancellable_suspend_withdrawn() noexcept;
 
 // Requests cancellation (bit: kCancelRequested or kTimeoutRequested). A task idle in a
 // cancellable wait is scheduled, and its awaiter throws. False if already complete.
-bool request_cancel(TaskHeader* task, std::uint64_t bit) noexcept;
+bool request_cancel(TaskHeader* task, std::uint32_t bit) noexcept;
 
 // Whether a cancellation is waiting to be delivered to `task`.
 inline bool cancel_pending(const TaskHeader* task) noexcept;
@@ -124,10 +135,15 @@ inline bool cancel_pending(const TaskHeader* task) noexcept;
 // none is pending.
 void throw_if_cancelled(TaskHeader* task);
 
-// Drops one reference; the last one destroys the task's frame.
-void release(TaskHeader* task) noexcept;
+// The JoinHandle lets go of `task`: frees the frame if the task has finished (kJoinClosed),
+// else marks it detached so that its completer frees it.
+void release_handle(TaskHeader* task) noexcept;
+// Frees a finished task's frame (logging a failure nobody observed).
+void destroy_task(TaskHeader* task) noexcept;
+// Waits out a completer that is still notifying (kJoinClosing); returns the final value.
+std::uintptr_t wait_closed(const TaskHeader* task) noexcept;
 
-// Makes `task` a spawned task of `runtime` (ids, name, two references) and queues it.
+// Makes `task` a spawned task of `runtime` (id, name) and queues it.
 void launch(RuntimeCore* runtime, TaskHeader* task, std::coroutine_handle<> root, std::string_view name);
 
 // The task running on this thread; throws UsageError naming `what` when there is none.
@@ -163,7 +179,7 @@ TaskHeader* innermost_task(TaskHeader* running) noexcept;
 void join_cancelled(TaskHeader* target, bool propagate);
 
 inline bool cancel_pending(const TaskHeader* task) noexcept {
-    return (task->state.load(memory_order_acquire) & task_state::kCancelBits) != 0;
+    return task->cancel_bits.load(memory_order_acquire) != 0;
 }
 
 }  // namespace weft::detail
