@@ -32,6 +32,8 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <new>
 #include <optional>
 #include <utility>
 
@@ -62,81 +64,138 @@ class BasicQueue {
     static constexpr std::uint32_t kShutdown = 8;   // shutdown() was called
     static constexpr std::uint32_t kDropping = 16;  // shutdown(immediate=true) was called
 
+    // A waiting getter's (putter's) node points at the item slot in its awaiter, so the
+    // node need not exist until the awaiter really suspends.
     struct GetterNode : WaiterNode {
-        std::optional<T> item;  // filled by a hand-off
+        std::optional<T>* item;  // filled by a hand-off
+        explicit GetterNode(std::optional<T>* into) noexcept : item(into) {}
     };
     struct PutterNode : WaiterNode {
-        std::optional<T> item;  // taken when a get makes room
+        T* item;  // moved from when a get makes room
+        explicit PutterNode(T* from) noexcept : item(from) {}
+    };
+
+    // An awaiter's node, constructed only on the way to suspending: the fast path (most
+    // puts and gets) then writes two bytes of awaiter state instead of a whole node.
+    template <class Node>
+    class LazyNode {
+    public:
+        LazyNode() noexcept {}
+        ~LazyNode() {
+            if (live_) std::destroy_at(get());
+        }
+        LazyNode(const LazyNode&) = delete;
+        LazyNode& operator=(const LazyNode&) = delete;
+        template <class... Args>
+        Node& emplace(Args&&... args) noexcept {
+            live_ = true;
+            return *std::construct_at(get(), std::forward<Args>(args)...);
+        }
+        bool live() const noexcept { return live_; }
+        Node* get() noexcept { return std::launder(reinterpret_cast<Node*>(bytes_)); }
+
+    private:
+        alignas(Node) unsigned char bytes_[sizeof(Node)];
+        bool live_ = false;
     };
 
 public:
     using value_type = T;
 
     /// `co_await queue.put(item)`; single use.
-    class [[nodiscard("co_await it")]] PutAwaiter : private PutterNode {
+    class [[nodiscard("co_await it")]] PutAwaiter {
     public:
-        PutAwaiter(BasicQueue& queue, T&& item) : queue_(queue) { this->item.emplace(std::move(item)); }
+        PutAwaiter(BasicQueue& queue, T&& item) : queue_(queue), item_(std::move(item)) {}
+        PutAwaiter(const PutAwaiter&) = delete;
+        PutAwaiter& operator=(const PutAwaiter&) = delete;
 
         bool await_ready() {
-            Fast fast = queue_.put_fast(*this->item);
-            if (fast == Fast::done) {
-                complete_now(*this, kDone);
+            Fast fast = queue_.put_fast(item_);
+            if (fast == Fast::would_wait) return false;  // full: await_suspend decides under the guard
+            if (fast == Fast::locked) {
+                SpinGuard locked(queue_.guard_);
+                Status status = queue_.put_locked(item_);
+                if (status == kFull) return false;
+                outcome_ = status;
                 return true;
             }
-            if (fast == Fast::would_wait) return false;  // full: await_suspend decides under the guard
-            SpinGuard locked(queue_.guard_);
-            Status status = queue_.put_locked(*this->item);
-            if (status == kFull) return false;
-            complete_now(*this, status);
+            outcome_ = kDone;
             return true;
         }
         bool await_suspend(std::coroutine_handle<> awaiting) {
-            return suspend_or_try(*this, "weft queue put()", awaiting,
-                                  [this](bool may_wait) { return queue_.enqueue_putter(*this, may_wait); });
+            PutterNode& node = node_.emplace(&item_);
+            return suspend_or_try(node, "weft queue put()", awaiting,
+                                  [this, &node](bool may_wait) { return queue_.enqueue_putter(node, may_wait); });
         }
         void await_resume() {
-            if (!completed(*this) &&
-                !settle_wait(*this, queue_.guard_, [this] { queue_.unlink(queue_.putters_, kPutters, this); }))
-                throw_cancelled();
-            if (this->outcome == kShutDown) throw QueueShutDown();
+            if (outcome_ == kDone) return;  // the fast path
+            resume_slow();
         }
 
     private:
+        [[gnu::noinline]] void resume_slow() {
+            if (node_.live()) {
+                PutterNode& node = *node_.get();
+                if (!completed(node) &&
+                    !settle_wait(node, queue_.guard_, [this, &node] { queue_.unlink(queue_.putters_, kPutters, &node); }))
+                    throw_cancelled();
+                outcome_ = node.outcome;
+            }
+            if (outcome_ == kShutDown) throw QueueShutDown();
+        }
+
         BasicQueue& queue_;
+        T item_;
+        std::uint8_t outcome_ = 0;  // set without a node: by await_ready
+        LazyNode<PutterNode> node_;
     };
 
     /// `T item = co_await queue.get()`; single use.
-    class [[nodiscard("co_await it")]] GetAwaiter : private GetterNode {
+    class [[nodiscard("co_await it")]] GetAwaiter {
     public:
         explicit GetAwaiter(BasicQueue& queue) noexcept : queue_(queue) {}
+        GetAwaiter(const GetAwaiter&) = delete;
+        GetAwaiter& operator=(const GetAwaiter&) = delete;
 
         bool await_ready() {
-            Fast fast = queue_.get_fast(this->item);
-            if (fast == Fast::done) {
-                complete_now(*this, kDone);
+            Fast fast = queue_.get_fast(item_);
+            if (fast == Fast::would_wait) return false;  // empty: await_suspend decides under the guard
+            if (fast == Fast::locked) {
+                SpinGuard locked(queue_.guard_);
+                Status status = queue_.get_locked(item_);
+                if (status == kEmpty) return false;
+                outcome_ = status;
                 return true;
             }
-            if (fast == Fast::would_wait) return false;  // empty: await_suspend decides under the guard
-            SpinGuard locked(queue_.guard_);
-            Status status = queue_.get_locked(this->item);
-            if (status == kEmpty) return false;
-            complete_now(*this, status);
+            outcome_ = kDone;
             return true;
         }
         bool await_suspend(std::coroutine_handle<> awaiting) {
-            return suspend_or_try(*this, "weft queue get()", awaiting,
-                                  [this](bool may_wait) { return queue_.enqueue_getter(*this, may_wait); });
+            GetterNode& node = node_.emplace(&item_);
+            return suspend_or_try(node, "weft queue get()", awaiting,
+                                  [this, &node](bool may_wait) { return queue_.enqueue_getter(node, may_wait); });
         }
         T await_resume() {
-            if (!completed(*this) &&
-                !settle_wait(*this, queue_.guard_, [this] { queue_.unlink(queue_.getters_, kGetters, this); }))
-                throw_cancelled();
-            if (this->outcome == kShutDown) throw QueueShutDown();
-            return std::move(*this->item);
+            if (outcome_ != kDone) resume_slow();
+            return std::move(*item_);
         }
 
     private:
+        [[gnu::noinline]] void resume_slow() {
+            if (node_.live()) {
+                GetterNode& node = *node_.get();
+                if (!completed(node) &&
+                    !settle_wait(node, queue_.guard_, [this, &node] { queue_.unlink(queue_.getters_, kGetters, &node); }))
+                    throw_cancelled();
+                outcome_ = node.outcome;
+            }
+            if (outcome_ == kShutDown) throw QueueShutDown();
+        }
+
         BasicQueue& queue_;
+        std::optional<T> item_;
+        std::uint8_t outcome_ = 0;  // set without a node: by await_ready
+        LazyNode<GetterNode> node_;
     };
 
     /// `co_await queue.join()`; single use.
@@ -299,7 +358,7 @@ private:
         if (WaiterNode* node = getters_.pop_front()) {
             if (getters_.empty()) clear_flag(kGetters);
             auto* getter = static_cast<GetterNode*>(node);
-            getter->item.emplace(std::move(item));
+            getter->item->emplace(std::move(item));
             handoffs_.store(handoffs_.load(memory_order_relaxed) + 1, memory_order_release);  // under the guard
             wake_waiter(getter, kDone);
             return kDone;
@@ -330,7 +389,7 @@ private:
     bool enqueue_getter(GetterNode& node, bool may_wait) {
         SpinGuard locked(guard_);
         if (may_wait) set_flag(kGetters);
-        Status status = get_locked(node.item);
+        Status status = get_locked(*node.item);
         if (status == kEmpty && may_wait) {
             enqueue(getters_, node);
             return true;
@@ -375,7 +434,7 @@ private:
     void feed_getters_locked() {
         while (WaiterNode* node = getters_.front()) {
             auto* getter = static_cast<GetterNode*>(node);
-            if (!items_.try_pop(getter->item)) break;
+            if (!items_.try_pop(*getter->item)) break;
             gate_.popped(items_.size());
             getters_.pop_front();
             wake_waiter(getter, kDone);
