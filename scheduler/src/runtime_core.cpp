@@ -132,14 +132,14 @@ TaskHeader* RuntimeCore::take_injected(moodycamel::ConsumerToken& token, Worker&
     if (got == 0) return nullptr;
     injected_.fetch_sub(static_cast<std::int64_t>(got), memory_order_relaxed);
     for (std::size_t i = got; i-- > 1;) into.push_local(batch[i]);
-    if (got > 1) into.share_work();
+    if (got > 1) notify_work();
     return batch[0];
 }
 
-bool RuntimeCore::any_stealable_work() noexcept {
-    bool any = false;  // ask every owner with private tasks, not just the first
-    for (const auto& worker : workers_) any |= worker->queue().offers_work();
-    return any;
+bool RuntimeCore::any_stealable_work() const noexcept {
+    for (const auto& worker : workers_)
+        if (!worker->queue().looks_empty()) return true;
+    return false;
 }
 
 void RuntimeCore::notify_work() noexcept {

@@ -26,16 +26,9 @@ class ExecutorBridge;
 //  2. A worker going to sleep increments `sleeping` (seq_cst RMW), leaves `searching`,
 //     then re-checks every queue before it blocks; work found means it un-parks itself.
 // Either the producer sees the sleeper or the sleeper sees the work.
-// Private local-queue tasks (local_queue.hpp) are outside this protocol until published:
-// a sleeper's re-check asks their owner to publish, and the owner then notifies; so an
-// owner running its own private tasks never loses them, and hands them out at its next
-// push, pop or fairness tick.
 struct IdleCounts {
     alignas(kCacheLine) Atomic<std::uint32_t> searching{0};
     Atomic<std::uint32_t> sleeping{0};
-    bool any() const noexcept {  // a hint: some worker is idle (searching or parked)
-        return searching.load(memory_order_relaxed) + sleeping.load(memory_order_relaxed) != 0;
-    }
 };
 
 class RuntimeCore {
@@ -54,7 +47,7 @@ public:
 
     // Wakes one parked worker if nobody is searching (protocol step 1).
     void notify_work() noexcept;
-    bool any_stealable_work() noexcept;  // asks owners of private tasks to publish
+    bool any_stealable_work() const noexcept;
 
     bool stopping() const noexcept { return stopping_.load(memory_order_relaxed); }
 

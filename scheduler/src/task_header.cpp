@@ -165,16 +165,23 @@ void close_join(TaskHeader* task) noexcept {
     }
 }
 
+namespace {
+[[gnu::noinline, noreturn]] void refuse_launch(std::coroutine_handle<> root) {
+    root.destroy();
+    throw RuntimeShutDown("spawn on a runtime that has shut down");
+}
+[[gnu::noinline]] void name_task(TaskHeader* task, std::string_view name) { task->name = new std::string(name); }
+}  // namespace
+
 void launch(RuntimeCore* runtime, TaskHeader* task, std::coroutine_handle<> root, std::string_view name) {
-    if (runtime->stopping()) {
-        root.destroy();
-        throw RuntimeShutDown("spawn on a runtime that has shut down");
-    }
+    if (runtime->stopping()) [[unlikely]]
+        refuse_launch(root);
     task->root = root;
     task->resume_point = root;
     task->runtime = runtime;
     task->id = next_task_id();
-    if (!name.empty()) task->name = new std::string(name);
+    if (!name.empty()) [[unlikely]]
+        name_task(task, name);
     task->state.store(ts::kScheduled, memory_order_relaxed);
     Worker* worker = tls_context.worker;
     if (worker && &worker->core() == runtime) {

@@ -29,6 +29,7 @@ void Worker::run() {
     std::string name = core_.options().name + "-" + std::to_string(index_);
     ::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());
     tls_context.worker = this;
+    tls_context.runtime = &core_;
     while (!core_.stopping()) {
         if (TaskHeader* task = next_task()) {
             // Found work (maybe right after a waker counted us as searching): stop
@@ -48,15 +49,16 @@ void Worker::run() {
     }
     if (searching_) transition_from_searching();
     tls_context.worker = nullptr;
+    tls_context.runtime = nullptr;
 }
 
 // ---- where the next task comes from -------------------------------------------------
 
 TaskHeader* Worker::next_task() {
-    if (++tick_ % kFairnessInterval == 0) {
+    if (--fairness_countdown_ == 0) {
+        fairness_countdown_ = kFairnessInterval;
         fire_due_timers();
         poll_io();
-        offer_work();
         if (TaskHeader* injected = core_.take_injected(consumer_token_, *this)) return injected;
     }
     if (lifo_ && lifo_streak_ < kMaxLifoStreak) {
@@ -64,10 +66,7 @@ TaskHeader* Worker::next_task() {
         return std::exchange(lifo_, nullptr);
     }
     lifo_streak_ = 0;
-    if (TaskHeader* task = queue_.pop()) {
-        if (queue_.publish_asked()) share_work();  // a thief found nothing public
-        return task;
-    }
+    if (TaskHeader* task = queue_.pop()) return task;
     if (lifo_) return std::exchange(lifo_, nullptr);
     if (TaskHeader* task = take_next_round()) return task;
     return core_.take_injected(consumer_token_, *this);
@@ -80,7 +79,6 @@ TaskHeader* Worker::take_next_round() {
     if (pending == 0) return nullptr;
     std::size_t batch = std::min<std::size_t>(pending, LocalQueue::kCapacity / 2);
     for (std::size_t i = batch; i-- > 1;) push_local(next_round_[next_round_head_ + i]);
-    if (batch > 1) offer_work();
     TaskHeader* first = next_round_[next_round_head_];
     next_round_head_ += batch;
     if (next_round_head_ == next_round_.size()) {
@@ -121,7 +119,7 @@ TaskHeader* Worker::search() {
 // Takes half of the victim's queue (one CAS per task: see local_queue.hpp). Returns the
 // first task to run now and keeps the rest on this worker's queue.
 TaskHeader* Worker::steal_from(Worker& victim) {
-    std::int64_t want = std::max<std::int64_t>(1, victim.queue_.stealable() / 2);
+    std::int64_t want = std::max<std::int64_t>(1, victim.queue_.size() / 2);
     TaskHeader* first = nullptr;
     for (std::int64_t taken = 0; taken < want;) {
         TaskHeader* task = nullptr;
@@ -135,7 +133,7 @@ TaskHeader* Worker::steal_from(Worker& victim) {
             push_local(task);
         }
     }
-    if (first && queue_.has_private()) offer_work();
+    if (first && !queue_.looks_empty()) core_.notify_work();
     return first;
 }
 
@@ -225,10 +223,8 @@ bool Worker::is_cancellation(const std::exception_ptr& error) noexcept {
 
 // ---- placing tasks -----------------------------------------------------------------------
 
-void Worker::push_local(TaskHeader* task) {
-    if (queue_.push(task)) return;
+void Worker::spill_and_push(TaskHeader* task) {
     // Full: move the older half to the injection queue, where any worker can take it.
-    queue_.publish();
     TaskHeader* spill[LocalQueue::kCapacity / 2];
     std::size_t count = 0;
     while (count < std::size(spill)) {
@@ -250,25 +246,15 @@ bool Worker::take_if_newest(TaskHeader* task) noexcept {
 
 void Worker::push_spawned(TaskHeader* task) {
     push_local(task);
-    offer_work();
+    core_.notify_work();
 }
 
 void Worker::schedule_woken(TaskHeader* task) {
     TaskHeader* previous = std::exchange(lifo_, task);
     if (previous) {
         push_local(previous);
-        offer_work();
+        core_.notify_work();
     }
-}
-
-// Private tasks become stealable when the public part ran dry, a thief asked, or a
-// worker is idle; otherwise pushing them cost no fence (local_queue.hpp).
-void Worker::offer_work() noexcept {
-    if (queue_.publish_wanted() || core_.idle().any()) share_work();
-}
-
-void Worker::share_work() noexcept {
-    if (queue_.publish()) core_.notify_work();
 }
 
 // ---- searching and parking ----------------------------------------------------------------

@@ -38,9 +38,9 @@ public:
     void schedule_woken(TaskHeader* task);
     void request_yield() noexcept { yield_requested_ = true; }
     bool take_if_newest(TaskHeader* task) noexcept;  // pops `task` if it is the queue's bottom
-    void push_local(TaskHeader* task);  // local queue, spilling half to the injection queue when full
-    void offer_work() noexcept;  // publishes private tasks if someone may want them
-    void share_work() noexcept;  // publishes private tasks and wakes a worker for them
+    void push_local(TaskHeader* task) {  // local queue, spilling half to the injection queue when full
+        if (!queue_.push(task)) spill_and_push(task);
+    }
     void arm(TimerEntry* entry, std::uint64_t deadline_tick) noexcept;
     void disarm(TimerEntry* entry) noexcept;  // a cancelled entry, unlinked and freed now
 
@@ -64,6 +64,7 @@ private:
     static constexpr int kSearchRounds = 4;
 
     TaskHeader* next_task();
+    [[gnu::noinline]] void spill_and_push(TaskHeader* task);
     TaskHeader* take_next_round();
     TaskHeader* search();
     TaskHeader* steal_from(Worker& victim);
@@ -90,7 +91,7 @@ private:
     LocalQueue queue_;
     TaskHeader* lifo_ = nullptr;
     std::uint32_t lifo_streak_ = 0;
-    std::uint32_t tick_ = 0;
+    std::uint32_t fairness_countdown_ = kFairnessInterval;
     bool yield_requested_ = false;
     bool searching_ = false;
     std::vector<TaskHeader*> next_round_;

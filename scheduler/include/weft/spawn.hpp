@@ -12,6 +12,7 @@
 
 #include <string_view>
 
+#include <weft/detail/context.hpp>
 #include <weft/detail/task_header.hpp>
 #include <weft/error.hpp>
 #include <weft/join_handle.hpp>
@@ -26,8 +27,8 @@ RuntimeCore* current_runtime_or_throw(const char* what);
 
 template <class T>
 JoinHandle<T> spawn(Task<T> task, std::string_view name = {}) {
-    detail::RuntimeCore* runtime =
-        detail::current_runtime_or_throw("weft::spawn (use Runtime::spawn or weft::run from a plain thread)");
+    detail::RuntimeCore* runtime = detail::tls_context.runtime;
+    if (!runtime) runtime = detail::current_runtime_or_throw("weft::spawn (use Runtime::spawn or weft::run from a plain thread)");
     auto handle = detail::TaskAccess::release(task);
     if (!handle) throw UsageError("weft::spawn: the Task is empty (moved from?)");
     detail::launch(runtime, &handle.promise(), handle, name);

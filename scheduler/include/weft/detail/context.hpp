@@ -6,9 +6,11 @@ namespace weft::detail {
 
 class Worker;
 class TaskHeader;
+class RuntimeCore;
 
 struct ThreadContext {
     Worker* worker = nullptr;
+    RuntimeCore* runtime = nullptr;  // the worker's runtime (read by spawn without a call)
     TaskHeader* task = nullptr;
     bool cancellable_suspend = false;  // the awaiter now suspending accepts cancellation
 };
