@@ -26,12 +26,16 @@
 // moodycamel::ConcurrentQueue (the injection queue) reuses a slot after consumers mark it
 // empty with a release-only fetch_add; TSan cannot see that ordering and reports the slot
 // reuse (cameron314/concurrentqueue issues 49 and 196, judged benign by its maintainer).
-// Only reports whose top frame is inside the queue are suppressed.
+// Its block free list has the same pattern (a block recycled by one producer is read by
+// another through a relaxed ref-count), reported with std::atomic's load on top, so
+// reports passing through ConcurrentQueue's FreeList are suppressed too; otherwise only
+// reports whose top frame is inside the queue are.
 // (The suppressions are process-wide: this is the one definition in weft_tests.)
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer)
 extern "C" const char* __tsan_default_suppressions() {
-    return "race:tbb::detail\nrace:libtbb.so\nrace_top:moodycamel::ConcurrentQueue\n";
+    return "race:tbb::detail\nrace:libtbb.so\nrace_top:moodycamel::ConcurrentQueue\n"
+           "race:moodycamel::ConcurrentQueue*FreeList\n";
 }
 #endif
 #endif

@@ -95,17 +95,25 @@ bool request_cancel(TaskHeader* task, std::uint32_t bit) noexcept {
     // request goes to the host, whose pending await (inside the child) then throws.
     if (task->join_waiter.load(memory_order_acquire) == kJoinClosed) return false;
     if (TaskHeader* host = task->inline_host.load(memory_order_acquire)) return request_cancel(host, bit);
-    // Request first, then end a cancellable wait (seq_cst: pairs with the worker's
-    // suspend CAS and re-check in Worker::run_task, so one of us schedules it).
-    task->cancel_bits.fetch_or(bit, memory_order_seq_cst);
-    std::uint64_t state = task->state.load(memory_order_seq_cst);
-    while ((state & ts::kWaitCancellable) && !(state & (ts::kScheduled | ts::kRunning | ts::kComplete))) {
-        std::uint64_t next = (state | ts::kScheduled) & ~ts::kWaitCancellable;
-        if (task->state.compare_exchange_weak(state, next, memory_order_seq_cst, memory_order_relaxed)) {
-            schedule_or_die(task);
-            break;
+    // Request first, then look at the state word: a task idle in a cancellable wait is
+    // scheduled now; a scheduled or running one is poked, so that its worker's suspend
+    // CAS (which reads the poke atomically) re-queues it instead of letting it sleep.
+    // Always an RMW, even when nothing changes: it reads the latest state, and a worker
+    // that later starts the task (an RMW on the same word) then sees our bit.
+    task->cancel_bits.fetch_or(bit, memory_order_release);
+    std::uint64_t state = task->state.load(memory_order_relaxed);
+    std::uint64_t next;
+    do {
+        if (state & ts::kComplete) return true;
+        if (state & (ts::kScheduled | ts::kRunning)) {
+            next = state | ts::kCancelPoke;
+        } else if (state & ts::kWaitCancellable) {
+            next = (state | ts::kScheduled) & ~ts::kWaitCancellable;
+        } else {
+            next = state;  // idle in a wait cancellation may not end: delivered at the next one
         }
-    }
+    } while (!task->state.compare_exchange_weak(state, next, memory_order_acq_rel, memory_order_relaxed));
+    if ((next & ts::kScheduled) && !(state & (ts::kScheduled | ts::kRunning))) schedule_or_die(task);
     return true;
 }
 
@@ -253,10 +261,9 @@ std::coroutine_handle<> join_try_inline(TaskHeader* target, std::coroutine_handl
         worker->push_local(target);
         return {};
     }
-    // We own its schedule: scheduled -> running, as part of the awaiting task (a plain
-    // store: while it is scheduled nobody else writes its state word).
-    std::uint64_t scheduled = target->state.load(memory_order_relaxed);
-    target->state.store(scheduled + ts::kEpochOne + ts::kScheduled, memory_order_relaxed);
+    // We own its schedule: scheduled -> running, as part of the awaiting task (an RMW:
+    // request_cancel() may be poking its state word).
+    target->state.fetch_add(ts::kEpochOne + ts::kScheduled, memory_order_acquire);
     target->started = true;
     TaskHeader* host = tls_context.task;
     innermost_task(host)->inline_child = target;  // current_task() reports the child

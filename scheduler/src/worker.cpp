@@ -141,12 +141,9 @@ TaskHeader* Worker::steal_from(Worker& victim) {
 
 void Worker::run_task(TaskHeader* task) {
     // scheduled -> running and a new resume epoch, in one add: kScheduled + 1 == kRunning.
-    // A plain store: while a task is scheduled only its scheduler (we) writes the state
-    // word; wakers leave a scheduled task alone and cancellation uses cancel_bits. The
-    // queue we took it from ordered the waker's writes before this point.
+    // An RMW, not a plain store: request_cancel() may set kCancelPoke at any moment.
     static_assert(ts::kRunning == ts::kScheduled << 1);
-    std::uint64_t state = task->state.load(memory_order_relaxed);
-    task->state.store(state + ts::kEpochOne + ts::kScheduled, memory_order_relaxed);
+    task->state.fetch_add(ts::kEpochOne + ts::kScheduled, memory_order_acquire);
     if (!task->started) {
         if ((task->cancel_bits.load(memory_order_acquire) & ts::kCancelRequested) && !task->always_start) {
             complete_unstarted(task);  // cancelled before it ever ran: its body never starts
@@ -164,27 +161,25 @@ void Worker::run_task(TaskHeader* task) {
     }
     bool yielded = std::exchange(yield_requested_, false);
     bool cancellable = std::exchange(tls_context.cancellable_suspend, false);
-    state = task->state.load(memory_order_relaxed);
+    // A cancellation requested before this point is seen here or as kCancelPoke in the
+    // CAS below (request_cancel sets its bit, then pokes the state word): so one that
+    // arrived while the task was suspending is delivered now, and after the CAS the task
+    // belongs to its waker: nothing of it is read again.
+    // A poke only says "look": the bits may have been consumed or withdrawn since (a
+    // timeout scope that ended first), and a spurious resume would confuse the awaiter.
+    bool cancel_seen = cancellable && cancel_pending(task);
+    std::uint64_t state = task->state.load(memory_order_acquire);
     std::uint64_t next;
     do {
-        bool requeue = yielded || (state & ts::kNotified);
-        next = state & ~(ts::kRunning | ts::kNotified);
+        bool cancel = cancellable && (cancel_seen || ((state & ts::kCancelPoke) && cancel_pending(task)));
+        bool requeue = yielded || (state & ts::kNotified) || cancel;
+        next = state & ~(ts::kRunning | ts::kNotified | ts::kCancelPoke);
         if (requeue) {
             next |= ts::kScheduled;
         } else if (cancellable) {
             next |= ts::kWaitCancellable;
         }
-    } while (!task->state.compare_exchange_weak(state, next, memory_order_seq_cst, memory_order_relaxed));
-
-    // A cancellation that arrived while the task was suspending is delivered now. Either
-    // request_cancel() sees kWaitCancellable or we see its bit (both seq_cst); whoever
-    // wins this CAS schedules the task.
-    if ((next & ts::kWaitCancellable) && task->cancel_bits.load(memory_order_seq_cst) != 0) {
-        std::uint64_t idle = next;
-        if (task->state.compare_exchange_strong(idle, (next | ts::kScheduled) & ~ts::kWaitCancellable,
-                                                memory_order_seq_cst, memory_order_relaxed))
-            next = (next | ts::kScheduled) & ~ts::kWaitCancellable;
-    }
+    } while (!task->state.compare_exchange_weak(state, next, memory_order_acq_rel, memory_order_acquire));
 
     if (!(next & ts::kScheduled)) return;  // idle: a waker owns the next schedule
     if (yielded) {

@@ -38,8 +38,11 @@ inline constexpr std::uint64_t kRunning = 1u << 1;    // a worker is resuming it
 inline constexpr std::uint64_t kNotified = 1u << 2;   // woken while running: re-queue after
 inline constexpr std::uint64_t kComplete = 1u << 3;   // finished or abandoned; never runs again
 inline constexpr std::uint64_t kWaitCancellable = 1u << 6;   // idle in a wait that cancellation may end
-// In TaskHeader::cancel_bits (not the state word: while a task is scheduled only its
-// scheduler writes the state word, so starting it is a plain store):
+// A cancellation was requested while the task was scheduled or running: its worker sees
+// this in the suspend CAS and re-queues the task if that suspension is cancellable. (The
+// worker must not read anything of the task after that CAS: the task may be gone.)
+inline constexpr std::uint64_t kCancelPoke = 1u << 7;
+// In TaskHeader::cancel_bits (what to deliver; the state word only says "look"):
 inline constexpr std::uint32_t kCancelRequested = 1u << 4;   // cancel(): deliver CancelledError
 inline constexpr std::uint32_t kTimeoutRequested = 1u << 5;  // a timeout scope expired
 inline constexpr std::uint32_t kCancelBits = kCancelRequested | kTimeoutRequested;
