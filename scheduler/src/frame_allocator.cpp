@@ -25,6 +25,10 @@
 
 #include <sys/mman.h>
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14 (Debian 12's headers lack it); older kernels answer EINVAL
+#endif
+
 #include <weft/detail/atomic.hpp>
 
 namespace weft::detail {
@@ -52,7 +56,7 @@ constexpr std::size_t kSlabBytes = std::size_t{2} << 20;
 // Slabs are 2 MiB-aligned, marked for transparent huge pages and populated by the kernel
 // in one call: a burst of spawns then takes no page fault per 4 KiB of new frames, which
 // on a paravirtualised guest costs microseconds each (spawn of 1M tasks: 48k faults were
-// most of its time; 756 -> ~300 ms). Where huge pages or MADV_POPULATE_WRITE are not
+// most of its time; 756 -> 260-370 ms). Where huge pages or MADV_POPULATE_WRITE are not
 // available the slab is still valid and fills by ordinary faults.
 void* map_slab() {
     constexpr std::size_t kMapped = 2 * kSlabBytes;  // room to align, the rest given back
@@ -65,9 +69,6 @@ void* map_slab() {
         ::munmap(reinterpret_cast<void*>(tail), end - tail);
     void* result = reinterpret_cast<void*>(slab);
     ::madvise(result, kSlabBytes, MADV_HUGEPAGE);
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23  // Linux 5.14; older kernels answer EINVAL, which is fine
-#endif
     ::madvise(result, kSlabBytes, MADV_POPULATE_WRITE);
     return result;
 }
