@@ -1,22 +1,29 @@
-// A worker's local run queue: a bounded Chase–Lev deque.
+// A worker's local run queue: a bounded Chase–Lev deque split into a public and a
+// private part (after Van Dijk and Van de Pol's Lace, 2014).
+//
+//      top_              split_              bottom_
+//       | public: stealable | private: owner's  |
 //
 // The owner pushes and pops at the bottom (newest first: fork-join runs depth-first and
-// cache-hot); stealers take from the top (oldest first: the biggest pieces of work).
-// Who may call what is in the type: `Owner` for the worker, `Stealer` for the rest.
+// cache-hot); stealers take from the top (oldest first: the biggest pieces of work), and
+// only below split_. So the owner's push and pop of a private task are plain stores:
+// no fence, no read-modify-write, which is most of what a fine-grained task costs.
+// Tasks become public when the owner moves split_ up:
+//  - on push, when the public part looks empty (a stealer took everything): a worker
+//    that spawns always has something stealable; and when some worker is idle;
+//  - on push or pop, when a stealer that found the public part empty asked for more
+//    (split_requested_): the older half of the private part is published.
+// Private tasks wait for their owner's next push or pop, so a task that spawns while
+// every worker is busy and then computes (or blocks) for long without suspending holds
+// them back (as Tokio's LIFO slot holds one). The owner never parks while it has any.
 //
-// Memory ordering (after Lê et al., "Correct and efficient work-stealing for weak
-// memory models", 2013). The fences of the paper are folded into seq_cst accesses:
-// on x86 a seq_cst store is one xchg, far cheaper than mfence, and seq_cst loads are
-// plain loads, so stealers pay nothing. Release/acquire on slots and bottom also
-// publish the task frame's contents in a form ThreadSanitizer understands.
-//  - pop:   bottom = b-1 (seq_cst); read top (seq_cst). The Dekker pair with steal's
-//           read top (seq_cst); read bottom (seq_cst) decides the last element, and
-//           the CAS on top settles a tie.
-//  - push:  bottom = b+1 is seq_cst too: it pairs with a parking worker's seq_cst
-//           `sleeping` increment and re-check (runtime_core.hpp), so no fence is needed
-//           before reading the idle counts.
-//  - steal: CAS top t -> t+1 claims one element; a failed CAS means someone else won.
-// Stealing "half" is repeated single steals, so the classic proof still applies.
+// On the public part the owner's pop is Chase–Lev's with split_ as its bottom (Lê et
+// al., "Correct and efficient work-stealing for weak memory models", 2013): the fences
+// are folded into seq_cst accesses (on x86 a seq_cst store is one xchg, and seq_cst
+// loads are plain loads, so stealers pay nothing). A publish is a seq_cst store of
+// split_: it pairs with a parking worker's seq_cst `sleeping` increment and re-check
+// (runtime_core.hpp), so the owner may then read the idle counts without a fence.
+// Release/acquire on split_ publishes the task frames in a form ThreadSanitizer follows.
 #pragma once
 
 #include <cstddef>
@@ -38,38 +45,80 @@ public:
 
     LocalQueue() : slots_(new Atomic<TaskHeader*>[kCapacity]) {}
 
-    // Owner side.
-    bool push(TaskHeader* task) noexcept {
+    // ---- owner side ---------------------------------------------------------------------
+
+    enum class Push { kPrivate, kPublished, kFull };
+    // `publish`: make tasks stealable now (some worker is idle). kPublished: tasks
+    // became stealable, so the caller should wake a worker.
+    Push push(TaskHeader* task, bool publish) noexcept {
         std::int64_t b = bottom_.load(memory_order_relaxed);
-        std::int64_t t = top_.load(memory_order_acquire);
-        if (b - t >= kCapacity) return false;
-        slot(b).store(task, memory_order_release);
-        bottom_.store(b + 1, memory_order_seq_cst);
-        return true;
+        std::int64_t t = top_.load(memory_order_relaxed);  // stale is smaller: safe for both tests
+        if (b - t >= kCapacity) return Push::kFull;
+        slot(b).store(task, memory_order_relaxed);  // published, if ever, by a release of split_
+        bottom_.store(b + 1, memory_order_relaxed);
+        std::int64_t s = split_.load(memory_order_relaxed);
+        if (publish) {  // everything: the idle may take what they like
+            clear_split_request();
+            split_.store(b + 1, memory_order_seq_cst);
+            return Push::kPublished;
+        }
+        if (t < s && !split_requested_.load(memory_order_relaxed)) return Push::kPrivate;
+        return publish_older_half() ? Push::kPublished : Push::kPrivate;
     }
 
+    // The newest task, or nullptr when empty.
     TaskHeader* pop() noexcept {
         std::int64_t b = bottom_.load(memory_order_relaxed) - 1;
-        bottom_.store(b, memory_order_seq_cst);
+        std::int64_t s = split_.load(memory_order_relaxed);
+        if (b >= s) {  // private: nobody else may touch it
+            bottom_.store(b, memory_order_relaxed);
+            return slot(b).load(memory_order_relaxed);
+        }
+        // The private part is empty (b == s - 1). Empty for sure if the stealers have
+        // reached split_ (top_ only grows); else take the newest public task, racing the
+        // stealers for the last one.
+        if (top_.load(memory_order_relaxed) >= s) return nullptr;
+        split_.store(b, memory_order_seq_cst);
         std::int64_t t = top_.load(memory_order_seq_cst);
         if (t > b) {
-            bottom_.store(b + 1, memory_order_release);
+            split_.store(b + 1, memory_order_release);
             return nullptr;
         }
-        TaskHeader* task = slot(b).load(memory_order_acquire);
+        TaskHeader* task = slot(b).load(memory_order_relaxed);
         if (t == b) {
             if (!top_.compare_exchange_strong(t, t + 1, memory_order_seq_cst, memory_order_relaxed)) task = nullptr;
-            bottom_.store(b + 1, memory_order_release);
+            split_.store(b + 1, memory_order_release);
+            return task;  // bottom_ stays b + 1: empty either way
         }
+        bottom_.store(b, memory_order_relaxed);
         return task;
     }
 
-    // Any thread, the owner included (the owner uses it to take its oldest task).
+    // A stealer asked for work: publish the older half of the private part. True if
+    // anything was published (the caller should wake a worker).
+    bool split_requested() const noexcept { return split_requested_.load(memory_order_relaxed); }
+    bool publish_requested() noexcept { return publish_older_half(); }
+
+    // Everything becomes stealable (before the owner steals its own oldest tasks).
+    void publish_all() noexcept {
+        std::int64_t b = bottom_.load(memory_order_relaxed);
+        if (split_.load(memory_order_relaxed) != b) split_.store(b, memory_order_seq_cst);
+    }
+
+    // Exact for the owner: public and private tasks.
+    bool owner_empty() const noexcept { return bottom_.load(memory_order_relaxed) <= top_.load(memory_order_acquire); }
+
+    // ---- any thread ----------------------------------------------------------------------
+
+    // Takes the oldest public task. The owner uses it too (after publish_all()).
     enum class StealResult { kTaken, kEmpty, kLost };
     StealResult steal_one(TaskHeader*& out) noexcept {
         std::int64_t t = top_.load(memory_order_seq_cst);
-        std::int64_t b = bottom_.load(memory_order_seq_cst);
-        if (t >= b) return StealResult::kEmpty;
+        std::int64_t s = split_.load(memory_order_seq_cst);
+        if (t >= s) {
+            request_split(s);
+            return StealResult::kEmpty;
+        }
         TaskHeader* task = slot(t).load(memory_order_acquire);
         if (!top_.compare_exchange_strong(t, t + 1, memory_order_seq_cst, memory_order_relaxed))
             return StealResult::kLost;
@@ -77,19 +126,41 @@ public:
         return StealResult::kTaken;
     }
 
-    // Approximate; exact only when called by the owner with no stealer active.
+    // Stealable tasks (approximate unless called by the owner with no stealer active).
     std::int64_t size() const noexcept {
-        std::int64_t b = bottom_.load(memory_order_seq_cst);
+        std::int64_t s = split_.load(memory_order_seq_cst);
         std::int64_t t = top_.load(memory_order_seq_cst);
-        return b > t ? b - t : 0;
+        return s > t ? s - t : 0;
     }
     bool looks_empty() const noexcept { return size() == 0; }
 
 private:
     Atomic<TaskHeader*>& slot(std::int64_t index) noexcept { return slots_[static_cast<std::size_t>(index & (kCapacity - 1))]; }
 
+    void clear_split_request() noexcept {
+        if (split_requested_.load(memory_order_relaxed)) split_requested_.store(false, memory_order_relaxed);
+    }
+
+    bool publish_older_half() noexcept {
+        clear_split_request();
+        std::int64_t s = split_.load(memory_order_relaxed);
+        std::int64_t count = bottom_.load(memory_order_relaxed) - s;
+        if (count <= 0) return false;
+        split_.store(s + (count + 1) / 2, memory_order_seq_cst);
+        return true;
+    }
+
+    // Asks the owner for more, once, and only if it has private tasks (its bottom_ is
+    // written relaxed for this look).
+    void request_split(std::int64_t s) noexcept {
+        if (bottom_.load(memory_order_relaxed) > s && !split_requested_.load(memory_order_relaxed))
+            split_requested_.store(true, memory_order_relaxed);
+    }
+
     alignas(kCacheLine) Atomic<std::int64_t> top_{0};
-    alignas(kCacheLine) Atomic<std::int64_t> bottom_{0};
+    alignas(kCacheLine) Atomic<std::int64_t> split_{0};
+    Atomic<bool> split_requested_{false};
+    alignas(kCacheLine) Atomic<std::int64_t> bottom_{0};  // the owner's; stealers only peek
     std::unique_ptr<Atomic<TaskHeader*>[]> slots_;
 };
 

@@ -48,6 +48,10 @@ public:
     // Wakes one parked worker if nobody is searching (protocol step 1).
     void notify_work() noexcept;
     bool any_stealable_work() const noexcept;
+    // A hint (relaxed loads): some worker is searching or parked.
+    bool has_idle_workers() const noexcept {
+        return (idle_.searching.load(memory_order_relaxed) | idle_.sleeping.load(memory_order_relaxed)) != 0;
+    }
 
     bool stopping() const noexcept { return stopping_.load(memory_order_relaxed); }
 

@@ -40,7 +40,7 @@ void Worker::run() {
         }
         fire_due_timers();
         poll_io();
-        if (lifo_ || !queue_.looks_empty()) continue;
+        if (lifo_ || !queue_.owner_empty()) continue;
         if (TaskHeader* stolen = search()) {
             run_task(stolen);
         } else {
@@ -66,6 +66,9 @@ TaskHeader* Worker::next_task() {
         return std::exchange(lifo_, nullptr);
     }
     lifo_streak_ = 0;
+    if (queue_.split_requested()) [[unlikely]] {  // a thief found our public part empty
+        if (queue_.publish_requested()) core_.notify_work();
+    }
     if (TaskHeader* task = queue_.pop()) return task;
     if (lifo_) return std::exchange(lifo_, nullptr);
     if (TaskHeader* task = take_next_round()) return task;
@@ -129,11 +132,10 @@ TaskHeader* Worker::steal_from(Worker& victim) {
         ++taken;
         if (!first) {
             first = task;
-        } else if (!queue_.push(task)) {
-            push_local(task);
+        } else {
+            push_local(task);  // wakes another worker if it makes tasks stealable
         }
     }
-    if (first && !queue_.looks_empty()) core_.notify_work();
     return first;
 }
 
@@ -220,6 +222,7 @@ bool Worker::is_cancellation(const std::exception_ptr& error) noexcept {
 
 void Worker::spill_and_push(TaskHeader* task) {
     // Full: move the older half to the injection queue, where any worker can take it.
+    queue_.publish_all();
     TaskHeader* spill[LocalQueue::kCapacity / 2];
     std::size_t count = 0;
     while (count < std::size(spill)) {
@@ -229,28 +232,38 @@ void Worker::spill_and_push(TaskHeader* task) {
         if (result == LocalQueue::StealResult::kTaken) spill[count++] = oldest;
     }
     core_.inject_batch(spill, count, producer_token_);
-    if (!queue_.push(task)) core_.inject_batch(&task, 1, producer_token_);
+    if (queue_.push(task, true) == LocalQueue::Push::kFull) core_.inject_batch(&task, 1, producer_token_);
+    core_.notify_work();
 }
 
 bool Worker::take_if_newest(TaskHeader* task) noexcept {
     TaskHeader* newest = queue_.pop();
     if (newest == task) return true;
-    if (newest) queue_.push(newest);  // cannot fail: it just left that slot
+    if (newest) push_local(newest);  // cannot spill: it just left that slot
     return false;
 }
 
-void Worker::push_spawned(TaskHeader* task) {
-    push_local(task);
-    core_.notify_work();
-}
-
-void Worker::schedule_woken(TaskHeader* task) {
-    TaskHeader* previous = std::exchange(lifo_, task);
-    if (previous) {
-        push_local(previous);
+// Private (no fence, no wake-up) while every worker is busy and this one still offers
+// stealable tasks; published, and a worker woken, when some worker is idle: a task that
+// then blocks its thread does not hold back what it spawned.
+void Worker::push_local(TaskHeader* task) {
+    LocalQueue::Push pushed = queue_.push(task, core_.has_idle_workers());
+    if (pushed == LocalQueue::Push::kPrivate) [[likely]]
+        return;
+    if (pushed == LocalQueue::Push::kPublished) {
         core_.notify_work();
+    } else {
+        spill_and_push(task);
     }
 }
+
+void Worker::push_spawned(TaskHeader* task) { push_local(task); }
+
+void Worker::schedule_woken(TaskHeader* task) {
+    if (TaskHeader* previous = std::exchange(lifo_, task)) push_local(previous);
+}
+
+
 
 // ---- searching and parking ----------------------------------------------------------------
 
@@ -308,7 +321,7 @@ void Worker::park() {
             return;
         }
         reactor_.wait(timeout_ms);
-        if (lifo_ || !queue_.looks_empty()) {  // I/O woke tasks onto this worker: run them
+        if (lifo_ || !queue_.owner_empty()) {  // I/O woke tasks onto this worker: run them
             if (try_claim_parked()) core_.idle().sleeping.fetch_sub(1, memory_order_seq_cst);
             else searching_ = true;
             return;

@@ -38,9 +38,9 @@ public:
     void schedule_woken(TaskHeader* task);
     void request_yield() noexcept { yield_requested_ = true; }
     bool take_if_newest(TaskHeader* task) noexcept;  // pops `task` if it is the queue's bottom
-    void push_local(TaskHeader* task) {  // local queue, spilling half to the injection queue when full
-        if (!queue_.push(task)) spill_and_push(task);
-    }
+    // Local queue, spilling half to the injection queue when full (see local_queue.hpp
+    // for when a task becomes stealable).
+    void push_local(TaskHeader* task);
     void arm(TimerEntry* entry, std::uint64_t deadline_tick) noexcept;
     void disarm(TimerEntry* entry) noexcept;  // a cancelled entry, unlinked and freed now
 
