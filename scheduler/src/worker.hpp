@@ -1,7 +1,8 @@
 // One worker thread: an event loop with its own run queue.
 //
 // The loop (run()) is: next local task -> search other workers -> park. Where tasks go:
-//  - spawned here:            bottom of the local queue (stealable, newest runs first)
+//  - spawned here:            bottom of the local queue (newest runs first; stealable once
+//                             published: see local_queue.hpp)
 //  - woken by this worker:    the LIFO slot, demoting its previous occupant to the queue
 //  - yielded:                 the next-round list, promoted to the queue when it drains
 //  - from other threads:      the runtime's injection queue
