@@ -37,6 +37,7 @@ RuntimeCore::RuntimeCore(RuntimeOptions options) : options_(std::move(options)) 
     bridge_ = std::make_unique<ExecutorBridge>(options_);
     workers_.reserve(options_.workers);
     for (unsigned i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
+    idle_.starting.store(options_.workers, memory_order_relaxed);
 }
 
 RuntimeCore::~RuntimeCore() { shutdown(); }

@@ -29,6 +29,9 @@ class ExecutorBridge;
 struct IdleCounts {
     alignas(kCacheLine) Atomic<std::uint32_t> searching{0};
     Atomic<std::uint32_t> sleeping{0};
+    // Workers that have neither found work nor started searching yet (threads starting):
+    // idle for has_idle_workers(), not for the wake-up protocol.
+    Atomic<std::uint32_t> starting{0};
 };
 
 class RuntimeCore {
@@ -50,7 +53,8 @@ public:
     bool any_stealable_work() const noexcept;
     // A hint (relaxed loads): some worker is searching or parked.
     bool has_idle_workers() const noexcept {
-        return (idle_.searching.load(memory_order_relaxed) | idle_.sleeping.load(memory_order_relaxed)) != 0;
+        return (idle_.searching.load(memory_order_relaxed) | idle_.sleeping.load(memory_order_relaxed) |
+                idle_.starting.load(memory_order_relaxed)) != 0;
     }
 
     bool stopping() const noexcept { return stopping_.load(memory_order_relaxed); }

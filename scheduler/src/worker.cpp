@@ -35,6 +35,8 @@ void Worker::run() {
             // Found work (maybe right after a waker counted us as searching): stop
             // counting as a searcher, or producers would never wake anyone else.
             if (searching_) transition_from_searching();
+            if (starting_) [[unlikely]]
+                leave_starting();
             run_task(task);
             continue;
         }
@@ -277,7 +279,13 @@ bool Worker::transition_to_searching() noexcept {
     } while (!core_.idle().searching.compare_exchange_weak(current, current + 1, memory_order_seq_cst,
                                                            memory_order_relaxed));
     searching_ = true;
+    if (starting_) leave_starting();
     return true;
+}
+
+void Worker::leave_starting() noexcept {
+    starting_ = false;
+    core_.idle().starting.fetch_sub(1, memory_order_relaxed);
 }
 
 void Worker::transition_from_searching() noexcept {
@@ -294,6 +302,7 @@ bool Worker::try_claim_parked() noexcept {
 void Worker::transition_to_parked() noexcept {
     parked_.store(true, memory_order_relaxed);
     core_.idle().sleeping.fetch_add(1, memory_order_seq_cst);
+    if (starting_) leave_starting();
     if (searching_) {
         searching_ = false;
         core_.idle().searching.fetch_sub(1, memory_order_seq_cst);

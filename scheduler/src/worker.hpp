@@ -82,6 +82,7 @@ private:
     void poll_io() noexcept;  // non-blocking: only when sources are registered
     int park_timeout_ms() noexcept;
 
+    void leave_starting() noexcept;  // counted as searching, sleeping or busy from now on
     bool transition_to_searching() noexcept;
     void transition_from_searching() noexcept;
     void transition_to_parked() noexcept;
@@ -95,6 +96,7 @@ private:
     std::uint32_t fairness_countdown_ = kFairnessInterval;
     bool yield_requested_ = false;
     bool searching_ = false;
+    bool starting_ = true;  // still counted in IdleCounts::starting
     std::vector<TaskHeader*> next_round_;
     std::size_t next_round_head_ = 0;
     std::uint64_t rng_;
