@@ -13,6 +13,9 @@
 //    that spawns always has something stealable; and when some worker is idle;
 //  - on push or pop, when a stealer that found the public part empty asked for more
 //    (split_requested_): the older half of the private part is published.
+// The owner may also take a task out of the middle of its private part (take_private:
+// an awaited child runs inline); the slot becomes a hole (nullptr) that pops skip and a
+// stealer that claims it just consumes.
 // Private tasks wait for their owner's next push or pop, so a task that spawns while
 // every worker is busy and then computes (or blocks) for long without suspending holds
 // them back (as Tokio's LIFO slot holds one). The owner never parks while it has any.
@@ -55,6 +58,7 @@ public:
         std::int64_t t = top_.load(memory_order_relaxed);  // stale is smaller: safe for both tests
         if (b - t >= kCapacity) return Push::kFull;
         slot(b).store(task, memory_order_relaxed);  // published, if ever, by a release of split_
+        task->queue_slot.store(b, memory_order_relaxed);
         bottom_.store(b + 1, memory_order_relaxed);
         std::int64_t s = split_.load(memory_order_relaxed);
         if (publish) {  // everything: the idle may take what they like
@@ -66,32 +70,58 @@ public:
         return publish_older_half() ? Push::kPublished : Push::kPrivate;
     }
 
-    // The newest task, or nullptr when empty.
+    // The newest task, or nullptr when empty (holes are skipped).
     TaskHeader* pop() noexcept {
-        std::int64_t b = bottom_.load(memory_order_relaxed) - 1;
         std::int64_t s = split_.load(memory_order_relaxed);
-        if (b >= s) {  // private: nobody else may touch it
-            bottom_.store(b, memory_order_relaxed);
-            return slot(b).load(memory_order_relaxed);
-        }
-        // The private part is empty (b == s - 1). Empty for sure if the stealers have
-        // reached split_ (top_ only grows); else take the newest public task, racing the
-        // stealers for the last one.
-        if (top_.load(memory_order_relaxed) >= s) return nullptr;
-        split_.store(b, memory_order_seq_cst);
-        std::int64_t t = top_.load(memory_order_seq_cst);
-        if (t > b) {
-            split_.store(b + 1, memory_order_release);
-            return nullptr;
-        }
-        TaskHeader* task = slot(b).load(memory_order_relaxed);
-        if (t == b) {
-            if (!top_.compare_exchange_strong(t, t + 1, memory_order_seq_cst, memory_order_relaxed)) task = nullptr;
-            split_.store(b + 1, memory_order_release);
-            return task;  // bottom_ stays b + 1: empty either way
+        std::int64_t b = bottom_.load(memory_order_relaxed);
+        while (b > s) {  // private: nobody else may touch it
+            TaskHeader* task = slot(--b).load(memory_order_relaxed);
+            if (task) {
+                bottom_.store(b, memory_order_relaxed);
+                return task;
+            }
         }
         bottom_.store(b, memory_order_relaxed);
-        return task;
+        // The private part is empty (b == s). Empty for sure if the stealers have reached
+        // split_ (top_ only grows); else take the newest public task, racing the stealers
+        // for the last one.
+        for (;;) {
+            if (top_.load(memory_order_relaxed) >= s) return nullptr;
+            b = s - 1;
+            split_.store(b, memory_order_seq_cst);
+            std::int64_t t = top_.load(memory_order_seq_cst);
+            if (t > b) {
+                split_.store(b + 1, memory_order_release);
+                return nullptr;
+            }
+            TaskHeader* task = slot(b).load(memory_order_relaxed);
+            if (t == b) {
+                if (!top_.compare_exchange_strong(t, t + 1, memory_order_seq_cst, memory_order_relaxed)) task = nullptr;
+                split_.store(b + 1, memory_order_release);
+                return task;  // bottom_ stays b + 1: empty either way
+            }
+            bottom_.store(b, memory_order_relaxed);
+            if (task) return task;
+            s = b;  // a hole: look further down
+        }
+    }
+
+    // Takes `task` out of the private part if it is there, leaving a hole that pops and
+    // steals skip. For the fork-join path: a child awaited while still unstarted runs
+    // inline, wherever it sits among its siblings. (queue_slot says where to look; the
+    // slot's content says whether it is there.)
+    bool take_private(TaskHeader* task) noexcept {
+        std::int64_t s = split_.load(memory_order_relaxed);
+        std::int64_t b = bottom_.load(memory_order_relaxed);
+        std::int64_t i = task->queue_slot.load(memory_order_relaxed);
+        if (i < s || i >= b || slot(i).load(memory_order_relaxed) != task) return false;
+        slot(i).store(nullptr, memory_order_relaxed);
+        while (b > s && !slot(b - 1).load(memory_order_relaxed)) --b;  // no holes at the bottom
+        bottom_.store(b, memory_order_relaxed);
+        return true;
+    }
+    bool private_empty() const noexcept {
+        return bottom_.load(memory_order_relaxed) == split_.load(memory_order_relaxed);
     }
 
     // A stealer asked for work: publish the older half of the private part. True if
@@ -110,7 +140,8 @@ public:
 
     // ---- any thread ----------------------------------------------------------------------
 
-    // Takes the oldest public task. The owner uses it too (after publish_all()).
+    // Takes the oldest public task (kLost: try again). The owner uses it too (after
+    // publish_all()).
     enum class StealResult { kTaken, kEmpty, kLost };
     StealResult steal_one(TaskHeader*& out) noexcept {
         std::int64_t t = top_.load(memory_order_seq_cst);
@@ -120,8 +151,8 @@ public:
             return StealResult::kEmpty;
         }
         TaskHeader* task = slot(t).load(memory_order_acquire);
-        if (!top_.compare_exchange_strong(t, t + 1, memory_order_seq_cst, memory_order_relaxed))
-            return StealResult::kLost;
+        if (!top_.compare_exchange_strong(t, t + 1, memory_order_seq_cst, memory_order_relaxed) || !task)
+            return StealResult::kLost;  // another took it, or it was a hole (now consumed)
         out = task;
         return StealResult::kTaken;
     }

@@ -246,46 +246,42 @@ std::coroutine_handle<> join_try_inline(TaskHeader* target, std::coroutine_handl
     Worker* worker = tls_context.worker;
     if (!worker || target->always_start || target->runtime != &worker->core()) return {};
     if (target->cancel_bits.load(memory_order_relaxed) != 0) return {};
-    if (!worker->take_if_newest(target)) return {};
-    if (target->started) {
-        // Woken and re-queued, not unstarted: it must resume where it suspended (its
-        // resume_point, deep in its await chain), as its own task. Put it back as it was.
+    if (!worker->take_for_inline(target)) return {};
+    // Now it is ours alone: unstarted in our queue, it cannot finish meanwhile, and the
+    // awaiting task has sole use of the JoinHandle (a handle, like any C++ object, is not
+    // used by two tasks at once), so join_waiter has no other writer: plain stores do.
+    if (target->started || target->join_waiter.load(memory_order_relaxed) != kNoJoiner) {
+        // Woken and re-queued rather than unstarted (it must resume where it suspended,
+        // as its own task), or already observed: put it back as it was.
         worker->push_local(target);
         return {};
     }
-    // Become its joiner, so a second awaiter is refused as usual (and a listener's
-    // registration is not bypassed).
-    std::uintptr_t expected = kNoJoiner;
-    if (!target->join_waiter.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(tls_context.task),
-                                                     memory_order_acq_rel, memory_order_acquire)) {
-        worker->push_local(target);
-        return {};
-    }
-    // We own its schedule: scheduled -> running, as part of the awaiting task (an RMW:
-    // request_cancel() may be poking its state word).
-    target->state.fetch_add(ts::kEpochOne + ts::kScheduled, memory_order_acquire);
-    target->started = true;
     TaskHeader* host = tls_context.task;
-    innermost_task(host)->inline_child = target;  // current_task() reports the child
     target->inline_host.store(host, memory_order_release);  // cancel() reaches it through the host
+    // Become its joiner, so that a second awaiter is refused as usual.
+    target->join_waiter.store(reinterpret_cast<std::uintptr_t>(host), memory_order_release);
+    // scheduled -> running, as part of the awaiting task. Nothing reads this word again
+    // (the child suspends as its host), so a cancellation poke it erases does not matter.
+    target->state.store(target->state.load(memory_order_relaxed) + ts::kEpochOne + ts::kScheduled,
+                        memory_order_relaxed);
+    target->started = true;
+    target->inline_parent = innermost_task(host);
+    host->inline_innermost = target;  // current_task() reports the child
     static_cast<TaskPromiseBase*>(target)->continuation = awaiting;
     return target->root;
 }
 
 TaskHeader* innermost_task(TaskHeader* running) noexcept {
-    while (running->inline_child) running = running->inline_child;
-    return running;
+    return running->inline_innermost ? running->inline_innermost : running;
 }
 
 namespace {
 void unlink_inlined(TaskHeader* target) noexcept {
-    TaskHeader* host = target->inline_host.exchange(nullptr, memory_order_acq_rel);
-    for (TaskHeader* t = host; t; t = t->inline_child) {
-        if (t->inline_child == target) {
-            t->inline_child = nullptr;
-            break;
-        }
-    }
+    TaskHeader* host = target->inline_host.load(memory_order_relaxed);  // ours: no other writer
+    target->inline_host.store(nullptr, memory_order_release);
+    // The innermost child finishes first (or, at shutdown, frames go outermost first
+    // while the host's frame is still being destroyed: the host is still there).
+    if (host) host->inline_innermost = target->inline_parent == host ? nullptr : target->inline_parent;
 }
 }  // namespace
 

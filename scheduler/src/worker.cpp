@@ -238,8 +238,10 @@ void Worker::spill_and_push(TaskHeader* task) {
     core_.notify_work();
 }
 
-bool Worker::take_if_newest(TaskHeader* task) noexcept {
-    TaskHeader* newest = queue_.pop();
+bool Worker::take_for_inline(TaskHeader* task) noexcept {
+    if (queue_.take_private(task)) return true;
+    if (!queue_.private_empty()) return false;  // not among our newest private tasks
+    TaskHeader* newest = queue_.pop();          // the newest is public: race the stealers
     if (newest == task) return true;
     if (newest) push_local(newest);  // cannot spill: it just left that slot
     return false;
