@@ -85,12 +85,11 @@ TEST_CASE("a fork-join tree awaited in shuffled orders runs every node exactly o
     const unsigned workers = GENERATE(1u, 2u, 4u);
     const int depth = test::scaled(6, 4);  // 6^6 leaves
     CAPTURE(workers);
-    std::uint64_t expected_leaves = 1, expected_nodes = 1, level = 1;
+    std::uint64_t expected_leaves = 1, expected_nodes = 1;  // per level: 6 times the last
     for (int d = 0; d < depth; ++d) {
-        level *= 6;
-        expected_nodes += level;
+        expected_leaves *= 6;
+        expected_nodes += expected_leaves;
     }
-    expected_leaves = level;
     for (std::uint32_t round = 0; round < 3; ++round) {
         std::atomic<std::uint64_t> runs{0};
         REQUIRE(weft::run(shuffled_tree(depth, round + 1, &runs), {.workers = workers}) == expected_leaves);

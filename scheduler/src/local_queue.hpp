@@ -11,8 +11,8 @@
 // Tasks become public when the owner moves split_ up:
 //  - on push, when the public part looks empty (a stealer took everything): a worker
 //    that spawns always has something stealable; and when some worker is idle;
-//  - on push or pop, when a stealer that found the public part empty asked for more
-//    (split_requested_): the older half of the private part is published.
+//  - on push, or before the owner's next pop, when a stealer that found the public part
+//    empty asked for more (split_requested_): the older half of the private part.
 // The owner may also take a task out of the middle of its private part (take_private:
 // an awaited child runs inline); the slot becomes a hole (nullptr) that pops skip and a
 // stealer that claims it just consumes.
@@ -60,14 +60,13 @@ public:
         slot(b).store(task, memory_order_relaxed);  // published, if ever, by a release of split_
         task->queue_slot.store(b, memory_order_relaxed);
         bottom_.store(b + 1, memory_order_relaxed);
-        std::int64_t s = split_.load(memory_order_relaxed);
         if (publish) {  // everything: the idle may take what they like
             clear_split_request();
-            split_.store(b + 1, memory_order_seq_cst);
+            publish_all();
             return Push::kPublished;
         }
-        if (t < s && !split_requested_.load(memory_order_relaxed)) return Push::kPrivate;
-        return publish_older_half() ? Push::kPublished : Push::kPrivate;
+        if (t < split_.load(memory_order_relaxed) && !split_requested()) return Push::kPrivate;
+        return publish_requested() ? Push::kPublished : Push::kPrivate;
     }
 
     // The newest task, or nullptr when empty (holes are skipped).
@@ -127,7 +126,14 @@ public:
     // A stealer asked for work: publish the older half of the private part. True if
     // anything was published (the caller should wake a worker).
     bool split_requested() const noexcept { return split_requested_.load(memory_order_relaxed); }
-    bool publish_requested() noexcept { return publish_older_half(); }
+    bool publish_requested() noexcept {
+        clear_split_request();
+        std::int64_t s = split_.load(memory_order_relaxed);
+        std::int64_t count = bottom_.load(memory_order_relaxed) - s;
+        if (count <= 0) return false;
+        split_.store(s + (count + 1) / 2, memory_order_seq_cst);
+        return true;
+    }
 
     // Everything becomes stealable (before the owner steals its own oldest tasks).
     void publish_all() noexcept {
@@ -170,15 +176,6 @@ private:
 
     void clear_split_request() noexcept {
         if (split_requested_.load(memory_order_relaxed)) split_requested_.store(false, memory_order_relaxed);
-    }
-
-    bool publish_older_half() noexcept {
-        clear_split_request();
-        std::int64_t s = split_.load(memory_order_relaxed);
-        std::int64_t count = bottom_.load(memory_order_relaxed) - s;
-        if (count <= 0) return false;
-        split_.store(s + (count + 1) / 2, memory_order_seq_cst);
-        return true;
     }
 
     // Asks the owner for more, once, and only if it has private tasks (its bottom_ is

@@ -267,8 +267,6 @@ void Worker::schedule_woken(TaskHeader* task) {
     if (TaskHeader* previous = std::exchange(lifo_, task)) push_local(previous);
 }
 
-
-
 // ---- searching and parking ----------------------------------------------------------------
 
 bool Worker::transition_to_searching() noexcept {

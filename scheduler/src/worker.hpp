@@ -38,8 +38,8 @@ public:
     void push_spawned(TaskHeader* task);
     void schedule_woken(TaskHeader* task);
     void request_yield() noexcept { yield_requested_ = true; }
-    // Takes `task` out of this worker's queue if it is among the newest private tasks, or
-    // is the newest task of all.
+    // Takes `task` out of this worker's queue if it is in the private part, or is the
+    // newest task of all.
     bool take_for_inline(TaskHeader* task) noexcept;
     // Local queue, spilling half to the injection queue when full (see local_queue.hpp
     // for when a task becomes stealable).

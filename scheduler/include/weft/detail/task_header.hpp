@@ -103,12 +103,12 @@ public:
     bool cancelled = false;     // finished by CancelledError (or never started)
     bool started = false;       // the body has been resumed at least once
     bool always_start = false;  // runs its body even if cancelled before it started
+    // Where the owner of a local queue last put this task (a hint: LocalQueue checks the slot).
+    Atomic<std::int64_t> queue_slot{0};
     // Fork-join fast path. For a running task: the innermost child now running inline
     // inside it (nullptr: none). For such a child: the task whose join runs it (another
     // inlined child, or the host), and the running task that hosts them all.
     TaskHeader* inline_innermost = nullptr;
-    // Where the owner of a local queue last put this task (a hint: LocalQueue checks the slot).
-    Atomic<std::int64_t> queue_slot{0};
     TaskHeader* inline_parent = nullptr;
     Atomic<TaskHeader*> inline_host{nullptr};
 
