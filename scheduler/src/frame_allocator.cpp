@@ -32,24 +32,10 @@
 #include <weft/detail/atomic.hpp>
 
 namespace weft::detail {
+namespace frames {
 namespace {
 
-constexpr std::size_t kPrefix = 16;
-constexpr std::size_t kGranule = 16;  // fine classes: frames pack densely (fewer first-touch faults)
-constexpr std::size_t kClasses = 256;  // blocks up to 4 KiB are pooled
 constexpr std::size_t kLargeClass = 0;
-
-struct FreeBlock {
-    FreeBlock* next;
-};
-
-struct FramePool;
-
-struct alignas(16) BlockPrefix {
-    FramePool* owner;
-    std::size_t size_class;  // kLargeClass: not pooled
-};
-static_assert(sizeof(BlockPrefix) == kPrefix);
 
 constexpr std::size_t kSlabBytes = std::size_t{2} << 20;
 
@@ -73,8 +59,9 @@ void* map_slab() {
     return result;
 }
 
-struct FramePool {
-    std::array<FreeBlock*, kClasses + 1> local{};  // owner only; blocks hold their prefix
+// A thread's pool: its local lists (the inline fast path's part) plus what only this
+// file touches.
+struct FramePool : LocalLists {
     alignas(kCacheLine) Atomic<FreeBlock*> remote{nullptr};
 
     // Takes every remotely freed block back onto the local lists.
@@ -83,8 +70,8 @@ struct FramePool {
         while (block) {
             FreeBlock* next = block->next;
             auto* prefix = reinterpret_cast<BlockPrefix*>(reinterpret_cast<char*>(block) - kPrefix);
-            block->next = local[prefix->size_class];
-            local[prefix->size_class] = block;
+            block->next = head[prefix->size_class];
+            head[prefix->size_class] = block;
             block = next;
         }
     }
@@ -134,29 +121,26 @@ PoolRegistry& registry() {
     return *instance;
 }
 
-thread_local FramePool* tls_pool = nullptr;
-
 struct PoolLease {
     ~PoolLease() {
-        if (tls_pool) registry().retire(std::exchange(tls_pool, nullptr));
+        if (tls_lists) registry().retire(static_cast<FramePool*>(std::exchange(tls_lists, nullptr)));
     }
 };
 
 [[gnu::noinline]] FramePool* adopt_pool() {
     static thread_local PoolLease lease;  // retires the pool when this thread exits
     (void)lease;
-    tls_pool = registry().adopt();
-    return tls_pool;
+    FramePool* pool = registry().adopt();
+    tls_lists = pool;
+    return pool;
 }
 
-inline FramePool* this_thread_pool() {
-    FramePool* pool = tls_pool;
-    return pool ? pool : adopt_pool();
+FramePool* this_thread_pool() {
+    LocalLists* lists = tls_lists;
+    return lists ? static_cast<FramePool*>(lists) : adopt_pool();
 }
 
-inline std::size_t size_class_of(std::size_t size) noexcept { return (size + kPrefix + kGranule - 1) / kGranule; }
-
-void* to_frame(void* block, FramePool* owner, std::size_t size_class) noexcept {
+void* to_frame(void* block, LocalLists* owner, std::size_t size_class) noexcept {
     auto* prefix = static_cast<BlockPrefix*>(block);
     prefix->owner = owner;
     prefix->size_class = size_class;
@@ -165,51 +149,41 @@ void* to_frame(void* block, FramePool* owner, std::size_t size_class) noexcept {
 
 }  // namespace
 
-#if defined(__SANITIZE_ADDRESS__)
-#define WEFT_PLAIN_FRAMES 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WEFT_PLAIN_FRAMES 1
-#endif
-#endif
-
-void* allocate_frame(std::size_t size) {
-#ifdef WEFT_PLAIN_FRAMES  // let AddressSanitizer see every frame's lifetime
+void* allocate_slow(std::size_t size) {
+#ifdef WEFT_PLAIN_FRAMES
     return to_frame(::operator new(size + kPrefix), nullptr, kLargeClass);
 #endif
     std::size_t size_class = size_class_of(size);
     if (size_class > kClasses) return to_frame(::operator new(size + kPrefix), nullptr, kLargeClass);
 
     FramePool* pool = this_thread_pool();
-    FreeBlock* block = pool->local[size_class];
+    FreeBlock* block = pool->head[size_class];
     if (!block) {
         pool->reclaim_remote();
-        block = pool->local[size_class];
+        block = pool->head[size_class];
     }
     if (block) {
-        pool->local[size_class] = block->next;
+        pool->head[size_class] = block->next;
         return block;  // the prefix in front of it is still valid
     }
     return to_frame(pool->carve(size_class * kGranule), pool, size_class);
 }
 
-void free_frame(void* frame, std::size_t) noexcept {
+void free_slow(void* frame) noexcept {
     auto* prefix = reinterpret_cast<BlockPrefix*>(static_cast<char*>(frame) - kPrefix);
-    FramePool* owner = prefix->owner;
+    LocalLists* owner = prefix->owner;
     if (!owner) {
         ::operator delete(prefix);
         return;
     }
+    // Not this thread's (the inline free_frame took those): the owner's remote list.
     auto* block = static_cast<FreeBlock*>(frame);
-    if (owner == tls_pool) {
-        block->next = owner->local[prefix->size_class];
-        owner->local[prefix->size_class] = block;
-        return;
-    }
-    FreeBlock* head = owner->remote.load(memory_order_relaxed);
+    auto* pool = static_cast<FramePool*>(owner);
+    FreeBlock* head = pool->remote.load(memory_order_relaxed);
     do {
         block->next = head;
-    } while (!owner->remote.compare_exchange_weak(head, block, memory_order_release, memory_order_relaxed));
+    } while (!pool->remote.compare_exchange_weak(head, block, memory_order_release, memory_order_relaxed));
 }
 
+}  // namespace frames
 }  // namespace weft::detail

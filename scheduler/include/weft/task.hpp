@@ -35,7 +35,7 @@ public:
     std::coroutine_handle<> continuation;  // the coroutine awaiting this one, if nested
 
     static void* operator new(std::size_t size) { return allocate_frame(size); }
-    static void operator delete(void* frame) noexcept { free_frame(frame, 0); }
+    static void operator delete(void* frame) noexcept { free_frame(frame); }
 
     std::suspend_always initial_suspend() const noexcept { return {}; }
 
