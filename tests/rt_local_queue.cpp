@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "local_queue.hpp"
+#include <weft/detail/local_queue.hpp>
 #include "support/counted.hpp"
 
 using weft::detail::LocalQueue;

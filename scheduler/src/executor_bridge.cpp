@@ -148,7 +148,7 @@ void ExecutorBridge::log_abandoned(BridgeCall* call, std::chrono::steady_clock::
         const TaskHeader* task = call->task();  // alive: woken just now, abandoned later
         std::string task_name = task->name ? " '" + *task->name + "'" : std::string();
         spdlog::warn("weft: shutdown abandoned {} of {} for task {}{} (running {:.0f} ms)", call->what(),
-                     status == 0 && demangled ? demangled.get() : mangled, task->id, task_name, running_ms);
+                     status == 0 && demangled ? demangled.get() : mangled, task->id(), task_name, running_ms);
     } catch (...) {
         // logging must not fail shutdown
     }

@@ -8,7 +8,7 @@ namespace weft {
 
 TaskInfo current_task() {
     detail::TaskHeader* task = detail::innermost_task(detail::current_task_or_throw("weft::current_task()"));
-    return TaskInfo{task->id, task->name_view()};
+    return TaskInfo{task->id(), task->name_view()};
 }
 
 Runtime::Runtime(RuntimeOptions options) : core_(std::make_unique<detail::RuntimeCore>(std::move(options))) {

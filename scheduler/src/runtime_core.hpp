@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <weft/detail/atomic.hpp>
+#include <weft/detail/idle_counts.hpp>
 #include <weft/detail/task_header.hpp>
 #include <weft/runtime.hpp>
 
@@ -19,20 +20,6 @@ namespace weft::detail {
 
 class Worker;
 class ExecutorBridge;
-
-// Counts of searching and parked workers. Protocol that prevents lost wake-ups:
-//  1. A producer makes work visible with a seq_cst store/RMW (queue push, injected_
-//     increment), then reads the counts with seq_cst loads: if a worker is searching it will find the work; else it wakes a sleeper.
-//  2. A worker going to sleep increments `sleeping` (seq_cst RMW), leaves `searching`,
-//     then re-checks every queue before it blocks; work found means it un-parks itself.
-// Either the producer sees the sleeper or the sleeper sees the work.
-struct IdleCounts {
-    alignas(kCacheLine) Atomic<std::uint32_t> searching{0};
-    Atomic<std::uint32_t> sleeping{0};
-    // Workers that have neither found work nor started searching yet (threads starting):
-    // idle for has_idle_workers(), not for the wake-up protocol.
-    Atomic<std::uint32_t> starting{0};
-};
 
 class RuntimeCore {
 public:
@@ -52,12 +39,10 @@ public:
     void notify_work() noexcept;
     bool any_stealable_work() const noexcept;
     // A hint (relaxed loads): some worker is searching or parked.
-    bool has_idle_workers() const noexcept {
-        return (idle_.searching.load(memory_order_relaxed) | idle_.sleeping.load(memory_order_relaxed) |
-                idle_.starting.load(memory_order_relaxed)) != 0;
-    }
+    bool has_idle_workers() const noexcept { return idle_.any(); }
 
     bool stopping() const noexcept { return stopping_.load(memory_order_relaxed); }
+    const Atomic<bool>& stopping_flag() const noexcept { return stopping_; }
 
     // The runtime's clock: steady_clock, or a virtual clock that only moves when the
     // (single) worker would otherwise sleep until its next timer. Ticks are ms since start.

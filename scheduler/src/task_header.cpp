@@ -10,6 +10,7 @@
 #include <weft/current_task.hpp>
 #include <weft/task.hpp>
 #include <weft/detail/context.hpp>
+#include <weft/detail/fork_join.hpp>
 #include <weft/error.hpp>
 #include <weft/spawn.hpp>
 #include <weft/yield.hpp>
@@ -36,6 +37,18 @@ std::uint64_t next_task_id() noexcept {
     return next++;
 }
 
+}  // namespace
+
+std::uint64_t TaskHeader::id() const noexcept {
+    std::uint64_t value = id_.load(memory_order_acquire);
+    if (value != 0) return value;
+    std::uint64_t fresh = next_task_id();
+    if (id_.compare_exchange_strong(value, fresh, memory_order_acq_rel, memory_order_acquire)) return fresh;
+    return value;  // another thread asked at the same moment and named it first
+}
+
+namespace {
+
 void schedule(TaskHeader* task) {
     Worker* worker = tls_context.worker;
     if (worker && &worker->core() == task->runtime) {
@@ -49,23 +62,24 @@ void schedule_or_die(TaskHeader* task) noexcept {
     try {
         schedule(task);
     } catch (...) {
-        spdlog::critical("weft: out of memory while scheduling task {}", task->id);
+        spdlog::critical("weft: out of memory while scheduling task {}", task->id());
         std::terminate();
     }
 }
+
+
+}  // namespace
 
 void log_unobserved_failure(TaskHeader* task) noexcept {
     try {
         std::rethrow_exception(task->exception);
     } catch (const std::exception& e) {
-        spdlog::error("weft: task {} '{}' failed and nobody awaited it: {}", task->id, task->name_view(), e.what());
+        spdlog::error("weft: task {} '{}' failed and nobody awaited it: {}", task->id(), task->name_view(), e.what());
     } catch (...) {
-        spdlog::error("weft: task {} '{}' failed with a non-std exception and nobody awaited it", task->id,
+        spdlog::error("weft: task {} '{}' failed with a non-std exception and nobody awaited it", task->id(),
                       task->name_view());
     }
 }
-
-}  // namespace
 
 void wake(Waker waker) noexcept {
     TaskHeader* task = waker.task;
@@ -124,11 +138,6 @@ void throw_if_cancelled(TaskHeader* task) {
     if (before & ts::kTimeoutRequested) throw TimeoutError("weft: the deadline passed");
 }
 
-void destroy_task(TaskHeader* task) noexcept {
-    if (task->exception && !task->result_taken && !task->cancelled) log_unobserved_failure(task);
-    task->root.destroy();
-}
-
 std::uintptr_t wait_closed(const TaskHeader* task) noexcept {
     std::uintptr_t value = task->join_waiter.load(memory_order_acquire);
     while (value == kJoinClosing) {  // the completer is a few instructions from kJoinClosed
@@ -173,11 +182,14 @@ void close_join(TaskHeader* task) noexcept {
     }
 }
 
-namespace {
-[[gnu::noinline, noreturn]] void refuse_launch(std::coroutine_handle<> root) {
+void refuse_launch(std::coroutine_handle<> root) {
     root.destroy();
     throw RuntimeShutDown("spawn on a runtime that has shut down");
 }
+
+void push_spawned_slow(TaskHeader* task) { tls_context.worker->push_spawned(task); }
+
+namespace {
 [[gnu::noinline]] void name_task(TaskHeader* task, std::string_view name) { task->name = new std::string(name); }
 }  // namespace
 
@@ -187,7 +199,6 @@ void launch(RuntimeCore* runtime, TaskHeader* task, std::coroutine_handle<> root
     task->root = root;
     task->resume_point = root;
     task->runtime = runtime;
-    task->id = next_task_id();
     if (!name.empty()) [[unlikely]]
         name_task(task, name);
     task->state.store(ts::kScheduled, memory_order_relaxed);
@@ -242,33 +253,16 @@ void join_cancelled(TaskHeader* target, bool propagate) {
     throw Error("weft internal error: a join resumed with neither completion nor cancellation");
 }
 
-std::coroutine_handle<> join_try_inline(TaskHeader* target, std::coroutine_handle<> awaiting) noexcept {
-    Worker* worker = tls_context.worker;
-    if (!worker || target->always_start || target->runtime != &worker->core()) return {};
-    if (target->cancel_bits.load(memory_order_relaxed) != 0) return {};
-    if (!worker->take_for_inline(target)) return {};
-    // Now it is ours alone: unstarted in our queue, it cannot finish meanwhile, and the
-    // awaiting task has sole use of the JoinHandle (a handle, like any C++ object, is not
-    // used by two tasks at once), so join_waiter has no other writer: plain stores do.
-    if (target->started || target->join_waiter.load(memory_order_relaxed) != kNoJoiner) {
-        // Woken and re-queued rather than unstarted (it must resume where it suspended,
-        // as its own task), or already observed: put it back as it was.
-        worker->push_local(target);
-        return {};
-    }
-    TaskHeader* host = tls_context.task;
-    target->inline_host.store(host, memory_order_release);  // cancel() reaches it through the host
-    // Become its joiner, so that a second awaiter is refused as usual.
-    target->join_waiter.store(reinterpret_cast<std::uintptr_t>(host), memory_order_release);
-    // scheduled -> running, as part of the awaiting task. Nothing reads this word again
-    // (the child suspends as its host), so a cancellation poke it erases does not matter.
-    target->state.store(target->state.load(memory_order_relaxed) + ts::kEpochOne + ts::kScheduled,
-                        memory_order_relaxed);
-    target->started = true;
-    target->inline_parent = innermost_task(host);
-    host->inline_innermost = target;  // current_task() reports the child
-    static_cast<TaskPromiseBase*>(target)->continuation = awaiting;
-    return target->root;
+std::coroutine_handle<> join_try_inline_newest(TaskHeader* target, std::coroutine_handle<> awaiting) noexcept {
+    ThreadContext& context = tls_context;
+    if (!context.worker->take_newest_for_inline(target)) return {};
+    return join_claim_inlined(context, target, awaiting);
+}
+
+void requeue_not_inlinable(TaskHeader* target) noexcept { tls_context.worker->push_local(target); }
+
+void note_inlined_failure(TaskHeader* target) noexcept {
+    target->cancelled = Worker::is_cancellation(target->exception);
 }
 
 TaskHeader* innermost_task(TaskHeader* running) noexcept {
@@ -291,13 +285,6 @@ void join_abandon_inlined(TaskHeader* target) noexcept {
     target->result_taken = true;
     target->cancelled = true;
     target->join_waiter.store(kJoinClosed, memory_order_release);  // the JoinHandle frees it
-}
-
-void join_finish_inlined(TaskHeader* target) noexcept {
-    unlink_inlined(target);
-    if (target->exception) target->cancelled = Worker::is_cancellation(target->exception);
-    // We are its joiner, so nobody else can be observing it: closed directly.
-    target->join_waiter.store(kJoinClosed, memory_order_release);
 }
 
 bool listen(TaskHeader* task, CompletionListener* listener) {

@@ -30,6 +30,9 @@ void Worker::run() {
     ::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());
     tls_context.worker = this;
     tls_context.runtime = &core_;
+    tls_context.queue = &queue_;
+    tls_context.idle = &core_.idle();
+    tls_context.stopping = &core_.stopping_flag();
     while (!core_.stopping()) {
         if (TaskHeader* task = next_task()) {
             // Found work (maybe right after a waker counted us as searching): stop
@@ -50,8 +53,7 @@ void Worker::run() {
         }
     }
     if (searching_) transition_from_searching();
-    tls_context.worker = nullptr;
-    tls_context.runtime = nullptr;
+    tls_context = ThreadContext{};
 }
 
 // ---- where the next task comes from -------------------------------------------------
@@ -238,10 +240,8 @@ void Worker::spill_and_push(TaskHeader* task) {
     core_.notify_work();
 }
 
-bool Worker::take_for_inline(TaskHeader* task) noexcept {
-    if (queue_.take_private(task)) return true;
-    if (!queue_.private_empty()) return false;  // not among our newest private tasks
-    TaskHeader* newest = queue_.pop();          // the newest is public: race the stealers
+bool Worker::take_newest_for_inline(TaskHeader* task) noexcept {
+    TaskHeader* newest = queue_.pop();  // the private part is empty: race the stealers
     if (newest == task) return true;
     if (newest) push_local(newest);  // cannot spill: it just left that slot
     return false;

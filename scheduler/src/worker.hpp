@@ -19,7 +19,7 @@
 #include <exception>
 #include <vector>
 
-#include "local_queue.hpp"
+#include <weft/detail/local_queue.hpp>
 #include "reactor.hpp"
 #include "timer_entry.hpp"
 #include "timer_wheel.hpp"
@@ -38,9 +38,9 @@ public:
     void push_spawned(TaskHeader* task);
     void schedule_woken(TaskHeader* task);
     void request_yield() noexcept { yield_requested_ = true; }
-    // Takes `task` out of this worker's queue if it is in the private part, or is the
-    // newest task of all.
-    bool take_for_inline(TaskHeader* task) noexcept;
+    // With the private part empty: takes `task` if it is the newest (public) task.
+    // (A private task is taken inline: join_try_inline in fork_join.hpp.)
+    bool take_newest_for_inline(TaskHeader* task) noexcept;
     // Local queue, spilling half to the injection queue when full (see local_queue.hpp
     // for when a task becomes stealable).
     void push_local(TaskHeader* task);

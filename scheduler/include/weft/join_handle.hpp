@@ -17,6 +17,7 @@
 #include <string_view>
 #include <utility>
 
+#include <weft/detail/fork_join.hpp>
 #include <weft/detail/task_header.hpp>
 #include <weft/error.hpp>
 #include <weft/task.hpp>
@@ -54,7 +55,7 @@ public:
     /// True once the task has finished by cancellation (it never started, or it let
     /// CancelledError escape).
     bool cancelled() const { return is_done() && checked().cancelled; }
-    std::uint64_t id() const { return checked().id; }
+    std::uint64_t id() const { return checked().id(); }
     std::string_view name() const { return checked().name_view(); }
 
     class Awaiter {
@@ -78,12 +79,12 @@ public:
             return awaiting;
         }
         T await_resume() {
-            if (inlined_ && !finished_) {
+            if (inlined_) {  // ran here, to its end
                 finished_ = true;
                 detail::join_finish_inlined(handle_.task_);
-            }
-            if (handle_.task_->join_waiter.load(std::memory_order_acquire) != detail::kJoinClosed)
+            } else if (handle_.task_->join_waiter.load(std::memory_order_acquire) != detail::kJoinClosed) {
                 detail::join_cancelled(handle_.task_, propagate_);  // throws unless it finished meanwhile
+            }
             detail::TaskPromise<T>* task = std::exchange(handle_.task_, nullptr);
             Destroyer free_when_returned{task};
             task->result_taken = true;

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include <weft/detail/context.hpp>
+#include <weft/detail/fork_join.hpp>
 #include <weft/detail/task_header.hpp>
 #include <weft/error.hpp>
 #include <weft/join_handle.hpp>
@@ -27,11 +28,16 @@ RuntimeCore* current_runtime_or_throw(const char* what);
 
 template <class T>
 JoinHandle<T> spawn(Task<T> task, std::string_view name = {}) {
-    detail::RuntimeCore* runtime = detail::tls_context.runtime;
+    detail::ThreadContext& context = detail::tls_context;
+    detail::RuntimeCore* runtime = context.runtime;
     if (!runtime) runtime = detail::current_runtime_or_throw("weft::spawn (use Runtime::spawn or weft::run from a plain thread)");
     auto handle = detail::TaskAccess::release(task);
     if (!handle) throw UsageError("weft::spawn: the Task is empty (moved from?)");
-    detail::launch(runtime, &handle.promise(), handle, name);
+    if (name.empty()) [[likely]] {
+        detail::launch_here(context, &handle.promise(), handle);  // a worker: context.queue is set
+    } else {
+        detail::launch(runtime, &handle.promise(), handle, name);
+    }
     return JoinHandle<T>(&handle.promise());
 }
 

@@ -32,8 +32,6 @@ struct TaskAccess;
 
 class TaskPromiseBase : public TaskHeader {
 public:
-    std::coroutine_handle<> continuation;  // the coroutine awaiting this one, if nested
-
     static void* operator new(std::size_t size) { return allocate_frame(size); }
     static void operator delete(void* frame) noexcept { free_frame(frame); }
 

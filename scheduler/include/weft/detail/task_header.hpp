@@ -95,8 +95,10 @@ public:
     Atomic<std::uintptr_t> join_waiter{kNoJoiner};
     std::coroutine_handle<> resume_point;  // innermost suspended coroutine of this task
     std::coroutine_handle<> root;          // the spawned (outermost) coroutine
+    // The coroutine to continue when this one finishes: its awaiter when nested (or the
+    // join running it inline); none for a spawned task, which returns to its worker.
+    std::coroutine_handle<> continuation;
     RuntimeCore* runtime = nullptr;
-    std::uint64_t id = 0;
     std::string* name = nullptr;  // owned; allocated only for named tasks
     std::exception_ptr exception;
     bool result_taken = false;  // a JoinHandle observed the outcome
@@ -118,6 +120,12 @@ public:
     ~TaskHeader() { delete name; }
 
     std::string_view name_view() const noexcept { return name ? std::string_view(*name) : std::string_view(); }
+    // Unique and never 0; given out when first asked for (most tasks never are), so a
+    // spawn does not pay for it.
+    std::uint64_t id() const noexcept;
+
+private:
+    mutable Atomic<std::uint64_t> id_{0};
 };
 
 // The seam between wakers and the scheduler: every source that ends a suspension
@@ -146,12 +154,10 @@ void throw_if_cancelled(TaskHeader* task);
 // else marks it detached so that its completer frees it.
 void release_handle(TaskHeader* task) noexcept;
 // Frees a finished task's frame (logging a failure nobody observed).
-void destroy_task(TaskHeader* task) noexcept;
+inline void destroy_task(TaskHeader* task) noexcept;
+void log_unobserved_failure(TaskHeader* task) noexcept;
 // Waits out a completer that is still notifying (kJoinClosing); returns the final value.
 std::uintptr_t wait_closed(const TaskHeader* task) noexcept;
-
-// Makes `task` a spawned task of `runtime` (id, name) and queues it.
-void launch(RuntimeCore* runtime, TaskHeader* task, std::coroutine_handle<> root, std::string_view name);
 
 // The task running on this thread; throws UsageError naming `what` when there is none.
 TaskHeader* current_task_or_throw(const char* what);
@@ -169,12 +175,7 @@ bool listen(TaskHeader* task, CompletionListener* listener);
 // has returned from on_complete(), so the listener may be destroyed afterwards.
 void unlisten(TaskHeader* task, CompletionListener* listener) noexcept;
 
-// If `target` has not started and is the newest task on this worker's queue, takes it
-// and returns its coroutine to run inline (continuing `awaiting` when it finishes):
-// it then runs as part of the awaiting task. Else a null handle.
-std::coroutine_handle<> join_try_inline(TaskHeader* target, std::coroutine_handle<> awaiting) noexcept;
-// Completes an inlined target once its body has returned.
-void join_finish_inlined(TaskHeader* target) noexcept;
+// (join_try_inline and join_finish_inlined, the fork-join fast path: fork_join.hpp.)
 // The awaiting frame is being destroyed with the inlined target still suspended.
 void join_abandon_inlined(TaskHeader* target) noexcept;
 // The task whose code is running: the innermost child inlined into `running`.
@@ -187,6 +188,12 @@ void join_cancelled(TaskHeader* target, bool propagate);
 
 inline bool cancel_pending(const TaskHeader* task) noexcept {
     return task->cancel_bits.load(memory_order_acquire) != 0;
+}
+
+inline void destroy_task(TaskHeader* task) noexcept {
+    if (task->exception && !task->result_taken && !task->cancelled) [[unlikely]]
+        log_unobserved_failure(task);
+    task->root.destroy();
 }
 
 }  // namespace weft::detail

@@ -69,6 +69,19 @@ public:
         return publish_requested() ? Push::kPublished : Push::kPrivate;
     }
 
+    // push() when it would be kPrivate without publishing: the public part still has
+    // tasks and nobody asked for more. False (nothing done) otherwise: then push().
+    // The inline spawn path (fork_join.hpp) calls this.
+    bool try_push_private(TaskHeader* task) noexcept {
+        std::int64_t b = bottom_.load(memory_order_relaxed);
+        std::int64_t t = top_.load(memory_order_relaxed);
+        if (b - t >= kCapacity || t >= split_.load(memory_order_relaxed) || split_requested()) return false;
+        slot(b).store(task, memory_order_relaxed);
+        task->queue_slot.store(b, memory_order_relaxed);
+        bottom_.store(b + 1, memory_order_relaxed);
+        return true;
+    }
+
     // The newest task, or nullptr when empty (holes are skipped).
     TaskHeader* pop() noexcept {
         std::int64_t s = split_.load(memory_order_relaxed);

@@ -1,0 +1,102 @@
+// The fork-join fast path, inline: a spawn onto this worker's own queue, and an awaited
+// child still unstarted in that queue run right inside the awaiting task.
+//
+// These run once per spawn and once per join. As calls (launch, push, take, claim,
+// finish) they were over half of a fine-grained task's instructions (callgrind, skynet);
+// inline, the compiler folds them into the coroutine. Everything uncommon — a name, a
+// runtime stopping, a queue that must publish or is full, a child that is not ours —
+// stays out of line in task_header.cpp, which holds the protocol's full story.
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <string_view>
+
+#include <weft/detail/context.hpp>
+#include <weft/detail/idle_counts.hpp>
+#include <weft/detail/local_queue.hpp>
+#include <weft/detail/task_header.hpp>
+
+namespace weft::detail {
+
+// ---- out of line (task_header.cpp) ------------------------------------------------------
+
+// Any thread, any case: makes `task` a spawned task of `runtime` and queues it.
+void launch(RuntimeCore* runtime, TaskHeader* task, std::coroutine_handle<> root, std::string_view name);
+[[noreturn]] void refuse_launch(std::coroutine_handle<> root);  // the runtime is stopping
+void push_spawned_slow(TaskHeader* task);  // the worker's full push: publish, wake, spill
+// The join's uncommon takes: the child is the newest task and public (races the stealers).
+std::coroutine_handle<> join_try_inline_newest(TaskHeader* target, std::coroutine_handle<> awaiting) noexcept;
+void requeue_not_inlinable(TaskHeader* target) noexcept;  // taken, but started or observed
+void note_inlined_failure(TaskHeader* target) noexcept;   // sets `cancelled` from the exception
+
+// ---- inline --------------------------------------------------------------------------------
+
+// Spawns an unnamed task from a task running on a worker (context.queue is set) of the
+// runtime it joins.
+inline void launch_here(ThreadContext& context, TaskHeader* task, std::coroutine_handle<> root) {
+    if (context.stopping->load(memory_order_relaxed)) [[unlikely]]
+        refuse_launch(root);
+    task->root = root;
+    task->resume_point = root;
+    task->runtime = context.runtime;
+    task->state.store(task_state::kScheduled, memory_order_relaxed);
+    // Some worker idle: publish (and wake) in the full push. Else private, if nothing asks
+    // for a publish.
+    if (context.idle->any() || !context.queue->try_push_private(task)) [[unlikely]]
+        push_spawned_slow(task);
+}
+
+// `target` was just taken, unstarted, out of this worker's queue: now it is ours alone (it
+// cannot finish meanwhile, and the awaiting task has sole use of its JoinHandle, so
+// join_waiter has no other writer): plain stores make it part of the awaiting task.
+inline std::coroutine_handle<> join_claim_inlined(ThreadContext& context, TaskHeader* target,
+                                                  std::coroutine_handle<> awaiting) noexcept {
+    if (target->started || target->join_waiter.load(memory_order_relaxed) != kNoJoiner) [[unlikely]] {
+        // Woken and re-queued rather than unstarted (it must resume where it suspended,
+        // as its own task), or already observed: put it back as it was.
+        requeue_not_inlinable(target);
+        return {};
+    }
+    TaskHeader* host = context.task;
+    target->inline_host.store(host, memory_order_release);  // cancel() reaches it through the host
+    // Become its joiner, so that a second awaiter is refused as usual.
+    target->join_waiter.store(reinterpret_cast<std::uintptr_t>(host), memory_order_release);
+    // scheduled -> running, as part of the awaiting task. Nothing reads this word again
+    // (the child suspends as its host), so a cancellation poke it erases does not matter.
+    target->state.store(target->state.load(memory_order_relaxed) + task_state::kEpochOne + task_state::kScheduled,
+                        memory_order_relaxed);
+    target->started = true;
+    target->inline_parent = host->inline_innermost ? host->inline_innermost : host;
+    host->inline_innermost = target;  // current_task() reports the child
+    target->continuation = awaiting;
+    return target->root;
+}
+
+// If `target` has not started and sits in this worker's private queue part (or is its
+// newest task), takes it and returns its coroutine to run inline, continuing `awaiting`
+// when it finishes: it then runs as part of the awaiting task. Else a null handle.
+inline std::coroutine_handle<> join_try_inline(TaskHeader* target, std::coroutine_handle<> awaiting) noexcept {
+    ThreadContext& context = tls_context;
+    LocalQueue* queue = context.queue;
+    if (!queue || target->runtime != context.runtime || target->always_start) return {};
+    if (target->cancel_bits.load(memory_order_relaxed) != 0) return {};
+    if (queue->take_private(target)) [[likely]]
+        return join_claim_inlined(context, target, awaiting);
+    if (queue->private_empty()) return join_try_inline_newest(target, awaiting);
+    return {};  // not among our private tasks: stolen, running, or in another queue
+}
+
+// Completes an inlined target once its body has returned.
+inline void join_finish_inlined(TaskHeader* target) noexcept {
+    TaskHeader* host = target->inline_host.load(memory_order_relaxed);  // ours: no other writer
+    target->inline_host.store(nullptr, memory_order_release);
+    // The innermost child finishes first: its host's innermost is its parent again.
+    if (host) host->inline_innermost = target->inline_parent == host ? nullptr : target->inline_parent;
+    if (target->exception) [[unlikely]]
+        note_inlined_failure(target);
+    // We are its joiner, so nobody else can be observing it: closed directly.
+    target->join_waiter.store(kJoinClosed, memory_order_release);
+}
+
+}  // namespace weft::detail
