@@ -27,7 +27,7 @@ RuntimeCore* current_runtime_or_throw(const char* what);
 }  // namespace detail
 
 template <class T>
-JoinHandle<T> spawn(Task<T> task, std::string_view name = {}) {
+[[gnu::always_inline]] inline JoinHandle<T> spawn(Task<T> task, std::string_view name = {}) {
     detail::ThreadContext& context = detail::tls_context;
     detail::RuntimeCore* runtime = context.runtime;
     if (!runtime) runtime = detail::current_runtime_or_throw("weft::spawn (use Runtime::spawn or weft::run from a plain thread)");

@@ -79,7 +79,8 @@ inline std::coroutine_handle<> join_claim_inlined(ThreadContext& context, TaskHe
 inline std::coroutine_handle<> join_try_inline(TaskHeader* target, std::coroutine_handle<> awaiting) noexcept {
     ThreadContext& context = tls_context;
     LocalQueue* queue = context.queue;
-    if (!queue || target->runtime != context.runtime || target->always_start) return {};
+    // (No runtime check: a task found in this worker's queue belongs to its runtime.)
+    if (!queue || target->always_start) return {};
     if (target->cancel_bits.load(memory_order_relaxed) != 0) return {};
     if (queue->take_private(target)) [[likely]]
         return join_claim_inlined(context, target, awaiting);

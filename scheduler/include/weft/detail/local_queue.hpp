@@ -128,8 +128,11 @@ public:
         std::int64_t i = task->queue_slot.load(memory_order_relaxed);
         if (i < s || i >= b || slot(i).load(memory_order_relaxed) != task) return false;
         slot(i).store(nullptr, memory_order_relaxed);
-        while (b > s && !slot(b - 1).load(memory_order_relaxed)) --b;  // no holes at the bottom
-        bottom_.store(b, memory_order_relaxed);
+        if (i == b - 1) {  // no holes at the bottom
+            do --b;
+            while (b > s && !slot(b - 1).load(memory_order_relaxed));
+            bottom_.store(b, memory_order_relaxed);
+        }
         return true;
     }
     bool private_empty() const noexcept {
