@@ -253,10 +253,11 @@ void join_cancelled(TaskHeader* target, bool propagate) {
     throw Error("weft internal error: a join resumed with neither completion nor cancellation");
 }
 
-std::coroutine_handle<> join_try_inline_newest(TaskHeader* target, std::coroutine_handle<> awaiting) noexcept {
+std::coroutine_handle<> join_try_inline_newest(TaskHeader* target, std::coroutine_handle<> awaiting,
+                                               TaskHeader*& outer) noexcept {
     ThreadContext& context = tls_context;
     if (!context.worker->take_newest_for_inline(target)) return {};
-    return join_claim_inlined(context, target, awaiting);
+    return join_claim_inlined(context, target, awaiting, outer);
 }
 
 void requeue_not_inlinable(TaskHeader* target) noexcept { tls_context.worker->push_local(target); }
@@ -269,18 +270,13 @@ TaskHeader* innermost_task(TaskHeader* running) noexcept {
     return running->inline_innermost ? running->inline_innermost : running;
 }
 
-namespace {
-void unlink_inlined(TaskHeader* target) noexcept {
+
+void join_abandon_inlined(TaskHeader* target, TaskHeader* outer) noexcept {
     TaskHeader* host = target->inline_host.load(memory_order_relaxed);  // ours: no other writer
     target->inline_host.store(nullptr, memory_order_release);
-    // The innermost child finishes first (or, at shutdown, frames go outermost first
-    // while the host's frame is still being destroyed: the host is still there).
-    if (host) host->inline_innermost = target->inline_parent == host ? nullptr : target->inline_parent;
-}
-}  // namespace
-
-void join_abandon_inlined(TaskHeader* target) noexcept {
-    unlink_inlined(target);
+    // (At shutdown frames go outermost first, while the host's frame is still being
+    // destroyed: the host is still there.)
+    if (host) host->inline_innermost = outer;
     target->exception = std::make_exception_ptr(RuntimeShutDown("the runtime shut down before the task finished"));
     target->result_taken = true;
     target->cancelled = true;

@@ -70,7 +70,7 @@ public:
             // right here, as a direct call, instead of a suspend + schedule. (Inlined into
             // the coroutine, with await_resume: as calls they cost a sixth of skynet's time.)
             if (propagate_) {
-                if (std::coroutine_handle<> child = detail::join_try_inline(handle_.task_, awaiting)) {
+                if (std::coroutine_handle<> child = detail::join_try_inline(handle_.task_, awaiting, outer_)) {
                     inlined_ = true;
                     return child;
                 }
@@ -82,7 +82,7 @@ public:
         [[gnu::always_inline]] T await_resume() {
             if (inlined_) {  // ran here, to its end
                 inlined_ = false;
-                detail::join_finish_inlined(handle_.task_);
+                detail::join_finish_inlined(handle_.task_, outer_);
             } else if (handle_.task_->join_waiter.load(std::memory_order_acquire) != detail::kJoinClosed) {
                 detail::join_cancelled(handle_.task_, propagate_);  // throws unless it finished meanwhile
             }
@@ -96,13 +96,14 @@ public:
         JoinHandle& handle_;
         bool propagate_;
         bool inlined_ = false;  // the child runs inline and has not finished
+        detail::TaskHeader* outer_ = nullptr;  // what ran inside the awaiting task before the child
 
     public:
         // (Copyable only because g++ 12 may copy an awaiter before using it.)
         // Destroyed while an inlined child is still suspended (the runtime shut down):
         // the child's frame must go too.
         ~Awaiter() {
-            if (inlined_) detail::join_abandon_inlined(handle_.task_);
+            if (inlined_) detail::join_abandon_inlined(handle_.task_, outer_);
         }
     };
 

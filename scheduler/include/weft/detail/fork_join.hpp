@@ -26,7 +26,8 @@ void launch(RuntimeCore* runtime, TaskHeader* task, std::coroutine_handle<> root
 [[noreturn]] void refuse_launch(std::coroutine_handle<> root);  // the runtime is stopping
 void push_spawned_slow(TaskHeader* task);  // the worker's full push: publish, wake, spill
 // The join's uncommon takes: the child is the newest task and public (races the stealers).
-std::coroutine_handle<> join_try_inline_newest(TaskHeader* target, std::coroutine_handle<> awaiting) noexcept;
+std::coroutine_handle<> join_try_inline_newest(TaskHeader* target, std::coroutine_handle<> awaiting,
+                                               TaskHeader*& outer) noexcept;
 void requeue_not_inlinable(TaskHeader* target) noexcept;  // taken, but started or observed
 void note_inlined_failure(TaskHeader* target) noexcept;   // sets `cancelled` from the exception
 
@@ -49,9 +50,11 @@ inline void launch_here(ThreadContext& context, TaskHeader* task, std::coroutine
 
 // `target` was just taken, unstarted, out of this worker's queue: now it is ours alone (it
 // cannot finish meanwhile, and the awaiting task has sole use of its JoinHandle, so
-// join_waiter has no other writer): plain stores make it part of the awaiting task.
+// join_waiter has no other writer): plain stores make it part of the awaiting task (the
+// host). `outer` receives the task that was running inside the host until now (nullptr:
+// the host itself), for join_finish_inlined to restore.
 inline std::coroutine_handle<> join_claim_inlined(ThreadContext& context, TaskHeader* target,
-                                                  std::coroutine_handle<> awaiting) noexcept {
+                                                  std::coroutine_handle<> awaiting, TaskHeader*& outer) noexcept {
     if (target->started || target->join_waiter.load(memory_order_relaxed) != kNoJoiner) [[unlikely]] {
         // Woken and re-queued rather than unstarted (it must resume where it suspended,
         // as its own task), or already observed: put it back as it was.
@@ -62,12 +65,10 @@ inline std::coroutine_handle<> join_claim_inlined(ThreadContext& context, TaskHe
     target->inline_host.store(host, memory_order_release);  // cancel() reaches it through the host
     // Become its joiner, so that a second awaiter is refused as usual.
     target->join_waiter.store(reinterpret_cast<std::uintptr_t>(host), memory_order_release);
-    // scheduled -> running, as part of the awaiting task. Nothing reads this word again
-    // (the child suspends as its host), so a cancellation poke it erases does not matter.
-    target->state.store(target->state.load(memory_order_relaxed) + task_state::kEpochOne + task_state::kScheduled,
-                        memory_order_relaxed);
-    target->started = true;
-    target->inline_parent = host->inline_innermost ? host->inline_innermost : host;
+    // Its state word and `started` stay as they are: nothing reads them again. It never
+    // returns to a queue, it suspends as its host (wakers and cancellation address the
+    // host), and it ends in join_finish_inlined, not in a worker.
+    outer = host->inline_innermost;
     host->inline_innermost = target;  // current_task() reports the child
     target->continuation = awaiting;
     return target->root;
@@ -76,24 +77,24 @@ inline std::coroutine_handle<> join_claim_inlined(ThreadContext& context, TaskHe
 // If `target` has not started and sits in this worker's private queue part (or is its
 // newest task), takes it and returns its coroutine to run inline, continuing `awaiting`
 // when it finishes: it then runs as part of the awaiting task. Else a null handle.
-inline std::coroutine_handle<> join_try_inline(TaskHeader* target, std::coroutine_handle<> awaiting) noexcept {
+inline std::coroutine_handle<> join_try_inline(TaskHeader* target, std::coroutine_handle<> awaiting,
+                                               TaskHeader*& outer) noexcept {
     ThreadContext& context = tls_context;
     LocalQueue* queue = context.queue;
     // (No runtime check: a task found in this worker's queue belongs to its runtime.)
     if (!queue || target->always_start) return {};
     if (target->cancel_bits.load(memory_order_relaxed) != 0) return {};
     if (queue->take_private(target)) [[likely]]
-        return join_claim_inlined(context, target, awaiting);
-    if (queue->private_empty()) return join_try_inline_newest(target, awaiting);
+        return join_claim_inlined(context, target, awaiting, outer);
+    if (queue->private_empty()) return join_try_inline_newest(target, awaiting, outer);
     return {};  // not among our private tasks: stolen, running, or in another queue
 }
 
-// Completes an inlined target once its body has returned.
-inline void join_finish_inlined(TaskHeader* target) noexcept {
+// Completes an inlined target once its body has returned (`outer` as the claim set it).
+inline void join_finish_inlined(TaskHeader* target, TaskHeader* outer) noexcept {
     TaskHeader* host = target->inline_host.load(memory_order_relaxed);  // ours: no other writer
     target->inline_host.store(nullptr, memory_order_release);
-    // The innermost child finishes first: its host's innermost is its parent again.
-    if (host) host->inline_innermost = target->inline_parent == host ? nullptr : target->inline_parent;
+    host->inline_innermost = outer;  // the innermost child finishes first
     if (target->exception) [[unlikely]]
         note_inlined_failure(target);
     // We are its joiner, so nobody else can be observing it: closed directly.

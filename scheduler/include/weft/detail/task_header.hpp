@@ -103,15 +103,14 @@ public:
     std::exception_ptr exception;
     bool result_taken = false;  // a JoinHandle observed the outcome
     bool cancelled = false;     // finished by CancelledError (or never started)
-    bool started = false;       // the body has been resumed at least once
+    bool started = false;       // resumed by a worker at least once (an inlined child never is)
     bool always_start = false;  // runs its body even if cancelled before it started
     // Where the owner of a local queue last put this task (a hint: LocalQueue checks the slot).
     Atomic<std::int64_t> queue_slot{0};
     // Fork-join fast path. For a running task: the innermost child now running inline
-    // inside it (nullptr: none). For such a child: the task whose join runs it (another
-    // inlined child, or the host), and the running task that hosts them all.
+    // inside it (nullptr: none). For such a child: the running task that hosts it (each
+    // join's awaiter remembers what ran inside the host before its child).
     TaskHeader* inline_innermost = nullptr;
-    TaskHeader* inline_parent = nullptr;
     Atomic<TaskHeader*> inline_host{nullptr};
 
     TaskHeader() = default;
@@ -177,7 +176,7 @@ void unlisten(TaskHeader* task, CompletionListener* listener) noexcept;
 
 // (join_try_inline and join_finish_inlined, the fork-join fast path: fork_join.hpp.)
 // The awaiting frame is being destroyed with the inlined target still suspended.
-void join_abandon_inlined(TaskHeader* target) noexcept;
+void join_abandon_inlined(TaskHeader* target, TaskHeader* outer) noexcept;
 // The task whose code is running: the innermost child inlined into `running`.
 TaskHeader* innermost_task(TaskHeader* running) noexcept;
 
