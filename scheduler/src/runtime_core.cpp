@@ -55,6 +55,9 @@ void RuntimeCore::shutdown() {
     if (shut_down_) return;
     shut_down_ = true;
     stopping_.store(true, memory_order_seq_cst);
+    // A worker stopping counts as idle from now on: the inline spawn path (which reads only
+    // the idle counts) then takes the full push, which refuses the spawn.
+    idle_.starting.fetch_add(1, memory_order_seq_cst);
     for (auto& worker : workers_) worker->unpark();
     for (auto& thread : threads_) thread.join();
     threads_.clear();

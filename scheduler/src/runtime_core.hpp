@@ -42,7 +42,6 @@ public:
     bool has_idle_workers() const noexcept { return idle_.any(); }
 
     bool stopping() const noexcept { return stopping_.load(memory_order_relaxed); }
-    const Atomic<bool>& stopping_flag() const noexcept { return stopping_; }
 
     // The runtime's clock: steady_clock, or a virtual clock that only moves when the
     // (single) worker would otherwise sleep until its next timer. Ticks are ms since start.

@@ -182,22 +182,23 @@ void close_join(TaskHeader* task) noexcept {
     }
 }
 
-void refuse_launch(std::coroutine_handle<> root) {
+namespace {
+[[gnu::noinline, noreturn]] void refuse_launch(std::coroutine_handle<> root) {
     root.destroy();
     throw RuntimeShutDown("spawn on a runtime that has shut down");
 }
-
-void push_spawned_slow(TaskHeader* task) { tls_context.worker->push_spawned(task); }
-
-namespace {
 [[gnu::noinline]] void name_task(TaskHeader* task, std::string_view name) { task->name = new std::string(name); }
 }  // namespace
+
+void push_spawned_slow(TaskHeader* task) {
+    if (task->runtime->stopping()) refuse_launch(task->root);
+    tls_context.worker->push_spawned(task);
+}
 
 void launch(RuntimeCore* runtime, TaskHeader* task, std::coroutine_handle<> root, std::string_view name) {
     if (runtime->stopping()) [[unlikely]]
         refuse_launch(root);
-    task->root = root;
-    task->resume_point = root;
+    task->root = root;  // (its first resume starts here: resume_point is set when it suspends)
     task->runtime = runtime;
     if (!name.empty()) [[unlikely]]
         name_task(task, name);

@@ -32,7 +32,6 @@ void Worker::run() {
     tls_context.runtime = &core_;
     tls_context.queue = &queue_;
     tls_context.idle = &core_.idle();
-    tls_context.stopping = &core_.stopping_flag();
     while (!core_.stopping()) {
         if (TaskHeader* task = next_task()) {
             // Found work (maybe right after a waker counted us as searching): stop
@@ -150,15 +149,17 @@ void Worker::run_task(TaskHeader* task) {
     // An RMW, not a plain store: request_cancel() may set kCancelPoke at any moment.
     static_assert(ts::kRunning == ts::kScheduled << 1);
     task->state.fetch_add(ts::kEpochOne + ts::kScheduled, memory_order_acquire);
+    std::coroutine_handle<> resume = task->resume_point;
     if (!task->started) {
         if ((task->cancel_bits.load(memory_order_acquire) & ts::kCancelRequested) && !task->always_start) {
             complete_unstarted(task);  // cancelled before it ever ran: its body never starts
             return;
         }
         task->started = true;
+        resume = task->root;
     }
     tls_context.task = task;
-    task->resume_point.resume();
+    resume.resume();
     tls_context.task = nullptr;
 
     if (task->root.done()) {

@@ -23,8 +23,8 @@ namespace weft::detail {
 
 // Any thread, any case: makes `task` a spawned task of `runtime` and queues it.
 void launch(RuntimeCore* runtime, TaskHeader* task, std::coroutine_handle<> root, std::string_view name);
-[[noreturn]] void refuse_launch(std::coroutine_handle<> root);  // the runtime is stopping
-void push_spawned_slow(TaskHeader* task);  // the worker's full push: publish, wake, spill
+// The worker's full push (publish, wake, spill), or RuntimeShutDown if the runtime is stopping.
+void push_spawned_slow(TaskHeader* task);
 // The join's uncommon takes: the child is the newest task and public (races the stealers).
 std::coroutine_handle<> join_try_inline_newest(TaskHeader* target, std::coroutine_handle<> awaiting,
                                                TaskHeader*& outer) noexcept;
@@ -36,14 +36,12 @@ void note_inlined_failure(TaskHeader* target) noexcept;   // sets `cancelled` fr
 // Spawns an unnamed task from a task running on a worker (context.queue is set) of the
 // runtime it joins.
 inline void launch_here(ThreadContext& context, TaskHeader* task, std::coroutine_handle<> root) {
-    if (context.stopping->load(memory_order_relaxed)) [[unlikely]]
-        refuse_launch(root);
-    task->root = root;
-    task->resume_point = root;
+    task->root = root;  // (its first resume starts here: resume_point is set when it suspends)
     task->runtime = context.runtime;
     task->state.store(task_state::kScheduled, memory_order_relaxed);
-    // Some worker idle: publish (and wake) in the full push. Else private, if nothing asks
-    // for a publish.
+    // Some worker idle (or the runtime stopping, which counts as idle: see
+    // RuntimeCore::shutdown): the full push publishes and wakes, or refuses. Else private,
+    // if nothing asks for a publish.
     if (context.idle->any() || !context.queue->try_push_private(task)) [[unlikely]]
         push_spawned_slow(task);
 }

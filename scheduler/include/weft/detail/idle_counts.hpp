@@ -17,8 +17,8 @@ namespace weft::detail {
 struct IdleCounts {
     alignas(kCacheLine) Atomic<std::uint32_t> searching{0};
     Atomic<std::uint32_t> sleeping{0};
-    // Workers that have neither found work nor started searching yet (threads starting):
-    // idle for has_idle_workers(), not for the wake-up protocol.
+    // Workers that have neither found work nor started searching yet (threads starting),
+    // plus one once the runtime is stopping: idle for any(), not for the wake-up protocol.
     Atomic<std::uint32_t> starting{0};
 
     // Some worker is searching, parked or still starting: a push should publish.

@@ -93,7 +93,7 @@ public:
     std::uint32_t join_epoch = 0;   // the joiner's epoch; written before join_waiter is set
     Atomic<std::uint32_t> cancel_bits{0};  // task_state::kCancelRequested | kTimeoutRequested
     Atomic<std::uintptr_t> join_waiter{kNoJoiner};
-    std::coroutine_handle<> resume_point;  // innermost suspended coroutine of this task
+    std::coroutine_handle<> resume_point;  // innermost suspended coroutine (until it first runs: root)
     std::coroutine_handle<> root;          // the spawned (outermost) coroutine
     // The coroutine to continue when this one finishes: its awaiter when nested (or the
     // join running it inline); none for a spawned task, which returns to its worker.
