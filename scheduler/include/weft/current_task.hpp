@@ -11,7 +11,7 @@
 namespace weft {
 
 struct TaskInfo {
-    std::uint64_t id;
+    std::uint64_t id;       // unique, never 0; given out when first asked for (not in spawn order)
     std::string_view name;  // empty for unnamed tasks; valid while the task runs
 };
 
