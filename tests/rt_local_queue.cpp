@@ -95,6 +95,65 @@ TEST_CASE("local queue: publish_all makes private tasks stealable", "[scheduler]
     REQUIRE(queue.owner_empty());
 }
 
+TEST_CASE("local queue: the inline push stays private only while push() would",
+          "[scheduler][local_queue]") {
+    LocalQueue queue;
+    const std::int64_t capacity = LocalQueue::kCapacity;
+    auto tasks = std::make_unique<TaskHeader[]>(static_cast<std::size_t>(2 * capacity));
+    std::size_t next = 0;
+    auto task = [&] { return &tasks[next++]; };
+
+    REQUIRE_FALSE(queue.try_push_private(task()));  // nothing decided yet: push() first
+    --next;
+    REQUIRE(queue.push(task(), false) == Push::kPublished);  // the first is stealable
+    REQUIRE(queue.try_push_private(task()));
+    REQUIRE(queue.try_push_private(task()));
+    REQUIRE(queue.size() == 1);
+
+    // A thief takes the last public task: the next push must publish again.
+    REQUIRE(steal(queue) == &tasks[0]);
+    REQUIRE_FALSE(queue.try_push_private(task()));
+    --next;
+    REQUIRE(queue.push(task(), false) == Push::kPublished);
+    REQUIRE(queue.size() == 2);  // the older half of tasks 1..3
+    REQUIRE(queue.try_push_private(task()));
+
+    // A thief that finds the public part empty asks for more.
+    REQUIRE(steal(queue) == &tasks[1]);
+    REQUIRE(steal(queue) == &tasks[2]);
+    REQUIRE(steal(queue) == nullptr);
+    REQUIRE(queue.split_requested());
+    REQUIRE_FALSE(queue.try_push_private(task()));
+    --next;
+    REQUIRE(queue.push(task(), false) == Push::kPublished);
+
+    // A worker went idle (or the runtime stops): every push publishes until none is idle.
+    queue.publish_on_next_push();
+    REQUIRE_FALSE(queue.try_push_private(task()));
+    --next;
+    REQUIRE(queue.push(task(), true) == Push::kPublished);
+    REQUIRE_FALSE(queue.try_push_private(task()));
+    --next;
+    REQUIRE(queue.push(task(), false) == Push::kPrivate);
+    REQUIRE(queue.try_push_private(task()));
+
+    // The owner's own take of public tasks may empty the public part: publish again.
+    while (queue.pop() != nullptr) {
+    }
+    REQUIRE_FALSE(queue.try_push_private(task()));
+    --next;
+
+    // The inline push never overfills the ring.
+    REQUIRE(queue.push(task(), false) == Push::kPublished);
+    std::int64_t held = 1;
+    while (queue.try_push_private(task())) ++held;
+    --next;
+    CAPTURE(held);
+    REQUIRE(held <= capacity);
+    while (queue.push(task(), false) != Push::kFull) ++held;
+    REQUIRE(held == capacity);
+}
+
 // The owner pushes and pops at random (publishing when asked, as a worker does) while
 // thieves steal; every task must be taken exactly once, by the owner or by one thief.
 TEST_CASE("local queue: concurrent owner and thieves take every task exactly once",
@@ -136,7 +195,8 @@ TEST_CASE("local queue: concurrent owner and thieves take every task exactly onc
         bool publish = rng() % 4 == 0;  // now and then a worker is idle
         for (int i = 0; i < pushes && next < total; ++i) {
             TaskHeader* task = &tasks[static_cast<std::size_t>(next)];
-            if (queue.push(task, publish) == Push::kFull) break;
+            // As a worker does: the inline push when nothing asks for a publish, else push().
+            if (!(!publish && queue.try_push_private(task)) && queue.push(task, publish) == Push::kFull) break;
             ++next;
         }
         int pops = static_cast<int>(rng() % 8);

@@ -55,9 +55,10 @@ void RuntimeCore::shutdown() {
     if (shut_down_) return;
     shut_down_ = true;
     stopping_.store(true, memory_order_seq_cst);
-    // A worker stopping counts as idle from now on: the inline spawn path (which reads only
-    // the idle counts) then takes the full push, which refuses the spawn.
+    // A stopping runtime counts as idle from now on, and every worker's next push takes the
+    // full path, which refuses the spawn (the inline spawn path does not look at stopping_).
     idle_.starting.fetch_add(1, memory_order_seq_cst);
+    publish_on_next_pushes();
     for (auto& worker : workers_) worker->unpark();
     for (auto& thread : threads_) thread.join();
     threads_.clear();
@@ -167,6 +168,10 @@ void RuntimeCore::wake_one_sleeper() noexcept {
             return;
         }
     }
+}
+
+void RuntimeCore::publish_on_next_pushes() noexcept {
+    for (auto& worker : workers_) worker->queue().publish_on_next_push();
 }
 
 }  // namespace weft::detail

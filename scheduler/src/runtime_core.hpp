@@ -12,7 +12,7 @@
 #include <vector>
 
 #include <weft/detail/atomic.hpp>
-#include <weft/detail/idle_counts.hpp>
+#include "idle_counts.hpp"
 #include <weft/detail/task_header.hpp>
 #include <weft/runtime.hpp>
 
@@ -40,6 +40,9 @@ public:
     bool any_stealable_work() const noexcept;
     // A hint (relaxed loads): some worker is searching or parked.
     bool has_idle_workers() const noexcept { return idle_.any(); }
+    // A worker went idle, or the runtime is stopping: every worker's next push looks at the
+    // idle counts (and publishes, or refuses) instead of staying private.
+    void publish_on_next_pushes() noexcept;
 
     bool stopping() const noexcept { return stopping_.load(memory_order_relaxed); }
 

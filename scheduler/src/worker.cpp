@@ -31,7 +31,6 @@ void Worker::run() {
     tls_context.worker = this;
     tls_context.runtime = &core_;
     tls_context.queue = &queue_;
-    tls_context.idle = &core_.idle();
     while (!core_.stopping()) {
         if (TaskHeader* task = next_task()) {
             // Found work (maybe right after a waker counted us as searching): stop
@@ -280,6 +279,7 @@ bool Worker::transition_to_searching() noexcept {
     } while (!core_.idle().searching.compare_exchange_weak(current, current + 1, memory_order_seq_cst,
                                                            memory_order_relaxed));
     searching_ = true;
+    core_.publish_on_next_pushes();
     if (starting_) leave_starting();
     return true;
 }
@@ -303,6 +303,7 @@ bool Worker::try_claim_parked() noexcept {
 void Worker::transition_to_parked() noexcept {
     parked_.store(true, memory_order_relaxed);
     core_.idle().sleeping.fetch_add(1, memory_order_seq_cst);
+    core_.publish_on_next_pushes();
     if (starting_) leave_starting();
     if (searching_) {
         searching_ = false;

@@ -10,17 +10,15 @@ class Worker;
 class TaskHeader;
 class RuntimeCore;
 class LocalQueue;
-struct IdleCounts;
 
 struct ThreadContext {
     Worker* worker = nullptr;
     RuntimeCore* runtime = nullptr;  // the worker's runtime (read by spawn without a call)
     TaskHeader* task = nullptr;
     bool cancellable_suspend = false;  // the awaiter now suspending accepts cancellation
-    // The worker's queue and its runtime's idle counts, for the inline fork-join path
-    // (fork_join.hpp): set exactly when `worker` is.
+    // The worker's queue, for the inline fork-join path (fork_join.hpp): set exactly when
+    // `worker` is.
     LocalQueue* queue = nullptr;
-    const IdleCounts* idle = nullptr;
 };
 
 inline thread_local ThreadContext tls_context{};

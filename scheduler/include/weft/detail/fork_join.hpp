@@ -13,7 +13,6 @@
 #include <string_view>
 
 #include <weft/detail/context.hpp>
-#include <weft/detail/idle_counts.hpp>
 #include <weft/detail/local_queue.hpp>
 #include <weft/detail/task_header.hpp>
 
@@ -39,10 +38,10 @@ inline void launch_here(ThreadContext& context, TaskHeader* task, std::coroutine
     task->root = root;  // (its first resume starts here: resume_point is set when it suspends)
     task->runtime = context.runtime;
     task->state.store(task_state::kScheduled, memory_order_relaxed);
-    // Some worker idle (or the runtime stopping, which counts as idle: see
-    // RuntimeCore::shutdown): the full push publishes and wakes, or refuses. Else private,
-    // if nothing asks for a publish.
-    if (context.idle->any() || !context.queue->try_push_private(task)) [[unlikely]]
+    // Private, unless something asks for a publish (a worker idle, a thief, the runtime
+    // stopping: see LocalQueue::publish_on_next_push); then the full push publishes and
+    // wakes, or refuses.
+    if (!context.queue->try_push_private(task)) [[unlikely]]
         push_spawned_slow(task);
 }
 

@@ -60,22 +60,25 @@ public:
         slot(b).store(task, memory_order_relaxed);  // published, if ever, by a release of split_
         task->queue_slot.store(b, memory_order_relaxed);
         bottom_.store(b + 1, memory_order_relaxed);
+        Push result = Push::kPrivate;
         if (publish) {  // everything: the idle may take what they like
             clear_split_request();
             publish_all();
-            return Push::kPublished;
+            result = Push::kPublished;
+        } else if (t >= split_.load(memory_order_relaxed) || split_requested()) {
+            if (publish_requested()) result = Push::kPublished;
         }
-        if (t < split_.load(memory_order_relaxed) && !split_requested()) return Push::kPrivate;
-        return publish_requested() ? Push::kPublished : Push::kPrivate;
+        allow_private_pushes(publish);
+        return result;
     }
 
-    // push() when it would be kPrivate without publishing: the public part still has
-    // tasks and nobody asked for more. False (nothing done) otherwise: then push().
-    // The inline spawn path (fork_join.hpp) calls this.
+    // push() when it would be kPrivate without publishing, for the inline spawn path
+    // (fork_join.hpp): one compare with push_limit_ stands for push()'s tests (room in the
+    // ring, a public part that is not empty, no split request, no idle worker). False
+    // (nothing done): call push().
     bool try_push_private(TaskHeader* task) noexcept {
         std::int64_t b = bottom_.load(memory_order_relaxed);
-        std::int64_t t = top_.load(memory_order_relaxed);
-        if (b - t >= kCapacity || t >= split_.load(memory_order_relaxed) || split_requested()) return false;
+        if (b >= push_limit_.load(memory_order_relaxed)) return false;
         slot(b).store(task, memory_order_relaxed);
         task->queue_slot.store(b, memory_order_relaxed);
         bottom_.store(b + 1, memory_order_relaxed);
@@ -99,6 +102,7 @@ public:
         // for the last one.
         for (;;) {
             if (top_.load(memory_order_relaxed) >= s) return nullptr;
+            publish_on_next_push();  // the public part shrinks, maybe to nothing
             b = s - 1;
             split_.store(b, memory_order_seq_cst);
             std::int64_t t = top_.load(memory_order_seq_cst);
@@ -151,6 +155,13 @@ public:
         return true;
     }
 
+    // Until push() runs again, try_push_private refuses. Called by a stealer that emptied
+    // the public part or asks for more, by the owner when it takes from the public part,
+    // and by the runtime for every worker when a worker goes idle or the runtime stops.
+    // (A poke lost to a concurrent push() is made good within kCapacity pushes: the ring's
+    // room is part of the limit, and push() looks at the idle counts and the public part.)
+    void publish_on_next_push() noexcept { push_limit_.store(0, memory_order_relaxed); }
+
     // Everything becomes stealable (before the owner steals its own oldest tasks).
     void publish_all() noexcept {
         std::int64_t b = bottom_.load(memory_order_relaxed);
@@ -175,6 +186,7 @@ public:
         TaskHeader* task = slot(t).load(memory_order_acquire);
         if (!top_.compare_exchange_strong(t, t + 1, memory_order_seq_cst, memory_order_relaxed) || !task)
             return StealResult::kLost;  // another took it, or it was a hole (now consumed)
+        if (t + 1 >= s) publish_on_next_push();  // we took the last public task
         out = task;
         return StealResult::kTaken;
     }
@@ -190,6 +202,14 @@ public:
 private:
     Atomic<TaskHeader*>& slot(std::int64_t index) noexcept { return slots_[static_cast<std::size_t>(index & (kCapacity - 1))]; }
 
+    // After push(): try_push_private may go on until the ring could fill, unless the next
+    // push must publish (some worker idle; nothing stealable; a split request).
+    void allow_private_pushes(bool idle) noexcept {
+        std::int64_t t = top_.load(memory_order_relaxed);
+        bool publish_next = idle || t >= split_.load(memory_order_relaxed) || split_requested();
+        push_limit_.store(publish_next ? 0 : t + kCapacity, memory_order_relaxed);
+    }
+
     void clear_split_request() noexcept {
         if (split_requested_.load(memory_order_relaxed)) split_requested_.store(false, memory_order_relaxed);
     }
@@ -197,13 +217,16 @@ private:
     // Asks the owner for more, once, and only if it has private tasks (its bottom_ is
     // written relaxed for this look).
     void request_split(std::int64_t s) noexcept {
-        if (bottom_.load(memory_order_relaxed) > s && !split_requested_.load(memory_order_relaxed))
+        if (bottom_.load(memory_order_relaxed) > s && !split_requested_.load(memory_order_relaxed)) {
             split_requested_.store(true, memory_order_relaxed);
+            publish_on_next_push();
+        }
     }
 
     alignas(kCacheLine) Atomic<std::int64_t> top_{0};
     alignas(kCacheLine) Atomic<std::int64_t> split_{0};
     Atomic<bool> split_requested_{false};
+    Atomic<std::int64_t> push_limit_{0};  // try_push_private's bound (0 until the first push())
     alignas(kCacheLine) Atomic<std::int64_t> bottom_{0};  // the owner's; stealers only peek
     std::unique_ptr<Atomic<TaskHeader*>[]> slots_;
 };

@@ -1,5 +1,5 @@
-// How many of a runtime's workers are idle, and in which way (see runtime_core.hpp for
-// who reads and writes them). Here, not there, because a spawn reads any() inline.
+// How many of a runtime's workers are idle, and in which way (runtime_core.hpp and
+// worker.cpp read and write them).
 #pragma once
 
 #include <cstdint>
