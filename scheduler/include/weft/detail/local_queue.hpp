@@ -160,7 +160,9 @@ public:
     // and by the runtime for every worker when a worker goes idle or the runtime stops.
     // (A poke lost to a concurrent push() is made good within kCapacity pushes: the ring's
     // room is part of the limit, and push() looks at the idle counts and the public part.)
-    void publish_on_next_push() noexcept { push_limit_.store(0, memory_order_relaxed); }
+    void publish_on_next_push() noexcept {
+        if (push_limit_.load(memory_order_relaxed) != 0) push_limit_.store(0, memory_order_relaxed);
+    }
 
     // Everything becomes stealable (before the owner steals its own oldest tasks).
     void publish_all() noexcept {
@@ -207,7 +209,8 @@ private:
     void allow_private_pushes(bool idle) noexcept {
         std::int64_t t = top_.load(memory_order_relaxed);
         bool publish_next = idle || t >= split_.load(memory_order_relaxed) || split_requested();
-        push_limit_.store(publish_next ? 0 : t + kCapacity, memory_order_relaxed);
+        std::int64_t limit = publish_next ? 0 : t + kCapacity;
+        if (push_limit_.load(memory_order_relaxed) != limit) push_limit_.store(limit, memory_order_relaxed);
     }
 
     void clear_split_request() noexcept {
@@ -226,8 +229,10 @@ private:
     alignas(kCacheLine) Atomic<std::int64_t> top_{0};
     alignas(kCacheLine) Atomic<std::int64_t> split_{0};
     Atomic<bool> split_requested_{false};
-    Atomic<std::int64_t> push_limit_{0};  // try_push_private's bound (0 until the first push())
     alignas(kCacheLine) Atomic<std::int64_t> bottom_{0};  // the owner's; stealers only peek
+    // try_push_private's bound (0 until the first push()), beside bottom_: the inline push
+    // reads one line. Others write it only to poke it to 0, and only when it is not.
+    Atomic<std::int64_t> push_limit_{0};
     std::unique_ptr<Atomic<TaskHeader*>[]> slots_;
 };
 
