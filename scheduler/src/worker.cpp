@@ -252,6 +252,8 @@ bool Worker::take_newest_for_inline(TaskHeader* task) noexcept {
 // then blocks its thread does not hold back what it spawned.
 void Worker::push_local(TaskHeader* task) {
     LocalQueue::Push pushed = queue_.push(task, core_.has_idle_workers());
+    if (queue_.private_pushes_resumed()) [[unlikely]]
+        confirm_private_pushes();
     if (pushed == LocalQueue::Push::kPrivate) [[likely]]
         return;
     if (pushed == LocalQueue::Push::kPublished) {
@@ -262,6 +264,15 @@ void Worker::push_local(TaskHeader* task) {
 }
 
 void Worker::push_spawned(TaskHeader* task) { push_local(task); }
+
+// push() let the inline push go private again; a worker that went idle, or a thief, may
+// have poked the limit between push()'s look and its store. Look again after a fence (the
+// pokers write their reason with seq_cst, then read the limit with seq_cst): either we see
+// the reason, or the poker sees the raised limit and lowers it.
+void Worker::confirm_private_pushes() noexcept {
+    fence_seq_cst();
+    if (core_.has_idle_workers() || queue_.wants_publish()) queue_.publish_on_next_push();
+}
 
 void Worker::schedule_woken(TaskHeader* task) {
     if (TaskHeader* previous = std::exchange(lifo_, task)) push_local(previous);

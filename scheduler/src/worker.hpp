@@ -44,6 +44,7 @@ public:
     // Local queue, spilling half to the injection queue when full (see local_queue.hpp
     // for when a task becomes stealable).
     void push_local(TaskHeader* task);
+    void confirm_private_pushes() noexcept;
     void arm(TimerEntry* entry, std::uint64_t deadline_tick) noexcept;
     void disarm(TimerEntry* entry) noexcept;  // a cancelled entry, unlinked and freed now
 

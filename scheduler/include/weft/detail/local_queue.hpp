@@ -32,6 +32,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 
 #include <weft/detail/atomic.hpp>
 #include <weft/detail/task_header.hpp>
@@ -157,11 +158,21 @@ public:
 
     // Until push() runs again, try_push_private refuses. Called by a stealer that emptied
     // the public part or asks for more, by the owner when it takes from the public part,
-    // and by the runtime for every worker when a worker goes idle or the runtime stops.
-    // (A poke lost to a concurrent push() is made good within kCapacity pushes: the ring's
-    // room is part of the limit, and push() looks at the idle counts and the public part.)
+    // and by the runtime for every worker when a worker goes idle or the runtime stops,
+    // each after making its reason visible (a seq_cst write: top_'s CAS, the request, the
+    // idle count). A poke may land just before push() stores a raised limit and be
+    // overwritten: so the owner, after raising it, fences and looks at the reasons again
+    // (private_pushes_resumed(), Worker::confirm_private_pushes): Dekker's pattern, with
+    // this seq_cst load and store as the other side. Pokes are rare; they may be dear.
     void publish_on_next_push() noexcept {
-        if (push_limit_.load(memory_order_relaxed) != 0) push_limit_.store(0, memory_order_relaxed);
+        if (push_limit_.load(memory_order_seq_cst) != 0) push_limit_.store(0, memory_order_seq_cst);
+    }
+
+    // True once after a push() that raised the limit from 0 (the owner must then confirm
+    // it: see publish_on_next_push). wants_publish(): the queue's own reasons, looked at again.
+    bool private_pushes_resumed() noexcept { return std::exchange(limit_raised_, false); }
+    bool wants_publish() const noexcept {
+        return top_.load(memory_order_seq_cst) >= split_.load(memory_order_relaxed) || split_requested();
     }
 
     // Everything becomes stealable (before the owner steals its own oldest tasks).
@@ -210,7 +221,10 @@ private:
         std::int64_t t = top_.load(memory_order_relaxed);
         bool publish_next = idle || t >= split_.load(memory_order_relaxed) || split_requested();
         std::int64_t limit = publish_next ? 0 : t + kCapacity;
-        if (push_limit_.load(memory_order_relaxed) != limit) push_limit_.store(limit, memory_order_relaxed);
+        std::int64_t current = push_limit_.load(memory_order_relaxed);
+        if (current == limit) return;
+        push_limit_.store(limit, memory_order_relaxed);
+        if (current == 0) limit_raised_ = true;
     }
 
     void clear_split_request() noexcept {
@@ -221,7 +235,7 @@ private:
     // written relaxed for this look).
     void request_split(std::int64_t s) noexcept {
         if (bottom_.load(memory_order_relaxed) > s && !split_requested_.load(memory_order_relaxed)) {
-            split_requested_.store(true, memory_order_relaxed);
+            split_requested_.store(true, memory_order_seq_cst);
             publish_on_next_push();
         }
     }
@@ -233,6 +247,7 @@ private:
     // try_push_private's bound (0 until the first push()), beside bottom_: the inline push
     // reads one line. Others write it only to poke it to 0, and only when it is not.
     Atomic<std::int64_t> push_limit_{0};
+    bool limit_raised_ = false;  // the owner's: see private_pushes_resumed()
     std::unique_ptr<Atomic<TaskHeader*>[]> slots_;
 };
 
