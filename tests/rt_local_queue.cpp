@@ -102,10 +102,17 @@ TEST_CASE("local queue: the inline push stays private only while push() would",
     auto tasks = std::make_unique<TaskHeader[]>(static_cast<std::size_t>(2 * capacity));
     std::size_t next = 0;
     auto task = [&] { return &tasks[next++]; };
+    // What a worker does when the inline push refuses a spawn: the full push, then it lets
+    // the next spawns go private again (unless `idle`).
+    auto full = [&](TaskHeader* t, bool idle) {
+        Push pushed = queue.push(t, idle);
+        queue.allow_private_pushes(idle);
+        return pushed;
+    };
 
-    REQUIRE_FALSE(queue.try_push_private(task()));  // nothing decided yet: push() first
+    REQUIRE_FALSE(queue.try_push_private(task()));  // nothing decided yet: the full push first
     --next;
-    REQUIRE(queue.push(task(), false) == Push::kPublished);  // the first is stealable
+    REQUIRE(full(task(), false) == Push::kPublished);  // the first is stealable
     REQUIRE(queue.try_push_private(task()));
     REQUIRE(queue.try_push_private(task()));
     REQUIRE(queue.size() == 1);
@@ -114,7 +121,7 @@ TEST_CASE("local queue: the inline push stays private only while push() would",
     REQUIRE(steal(queue) == &tasks[0]);
     REQUIRE_FALSE(queue.try_push_private(task()));
     --next;
-    REQUIRE(queue.push(task(), false) == Push::kPublished);
+    REQUIRE(full(task(), false) == Push::kPublished);
     REQUIRE(queue.size() == 2);  // the older half of tasks 1..3
     REQUIRE(queue.try_push_private(task()));
 
@@ -125,16 +132,16 @@ TEST_CASE("local queue: the inline push stays private only while push() would",
     REQUIRE(queue.split_requested());
     REQUIRE_FALSE(queue.try_push_private(task()));
     --next;
-    REQUIRE(queue.push(task(), false) == Push::kPublished);
+    REQUIRE(full(task(), false) == Push::kPublished);
 
     // A worker went idle (or the runtime stops): every push publishes until none is idle.
     queue.publish_on_next_push();
     REQUIRE_FALSE(queue.try_push_private(task()));
     --next;
-    REQUIRE(queue.push(task(), true) == Push::kPublished);
+    REQUIRE(full(task(), true) == Push::kPublished);
     REQUIRE_FALSE(queue.try_push_private(task()));
     --next;
-    REQUIRE(queue.push(task(), false) == Push::kPrivate);
+    REQUIRE(full(task(), false) == Push::kPrivate);
     REQUIRE(queue.try_push_private(task()));
 
     // The owner's own take of public tasks may empty the public part: publish again.
@@ -144,13 +151,13 @@ TEST_CASE("local queue: the inline push stays private only while push() would",
     --next;
 
     // The inline push never overfills the ring.
-    REQUIRE(queue.push(task(), false) == Push::kPublished);
+    REQUIRE(full(task(), false) == Push::kPublished);
     std::int64_t held = 1;
     while (queue.try_push_private(task())) ++held;
     --next;
     CAPTURE(held);
     REQUIRE(held <= capacity);
-    while (queue.push(task(), false) != Push::kFull) ++held;
+    while (full(task(), false) != Push::kFull) ++held;
     REQUIRE(held == capacity);
 }
 
@@ -196,7 +203,10 @@ TEST_CASE("local queue: concurrent owner and thieves take every task exactly onc
         for (int i = 0; i < pushes && next < total; ++i) {
             TaskHeader* task = &tasks[static_cast<std::size_t>(next)];
             // As a worker does: the inline push when nothing asks for a publish, else push().
-            if (!(!publish && queue.try_push_private(task)) && queue.push(task, publish) == Push::kFull) break;
+            if (!(!publish && queue.try_push_private(task))) {
+                if (queue.push(task, publish) == Push::kFull) break;
+                queue.allow_private_pushes(publish);
+            }
             ++next;
         }
         int pops = static_cast<int>(rng() % 8);

@@ -252,8 +252,6 @@ bool Worker::take_newest_for_inline(TaskHeader* task) noexcept {
 // then blocks its thread does not hold back what it spawned.
 void Worker::push_local(TaskHeader* task) {
     LocalQueue::Push pushed = queue_.push(task, core_.has_idle_workers());
-    if (queue_.private_pushes_resumed()) [[unlikely]]
-        confirm_private_pushes();
     if (pushed == LocalQueue::Push::kPrivate) [[likely]]
         return;
     if (pushed == LocalQueue::Push::kPublished) {
@@ -263,10 +261,15 @@ void Worker::push_local(TaskHeader* task) {
     }
 }
 
-void Worker::push_spawned(TaskHeader* task) { push_local(task); }
+// The inline spawn (fork_join.hpp) found the limit reached: the full push, then let the
+// next spawns go private again if nothing asks for a publish.
+void Worker::push_spawned(TaskHeader* task) {
+    push_local(task);
+    if (queue_.allow_private_pushes(core_.has_idle_workers())) confirm_private_pushes();
+}
 
-// push() let the inline push go private again; a worker that went idle, or a thief, may
-// have poked the limit between push()'s look and its store. Look again after a fence (the
+// allow_private_pushes() let the inline push go private again; a worker that went idle,
+// or a thief, may have poked the limit between its look and its store. Look again after a fence (the
 // pokers write their reason with seq_cst, then read the limit with seq_cst): either we see
 // the reason, or the poker sees the raised limit and lowers it.
 void Worker::confirm_private_pushes() noexcept {

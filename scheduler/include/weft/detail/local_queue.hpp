@@ -32,7 +32,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <utility>
 
 #include <weft/detail/atomic.hpp>
 #include <weft/detail/task_header.hpp>
@@ -69,7 +68,6 @@ public:
         } else if (t >= split_.load(memory_order_relaxed) || split_requested()) {
             if (publish_requested()) result = Push::kPublished;
         }
-        allow_private_pushes(publish);
         return result;
     }
 
@@ -162,15 +160,27 @@ public:
     // each after making its reason visible (a seq_cst write: top_'s CAS, the request, the
     // idle count). A poke may land just before push() stores a raised limit and be
     // overwritten: so the owner, after raising it, fences and looks at the reasons again
-    // (private_pushes_resumed(), Worker::confirm_private_pushes): Dekker's pattern, with
+    // (allow_private_pushes(), Worker::confirm_private_pushes): Dekker's pattern, with
     // this seq_cst load and store as the other side. Pokes are rare; they may be dear.
     void publish_on_next_push() noexcept {
         if (push_limit_.load(memory_order_seq_cst) != 0) push_limit_.store(0, memory_order_seq_cst);
     }
 
-    // True once after a push() that raised the limit from 0 (the owner must then confirm
-    // it: see publish_on_next_push). wants_publish(): the queue's own reasons, looked at again.
-    bool private_pushes_resumed() noexcept { return std::exchange(limit_raised_, false); }
+    // After a push() for a spawn: try_push_private may go on until the ring could fill,
+    // unless the next push must publish (`idle`: some worker idle; nothing stealable; a
+    // split request). True if it raised the limit from 0: the owner must then confirm it
+    // (see publish_on_next_push). Only spawns raise it, so a worker that never spawns (it
+    // only wakes tasks) never pays for the confirmation.
+    bool allow_private_pushes(bool idle) noexcept {
+        std::int64_t t = top_.load(memory_order_relaxed);
+        bool publish_next = idle || t >= split_.load(memory_order_relaxed) || split_requested();
+        std::int64_t limit = publish_next ? 0 : t + kCapacity;
+        std::int64_t current = push_limit_.load(memory_order_relaxed);
+        if (current == limit) return false;
+        push_limit_.store(limit, memory_order_relaxed);
+        return current == 0;
+    }
+    // The queue's own reasons to publish, looked at again when confirming.
     bool wants_publish() const noexcept {
         return top_.load(memory_order_seq_cst) >= split_.load(memory_order_relaxed) || split_requested();
     }
@@ -215,18 +225,6 @@ public:
 private:
     Atomic<TaskHeader*>& slot(std::int64_t index) noexcept { return slots_[static_cast<std::size_t>(index & (kCapacity - 1))]; }
 
-    // After push(): try_push_private may go on until the ring could fill, unless the next
-    // push must publish (some worker idle; nothing stealable; a split request).
-    void allow_private_pushes(bool idle) noexcept {
-        std::int64_t t = top_.load(memory_order_relaxed);
-        bool publish_next = idle || t >= split_.load(memory_order_relaxed) || split_requested();
-        std::int64_t limit = publish_next ? 0 : t + kCapacity;
-        std::int64_t current = push_limit_.load(memory_order_relaxed);
-        if (current == limit) return;
-        push_limit_.store(limit, memory_order_relaxed);
-        if (current == 0) limit_raised_ = true;
-    }
-
     void clear_split_request() noexcept {
         if (split_requested_.load(memory_order_relaxed)) split_requested_.store(false, memory_order_relaxed);
     }
@@ -247,7 +245,6 @@ private:
     // try_push_private's bound (0 until the first push()), beside bottom_: the inline push
     // reads one line. Others write it only to poke it to 0, and only when it is not.
     Atomic<std::int64_t> push_limit_{0};
-    bool limit_raised_ = false;  // the owner's: see private_pushes_resumed()
     std::unique_ptr<Atomic<TaskHeader*>[]> slots_;
 };
 
