@@ -15,7 +15,6 @@
 //     to the OS: the footprint is the peak number of live frames.
 #include <weft/detail/frame_allocator.hpp>
 
-#include <array>
 #include <cstdlib>
 #include <cstdint>
 #include <mutex>

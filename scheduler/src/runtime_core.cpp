@@ -55,8 +55,9 @@ void RuntimeCore::shutdown() {
     if (shut_down_) return;
     shut_down_ = true;
     stopping_.store(true, memory_order_seq_cst);
-    // A stopping runtime counts as idle from now on, and every worker's next push takes the
-    // full path, which refuses the spawn (the inline spawn path does not look at stopping_).
+    // Every worker's next spawn takes the full path, which refuses it (the inline spawn path
+    // does not look at stopping_). Counting as idle is the reason a worker confirming a
+    // raised push limit sees (Worker::confirm_private_pushes), so this poke cannot be lost.
     idle_.starting.fetch_add(1, memory_order_seq_cst);
     publish_on_next_pushes();
     for (auto& worker : workers_) worker->unpark();

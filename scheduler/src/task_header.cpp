@@ -67,7 +67,6 @@ void schedule_or_die(TaskHeader* task) noexcept {
     }
 }
 
-
 }  // namespace
 
 void log_unobserved_failure(TaskHeader* task) noexcept {
@@ -270,7 +269,6 @@ void note_inlined_failure(TaskHeader* target) noexcept {
 TaskHeader* innermost_task(TaskHeader* running) noexcept {
     return running->inline_innermost ? running->inline_innermost : running;
 }
-
 
 void join_abandon_inlined(TaskHeader* target, TaskHeader* outer) noexcept {
     TaskHeader* host = target->inline_host.load(memory_order_relaxed);  // ours: no other writer

@@ -269,9 +269,9 @@ void Worker::push_spawned(TaskHeader* task) {
 }
 
 // allow_private_pushes() let the inline push go private again; a worker that went idle,
-// or a thief, may have poked the limit between its look and its store. Look again after a fence (the
-// pokers write their reason with seq_cst, then read the limit with seq_cst): either we see
-// the reason, or the poker sees the raised limit and lowers it.
+// a thief, or shutdown may have poked the limit between its look and its store. Look again
+// after a fence (pokers write their reason with seq_cst, then read the limit with
+// seq_cst): either we see the reason, or the poker sees the raised limit and lowers it.
 void Worker::confirm_private_pushes() noexcept {
     fence_seq_cst();
     if (core_.has_idle_workers() || queue_.wants_publish()) queue_.publish_on_next_push();

@@ -2,8 +2,6 @@
 // task it is resuming. Thread-local, read on every suspension, so kept trivial.
 #pragma once
 
-#include <weft/detail/atomic.hpp>
-
 namespace weft::detail {
 
 class Worker;

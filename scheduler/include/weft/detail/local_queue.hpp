@@ -25,7 +25,9 @@
 // are folded into seq_cst accesses (on x86 a seq_cst store is one xchg, and seq_cst
 // loads are plain loads, so stealers pay nothing). A publish is a seq_cst store of
 // split_: it pairs with a parking worker's seq_cst `sleeping` increment and re-check
-// (runtime_core.hpp), so the owner may then read the idle counts without a fence.
+// (idle_counts.hpp), so the owner may then read the idle counts without a fence.
+// The inline spawn (try_push_private) skips push()'s tests while bottom_ is below
+// push_limit_, which everything that needs a publish pokes to 0.
 // Release/acquire on split_ publishes the task frames in a form ThreadSanitizer follows.
 #pragma once
 
