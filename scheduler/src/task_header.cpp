@@ -242,12 +242,15 @@ void join_cancelled(TaskHeader* target, bool propagate) {
     TaskHeader* self = current_task_or_throw("co_await on a JoinHandle");
     std::uintptr_t expected = reinterpret_cast<std::uintptr_t>(self);
     if (!target->join_waiter.compare_exchange_strong(expected, kNoJoiner, memory_order_acq_rel,
-                                                     memory_order_acquire)) {
+                                                     memory_order_acquire) &&
+        expected != kNoJoiner) {
         // The target finished while we were being cancelled: its completer may still be
         // inside wake(self); wait for it to let go, then hand back the result.
         wait_closed(target);
         return;
     }
+    // Withdrawn, or never registered (join_suspend saw our cancellation first): the target
+    // is still running, so its result must not be taken (nor its frame freed) here.
     if (propagate) request_cancel(target, ts::kCancelRequested);
     throw_if_cancelled(self);
     throw Error("weft internal error: a join resumed with neither completion nor cancellation");
