@@ -288,6 +288,43 @@ weft::Task<std::pair<SelfCancel, bool>> cancelled_while_running() {
     co_return std::pair{out, handles[0].cancelled()};
 }
 
+struct PendingJoin {
+    bool threw_at_join = false;   // the first co_await of the child threw CancelledError
+    bool child_threw = false;     // the second one, at the child's end, threw its CancelledError
+    std::int64_t at_ms = -1;
+};
+
+// Cancels itself, then awaits a child that has started and is asleep: the join must throw
+// the pending cancellation at once and pass it on to the child, never hand back the
+// result of a child that is still running (nor free its frame).
+weft::Task<int> join_with_cancel_pending(std::vector<weft::JoinHandle<int>>* self, Tally* tally,
+                                         PendingJoin* out) {
+    const auto start = weft::now();
+    auto child = weft::spawn(sleeper(1h, tally));
+    co_await weft::sleep(1ms);  // the child starts and goes to sleep
+    (*self)[0].cancel();
+    try {
+        co_await child;
+    } catch (const weft::CancelledError&) {
+        out->threw_at_join = true;
+    }
+    out->at_ms = ms_since(start);
+    try {
+        co_await child;  // the handle is still valid: wait for the child's end
+    } catch (const weft::CancelledError&) {
+        out->child_threw = true;
+    }
+    co_return 1;
+}
+
+weft::Task<PendingJoin> join_a_started_child_with_cancel_pending(Tally* tally) {
+    PendingJoin out;
+    std::vector<weft::JoinHandle<int>> handles;
+    handles.push_back(weft::spawn(join_with_cancel_pending(&handles, tally, &out)));
+    co_await weft::wait(handles);
+    co_return out;
+}
+
 struct Refusal {
     bool std_catch_swallowed = false;
     bool caught = false;
@@ -557,6 +594,19 @@ TEST_CASE("a cancellation requested while the task runs is thrown at its next aw
     CHECK(out.threw_at_sleep);
     CHECK(out.at_ms == 0);
     CHECK(cancelled);
+}
+
+TEST_CASE("a join with its own cancellation pending throws it and cancels the started child",
+          "[cancel]") {
+    Tally tally;
+    PendingJoin out = weft::run(join_a_started_child_with_cancel_pending(&tally), paused_clock());
+    CHECK(out.threw_at_join);
+    CHECK(out.at_ms == 1);  // at once, not after the child's hour
+    CHECK(out.child_threw);
+    CHECK(tally.started == 1);
+    CHECK(tally.caught == 1);
+    CHECK(tally.cleanups == 1);
+    CHECK(tally.finished == 0);
 }
 
 TEST_CASE("a task that catches CancelledError and carries on is not cancelled", "[cancel]") {
