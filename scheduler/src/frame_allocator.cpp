@@ -3,8 +3,8 @@
 // Block layout: [BlockPrefix (16 bytes)][frame ...]. The prefix names the owning pool
 // and the size class, so a frame can be freed from any thread.
 //
-// New blocks are carved from 2 MiB slabs (see map_slab), so a burst of a million spawns
-// costs a few hundred mmaps, not a million mallocs.
+// New blocks are carved from slabs of 64 KiB doubling up to 2 MiB (see map_slab), so a
+// burst of a million spawns costs a few hundred mmaps, not a million mallocs.
 //
 // Protocol for remote frees and thread exit:
 //  1. A foreign free pushes the block onto owner->remote with a CAS (Treiber push).
@@ -15,6 +15,7 @@
 //     to the OS: the footprint is the peak number of live frames.
 #include <weft/detail/frame_allocator.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstdint>
 #include <mutex>
@@ -37,20 +38,31 @@ namespace {
 constexpr std::size_t kLargeClass = 0;
 
 constexpr std::size_t kSlabBytes = std::size_t{2} << 20;
+// A pool's first slab is small and each next one twice as big, up to kSlabBytes: a
+// worker that only ever holds a few hundred frames (a fork-join tree is as deep as it is
+// wide here) never pays for populating 2 MiB, which on this kind of guest takes ~3.5 ms
+// (fresh guest pages fault in the host): as long as fib(30) on one worker.
+constexpr std::size_t kFirstSlabBytes = std::size_t{64} << 10;
+static_assert(kFirstSlabBytes >= (kClasses + 1) * kGranule, "the largest pooled block must fit a slab");
 
-// Slabs are 2 MiB-aligned, marked for transparent huge pages and populated by the kernel
-// in one call: a burst of spawns then takes no page fault per 4 KiB of new frames, which
-// on a paravirtualised guest costs microseconds each (spawn of 1M tasks: 48k faults were
-// most of its time; 756 -> 260-370 ms). Where huge pages or MADV_POPULATE_WRITE are not
+// Full-size slabs are 2 MiB-aligned, marked for transparent huge pages and populated by
+// the kernel in one call: a burst of spawns then takes no page fault per 4 KiB of new
+// frames, which on a paravirtualised guest costs microseconds each (spawn of 1M tasks:
+// 48k faults were most of its time; 756 -> 260-370 ms). Smaller ones are populated the
+// same way, without the alignment. Where huge pages or MADV_POPULATE_WRITE are not
 // available the slab is still valid and fills by ordinary faults.
-void* map_slab() {
-    constexpr std::size_t kMapped = 2 * kSlabBytes;  // room to align, the rest given back
-    void* raw = ::mmap(nullptr, kMapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+void* map_slab(std::size_t bytes) {
+    const std::size_t mapped = bytes == kSlabBytes ? 2 * kSlabBytes : bytes;  // room to align
+    void* raw = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED) throw std::bad_alloc();
+    if (bytes != kSlabBytes) {
+        ::madvise(raw, bytes, MADV_POPULATE_WRITE);
+        return raw;
+    }
     auto begin = reinterpret_cast<std::uintptr_t>(raw);
     std::uintptr_t slab = (begin + kSlabBytes - 1) & ~(kSlabBytes - 1);
     if (slab > begin) ::munmap(raw, slab - begin);
-    if (std::uintptr_t end = begin + kMapped, tail = slab + kSlabBytes; end > tail)
+    if (std::uintptr_t end = begin + mapped, tail = slab + kSlabBytes; end > tail)
         ::munmap(reinterpret_cast<void*>(tail), end - tail);
     void* result = reinterpret_cast<void*>(slab);
     ::madvise(result, kSlabBytes, MADV_HUGEPAGE);
@@ -77,19 +89,23 @@ struct FramePool : LocalLists {
 
     // Carves a new block; the slab's tail that does not fit is simply left unused.
     void* carve(std::size_t bytes) {
-        if (static_cast<std::size_t>(slab_end - slab_cursor) < bytes) {
-            void* slab = map_slab();
-            slabs.push_back(slab);
-            slab_cursor = static_cast<char*>(slab);
-            slab_end = slab_cursor + kSlabBytes;
-        }
+        if (static_cast<std::size_t>(slab_end - slab_cursor) < bytes) add_slab();
         void* block = slab_cursor;
         slab_cursor += bytes;
         return block;
     }
 
+    void add_slab() {
+        void* slab = map_slab(next_slab_bytes);
+        slabs.push_back(slab);
+        slab_cursor = static_cast<char*>(slab);
+        slab_end = slab_cursor + next_slab_bytes;
+        next_slab_bytes = std::min(2 * next_slab_bytes, kSlabBytes);
+    }
+
     char* slab_cursor = nullptr;
     char* slab_end = nullptr;
+    std::size_t next_slab_bytes = kFirstSlabBytes;
     std::vector<void*> slabs;  // kept reachable; never unmapped (protocol step 3)
 };
 
@@ -166,6 +182,17 @@ void* allocate_slow(std::size_t size) {
         return block;  // the prefix in front of it is still valid
     }
     return to_frame(pool->carve(size_class * kGranule), pool, size_class);
+}
+
+void prepare_this_thread() noexcept {
+#ifndef WEFT_PLAIN_FRAMES
+    try {
+        FramePool* pool = this_thread_pool();
+        if (pool->slabs.empty()) pool->add_slab();
+    } catch (const std::bad_alloc&) {
+        // Only an early start missed: the first spawn tries again, and reports it.
+    }
+#endif
 }
 
 void free_slow(void* frame) noexcept {

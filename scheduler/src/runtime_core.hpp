@@ -54,6 +54,8 @@ public:
     bool virtual_time() const noexcept { return options_.virtual_time; }
     void advance_virtual_ticks(std::uint64_t tick) noexcept;
     unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
+    // A worker's thread is up and ready to run tasks (start() waits for all of them).
+    void worker_ready() noexcept;
     Worker& worker(unsigned index) noexcept { return *workers_[index]; }
     IdleCounts& idle() noexcept { return idle_; }
     moodycamel::ConcurrentQueue<TaskHeader*>& injection() noexcept { return injection_; }
@@ -67,6 +69,7 @@ private:
     RuntimeOptions options_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::thread> threads_;
+    Atomic<unsigned> workers_ready_{0};
     moodycamel::ConcurrentQueue<TaskHeader*> injection_;
     alignas(kCacheLine) Atomic<std::int64_t> injected_{0};  // approximate size of injection_
     IdleCounts idle_;

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <weft/detail/context.hpp>
+#include <weft/detail/frame_allocator.hpp>
 #include <weft/error.hpp>
 
 #include "runtime_core.hpp"
@@ -31,6 +32,8 @@ void Worker::run() {
     tls_context.worker = this;
     tls_context.runtime = &core_;
     tls_context.queue = &queue_;
+    frames::prepare_this_thread();
+    core_.worker_ready();
     while (!core_.stopping()) {
         if (TaskHeader* task = next_task()) {
             // Found work (maybe right after a waker counted us as searching): stop

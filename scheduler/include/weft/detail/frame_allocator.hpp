@@ -51,6 +51,9 @@ inline thread_local LocalLists* tls_lists = nullptr;
 constexpr std::size_t size_class_of(std::size_t size) noexcept { return (size + kPrefix + kGranule - 1) / kGranule; }
 
 void* allocate_slow(std::size_t size);
+// Gives this thread its pool and first slab now (a worker, as it starts), rather than in
+// its first spawn.
+void prepare_this_thread() noexcept;
 void free_slow(void* frame) noexcept;
 
 }  // namespace frames
