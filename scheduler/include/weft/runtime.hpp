@@ -1,6 +1,6 @@
 // weft::Runtime: a set of worker threads, one event loop per core.
 //
-//   weft::Runtime rt({.workers = 4});
+//   weft::Runtime rt({.workers = 4});         // returns once all 4 workers are running
 //   auto h = rt.spawn(serve(), "server");      // from any thread
 //   int rc = weft::block_on(rt, main_task());  // run a task, wait on this thread
 //   // ~Runtime(): stops the workers and joins them
