@@ -10,6 +10,8 @@
 #include <weft/task.hpp>
 
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -89,6 +91,30 @@ TEST_CASE("the runtime has the number of workers asked for", "[runtime]") {
     REQUIRE(per_cpu.worker_count() >= 1);
 }
 
+namespace {
+
+// Threads of this process whose name (as /proc shows it) is `name`.
+int threads_named(const std::string& name) {
+    int count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::ifstream comm(entry.path() / "comm");
+        std::string line;
+        if (std::getline(comm, line) && line == name) ++count;
+    }
+    return count;
+}
+
+}  // namespace
+
+TEST_CASE("a runtime's constructor returns once every worker runs", "[runtime]") {
+    // A worker names its thread as it starts, before it reports ready.
+    for (int round = 0; round < 20; ++round) {
+        const std::string name = "ready" + std::to_string(round);
+        weft::Runtime runtime({.workers = 3, .name = name});
+        for (int index = 0; index < 3; ++index) CHECK(threads_named(name + "-" + std::to_string(index)) == 1);
+    }
+}
+
 TEST_CASE("one worker runs a task that spawns and joins many", "[runtime]") {
     const int count = test::scaled(50'000, 5'000);
     const auto expected = static_cast<std::uint64_t>(count) * (count - 1) / 2;
@@ -107,7 +133,7 @@ TEST_CASE("block_on from a plain thread, many times on one runtime", "[runtime]"
 }
 
 TEST_CASE("runtimes start and stop quickly, again and again", "[runtime]") {
-    // Shutdown races the workers' start-up and parking; every round must join cleanly.
+    // Shutdown races the workers' parking; every round must join cleanly.
     for (int round = 0; round < 50; ++round) {
         weft::Runtime idle({.workers = 4});
     }
