@@ -41,7 +41,7 @@ constexpr std::size_t kSlabBytes = std::size_t{2} << 20;
 // A pool's first slab is small and each next one twice as big, up to kSlabBytes: a
 // worker that only ever holds a few hundred frames (a fork-join tree is as deep as it is
 // wide here) never pays for populating 2 MiB, which on this kind of guest takes ~3.5 ms
-// (fresh guest pages fault in the host): as long as fib(30) on one worker.
+// (fresh guest pages fault in the host): a tenth of fib(30) on one worker.
 constexpr std::size_t kFirstSlabBytes = std::size_t{64} << 10;
 static_assert(kFirstSlabBytes >= (kClasses + 1) * kGranule, "the largest pooled block must fit a slab");
 

@@ -43,8 +43,8 @@ RuntimeCore::RuntimeCore(RuntimeOptions options) : options_(std::move(options)) 
 RuntimeCore::~RuntimeCore() { shutdown(); }
 
 // Returns once every worker runs: a thread's start and its first frame slab cost up to a
-// few ms on a virtual machine, which the first tasks would otherwise wait for (fib(30) on
-// 2 workers took 17.6 to 33 ms depending on how late the second one came).
+// few ms on a virtual machine, which the first tasks would otherwise wait for (in fib(30)
+// on 2 workers, 17 ms at best, the second worker took its first task up to 4.7 ms late).
 void RuntimeCore::start() {
     threads_.reserve(workers_.size());
     for (auto& worker : workers_) threads_.emplace_back([w = worker.get()] { w->run(); });
