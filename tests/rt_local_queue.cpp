@@ -203,7 +203,7 @@ TEST_CASE("local queue: concurrent owner and thieves take every task exactly onc
         for (int i = 0; i < pushes && next < total; ++i) {
             TaskHeader* task = &tasks[static_cast<std::size_t>(next)];
             // As a worker does: the inline push when nothing asks for a publish, else push().
-            if (!(!publish && queue.try_push_private(task))) {
+            if (publish || !queue.try_push_private(task)) {
                 if (queue.push(task, publish) == Push::kFull) break;
                 queue.allow_private_pushes(publish);
             }

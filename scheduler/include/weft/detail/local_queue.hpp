@@ -62,15 +62,13 @@ public:
         slot(b).store(task, memory_order_relaxed);  // published, if ever, by a release of split_
         task->queue_slot.store(b, memory_order_relaxed);
         bottom_.store(b + 1, memory_order_relaxed);
-        Push result = Push::kPrivate;
         if (publish) {  // everything: the idle may take what they like
             clear_split_request();
             publish_all();
-            result = Push::kPublished;
-        } else if (t >= split_.load(memory_order_relaxed) || split_requested()) {
-            if (publish_requested()) result = Push::kPublished;
+            return Push::kPublished;
         }
-        return result;
+        if (t < split_.load(memory_order_relaxed) && !split_requested()) return Push::kPrivate;
+        return publish_requested() ? Push::kPublished : Push::kPrivate;
     }
 
     // push() when it would be kPrivate without publishing, for the inline spawn path
@@ -174,9 +172,8 @@ public:
     // (see publish_on_next_push). Only spawns raise it, so a worker that never spawns (it
     // only wakes tasks) never pays for the confirmation.
     bool allow_private_pushes(bool idle) noexcept {
-        std::int64_t t = top_.load(memory_order_relaxed);
-        bool publish_next = idle || t >= split_.load(memory_order_relaxed) || split_requested();
-        std::int64_t limit = publish_next ? 0 : t + kCapacity;
+        // (top_ only grows: a read after wants_publish()'s still bounds the room in the ring.)
+        std::int64_t limit = idle || wants_publish() ? 0 : top_.load(memory_order_relaxed) + kCapacity;
         std::int64_t current = push_limit_.load(memory_order_relaxed);
         if (current == limit) return false;
         push_limit_.store(limit, memory_order_relaxed);
