@@ -161,8 +161,32 @@ TEST_CASE("local queue: the inline push stays private only while push() would",
     REQUIRE(held == capacity);
 }
 
-// The owner pushes and pops at random (publishing when asked, as a worker does) while
-// thieves steal; every task must be taken exactly once, by the owner or by one thief.
+TEST_CASE("local queue: the owner takes a private task from anywhere; the newest fills its place",
+          "[scheduler][local_queue]") {
+    LocalQueue queue;
+    auto tasks = std::make_unique<TaskHeader[]>(6);
+    REQUIRE(queue.push(&tasks[0], false) == Push::kPublished);
+    for (int i = 1; i < 6; ++i) REQUIRE(queue.push(&tasks[i], false) == Push::kPrivate);
+
+    REQUIRE_FALSE(queue.take_private(&tasks[0]));  // public: the thieves may have it
+    REQUIRE(queue.take_private(&tasks[2]));        // a join takes its oldest child first
+    REQUIRE_FALSE(queue.take_private(&tasks[2]));  // once
+    REQUIRE(queue.take_private(&tasks[5]));        // the newest
+    REQUIRE(queue.take_private(&tasks[3]));
+    // Left: 1 and 4, no holes; a publish makes the older half stealable.
+    REQUIRE(steal(queue) == &tasks[0]);
+    REQUIRE(steal(queue) == nullptr);
+    REQUIRE(queue.publish_requested());
+    REQUIRE(queue.size() == 1);  // half of two tasks (holes would have counted)
+    REQUIRE(steal(queue) == &tasks[1]);
+    REQUIRE(queue.pop() == &tasks[4]);
+    REQUIRE(queue.pop() == nullptr);
+    REQUIRE(queue.owner_empty());
+}
+
+// The owner pushes, pops and takes tasks out of the middle at random (publishing when
+// asked, as a worker does) while thieves steal; every task must be taken exactly once, by
+// the owner or by one thief.
 TEST_CASE("local queue: concurrent owner and thieves take every task exactly once",
           "[scheduler][local_queue]") {
     const int total = test::scaled(400'000, 40'000);
@@ -208,6 +232,14 @@ TEST_CASE("local queue: concurrent owner and thieves take every task exactly onc
                 queue.allow_private_pushes(publish);
             }
             ++next;
+        }
+        // A join: one of the recent pushes, taken if still private (not stolen, not popped).
+        if (next > 0 && rng() % 2 == 0) {
+            TaskHeader* wanted = &tasks[static_cast<std::size_t>(next - 1 - static_cast<int>(rng() % 8) % next)];
+            if (queue.take_private(wanted)) {
+                take(wanted);
+                ++popped;
+            }
         }
         int pops = static_cast<int>(rng() % 8);
         for (int i = 0; i < pops; ++i) {

@@ -14,8 +14,7 @@
 //  - on push, or before the owner's next pop, when a stealer that found the public part
 //    empty asked for more (split_requested_): the older half of the private part.
 // The owner may also take a task out of the middle of its private part (take_private:
-// an awaited child runs inline); the slot becomes a hole (nullptr) that pops skip and a
-// stealer that claims it just consumes.
+// an awaited child runs inline); the newest private task moves into its slot.
 // Private tasks wait for their owner's next push or pop, so a task that spawns while
 // every worker is busy and then computes (or blocks) for long without suspending holds
 // them back (as Tokio's LIFO slot holds one). The owner never parks while it has any.
@@ -84,58 +83,52 @@ public:
         return true;
     }
 
-    // The newest task, or nullptr when empty (holes are skipped).
+    // The newest task, or nullptr when empty.
     TaskHeader* pop() noexcept {
         std::int64_t s = split_.load(memory_order_relaxed);
         std::int64_t b = bottom_.load(memory_order_relaxed);
-        while (b > s) {  // private: nobody else may touch it
-            TaskHeader* task = slot(--b).load(memory_order_relaxed);
-            if (task) {
-                bottom_.store(b, memory_order_relaxed);
-                return task;
-            }
+        if (b > s) {  // private: nobody else may touch it
+            bottom_.store(b - 1, memory_order_relaxed);
+            return slot(b - 1).load(memory_order_relaxed);
         }
-        bottom_.store(b, memory_order_relaxed);
         // The private part is empty (b == s). Empty for sure if the stealers have reached
         // split_ (top_ only grows); else take the newest public task, racing the stealers
         // for the last one.
-        for (;;) {
-            if (top_.load(memory_order_relaxed) >= s) return nullptr;
-            publish_on_next_push();  // the public part shrinks, maybe to nothing
-            b = s - 1;
-            split_.store(b, memory_order_seq_cst);
-            std::int64_t t = top_.load(memory_order_seq_cst);
-            if (t > b) {
-                split_.store(b + 1, memory_order_release);
-                return nullptr;
-            }
-            TaskHeader* task = slot(b).load(memory_order_relaxed);
-            if (t == b) {
-                if (!top_.compare_exchange_strong(t, t + 1, memory_order_seq_cst, memory_order_relaxed)) task = nullptr;
-                split_.store(b + 1, memory_order_release);
-                return task;  // bottom_ stays b + 1: empty either way
-            }
-            bottom_.store(b, memory_order_relaxed);
-            if (task) return task;
-            s = b;  // a hole: look further down
+        if (top_.load(memory_order_relaxed) >= s) return nullptr;
+        publish_on_next_push();  // the public part shrinks, maybe to nothing
+        b = s - 1;
+        split_.store(b, memory_order_seq_cst);
+        std::int64_t t = top_.load(memory_order_seq_cst);
+        if (t > b) {
+            split_.store(b + 1, memory_order_release);
+            return nullptr;
         }
+        TaskHeader* task = slot(b).load(memory_order_relaxed);
+        if (t == b) {
+            if (!top_.compare_exchange_strong(t, t + 1, memory_order_seq_cst, memory_order_relaxed)) task = nullptr;
+            split_.store(b + 1, memory_order_release);
+            return task;  // bottom_ stays b + 1: empty either way
+        }
+        bottom_.store(b, memory_order_relaxed);
+        return task;
     }
 
-    // Takes `task` out of the private part if it is there, leaving a hole that pops and
-    // steals skip. For the fork-join path: a child awaited while still unstarted runs
-    // inline, wherever it sits among its siblings. (queue_slot says where to look; the
-    // slot's content says whether it is there.)
+    // Takes `task` out of the private part if it is there. For the fork-join path: a child
+    // awaited while still unstarted runs inline, wherever it sits among its siblings.
+    // (queue_slot says where to look; the slot's content says whether it is there.) The
+    // newest private task moves into its place, so the private part never has holes and
+    // this has no branch that depends on where the task sat: awaiting siblings oldest
+    // first used to leave holes that the last join scanned back over, a mispredicted
+    // branch or two per join (callgrind's branch simulation, nqueens: 0.9 per task).
     bool take_private(TaskHeader* task) noexcept {
         std::int64_t s = split_.load(memory_order_relaxed);
         std::int64_t b = bottom_.load(memory_order_relaxed);
         std::int64_t i = task->queue_slot.load(memory_order_relaxed);
         if (i < s || i >= b || slot(i).load(memory_order_relaxed) != task) return false;
-        slot(i).store(nullptr, memory_order_relaxed);
-        if (i == b - 1) {  // no holes at the bottom
-            do --b;
-            while (b > s && !slot(b - 1).load(memory_order_relaxed));
-            bottom_.store(b, memory_order_relaxed);
-        }
+        TaskHeader* newest = slot(b - 1).load(memory_order_relaxed);  // `task` itself if i == b - 1
+        slot(i).store(newest, memory_order_relaxed);
+        newest->queue_slot.store(i, memory_order_relaxed);
+        bottom_.store(b - 1, memory_order_relaxed);
         return true;
     }
     bool private_empty() const noexcept {
@@ -206,8 +199,8 @@ public:
             return StealResult::kEmpty;
         }
         TaskHeader* task = slot(t).load(memory_order_acquire);
-        if (!top_.compare_exchange_strong(t, t + 1, memory_order_seq_cst, memory_order_relaxed) || !task)
-            return StealResult::kLost;  // another took it, or it was a hole (now consumed)
+        if (!top_.compare_exchange_strong(t, t + 1, memory_order_seq_cst, memory_order_relaxed))
+            return StealResult::kLost;  // another took it
         if (t + 1 >= s) publish_on_next_push();  // we took the last public task
         out = task;
         return StealResult::kTaken;
