@@ -28,6 +28,13 @@ TaskHeader* steal(LocalQueue& queue) {
     }
 }
 
+// Pushes tasks[0..count) into an empty queue with no worker idle: the first becomes
+// stealable, the rest stay private (as the first test case shows step by step).
+void push_first_public_rest_private(LocalQueue& queue, TaskHeader* tasks, int count) {
+    REQUIRE(queue.push(&tasks[0], false) == Push::kPublished);
+    for (int i = 1; i < count; ++i) REQUIRE(queue.push(&tasks[i], false) == Push::kPrivate);
+}
+
 }  // namespace
 
 TEST_CASE("local queue: the first task into an empty queue is stealable, later ones private",
@@ -53,8 +60,7 @@ TEST_CASE("local queue: a thief that finds nothing public gets the older half pu
           "[scheduler][local_queue]") {
     LocalQueue queue;
     auto tasks = std::make_unique<TaskHeader[]>(8);
-    REQUIRE(queue.push(&tasks[0], false) == Push::kPublished);
-    for (int i = 1; i < 5; ++i) REQUIRE(queue.push(&tasks[i], false) == Push::kPrivate);
+    push_first_public_rest_private(queue, tasks.get(), 5);
     REQUIRE(steal(queue) == &tasks[0]);
 
     REQUIRE_FALSE(queue.split_requested());
@@ -165,8 +171,7 @@ TEST_CASE("local queue: the owner takes a private task from anywhere; the newest
           "[scheduler][local_queue]") {
     LocalQueue queue;
     auto tasks = std::make_unique<TaskHeader[]>(6);
-    REQUIRE(queue.push(&tasks[0], false) == Push::kPublished);
-    for (int i = 1; i < 6; ++i) REQUIRE(queue.push(&tasks[i], false) == Push::kPrivate);
+    push_first_public_rest_private(queue, tasks.get(), 6);
 
     REQUIRE_FALSE(queue.take_private(&tasks[0]));  // public: the thieves may have it
     REQUIRE(queue.take_private(&tasks[2]));        // a join takes its oldest child first
@@ -235,7 +240,8 @@ TEST_CASE("local queue: concurrent owner and thieves take every task exactly onc
         }
         // A join: one of the recent pushes, taken if still private (not stolen, not popped).
         if (next > 0 && rng() % 2 == 0) {
-            TaskHeader* wanted = &tasks[static_cast<std::size_t>(next - 1 - static_cast<int>(rng() % 8) % next)];
+            int back = static_cast<int>(rng() % 8) % next;  // 0: the newest push
+            TaskHeader* wanted = &tasks[static_cast<std::size_t>(next - 1 - back)];
             if (queue.take_private(wanted)) {
                 take(wanted);
                 ++popped;
