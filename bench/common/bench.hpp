@@ -113,10 +113,15 @@ struct Outcome {
     double ms = 0;
 };
 
-// Runs the root task on a fresh runtime with args.threads() workers (weft::run).
+// Runs the root task on a fresh runtime with args.threads() workers (weft::run). When they
+// take every CPU, each is pinned to its own (as libfork pins its workers by default), so the
+// OS never stacks two on one CPU; fewer are left to the OS, which picks the least busy
+// CPUs. `pin=0|1` overrides.
 template <class T>
 T run(const Args& args, weft::Task<T> root) {
-    return weft::run(std::move(root), weft::RuntimeOptions{.workers = args.threads(), .name = "bench"});
+    const unsigned threads = args.threads();
+    const bool pin = args.get("pin", threads >= nproc() ? 1 : 0) != 0;
+    return weft::run(std::move(root), weft::RuntimeOptions{.workers = threads, .name = "bench", .pin_workers = pin});
 }
 
 // Builds the RESULT line: metrics in the order added, then threads=, then check=.

@@ -1,7 +1,5 @@
 #include "runtime_core.hpp"
 
-#include <sched.h>
-
 #include <spdlog/spdlog.h>
 
 #include <utility>
@@ -9,6 +7,7 @@
 #include <weft/detail/context.hpp>
 #include <weft/error.hpp>
 
+#include "cpu_affinity.hpp"
 #include "executor_bridge.hpp"
 #include "worker.hpp"
 
@@ -17,12 +16,7 @@ namespace weft::detail {
 namespace {
 
 unsigned usable_cpus() {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (::sched_getaffinity(0, sizeof set, &set) == 0) {
-        int count = CPU_COUNT(&set);
-        if (count > 0) return static_cast<unsigned>(count);
-    }
+    if (std::size_t count = allowed_cpus().size(); count > 0) return static_cast<unsigned>(count);
     unsigned hw = std::thread::hardware_concurrency();
     return hw ? hw : 1;
 }
@@ -34,6 +28,11 @@ RuntimeCore::RuntimeCore(RuntimeOptions options) : options_(std::move(options)) 
     if (options_.workers > 4096) throw UsageError("RuntimeOptions::workers is larger than 4096");
     if (options_.virtual_time && options_.workers != 1)
         throw UsageError("RuntimeOptions::virtual_time needs workers = 1 (time may only jump when nothing can run)");
+    if (options_.pin_workers) {
+        worker_cpus_ = allowed_cpus();
+        if (worker_cpus_.empty())
+            spdlog::warn("weft: runtime '{}': the allowed CPUs are unknown; its workers are not pinned", options_.name);
+    }
     bridge_ = std::make_unique<ExecutorBridge>(options_);
     workers_.reserve(options_.workers);
     for (unsigned i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));

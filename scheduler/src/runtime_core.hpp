@@ -60,6 +60,10 @@ public:
     IdleCounts& idle() noexcept { return idle_; }
     moodycamel::ConcurrentQueue<TaskHeader*>& injection() noexcept { return injection_; }
     const RuntimeOptions& options() const noexcept { return options_; }
+    // The CPU worker `index` pins itself to (RuntimeOptions::pin_workers), or -1: unpinned.
+    int worker_cpu(unsigned index) const noexcept {
+        return worker_cpus_.empty() ? -1 : worker_cpus_[index % worker_cpus_.size()];
+    }
     ExecutorBridge& bridge() noexcept { return *bridge_; }  // offload/compute (executor_bridge.hpp)
 
 private:
@@ -69,6 +73,7 @@ private:
     RuntimeOptions options_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::thread> threads_;
+    std::vector<int> worker_cpus_;  // pin_workers: the constructing thread's CPUs, in order
     Atomic<unsigned> workers_ready_{0};
     moodycamel::ConcurrentQueue<TaskHeader*> injection_;
     alignas(kCacheLine) Atomic<std::int64_t> injected_{0};  // approximate size of injection_

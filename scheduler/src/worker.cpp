@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <string>
 #include <thread>
@@ -10,6 +12,7 @@
 #include <weft/detail/frame_allocator.hpp>
 #include <weft/error.hpp>
 
+#include "cpu_affinity.hpp"
 #include "runtime_core.hpp"
 
 namespace weft::detail {
@@ -32,7 +35,9 @@ void Worker::run() {
     tls_context.worker = this;
     tls_context.runtime = &core_;
     tls_context.queue = &queue_;
-    frames::prepare_this_thread();
+    if (int cpu = core_.worker_cpu(index_); cpu >= 0 && !pin_this_thread(cpu))
+        spdlog::warn("weft: worker {} cannot be pinned to CPU {}; it runs unpinned", name, cpu);
+    frames::prepare_this_thread();  // after pinning: its slab is touched on this worker's CPU
     core_.worker_ready();
     while (!core_.stopping()) {
         if (TaskHeader* task = next_task()) {

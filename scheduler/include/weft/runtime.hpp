@@ -26,6 +26,13 @@ namespace weft {
 struct RuntimeOptions {
     unsigned workers = 0;        // 0: one per CPU this process may use
     std::string name = "weft";   // worker threads are named "<name>-<index>"
+    // Pin worker i to the i-th CPU this process may use (wrapping round when there are more
+    // workers than CPUs), as libfork and Seastar do. The OS then never migrates a worker
+    // or stacks two on one CPU while another idles: short fork-join runs stop losing
+    // milliseconds to that. Best when the runtime has the machine to itself (one worker
+    // per CPU). Off by default: with fewer workers than CPUs, two pinned runtimes, or
+    // another busy process, the OS could no longer move work to the idle or faster CPUs.
+    bool pin_workers = false;
     // Tests: a paused clock that jumps to the next timer whenever the worker would sleep,
     // so sleeps of hours finish at once and in order. Needs workers = 1. Work arriving
     // from other threads (offload) does not hold the clock back.
