@@ -114,9 +114,9 @@ struct Outcome {
 };
 
 // Runs the root task on a fresh runtime with args.threads() workers (weft::run). When they
-// take every CPU, each is pinned to its own (as libfork pins its workers by default), so the
-// OS never stacks two on one CPU; fewer are left to the OS, which picks the least busy
-// CPUs. `pin=0|1` overrides.
+// take every CPU, each is pinned to its own, as libfork and TooManyCooks pin theirs in the
+// peers' benchmarks, so the OS never stacks two on one CPU; fewer are left to the OS, which
+// picks the least busy CPUs. `pin=0|1` overrides.
 template <class T>
 T run(const Args& args, weft::Task<T> root) {
     const unsigned threads = args.threads();
