@@ -9,6 +9,7 @@
 #include <weft/run.hpp>
 #include <weft/spawn.hpp>
 #include <weft/task.hpp>
+#include <weft/yield.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -67,7 +68,37 @@ weft::Task<std::uint64_t> shuffled_tree(int depth, std::uint32_t seed, std::atom
     co_return leaves;
 }
 
+// Spawns its child and awaits it at once: the child, unstarted in this worker's queue, runs
+// inline; each level nests in the one above until the nested-call bound, then by transfer.
+weft::Task<std::uint64_t> spawn_chain(std::uint64_t depth, bool suspend) {
+    if (suspend) co_await weft::yield_now();
+    if (depth == 0) co_return 0;
+    auto child = weft::spawn(spawn_chain(depth - 1, suspend));
+    std::uint64_t below = co_await child;
+    if (suspend) co_await weft::yield_now();
+    co_return below + depth;
+}
+
+weft::Task<std::uint64_t> many_spawn_chains(int chains, std::uint64_t depth, bool suspend) {
+    std::vector<weft::JoinHandle<std::uint64_t>> handles;
+    for (int i = 0; i < chains; ++i) handles.push_back(weft::spawn(spawn_chain(depth, suspend)));
+    std::uint64_t sum = 0;
+    for (auto& handle : handles) sum += co_await handle;
+    co_return sum;
+}
+
 }  // namespace
+
+TEST_CASE("a chain of spawn-and-await much deeper than the nested-run bound completes",
+          "[join_handle][inline][stack]") {
+    const unsigned workers = GENERATE(1u, 2u);
+    const bool suspend = GENERATE(false, true);  // children that suspend while running inline
+    CAPTURE(workers, suspend);
+    const std::uint64_t depth = suspend ? 1'000 : test::scaled<std::uint64_t>(100'000, 5'000);
+    const int chains = suspend ? test::scaled(40, 8) : 2;
+    const std::uint64_t expected = chains * (depth * (depth + 1) / 2);
+    REQUIRE(weft::run(many_spawn_chains(chains, depth, suspend), {.workers = workers}) == expected);
+}
 
 TEST_CASE("children awaited in any order each run once, as themselves", "[join_handle][inline]") {
     const unsigned workers = GENERATE(1u, 2u);

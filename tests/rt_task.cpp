@@ -2,6 +2,7 @@
 // symmetric transfer (a chain of a million nested co_awaits runs in constant stack).
 #include <catch2/catch.hpp>
 
+#include <weft/detail/context.hpp>
 #include <weft/run.hpp>
 #include <weft/task.hpp>
 #include <weft/yield.hpp>
@@ -107,7 +108,24 @@ weft::Task<int> catch_at_top(std::uint64_t depth, StackSpan* span) {
     co_return -1;
 }
 
-// A growing stack would cost at least 16 bytes a level; allow 64 KiB of noise in total.
+// Suspends (and may move to another worker) before and after awaiting its child: the child,
+// started as a nested call, suspends inside it and later finishes on its own.
+weft::Task<std::uint64_t> descend_suspending(std::uint64_t depth) {
+    co_await weft::yield_now();
+    if (depth == 0) co_return 1;
+    std::uint64_t below = co_await descend_suspending(depth - 1);
+    co_await weft::yield_now();
+    co_return below + depth;
+}
+
+weft::Task<std::uint64_t> many_suspending_chains(int chains, std::uint64_t depth) {
+    std::uint64_t sum = 0;
+    for (int i = 0; i < chains; ++i) sum += co_await descend_suspending(depth);
+    co_return sum;
+}
+
+// A growing stack would cost at least 16 bytes a level; allow 64 KiB of noise in total
+// (the first kMaxNestedRuns levels run as nested calls; past them, symmetric transfer).
 constexpr std::uintptr_t kStackSlack = 64 * 1024;
 
 }  // namespace
@@ -203,6 +221,16 @@ TEST_CASE("a deep chain of nested co_awaits does not grow the stack", "[task][st
     REQUIRE(weft::run(descend(depth, &span), {.workers = 1}) == depth);
     INFO("stack used across " << depth << " levels: " << span.width() << " bytes");
     REQUIRE(span.width() < kStackSlack);
+}
+
+TEST_CASE("an awaited Task that suspends midway resumes its awaiter when it finishes", "[task]") {
+    const unsigned workers = GENERATE(1u, 2u);
+    CAPTURE(workers);
+    // Past the nested-call bound: children started both ways suspend inside their awaiters.
+    const std::uint64_t depth = weft::detail::kMaxNestedRuns + 100;
+    const int chains = test::scaled(200, 20);
+    const std::uint64_t per_chain = 1 + depth * (depth + 1) / 2;
+    REQUIRE(weft::run(many_suspending_chains(chains, depth), {.workers = workers}) == per_chain * chains);
 }
 
 TEST_CASE("an exception unwinds a deep chain without growing the stack", "[task][stack]") {

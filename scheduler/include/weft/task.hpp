@@ -18,6 +18,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <weft/detail/context.hpp>
 #include <weft/detail/frame_allocator.hpp>
 #include <weft/detail/task_header.hpp>
 
@@ -41,7 +42,8 @@ public:
         bool await_ready() const noexcept { return false; }
         template <class Promise>
         std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) const noexcept {
-            // Nested: continue the awaiter. Spawned: return to the worker, which sees done().
+            // Awaited by transfer: continue the awaiter. Spawned, or run as a nested call:
+            // return to the worker or the caller, which sees done().
             std::coroutine_handle<> next = self.promise().continuation;
             if (next) return next;
             return std::noop_coroutine();
@@ -113,10 +115,21 @@ public:
 
     struct Awaiter {
         std::coroutine_handle<promise_type> child;
+        bool suspended_inside = false;  // ran as a nested call and suspended before finishing
 
-        bool await_ready() const noexcept { return false; }
+        // The child runs as a nested call (detail::run_nested), or past the bound starts by
+        // symmetric transfer from await_suspend.
+        bool await_ready() noexcept {
+            if (!detail::may_run_nested()) return false;
+            if (detail::run_nested(child)) return true;
+            suspended_inside = true;
+            return false;
+        }
+        // It suspended inside (its task cannot be resumed before this returns: the worker
+        // running it re-queues it only afterwards), or it has not started.
         std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) const noexcept {
             child.promise().continuation = awaiting;
+            if (suspended_inside) return std::noop_coroutine();
             return child;
         }
         T await_resume() const { return child.promise().take_result(); }

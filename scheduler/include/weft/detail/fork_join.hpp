@@ -73,7 +73,8 @@ inline std::coroutine_handle<> join_claim_inlined(ThreadContext& context, TaskHe
 
 // If `target` has not started and sits in this worker's private queue part (or is its
 // newest task), takes it and returns its coroutine to run inline, continuing `awaiting`
-// when it finishes: it then runs as part of the awaiting task. Else a null handle.
+// when it finishes (a null `awaiting`: it is resumed as a nested call, and returns to its
+// caller): it then runs as part of the awaiting task. Else a null handle.
 inline std::coroutine_handle<> join_try_inline(TaskHeader* target, std::coroutine_handle<> awaiting,
                                                TaskHeader*& outer) noexcept {
     ThreadContext& context = tls_context;
