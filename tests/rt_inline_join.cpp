@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "support/counted.hpp"
+#include "support/stack_span.hpp"
 
 namespace {
 
@@ -70,10 +71,12 @@ weft::Task<std::uint64_t> shuffled_tree(int depth, std::uint32_t seed, std::atom
 
 // Spawns its child and awaits it at once: the child, unstarted in this worker's queue, runs
 // inline; each level nests in the one above until the nested-call bound, then by transfer.
-weft::Task<std::uint64_t> spawn_chain(std::uint64_t depth, bool suspend) {
+// `span` (one worker only) records where each level's stack frame is.
+weft::Task<std::uint64_t> spawn_chain(std::uint64_t depth, bool suspend, test::StackSpan* span) {
+    if (span) span->note();
     if (suspend) co_await weft::yield_now();
     if (depth == 0) co_return 0;
-    auto child = weft::spawn(spawn_chain(depth - 1, suspend));
+    auto child = weft::spawn(spawn_chain(depth - 1, suspend, span));
     std::uint64_t below = co_await child;
     if (suspend) co_await weft::yield_now();
     co_return below + depth;
@@ -81,7 +84,7 @@ weft::Task<std::uint64_t> spawn_chain(std::uint64_t depth, bool suspend) {
 
 weft::Task<std::uint64_t> many_spawn_chains(int chains, std::uint64_t depth, bool suspend) {
     std::vector<weft::JoinHandle<std::uint64_t>> handles;
-    for (int i = 0; i < chains; ++i) handles.push_back(weft::spawn(spawn_chain(depth, suspend)));
+    for (int i = 0; i < chains; ++i) handles.push_back(weft::spawn(spawn_chain(depth, suspend, nullptr)));
     std::uint64_t sum = 0;
     for (auto& handle : handles) sum += co_await handle;
     co_return sum;
@@ -89,15 +92,24 @@ weft::Task<std::uint64_t> many_spawn_chains(int chains, std::uint64_t depth, boo
 
 }  // namespace
 
-TEST_CASE("a chain of spawn-and-await much deeper than the nested-run bound completes",
+TEST_CASE("a spawn-and-await chain deeper than the nested-run bound keeps a bounded stack",
           "[join_handle][inline][stack]") {
+    const std::uint64_t depth = test::scaled<std::uint64_t>(100'000, 5'000);
+    test::StackSpan span;
+    REQUIRE(weft::run(spawn_chain(depth, false, &span), {.workers = 1}) == depth * (depth + 1) / 2);
+    INFO("stack used across " << depth << " levels: " << span.width() << " bytes");
+    REQUIRE(span.width() < test::kStackSlack);
+}
+
+TEST_CASE("children that suspend while running inline resume their awaiters when they finish",
+          "[join_handle][inline]") {
     const unsigned workers = GENERATE(1u, 2u);
-    const bool suspend = GENERATE(false, true);  // children that suspend while running inline
-    CAPTURE(workers, suspend);
-    const std::uint64_t depth = suspend ? 1'000 : test::scaled<std::uint64_t>(100'000, 5'000);
-    const int chains = suspend ? test::scaled(40, 8) : 2;
+    CAPTURE(workers);
+    // Past the nested-call bound, so children started both ways suspend inside their awaiters.
+    const std::uint64_t depth = 1'000;
+    const int chains = test::scaled(40, 8);
     const std::uint64_t expected = chains * (depth * (depth + 1) / 2);
-    REQUIRE(weft::run(many_spawn_chains(chains, depth, suspend), {.workers = workers}) == expected);
+    REQUIRE(weft::run(many_spawn_chains(chains, depth, true), {.workers = workers}) == expected);
 }
 
 TEST_CASE("children awaited in any order each run once, as themselves", "[join_handle][inline]") {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "support/counted.hpp"
+#include "support/stack_span.hpp"
 
 namespace {
 
@@ -70,19 +71,8 @@ weft::Task<void> guard_in_body(test::LifeCounter* counter) {
 
 // ---- the deep chain ----------------------------------------------------------------------
 
-// Where the stack pointer is: the frame address of a call that cannot be inlined. Every
-// level of the chain records it; with symmetric transfer they all resume at the same depth.
-struct StackSpan {
-    std::uintptr_t lowest = UINTPTR_MAX;
-    std::uintptr_t highest = 0;
-
-    [[gnu::noinline]] void note() {
-        auto here = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-        if (here < lowest) lowest = here;
-        if (here > highest) highest = here;
-    }
-    std::uintptr_t width() const { return highest - lowest; }
-};
+using test::kStackSlack;
+using test::StackSpan;
 
 weft::Task<std::uint64_t> descend(std::uint64_t depth, StackSpan* span) {
     span->note();
@@ -123,10 +113,6 @@ weft::Task<std::uint64_t> many_suspending_chains(int chains, std::uint64_t depth
     for (int i = 0; i < chains; ++i) sum += co_await descend_suspending(depth);
     co_return sum;
 }
-
-// A growing stack would cost at least 16 bytes a level; allow 64 KiB of noise in total
-// (the first kMaxNestedRuns levels run as nested calls; past them, symmetric transfer).
-constexpr std::uintptr_t kStackSlack = 64 * 1024;
 
 }  // namespace
 
