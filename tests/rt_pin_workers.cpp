@@ -3,7 +3,11 @@
 // (the Runtime constructor returns once every worker runs, so they have pinned themselves).
 #include <catch2/catch.hpp>
 
+#include <weft/compute.hpp>
+#include <weft/offload.hpp>
+#include <weft/run.hpp>
 #include <weft/runtime.hpp>
+#include <weft/task.hpp>
 
 #include <sched.h>
 
@@ -60,7 +64,28 @@ std::map<int, std::set<int>> threads_named(const std::string& prefix) {
     return found;
 }
 
+// The CPUs an offloaded call and a compute() call may run on, asked from a pinned worker
+// (threads it starts would otherwise inherit its one CPU).
+struct BridgeCpus {
+    std::set<int> offloaded;
+    std::set<int> computed;
+};
+
+weft::Task<BridgeCpus> bridge_cpus() {
+    BridgeCpus cpus;
+    cpus.offloaded = co_await weft::offload([] { return own_cpus(); });
+    cpus.computed = co_await weft::compute([] { return own_cpus(); });
+    co_return cpus;
+}
+
 }  // namespace
+
+TEST_CASE("the blocking pool and the compute arena of a pinned runtime use every CPU", "[runtime][pin]") {
+    const std::set<int> allowed = own_cpus();
+    BridgeCpus cpus = weft::run(bridge_cpus(), {.workers = 2, .pin_workers = true});
+    CHECK(cpus.offloaded == allowed);
+    CHECK(cpus.computed == allowed);
+}
 
 TEST_CASE("pinned workers each run on one CPU, in the order of the process's CPUs", "[runtime][pin]") {
     const std::set<int> allowed = own_cpus();

@@ -16,11 +16,14 @@
 #include <weft/detail/bridge_call.hpp>
 #include <weft/error.hpp>
 
+#include "cpu_affinity.hpp"
+
 namespace weft::detail {
 
 struct BlockingPool::Shared : std::enable_shared_from_this<Shared> {
-    Shared(std::string name, unsigned max_threads, std::chrono::milliseconds keep_alive)
-        : thread_name((name + "-blk").substr(0, 15)), max_threads(max_threads), keep_alive(keep_alive) {}
+    Shared(std::string name, unsigned max_threads, std::chrono::milliseconds keep_alive, std::vector<int> cpus)
+        : thread_name((name + "-blk").substr(0, 15)), max_threads(max_threads), keep_alive(keep_alive),
+          cpus(std::move(cpus)) {}
 
     void push(BridgeCall* call) noexcept;
     BridgeCall* pop() noexcept;
@@ -32,6 +35,7 @@ struct BlockingPool::Shared : std::enable_shared_from_this<Shared> {
     const std::string thread_name;
     const unsigned max_threads;
     const std::chrono::milliseconds keep_alive;
+    const std::vector<int> cpus;
 
     mutable std::mutex mutex;
     std::condition_variable work_cv;  // idle threads wait here
@@ -77,6 +81,8 @@ void BlockingPool::Shared::spawn_thread() {
 
 void BlockingPool::Shared::thread_main(std::uint64_t id) {
     ::pthread_setname_np(::pthread_self(), thread_name.c_str());
+    if (!cpus.empty() && !restrict_this_thread(cpus))
+        spdlog::warn("weft: {} cannot leave its starter's CPU; it runs there", thread_name);
     std::unique_lock lock(mutex);
     for (;;) {
         if (BridgeCall* call = pop()) {
@@ -119,8 +125,10 @@ void BlockingPool::Shared::leave(std::uint64_t id) noexcept {
     exit_cv.notify_all();
 }
 
-BlockingPool::BlockingPool(std::string name, unsigned max_threads, std::chrono::milliseconds keep_alive)
-    : shared_(std::make_shared<Shared>(std::move(name), max_threads == 0 ? 1 : max_threads, keep_alive)) {}
+BlockingPool::BlockingPool(std::string name, unsigned max_threads, std::chrono::milliseconds keep_alive,
+                           std::vector<int> cpus)
+    : shared_(std::make_shared<Shared>(std::move(name), max_threads == 0 ? 1 : max_threads, keep_alive,
+                                       std::move(cpus))) {}
 
 BlockingPool::~BlockingPool() {
     // The bridge closes and releases first; this covers a pool that never got there.

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace weft::detail {
 
@@ -26,7 +27,10 @@ class BridgeCall;
 
 class BlockingPool {
 public:
-    BlockingPool(std::string name, unsigned max_threads, std::chrono::milliseconds keep_alive);
+    // `cpus`: where its threads may run (empty: wherever their starter may). A pinned worker
+    // starts them, and they would otherwise inherit its one CPU.
+    BlockingPool(std::string name, unsigned max_threads, std::chrono::milliseconds keep_alive,
+                 std::vector<int> cpus = {});
     ~BlockingPool();
     BlockingPool(const BlockingPool&) = delete;
     BlockingPool& operator=(const BlockingPool&) = delete;

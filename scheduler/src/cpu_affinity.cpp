@@ -16,11 +16,13 @@ std::vector<int> allowed_cpus() {
     return cpus;
 }
 
-bool pin_this_thread(int cpu) noexcept {
-    if (cpu < 0 || cpu >= CPU_SETSIZE) return false;
+bool restrict_this_thread(const std::vector<int>& cpus) noexcept {
     cpu_set_t set;
     CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
+    for (int cpu : cpus) {
+        if (cpu < 0 || cpu >= CPU_SETSIZE) return false;
+        CPU_SET(cpu, &set);
+    }
     return ::pthread_setaffinity_np(::pthread_self(), sizeof set, &set) == 0;
 }
 

@@ -9,7 +9,8 @@ namespace weft::detail {
 // The CPUs the calling thread may run on, ascending; empty if the kernel will not say.
 std::vector<int> allowed_cpus();
 
-// Restricts the calling thread to `cpu`. False if the kernel refused (errno says why).
-bool pin_this_thread(int cpu) noexcept;
+// Restricts the calling thread to `cpus`. False if the kernel refused (errno says why).
+bool restrict_this_thread(const std::vector<int>& cpus) noexcept;
+inline bool pin_this_thread(int cpu) noexcept { return restrict_this_thread({cpu}); }
 
 }  // namespace weft::detail

@@ -69,11 +69,11 @@ void InflightCalls::release_owner() noexcept {
 
 // --- ExecutorBridge ----------------------------------------------------------------------
 
-ExecutorBridge::ExecutorBridge(const RuntimeOptions& options)
+ExecutorBridge::ExecutorBridge(const RuntimeOptions& options, const std::vector<int>& worker_cpus)
     : runtime_name_(options.name),
       shutdown_timeout_(options.shutdown_timeout),
       inflight_(InflightCalls::create()),
-      pool_(options.name, options.max_blocking_threads, options.blocking_keep_alive),
+      pool_(options.name, options.max_blocking_threads, options.blocking_keep_alive, worker_cpus),
       arena_(options.compute_threads) {}
 
 ExecutorBridge::~ExecutorBridge() {

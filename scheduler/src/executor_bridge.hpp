@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <weft/detail/bridge_call.hpp>
 #include <weft/runtime.hpp>
@@ -63,7 +64,9 @@ void InflightCalls::for_each(Fn&& fn) {
 
 class ExecutorBridge {
 public:
-    explicit ExecutorBridge(const RuntimeOptions& options);
+    // `worker_cpus`: the CPUs a pinned runtime's workers share out (empty: not pinned); the
+    // blocking pool's threads may use all of them.
+    ExecutorBridge(const RuntimeOptions& options, const std::vector<int>& worker_cpus);
     ~ExecutorBridge();
     ExecutorBridge(const ExecutorBridge&) = delete;
     ExecutorBridge& operator=(const ExecutorBridge&) = delete;

@@ -33,7 +33,7 @@ RuntimeCore::RuntimeCore(RuntimeOptions options) : options_(std::move(options)) 
         if (worker_cpus_.empty())
             spdlog::warn("weft: runtime '{}': the allowed CPUs are unknown; its workers are not pinned", options_.name);
     }
-    bridge_ = std::make_unique<ExecutorBridge>(options_);
+    bridge_ = std::make_unique<ExecutorBridge>(options_, worker_cpus_);
     workers_.reserve(options_.workers);
     for (unsigned i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
     idle_.starting.store(options_.workers, memory_order_relaxed);
