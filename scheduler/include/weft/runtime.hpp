@@ -32,6 +32,8 @@ struct RuntimeOptions {
     // milliseconds to that. Best when the runtime has the machine to itself (one worker
     // per CPU). Off by default: with fewer workers than CPUs, two pinned runtimes, or
     // another busy process, the OS could no longer move work to the idle or faster CPUs.
+    // (The blocking pool's threads may use every CPU; a thread a task starts itself inherits
+    // its worker's one CPU, as on Linux any thread inherits its starter's.)
     bool pin_workers = false;
     // Tests: a paused clock that jumps to the next timer whenever the worker would sleep,
     // so sleeps of hours finish at once and in order. Needs workers = 1. Work arriving
