@@ -70,7 +70,6 @@ public:
             detail::TaskHeader* task = &handle_.mutable_checked();
             if (task->join_waiter.load(std::memory_order_acquire) == detail::kJoinClosed) return true;
             if (!propagate_ || !detail::may_run_nested()) return false;
-            tried_inline_ = true;
             std::coroutine_handle<> child = detail::join_try_inline(task, {}, outer_);  // continuation: return here
             if (!child) return false;
             inlined_ = true;
@@ -85,7 +84,7 @@ public:
                 handle_.task_->continuation = awaiting;
                 return std::noop_coroutine();
             }
-            if (propagate_ && !tried_inline_) {
+            if (propagate_ && !detail::may_run_nested()) {  // (else await_ready tried it)
                 if (std::coroutine_handle<> child = detail::join_try_inline(handle_.task_, awaiting, outer_)) {
                     inlined_ = true;
                     return child;
@@ -112,8 +111,7 @@ public:
         JoinHandle& handle_;
         bool propagate_;
         bool inlined_ = false;  // the child runs inline and has not finished
-        bool tried_inline_ = false;     // await_ready tried the fast path
-        bool suspended_inside_ = false; // the child ran as a nested call and suspended
+        bool suspended_inside_ = false;  // the child ran as a nested call and suspended
         detail::TaskHeader* outer_ = nullptr;  // what ran inside the awaiting task before the child
 
     public:
