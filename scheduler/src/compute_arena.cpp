@@ -1,25 +1,12 @@
 #include "compute_arena.hpp"
 
-#include <sched.h>
-
 #include <algorithm>
-#include <thread>
 
 #include <weft/detail/bridge_call.hpp>
 
+#include "cpu_affinity.hpp"
+
 namespace weft::detail {
-
-namespace {
-
-unsigned usable_cpus() noexcept {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (::sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return static_cast<unsigned>(CPU_COUNT(&set));
-    unsigned hw = std::thread::hardware_concurrency();
-    return hw ? hw : 1;
-}
-
-}  // namespace
 
 ComputeArena::ComputeArena(unsigned threads) : threads_(threads ? threads : usable_cpus()) {}
 

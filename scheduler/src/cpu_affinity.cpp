@@ -3,6 +3,8 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <thread>
+
 namespace weft::detail {
 
 std::vector<int> allowed_cpus() {
@@ -16,7 +18,13 @@ std::vector<int> allowed_cpus() {
     return cpus;
 }
 
-bool restrict_this_thread(const std::vector<int>& cpus) noexcept {
+unsigned usable_cpus() {
+    if (std::size_t count = allowed_cpus().size(); count > 0) return static_cast<unsigned>(count);
+    unsigned hw = std::thread::hardware_concurrency();
+    return hw ? hw : 1;
+}
+
+bool restrict_this_thread(std::span<const int> cpus) noexcept {
     cpu_set_t set;
     CPU_ZERO(&set);
     for (int cpu : cpus) {

@@ -13,16 +13,6 @@
 
 namespace weft::detail {
 
-namespace {
-
-unsigned usable_cpus() {
-    if (std::size_t count = allowed_cpus().size(); count > 0) return static_cast<unsigned>(count);
-    unsigned hw = std::thread::hardware_concurrency();
-    return hw ? hw : 1;
-}
-
-}  // namespace
-
 RuntimeCore::RuntimeCore(RuntimeOptions options) : options_(std::move(options)) {
     if (options_.workers == 0) options_.workers = usable_cpus();
     if (options_.workers > 4096) throw UsageError("RuntimeOptions::workers is larger than 4096");
