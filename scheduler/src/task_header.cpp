@@ -39,11 +39,23 @@ std::uint64_t next_task_id() noexcept {
 
 }  // namespace
 
+TaskExtras& TaskHeader::extras() const noexcept {
+    TaskExtras* extras = extras_.load(memory_order_acquire);
+    if (extras) return *extras;
+    auto* fresh = new TaskExtras();  // (out of memory here terminates: id() is noexcept)
+    if (extras_.compare_exchange_strong(extras, fresh, memory_order_acq_rel, memory_order_acquire)) return *fresh;
+    delete fresh;  // another thread asked at the same moment and installed its own first
+    return *extras;
+}
+
+void TaskHeader::set_name(std::string_view name) { extras().name = name; }
+
 std::uint64_t TaskHeader::id() const noexcept {
-    std::uint64_t value = id_.load(memory_order_acquire);
+    TaskExtras& extras = this->extras();
+    std::uint64_t value = extras.id.load(memory_order_acquire);
     if (value != 0) return value;
     std::uint64_t fresh = next_task_id();
-    if (id_.compare_exchange_strong(value, fresh, memory_order_acq_rel, memory_order_acquire)) return fresh;
+    if (extras.id.compare_exchange_strong(value, fresh, memory_order_acq_rel, memory_order_acquire)) return fresh;
     return value;  // another thread asked at the same moment and named it first
 }
 
@@ -186,7 +198,7 @@ namespace {
     root.destroy();
     throw RuntimeShutDown("spawn on a runtime that has shut down");
 }
-[[gnu::noinline]] void name_task(TaskHeader* task, std::string_view name) { task->name = new std::string(name); }
+[[gnu::noinline]] void name_task(TaskHeader* task, std::string_view name) { task->set_name(name); }
 }  // namespace
 
 void push_spawned_slow(TaskHeader* task) {

@@ -59,7 +59,7 @@ public:
         std::int64_t t = top_.load(memory_order_relaxed);  // stale is smaller: safe for both tests
         if (b - t >= kCapacity) return Push::kFull;
         slot(b).store(task, memory_order_relaxed);  // published, if ever, by a release of split_
-        task->queue_slot.store(b, memory_order_relaxed);
+        task->queue_slot.store(static_cast<std::uint32_t>(b), memory_order_relaxed);
         bottom_.store(b + 1, memory_order_relaxed);
         if (publish) {  // everything: the idle may take what they like
             clear_split_request();
@@ -78,7 +78,7 @@ public:
         std::int64_t b = bottom_.load(memory_order_relaxed);
         if (b >= push_limit_.load(memory_order_relaxed)) return false;
         slot(b).store(task, memory_order_relaxed);
-        task->queue_slot.store(b, memory_order_relaxed);
+        task->queue_slot.store(static_cast<std::uint32_t>(b), memory_order_relaxed);
         bottom_.store(b + 1, memory_order_relaxed);
         return true;
     }
@@ -122,12 +122,16 @@ public:
     bool take_private(TaskHeader* task) noexcept {
         std::int64_t s = split_.load(memory_order_relaxed);
         std::int64_t b = bottom_.load(memory_order_relaxed);
-        std::int64_t i = task->queue_slot.load(memory_order_relaxed);
+        // The slot is kept modulo 2^32: a task still in the ring sits less than kCapacity
+        // below b, so b minus the wrapped distance is its position; for any other the
+        // slot's content tells.
+        std::uint32_t distance = static_cast<std::uint32_t>(b) - task->queue_slot.load(memory_order_relaxed);
+        std::int64_t i = b - static_cast<std::int64_t>(distance);
         if (i < s || i >= b || slot(i).load(memory_order_relaxed) != task) return false;
         if (i != b - 1) {
             TaskHeader* newest = slot(b - 1).load(memory_order_relaxed);
             slot(i).store(newest, memory_order_relaxed);
-            newest->queue_slot.store(i, memory_order_relaxed);
+            newest->queue_slot.store(static_cast<std::uint32_t>(i), memory_order_relaxed);
         }
         bottom_.store(b - 1, memory_order_relaxed);
         return true;

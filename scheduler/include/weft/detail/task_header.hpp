@@ -87,6 +87,15 @@ protected:
     ~CompletionListener() = default;
 };
 
+// What few tasks need: a name, an id someone asked for. Allocated on first need, so that
+// the header of every task stays small (a frame is the memory a live task costs).
+struct TaskExtras {
+    Atomic<std::uint64_t> id{0};  // 0: not given out yet
+    std::string name;
+};
+
+// 96 bytes: kept small because every live task holds one (spawn of 1M tasks is bound by
+// the kernel zeroing fresh pages for their frames).
 class TaskHeader {
 public:
     Atomic<std::uint64_t> state{task_state::kIdle};
@@ -99,14 +108,14 @@ public:
     // join running it inline); none for a spawned task, which returns to its worker.
     std::coroutine_handle<> continuation;
     RuntimeCore* runtime = nullptr;
-    std::string* name = nullptr;  // owned; allocated only for named tasks
     std::exception_ptr exception;
     bool result_taken = false;  // a JoinHandle observed the outcome
     bool cancelled = false;     // finished by CancelledError (or never started)
     bool started = false;       // resumed by a worker at least once (an inlined child never is)
     bool always_start = false;  // runs its body even if cancelled before it started
-    // Where the owner of a local queue last put this task (a hint: LocalQueue checks the slot).
-    Atomic<std::int64_t> queue_slot{0};
+    // Where the owner of a local queue last put this task, modulo 2^32 (a hint: LocalQueue
+    // checks the slot).
+    Atomic<std::uint32_t> queue_slot{0};
     // Fork-join fast path. For a running task: the innermost child now running inline
     // inside it (nullptr: none). For such a child: the running task that hosts it (each
     // join's awaiter remembers what ran inside the host before its child).
@@ -116,16 +125,23 @@ public:
     TaskHeader() = default;
     TaskHeader(const TaskHeader&) = delete;
     TaskHeader& operator=(const TaskHeader&) = delete;
-    ~TaskHeader() { delete name; }
+    ~TaskHeader() { delete extras_.load(memory_order_relaxed); }
 
-    std::string_view name_view() const noexcept { return name ? std::string_view(*name) : std::string_view(); }
+    std::string_view name_view() const noexcept {
+        const TaskExtras* extras = extras_.load(memory_order_acquire);
+        return extras ? std::string_view(extras->name) : std::string_view();
+    }
+    // Before the task is published (launch): names it.
+    void set_name(std::string_view name);
     // Unique and never 0; given out when first asked for (most tasks never are), so a
     // spawn does not pay for it.
     std::uint64_t id() const noexcept;
 
 private:
-    mutable Atomic<std::uint64_t> id_{0};
+    TaskExtras& extras() const noexcept;  // allocated on first use
+    mutable Atomic<TaskExtras*> extras_{nullptr};
 };
+static_assert(sizeof(void*) != 8 || sizeof(TaskHeader) == 96, "TaskHeader grew: every live task pays for it");
 
 // The seam between wakers and the scheduler: every source that ends a suspension
 // (a finished child, a timer, a lock hand-off) calls wake() and nothing else.
