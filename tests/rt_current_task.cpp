@@ -84,7 +84,33 @@ weft::Task<std::set<std::uint64_t>> many_ids(int count) {
     co_return ids;
 }
 
+// The spawner asks each handle for its id while the task, perhaps already running on the
+// other worker, asks for its own: the first to ask gives it one, and both see that one.
+weft::Task<std::vector<std::pair<std::uint64_t, std::uint64_t>>> ids_asked_from_both_sides(int count) {
+    std::vector<weft::JoinHandle<std::uint64_t>> handles;
+    std::vector<std::uint64_t> seen_by_spawner;
+    for (int i = 0; i < count; ++i) {
+        handles.push_back(weft::spawn(own_id()));
+        seen_by_spawner.push_back(handles.back().id());
+    }
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> pairs;
+    for (int i = 0; i < count; ++i) pairs.emplace_back(seen_by_spawner[i], co_await handles[i]);
+    co_return pairs;
+}
+
 }  // namespace
+
+TEST_CASE("a task's id is the same whether it or its spawner asked first", "[current_task]") {
+    const int count = test::scaled(20'000, 5'000);
+    auto pairs = weft::run(ids_asked_from_both_sides(count), {.workers = 2});
+    std::set<std::uint64_t> distinct;
+    for (auto [spawner, task] : pairs) {
+        REQUIRE(spawner != 0);
+        REQUIRE(spawner == task);
+        distinct.insert(task);
+    }
+    REQUIRE(distinct.size() == static_cast<std::size_t>(count));
+}
 
 TEST_CASE("current_task() names the spawned task, also in nested coroutines", "[current_task]") {
     const bool let_it_run_first = GENERATE(false, true);
