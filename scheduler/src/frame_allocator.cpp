@@ -1,13 +1,13 @@
 // Per-thread recycling pools for coroutine frames (see frame_allocator.hpp).
 //
-// Block layout: [BlockPrefix (16 bytes)][frame ...]. The prefix names the owning pool
-// and the size class, so a frame can be freed from any thread.
-//
-// New blocks are carved from slabs of 64 KiB doubling up to 2 MiB (see map_slab), so a
-// burst of a million spawns costs a few hundred mmaps, not a million mallocs.
+// A slab is a kSlabBytes-aligned region of kSlabBytes: a SlabHeader naming its pool, then
+// blocks carved one after another, each a whole number of granules (so frames stay
+// 16-byte aligned). A frame finds its pool by masking its address; its size class comes
+// from the size its operator delete is given.
 //
 // Protocol for remote frees and thread exit:
-//  1. A foreign free pushes the block onto owner->remote with a CAS (Treiber push).
+//  1. A foreign free writes the block's class into it and pushes it onto owner->remote
+//     with a CAS (Treiber push).
 //  2. The owner takes the whole list with exchange(nullptr): no ABA, no lock.
 //  3. Pools are immortal: at thread exit a pool (its free blocks, its slabs, its remote
 //     list) waits in the registry for the next thread to adopt it, and foreign frees
@@ -35,39 +35,35 @@ namespace weft::detail {
 namespace frames {
 namespace {
 
-constexpr std::size_t kLargeClass = 0;
+// A pool's first slab is populated a little at a time, from 64 KiB doubling: a worker that
+// only ever holds a few hundred frames (a fork-join tree is as deep as it is wide here)
+// never pays for populating 2 MiB, which on this kind of guest takes ~3.5 ms (fresh guest
+// pages fault in the host): a tenth of fib(30) on one worker.
+#ifdef WEFT_PLAIN_FRAMES
+constexpr bool kPlainFrames = true;  // every frame from operator new (see frame_allocator.hpp)
+#else
+constexpr bool kPlainFrames = false;
+#endif
 
-constexpr std::size_t kSlabBytes = std::size_t{2} << 20;
-// A pool's first slab is small and each next one twice as big, up to kSlabBytes: a
-// worker that only ever holds a few hundred frames (a fork-join tree is as deep as it is
-// wide here) never pays for populating 2 MiB, which on this kind of guest takes ~3.5 ms
-// (fresh guest pages fault in the host): a tenth of fib(30) on one worker.
-constexpr std::size_t kFirstSlabBytes = std::size_t{64} << 10;
-static_assert(kFirstSlabBytes >= (kClasses + 1) * kGranule, "the largest pooled block must fit a slab");
+constexpr std::size_t kFirstPopulateBytes = std::size_t{64} << 10;
+static_assert(sizeof(SlabHeader) + (kClasses + 1) * kGranule <= kFirstPopulateBytes,
+              "the largest pooled block must fit the first populated part");
 
-// Full-size slabs are 2 MiB-aligned, marked for transparent huge pages and populated by
-// the kernel in one call: a burst of spawns then takes no page fault per 4 KiB of new
-// frames, which on a paravirtualised guest costs microseconds each (spawn of 1M tasks:
-// 48k faults were most of its time; 756 -> 260-370 ms). Smaller ones are populated the
-// same way, without the alignment. Where huge pages or MADV_POPULATE_WRITE are not
+// Later slabs are marked for transparent huge pages and populated by the kernel in one
+// call: a burst of spawns then takes no page fault per 4 KiB of new frames, which on a
+// paravirtualised guest costs microseconds each (spawn of 1M tasks: 48k faults were most
+// of its time; 756 -> 260-370 ms). Where huge pages or MADV_POPULATE_WRITE are not
 // available the slab is still valid and fills by ordinary faults.
-void* map_slab(std::size_t bytes) {
-    const std::size_t mapped = bytes == kSlabBytes ? 2 * kSlabBytes : bytes;  // room to align
+void* map_aligned_slab() {
+    const std::size_t mapped = 2 * kSlabBytes;  // room to align
     void* raw = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED) throw std::bad_alloc();
-    if (bytes != kSlabBytes) {
-        ::madvise(raw, bytes, MADV_POPULATE_WRITE);
-        return raw;
-    }
     auto begin = reinterpret_cast<std::uintptr_t>(raw);
     std::uintptr_t slab = (begin + kSlabBytes - 1) & ~(kSlabBytes - 1);
     if (slab > begin) ::munmap(raw, slab - begin);
     if (std::uintptr_t end = begin + mapped, tail = slab + kSlabBytes; end > tail)
         ::munmap(reinterpret_cast<void*>(tail), end - tail);
-    void* result = reinterpret_cast<void*>(slab);
-    ::madvise(result, kSlabBytes, MADV_HUGEPAGE);
-    ::madvise(result, kSlabBytes, MADV_POPULATE_WRITE);
-    return result;
+    return reinterpret_cast<void*>(slab);
 }
 
 // A thread's pool: its local lists (the inline fast path's part) plus what only this
@@ -80,9 +76,8 @@ struct FramePool : LocalLists {
         FreeBlock* block = remote.exchange(nullptr, memory_order_acquire);
         while (block) {
             FreeBlock* next = block->next;
-            auto* prefix = reinterpret_cast<BlockPrefix*>(reinterpret_cast<char*>(block) - kPrefix);
-            block->next = head[prefix->size_class];
-            head[prefix->size_class] = block;
+            block->next = head[block->size_class];
+            head[block->size_class] = block;
             block = next;
         }
     }
@@ -90,22 +85,41 @@ struct FramePool : LocalLists {
     // Carves a new block; the slab's tail that does not fit is simply left unused.
     void* carve(std::size_t bytes) {
         if (static_cast<std::size_t>(slab_end - slab_cursor) < bytes) add_slab();
+        if (static_cast<std::size_t>(populated_end - slab_cursor) < bytes) populate_more();
         void* block = slab_cursor;
         slab_cursor += bytes;
         return block;
     }
 
     void add_slab() {
-        void* slab = map_slab(next_slab_bytes);
+        void* slab = map_aligned_slab();
+        const bool first = slabs.empty();
         slabs.push_back(slab);
         slab_cursor = static_cast<char*>(slab);
-        slab_end = slab_cursor + next_slab_bytes;
-        next_slab_bytes = std::min(2 * next_slab_bytes, kSlabBytes);
+        slab_end = slab_cursor + kSlabBytes;
+        if (first) {
+            populated_end = slab_cursor;
+            populate_more();
+        } else {
+            ::madvise(slab, kSlabBytes, MADV_HUGEPAGE);
+            ::madvise(slab, kSlabBytes, MADV_POPULATE_WRITE);
+            populated_end = slab_end;
+        }
+        new (slab) SlabHeader{this};
+        slab_cursor += sizeof(SlabHeader);
+    }
+
+    void populate_more() {
+        const std::size_t bytes = std::min(next_populate_bytes, static_cast<std::size_t>(slab_end - populated_end));
+        ::madvise(populated_end, bytes, MADV_POPULATE_WRITE);
+        populated_end += bytes;
+        next_populate_bytes *= 2;
     }
 
     char* slab_cursor = nullptr;
     char* slab_end = nullptr;
-    std::size_t next_slab_bytes = kFirstSlabBytes;
+    char* populated_end = nullptr;  // (only a hint of what is faulted in already)
+    std::size_t next_populate_bytes = kFirstPopulateBytes;
     std::vector<void*> slabs;  // kept reachable; never unmapped (protocol step 3)
 };
 
@@ -155,21 +169,11 @@ FramePool* this_thread_pool() {
     return lists ? static_cast<FramePool*>(lists) : adopt_pool();
 }
 
-void* to_frame(void* block, LocalLists* owner, std::size_t size_class) noexcept {
-    auto* prefix = static_cast<BlockPrefix*>(block);
-    prefix->owner = owner;
-    prefix->size_class = size_class;
-    return static_cast<char*>(block) + kPrefix;
-}
-
 }  // namespace
 
 void* allocate_slow(std::size_t size) {
-#ifdef WEFT_PLAIN_FRAMES
-    return to_frame(::operator new(size + kPrefix), nullptr, kLargeClass);
-#endif
-    std::size_t size_class = size_class_of(size);
-    if (size_class > kClasses) return to_frame(::operator new(size + kPrefix), nullptr, kLargeClass);
+    const std::size_t size_class = size_class_of(size);
+    if (kPlainFrames || size_class > kClasses) return ::operator new(size);
 
     FramePool* pool = this_thread_pool();
     FreeBlock* block = pool->head[size_class];
@@ -179,9 +183,9 @@ void* allocate_slow(std::size_t size) {
     }
     if (block) {
         pool->head[size_class] = block->next;
-        return block;  // the prefix in front of it is still valid
+        return block;
     }
-    return to_frame(pool->carve(size_class * kGranule), pool, size_class);
+    return pool->carve(size_class * kGranule);
 }
 
 void prepare_this_thread() noexcept {
@@ -195,16 +199,16 @@ void prepare_this_thread() noexcept {
 #endif
 }
 
-void free_slow(void* frame) noexcept {
-    auto* prefix = reinterpret_cast<BlockPrefix*>(static_cast<char*>(frame) - kPrefix);
-    LocalLists* owner = prefix->owner;
-    if (!owner) {
-        ::operator delete(prefix);
+void free_slow(void* frame, std::size_t size) noexcept {
+    const std::size_t size_class = size_class_of(size);
+    if (kPlainFrames || size_class > kClasses) {
+        ::operator delete(frame, size);
         return;
     }
     // Not this thread's (the inline free_frame took those): the owner's remote list.
     auto* block = static_cast<FreeBlock*>(frame);
-    auto* pool = static_cast<FramePool*>(owner);
+    block->size_class = size_class;
+    auto* pool = static_cast<FramePool*>(owner_of(frame));
     FreeBlock* head = pool->remote.load(memory_order_relaxed);
     do {
         block->next = head;

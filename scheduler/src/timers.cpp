@@ -22,7 +22,7 @@ TimerEntry* TimerEntry::create(Kind kind, Waker waker, Worker* owner) {
 
 void TimerEntry::destroy(TimerEntry* entry) noexcept {
     entry->~TimerEntry();
-    free_frame(entry);
+    free_frame(entry, sizeof(TimerEntry));
 }
 
 TimerEntry* arm_timer(Waker waker, Clock::time_point deadline, bool kind_timeout) {

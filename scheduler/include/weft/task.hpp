@@ -34,7 +34,9 @@ struct TaskAccess;
 class TaskPromiseBase : public TaskHeader {
 public:
     static void* operator new(std::size_t size) { return allocate_frame(size); }
-    static void operator delete(void* frame) noexcept { free_frame(frame); }
+    // Sized: the frame allocator takes the size class from it (tests/rt_frame_allocator.cpp
+    // checks that each compiler passes the size it allocated).
+    static void operator delete(void* frame, std::size_t size) noexcept { free_frame(frame, size); }
 
     std::suspend_always initial_suspend() const noexcept { return {}; }
 
