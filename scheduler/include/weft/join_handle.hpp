@@ -58,10 +58,12 @@ public:
     std::uint64_t id() const { return checked().id(); }
     std::string_view name() const { return checked().name_view(); }
 
-    class Awaiter {
+    // Propagate: cancelling the awaiting task cancels this one too (false: shield()). A
+    // template argument, not a field: the common awaiter then tests nothing for it.
+    template <bool Propagate>
+    class BasicAwaiter {
     public:
-        // propagate: cancelling the awaiting task cancels this one too (false: shield()).
-        explicit Awaiter(JoinHandle& handle, bool propagate = true) noexcept : handle_(handle), propagate_(propagate) {}
+        explicit BasicAwaiter(JoinHandle& handle) noexcept : handle_(handle) {}
         // Fork-join fast path: a child still unstarted in this worker's queue runs right
         // here instead of a suspend + schedule: as a nested call (detail::run_nested), or
         // past the bound by symmetric transfer from await_suspend. (Inlined into the
@@ -69,7 +71,7 @@ public:
         [[gnu::always_inline]] bool await_ready() {
             detail::TaskHeader* task = &handle_.mutable_checked();
             if (task->join_waiter.load(std::memory_order_acquire) == detail::kJoinClosed) return true;
-            if (!propagate_ || !detail::may_run_nested()) return false;
+            if (!Propagate || !detail::may_run_nested()) return false;
             std::coroutine_handle<> child = detail::join_try_inline(task, {}, outer_);  // continuation: return here
             if (!child) return false;
             inlined_ = true;
@@ -84,7 +86,7 @@ public:
                 handle_.task_->continuation = awaiting;
                 return std::noop_coroutine();
             }
-            if (propagate_ && !detail::may_run_nested()) {  // (else await_ready tried it)
+            if (Propagate && !detail::may_run_nested()) {  // (else await_ready tried it)
                 if (std::coroutine_handle<> child = detail::join_try_inline(handle_.task_, awaiting, outer_)) {
                     inlined_ = true;
                     return child;
@@ -99,7 +101,7 @@ public:
                 inlined_ = false;
                 detail::join_finish_inlined(handle_.task_, outer_);
             } else if (handle_.task_->join_waiter.load(std::memory_order_acquire) != detail::kJoinClosed) {
-                detail::join_cancelled(handle_.task_, propagate_);  // throws unless it finished meanwhile
+                detail::join_cancelled(handle_.task_, Propagate);  // throws unless it finished meanwhile
             }
             detail::TaskPromise<T>* task = std::exchange(handle_.task_, nullptr);
             Destroyer free_when_returned{task};
@@ -109,7 +111,6 @@ public:
 
     private:
         JoinHandle& handle_;
-        bool propagate_;
         bool inlined_ = false;  // the child runs inline and has not finished
         bool suspended_inside_ = false;  // the child ran as a nested call and suspended
         detail::TaskHeader* outer_ = nullptr;  // what ran inside the awaiting task before the child
@@ -118,10 +119,11 @@ public:
         // (Copyable only because g++ 12 may copy an awaiter before using it.)
         // Destroyed while an inlined child is still suspended (the runtime shut down):
         // the child's frame must go too.
-        ~Awaiter() {
+        ~BasicAwaiter() {
             if (inlined_) detail::join_abandon_inlined(handle_.task_, outer_);
         }
     };
+    using Awaiter = BasicAwaiter<true>;
 
     // For weft's combinators: the task behind the handle, and the result of a task known
     // to have finished (consumes the handle like co_await does).

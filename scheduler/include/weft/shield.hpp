@@ -23,8 +23,8 @@ template <class T>
 class [[nodiscard("co_await it")]] Shielded {
 public:
     explicit Shielded(JoinHandle<T> handle) noexcept : handle_(std::move(handle)) {}
-    typename JoinHandle<T>::Awaiter operator co_await() && noexcept {
-        return typename JoinHandle<T>::Awaiter(handle_, /*propagate=*/false);
+    typename JoinHandle<T>::template BasicAwaiter<false> operator co_await() && noexcept {
+        return typename JoinHandle<T>::template BasicAwaiter<false>(handle_);  // does not propagate
     }
 
 private:
