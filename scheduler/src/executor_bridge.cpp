@@ -146,7 +146,8 @@ void ExecutorBridge::log_abandoned(BridgeCall* call, std::chrono::steady_clock::
             running_ms = std::chrono::duration<double, std::milli>(now - started).count();
         }
         const TaskHeader* task = call->task();  // alive: woken just now, abandoned later
-        std::string task_name = task->name_view().empty() ? std::string() : " '" + std::string(task->name_view()) + "'";
+        const std::string_view name = task->name_view();
+        std::string task_name = name.empty() ? std::string() : " '" + std::string(name) + "'";
         spdlog::warn("weft: shutdown abandoned {} of {} for task {}{} (running {:.0f} ms)", call->what(),
                      status == 0 && demangled ? demangled.get() : mangled, task->id(), task_name, running_ms);
     } catch (...) {

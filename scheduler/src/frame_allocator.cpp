@@ -35,16 +35,16 @@ namespace weft::detail {
 namespace frames {
 namespace {
 
-// A pool's first slab is populated a little at a time, from 64 KiB doubling: a worker that
-// only ever holds a few hundred frames (a fork-join tree is as deep as it is wide here)
-// never pays for populating 2 MiB, which on this kind of guest takes ~3.5 ms (fresh guest
-// pages fault in the host): a tenth of fib(30) on one worker.
 #ifdef WEFT_PLAIN_FRAMES
 constexpr bool kPlainFrames = true;  // every frame from operator new (see frame_allocator.hpp)
 #else
 constexpr bool kPlainFrames = false;
 #endif
 
+// A pool's first slab is populated a little at a time, from 64 KiB doubling: a worker that
+// only ever holds a few hundred frames (a fork-join tree is as deep as it is wide here)
+// never pays for populating 2 MiB, which on this kind of guest takes ~3.5 ms (fresh guest
+// pages fault in the host): a tenth of fib(30) on one worker.
 constexpr std::size_t kFirstPopulateBytes = std::size_t{64} << 10;
 static_assert(sizeof(SlabHeader) + (kClasses + 1) * kGranule <= kFirstPopulateBytes,
               "the largest pooled block must fit the first populated part");
