@@ -36,6 +36,8 @@ function(weft_add_component name)
         target_link_libraries(${target}
             PUBLIC ${arg_DEPENDS}
             PRIVATE ${arg_PRIVATE_DEPENDS})
+        # Coroutines need C++20 in every consumer too, whatever standard its project sets.
+        target_compile_features(${target} PUBLIC cxx_std_20)
         weft_target_warnings(${target})
     else()
         add_library(${target} INTERFACE)
@@ -43,6 +45,7 @@ function(weft_add_component name)
             $<BUILD_INTERFACE:${include_dir}>
             $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
         target_link_libraries(${target} INTERFACE ${arg_DEPENDS})
+        target_compile_features(${target} INTERFACE cxx_std_20)
     endif()
     add_library(weft::${name} ALIAS ${target})
     set_target_properties(${target} PROPERTIES

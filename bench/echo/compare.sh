@@ -4,17 +4,17 @@
 # then the medians and weft's ratios to each anchor:
 #   MEDIAN echo weft req_per_s=... cpu_us_per_req=...
 #   RATIO echo weft/tokio req_per_s=1.07 cpu_per_req=0.95     (cpu: lower is better)
-# Environment: REPS=3, ECHO_SECONDS=10, WEFT_ECHO (default build/release/samples/echo_server),
+# Environment: REPS=3, ECHO_SECONDS=10, WEFT_ECHO (default build/bench/samples/echo_server),
 # TOKIO_ECHO (default /tmp/anchors/tokio/target/release/echo_server), GO_ANCHOR (default
 # /tmp/anchors/go/bin/anchor). A missing anchor binary is skipped with a note on stderr.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 reps=${REPS:-3}
-weft=${WEFT_ECHO:-$root/build/release/samples/echo_server}
+weft=${WEFT_ECHO:-$root/build/bench/samples/echo_server}
 tokio=${TOKIO_ECHO:-/tmp/anchors/tokio/target/release/echo_server}
 go=${GO_ANCHOR:-/tmp/anchors/go/bin/anchor}
-export BUILD_DIR=${BUILD_DIR:-$root/build/release/bench/echo}
+export BUILD_DIR=${BUILD_DIR:-$root/build/bench/bench/echo}
 
 runners=(weft)
 [ -x "$tokio" ] && runners+=(tokio) || echo "[echo] no Tokio anchor at $tokio: skipped" >&2

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/echo/run.sh LABEL SERVER_COMMAND... — the SPEC.md `echo` workload against one server.
 #
-#   bench/echo/run.sh weft  build/release/samples/echo_server {port}
+#   bench/echo/run.sh weft  build/bench/samples/echo_server {port}
 #   bench/echo/run.sh tokio /tmp/anchors/tokio/target/release/echo_server --port {port}
 #   bench/echo/run.sh go    /tmp/anchors/go/bin/anchor echo -port {port}
 #
@@ -12,7 +12,7 @@
 # req_per_s is the client's figure; cpu_us_per_req = the server's user+system CPU time over
 # the load run (from /proc/PID/stat) / requests. On a machine where the client shares the
 # cores with the server, cpu_us_per_req is the fairer comparison (SPEC.md).
-# Environment: CONNS=100 ECHO_SECONDS=10; BUILD_DIR (default build/release/bench/echo) is
+# Environment: CONNS=100 ECHO_SECONDS=10; BUILD_DIR (default build/bench/bench/echo) is
 # where echo_load is built, with shared/bench's Makefile (the shared tree is not written to).
 set -uo pipefail
 [ $# -ge 2 ] || { echo "usage: $0 LABEL SERVER_COMMAND..." >&2; exit 2; }
@@ -22,7 +22,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 shared=$(cd "$here/../../../shared/bench" 2>/dev/null && pwd || echo /work/shared/bench)
 conns=${CONNS:-100}
 seconds=${ECHO_SECONDS:-10}
-build=${BUILD_DIR:-$here/../../build/release/bench/echo}
+build=${BUILD_DIR:-$here/../../build/bench/bench/echo}
 mkdir -p "$build"
 make -s -C "$build" -f "$shared/Makefile" VPATH="$shared" echo_load >&2 || exit 2
 load=$build/echo_load
