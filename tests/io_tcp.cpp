@@ -367,6 +367,91 @@ TEST_CASE("io_tcp: the accept loop survives EMFILE: it pauses, then serves again
         {.workers = 2});
 }
 
+namespace {
+
+// Accepts forever, keeping every connection open (each holds a descriptor), and notes
+// which listener accepted it.
+weft::Task<void> accept_and_hold(TcpListener* listener, char name, std::string* order, std::vector<TcpStream>* held) {
+    for (;;) {
+        TcpStream stream = co_await listener->accept();
+        order->push_back(name);
+        held->push_back(std::move(stream));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("io_tcp: listeners out of descriptors take turns when descriptors come back, oldest first", "[io][tcp]") {
+    // Two listeners (as per-core serving has) in one process out of descriptors: "old"
+    // connections queue on listener B first, then "new" ones on listener A. Descriptors
+    // then come back one at a time (the soft limit rises by one), as fast as they are
+    // taken. B, short of descriptors long before A, gets the first one; after that the listeners take turns, so neither waits
+    // while the other takes every descriptor that comes free. One worker, virtual clock:
+    // the back-off timers fire in a fixed order.
+    weft::run(
+        []() -> weft::Task<void> {
+            constexpr int kEach = 3;
+            auto a = TcpListener::bind(SocketAddress::loopback_v4(0));
+            auto b = TcpListener::bind(SocketAddress::loopback_v4(0));
+            std::string order;
+            std::vector<TcpStream> held;
+            auto accept_a = weft::spawn(accept_and_hold(&a, 'A', &order, &held));
+            auto accept_b = weft::spawn(accept_and_hold(&b, 'B', &order, &held));
+            co_await weft::sleep(1ms);  // both acceptors wait for connections
+            std::vector<int> older, newer;  // client sockets, made while descriptors last
+            for (int i = 0; i < kEach; ++i) {
+                older.push_back(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+                newer.push_back(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+            }
+            // No Catch2 assertion while the limit is low (see the EMFILE test above).
+            bool limited = false, connecting = true;
+            std::size_t accepted_while_short = 0;
+            {
+                RestoreFdLimit restore;
+                int probe = ::dup(0);
+                ::close(probe);
+                rlimit low = restore.saved;
+                low.rlim_cur = static_cast<rlim_t>(probe);
+                limited = probe >= 0 && ::setrlimit(RLIMIT_NOFILE, &low) == 0 && ::dup(0) == -1;
+                auto connect_all = [&](const std::vector<int>& fds, const TcpListener& to) {
+                    SocketAddress address = to.local_address();
+                    for (int fd : fds) {
+                        int rc = ::connect(fd, address.native(), address.native_size());
+                        connecting = connecting && (rc == 0 || errno == EINPROGRESS);
+                    }
+                };
+                if (limited) {
+                    connect_all(older, b);
+                    while (connecting && b.backoffs() < 1) co_await weft::sleep(1ms);  // polls a counter
+                    // B has been short for a long time (its back-off is at its longest)
+                    // when A's connections arrive and A becomes short too.
+                    co_await weft::sleep(10s);
+                    connect_all(newer, a);
+                    while (connecting && a.backoffs() < 1) co_await weft::sleep(1ms);
+                    accepted_while_short = order.size();
+                    // Give descriptors back one at a time; each one is accepted and held.
+                    for (std::size_t i = 1; connecting && i <= 2 * kEach; ++i) {
+                        low.rlim_cur += 1;
+                        ::setrlimit(RLIMIT_NOFILE, &low);
+                        while (order.size() < i) co_await weft::sleep(1ms);
+                    }
+                }
+            }
+            REQUIRE(limited);
+            REQUIRE(connecting);
+            CHECK(accepted_while_short == 0);
+            CHECK(order == "BABABA");
+            accept_a.cancel();
+            accept_b.cancel();
+            bool threw_a = co_await test::throws<weft::CancelledError>(std::move(accept_a));
+            bool threw_b = co_await test::throws<weft::CancelledError>(std::move(accept_b));
+            CHECK((threw_a && threw_b));
+            for (int fd : older) ::close(fd);
+            for (int fd : newer) ::close(fd);
+        }(),
+        {.workers = 1, .virtual_time = true});
+}
+
 TEST_CASE("io_tcp: per-core listeners serve every connection", "[io][tcp]") {
     auto workers = GENERATE(1u, 3u);
     weft::run(

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <weft/error.hpp>
+
 namespace weft::net::detail {
 
 namespace {
@@ -17,6 +19,10 @@ IoSource* Descriptor::register_source() {
                                            : IoSource::open(fd_);
     source_.store(source, release);
     return source;
+}
+
+void Descriptor::throw_closed() {
+    throw UsageError("weft::net: stream is closed (close() was called on this side, or it was moved from)");
 }
 
 void Descriptor::close() noexcept {

@@ -22,6 +22,9 @@ Task<std::size_t> Stream::read_until(std::string& line, char delimiter, std::siz
     co_return appended;
 }
 
-void Stream::shutdown(ShutdownMode how) { detail::shutdown_socket(descriptor_.fd(), static_cast<int>(how)); }
+void Stream::shutdown(ShutdownMode how) {
+    descriptor_.require_open();
+    detail::shutdown_socket(descriptor_.fd(), static_cast<int>(how));
+}
 
 }  // namespace weft::net

@@ -81,7 +81,8 @@ void IoSource::clear_ready(std::uint64_t seen, Interest interest) noexcept {
 
 void IoSource::on_event(std::uint32_t events) noexcept {
     std::uint64_t bits = 0;
-    if (events & (EPOLLIN | EPOLLRDHUP)) bits |= kReadable;
+    if (events & EPOLLIN) bits |= kReadable;
+    if (events & EPOLLRDHUP) bits |= kReadable | kReadClosed;  // sticky: see io_source.hpp
     if (events & EPOLLOUT) bits |= kWritable;
     if (events & (EPOLLHUP | EPOLLERR)) bits |= kHangup | kReadable | kWritable;
     std::uint64_t current = readiness_.load(memory_order_relaxed);

@@ -15,6 +15,8 @@
 //   read_exact(), write_all(): an unknown prefix (as with Tokio). Close the stream, or use
 //       read()/write() when you need to resume after a timeout.
 // Errors are weft::IoError subclasses (ConnectionReset, BrokenPipe, UnexpectedEof, ...).
+// Reading, writing or shutting down a stream after close() (or after moving from it) is
+// UsageError "stream is closed": the old fd number may name another file by then.
 // One task may read while another writes; two concurrent readers (or writers) throw
 // UsageError. Resumes on the worker loop the stream is registered with.
 #pragma once

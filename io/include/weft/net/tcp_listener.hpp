@@ -9,7 +9,8 @@
 //
 // bind() is synchronous and works outside a runtime too. accept() resumes on the worker
 // the listener is registered with (the first to wait on it, or pin_to_worker()); out of
-// file descriptors it pauses and retries instead of failing (backoffs() counts the pauses).
+// file descriptors it pauses and retries instead of failing (backoffs() counts the pauses);
+// when descriptors come back, the process's listeners take turns, the one short longest first.
 // For one listener per worker, see serve.hpp.
 #pragma once
 

@@ -10,7 +10,11 @@
 //       co_await source->ready(Interest::read);       // cancellation point
 //   }
 // Readiness is tracked per source with an event count, so an edge that arrives between
-// the syscall and clear_ready() is never lost. The reactor wakes at most one reader and
+// the syscall and clear_ready() is never lost. "Peer closed its side" (EPOLLRDHUP) and
+// "hung up or failed" (EPOLLHUP/EPOLLERR) are sticky bits that clear_ready() never clears
+// (Tokio's read-closed bit): the event that reports the peer's last bytes may report its
+// FIN too, and the short read that takes those bytes must not forget the FIN, or the next
+// read would wait for an edge that never comes. The reactor wakes at most one reader and
 // one writer per source, under the source's own small lock; a cancelled waiter withdraws
 // under the same lock, so the reactor never touches a task that has moved on.
 // The source is registered with the reactor of the worker that opens it; readiness is
@@ -34,7 +38,10 @@ class IoSource {
 public:
     static constexpr std::uint64_t kReadable = 1;
     static constexpr std::uint64_t kWritable = 2;
-    static constexpr std::uint64_t kHangup = 4;  // peer closed or error: reads/writes will not block
+    // Sticky bits: hung up or failed (reads and writes will not block); the peer shut down
+    // its writing side (reads will not block: they return its last bytes, then 0).
+    static constexpr std::uint64_t kHangup = 4;
+    static constexpr std::uint64_t kReadClosed = 8;
     static constexpr std::uint64_t kEventOne = 1u << 8;
 
     // Registers `fd` (already non-blocking) with the current worker's reactor. Throws
@@ -51,8 +58,9 @@ public:
     int fd() const noexcept { return fd_; }
     std::uint64_t readiness() const noexcept { return readiness_.load(memory_order_acquire); }
     static bool is_ready(std::uint64_t readiness, Interest interest) noexcept {
-        return (readiness & (mask(interest) | kHangup)) != 0;
+        return (readiness & ready_bits(interest)) != 0;
     }
+    // Clears `interest`'s edge bit if no event arrived since `seen`; never the sticky bits.
     void clear_ready(std::uint64_t seen, Interest interest) noexcept;
 
     class ReadyAwaiter {
@@ -80,6 +88,9 @@ private:
     friend class Reactor;
     static std::uint64_t mask(Interest interest) noexcept {
         return interest == Interest::read ? kReadable : kWritable;
+    }
+    static std::uint64_t ready_bits(Interest interest) noexcept {
+        return interest == Interest::read ? kReadable | kReadClosed | kHangup : kWritable | kHangup;
     }
     void lock() noexcept;
     void unlock() noexcept { lock_.store(false, memory_order_release); }

@@ -16,6 +16,9 @@ namespace weft::net::detail {
 // the timer. It logs one warning once accepting works again, not while descriptors are
 // out (a log sink may need one, and so does the sanitizers' runtime); backoffs() is the
 // live signal. Connections that died in the queue (ECONNABORTED...) are skipped.
+// Listeners share the descriptors that come back: the acceptors short of them form one
+// process-wide line, oldest shortage first, and only the first in line retries; after an
+// accept it goes to the back if others wait, so the listeners take turns (accept.cpp).
 Task<int> accept_fd(Descriptor& listener, weft::detail::Atomic<std::uint64_t>& backoffs);
 
 }  // namespace weft::net::detail

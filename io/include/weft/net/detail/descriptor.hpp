@@ -7,7 +7,7 @@
 //
 // Contract: one reading and one writing task at a time. close() (and the destructor)
 // must not run while another task is suspended on this descriptor: cancel that task and
-// await it first (FOOTGUNS).
+// await it first (FOOTGUNS). An operation started after close() throws UsageError.
 #pragma once
 
 #include <mutex>
@@ -45,6 +45,13 @@ public:
 
     int fd() const noexcept { return fd_; }
     bool is_open() const noexcept { return fd_ >= 0; }
+    /// Throws UsageError("... stream is closed ...") unless open: an operation on a stream
+    /// this side closed (or moved from) must not reach the kernel with a stale fd number,
+    /// which may name another file by now.
+    void require_open() const {
+        if (fd_ < 0) [[unlikely]]
+            throw_closed();
+    }
 
     /// The registered source, or nullptr if nothing has waited on this descriptor yet.
     IoSource* registered() const noexcept { return source_.load(weft::detail::memory_order_acquire); }
@@ -61,6 +68,7 @@ public:
 
 private:
     IoSource* register_source();
+    [[noreturn]] static void throw_closed();
 
     int fd_ = -1;
     int pinned_worker_ = -1;

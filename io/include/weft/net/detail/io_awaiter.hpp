@@ -10,6 +10,7 @@
 // clear_ready(snapshot). The fast path needs no registration and no allocation; the slow
 // path allocates one coroutine frame (from the frame pools) and registers the descriptor.
 //
+// A closed (or moved-from) descriptor throws UsageError before any syscall.
 // Cancellation: a pending cancellation is thrown before the first attempt, and every wait
 // for readiness is a cancellation point. An operation that completes (even partially, like
 // read_exact) has consumed its bytes; read() and recv_from() consume nothing when they throw.
@@ -43,6 +44,7 @@ template <class Op>
 Task<typename Op::value_type> io_slow_path(Descriptor* descriptor, Op op, bool yield_first) {
     if (yield_first) {
         co_await weft::yield_now();
+        descriptor->require_open();
         if (auto value = op.step(descriptor->registered())) co_return std::move(*value);
     }
     IoSource* source = descriptor->source();
@@ -60,6 +62,7 @@ public:
     IoAwaiter(Descriptor& descriptor, Op op) noexcept : descriptor_(&descriptor), op_(std::move(op)) {}
 
     bool await_ready() {
+        descriptor_->require_open();  // op_ holds the fd number: never use it after close()
         throw_if_cancel_pending();
         if (++io_streak > kIoBudget) {
             yield_first_ = true;
