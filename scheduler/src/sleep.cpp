@@ -21,9 +21,11 @@ void sleep_suspend(Clock::time_point deadline, TimerEntry*& entry, std::coroutin
 
 void sleep_resume(TimerEntry* entry) {
     TaskHeader* self = tls_context.task;
-    if (entry && settle_timer(entry)) return;  // it fired: a cancellation waits for the next await
+    const bool fired = entry && settle_timer(entry);
+    // Even when the timer fired first: a cancel() that returned true while the task waited
+    // (or was woken and had not run yet) takes effect here (asyncio's _must_cancel).
     if (self) throw_if_cancelled(self);
-    if (entry) throw Error("weft internal error: a sleep resumed before its deadline without cancellation");
+    if (entry && !fired) throw Error("weft internal error: a sleep resumed before its deadline without cancellation");
 }
 
 }  // namespace detail
