@@ -410,10 +410,11 @@ void Worker::disarm_remote(TimerEntry* entry) noexcept {
     if (!head && parked_.load(memory_order_seq_cst)) unpark();
 }
 
-void Worker::free_remote_disarmed(bool parking) noexcept {
+bool Worker::free_remote_disarmed(bool parking) noexcept {
     // Parking: always the RMW (see disarm_remote); else a plain load keeps the loop cheap.
-    if (!parking && !remote_disarmed_.load(memory_order_relaxed)) return;
+    if (!parking && !remote_disarmed_.load(memory_order_relaxed)) return false;
     TimerEntry* entry = remote_disarmed_.exchange(nullptr, memory_order_acq_rel);
+    const bool any = entry != nullptr;
     while (entry) {
         TimerEntry* next = entry->remote_next;
         if (entry->linked()) timers_.remove(entry);  // (else the wheel already took it out)
@@ -421,6 +422,7 @@ void Worker::free_remote_disarmed(bool parking) noexcept {
         entry = next;
     }
     count_timers();
+    return any;
 }
 
 void Worker::fire_due_timers() noexcept {
@@ -444,8 +446,10 @@ bool Worker::drain_io_waiters() {
 }
 
 bool Worker::drain_timers() {
-    free_remote_disarmed();  // first: drop_timer leaves cancelled entries to this list
-    bool any = !timers_.empty();
+    // First: drop_timer leaves cancelled entries to this list. (Frames destroyed by the
+    // drop may hand us more: the caller loops while any were found.)
+    bool any = free_remote_disarmed(/*parking=*/true);
+    any = !timers_.empty() || any;
     timers_.drain([](TimerNode* node) { drop_timer(static_cast<TimerEntry*>(node)); });
     count_timers();
     return any;

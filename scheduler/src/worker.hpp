@@ -86,7 +86,7 @@ public:
 private:
     void park();
     void fire_due_timers() noexcept;
-    void free_remote_disarmed(bool parking = false) noexcept;
+    bool free_remote_disarmed(bool parking = false) noexcept;  // true if it freed any
     void count_timers() noexcept { armed_count_.store(timers_.size(), memory_order_relaxed); }
     void poll_io() noexcept;  // non-blocking: only when sources are registered
     int park_timeout_ms() noexcept;
