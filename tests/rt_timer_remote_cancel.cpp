@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <weft/detail/context.hpp>
+#include <weft/event.hpp>
 #include <weft/sleep.hpp>
 #include <weft/timeout.hpp>
 #include <weft/weft.hpp>
@@ -10,6 +11,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "support/counted.hpp"
@@ -18,16 +21,45 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// One short request under a 30 s deadline; it yields a few times, so that idle workers
-// steal it: the scope often ends on another worker than the one that armed it.
-weft::Task<void> request(std::atomic<int>* hops) {
-    const void* armed_on = weft::detail::tls_context.worker;
-    {
+// The completer: a plain thread that sets the events handed to it, as a blocking pool or
+// another service would. A task woken from outside the runtime resumes on whichever worker
+// takes it from the injection queue: often not the one whose wheel holds its scope's entry.
+struct Completer {
+    std::mutex mutex;
+    std::vector<weft::Event*> pending;
+    std::atomic<bool> stop{false};
+    std::thread thread{[this] {
+        std::vector<weft::Event*> batch;
+        while (!stop.load()) {
+            {
+                std::lock_guard lock(mutex);
+                batch.swap(pending);
+            }
+            for (weft::Event* event : batch) event->set();
+            if (batch.empty()) std::this_thread::yield();
+            batch.clear();
+        }
+    }};
+    ~Completer() {
+        stop = true;
+        thread.join();
+    }
+};
+
+// Short requests, each under a 30 s deadline, each waiting once for the completer.
+// `completion` outlives the completer (set() may still be returning when we resume).
+weft::Task<void> connection(int requests, weft::Event* completion, Completer* completer, std::atomic<int>* hops) {
+    for (int r = 0; r < requests; ++r) {
+        const void* armed_on = weft::detail::tls_context.worker;
         auto deadline = weft::timeout(30s);
-        for (int i = 0; i < 4; ++i) co_await weft::yield_now();
+        completion->clear();
+        {
+            std::lock_guard lock(completer->mutex);
+            completer->pending.push_back(completion);
+        }
+        co_await completion->wait();
         if (weft::detail::tls_context.worker != armed_on) hops->fetch_add(1);
     }
-    co_return;
 }
 
 struct Result {
@@ -37,10 +69,16 @@ struct Result {
 };
 
 weft::Task<Result> requests(int count, std::atomic<int>* hops) {
-    std::vector<weft::JoinHandle<void>> handles;
-    handles.reserve(static_cast<std::size_t>(count));
-    for (int i = 0; i < count; ++i) handles.push_back(weft::spawn(request(hops)));
-    for (auto& handle : handles) co_await handle;
+    constexpr int kConnections = 100;
+    std::vector<weft::Event> completions(kConnections);
+    {
+        Completer completer;
+        std::vector<weft::JoinHandle<void>> handles;
+        handles.reserve(kConnections);
+        for (int c = 0; c < kConnections; ++c)
+            handles.push_back(weft::spawn(connection(count / kConnections, &completions[c], &completer, hops)));
+        for (auto& handle : handles) co_await handle;
+    }
     Result out;
     out.entries_during = weft::detail::armed_timer_entries();
     // Owners free what others handed them at their next timer check (or when they park):
