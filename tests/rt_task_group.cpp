@@ -250,12 +250,15 @@ TEST_CASE("TaskGroup: a failure cancels the siblings and the body; ExceptionGrou
     CHECK(tally.cancelled == 2);
 }
 
-TEST_CASE("TaskGroup: two failures at the same instant make an ExceptionGroup of two",
+// Both sleeps end in the same tick; the first member to run fails and cancels the second,
+// whose timer has fired but which has not run yet: as in asyncio (_must_cancel), that cancel
+// takes effect, so the second never gets to fail.
+TEST_CASE("TaskGroup: of two failures due at the same instant, the first cancels the second",
           "[task_group]") {
     Tally tally;
     GroupRun out = weft::run(two_failures_at_one_instant(&tally), paused_clock());
     CHECK(out.threw_group);
-    CHECK(out.errors == std::vector<std::string>{"first", "second"});
+    CHECK(out.errors == std::vector<std::string>{"first"});
     CHECK(out.at_ms == 10);
     CHECK(out.cleanups_at_return == 1);
     CHECK(tally.cancelled == 1);

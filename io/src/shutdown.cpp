@@ -12,9 +12,9 @@ namespace {
 void log_failure(std::exception_ptr error) noexcept {
     try {
         std::rethrow_exception(error);
-    } catch (const CancelledError&) {
-    } catch (const std::exception& e) {
+    } catch (const std::exception& e) {  // first: a TimeoutError is a CancelledError too
         spdlog::error("weft::Shutdown: a tracked task failed while shutting down: {}", e.what());
+    } catch (const CancelledError&) {
     } catch (...) {
         spdlog::error("weft::Shutdown: a tracked task failed with a non-std exception while shutting down");
     }

@@ -19,6 +19,8 @@ namespace {
 bool is_cancellation(const std::exception_ptr& error) {
     try {
         std::rethrow_exception(error);
+    } catch (const TimeoutError&) {
+        return false;  // a deadline the task's own code let escape: a failure, not a cancel()
     } catch (const CancelledError&) {
         return true;
     } catch (...) {

@@ -13,6 +13,7 @@
 #include <weft/detail/fork_join.hpp>
 #include <weft/error.hpp>
 #include <weft/spawn.hpp>
+#include <weft/timeout.hpp>
 #include <weft/yield.hpp>
 
 #include "runtime_core.hpp"
@@ -143,10 +144,15 @@ bool request_cancel(TaskHeader* task, std::uint32_t bit) noexcept {
 }
 
 void throw_if_cancelled(TaskHeader* task) {
-    if (!cancel_pending(task)) return;
-    std::uint32_t before = task->cancel_bits.fetch_and(~ts::kCancelBits, memory_order_acq_rel);
-    if (before & ts::kCancelRequested) throw CancelledError();
-    if (before & ts::kTimeoutRequested) throw TimeoutError("weft: the deadline passed");
+    std::uint32_t bits = task->cancel_bits.load(memory_order_acquire);
+    if (bits == 0) return;
+    // A cancel() from outside comes first and stays a CancelledError; an expired timeout
+    // scope's bit stays set and raises at the next await (timeout.cpp).
+    if (bits & ts::kCancelRequested) {
+        task->cancel_bits.fetch_and(~ts::kCancelRequested, memory_order_acq_rel);
+        throw CancelledError();
+    }
+    TimeoutScopes::throw_expired(task);
 }
 
 std::uintptr_t wait_closed(const TaskHeader* task) noexcept {

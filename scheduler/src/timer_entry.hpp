@@ -3,8 +3,10 @@
 //
 // Ownership is settled by one CAS on `state` (DESIGN.md "one schedule per wake-up"):
 //   armed --wheel--> firing --(wake/cancel done)--> fired : the awaiter/scope frees it
-//   armed --awaiter/scope--> cancelled                  : the wheel frees it (or the
-//                                                          owner worker unlinks it at once)
+//   armed --awaiter/scope--> cancelled                  : its owner worker unlinks and
+//                                                          frees it: at once when that is the
+//                                                          caller, else at its next timer check
+//                                                          (Worker::disarm_remote)
 // A loser that sees `firing` waits for `fired`, so the wheel never touches a task that
 // has already moved on.
 #pragma once
@@ -28,6 +30,7 @@ struct TimerEntry : TimerNode {
     Kind kind = Kind::sleep;
     Waker waker;
     Worker* owner = nullptr;
+    TimerEntry* remote_next = nullptr;  // in the owner's list of entries cancelled elsewhere
 
     static TimerEntry* create(Kind kind, Waker waker, Worker* owner);
     static void destroy(TimerEntry* entry) noexcept;

@@ -38,8 +38,14 @@ bool settle_timer(TimerEntry* entry) noexcept {
     Worker* owner = entry->owner;
     std::uint8_t state = TimerEntry::kArmed;
     if (entry->state.compare_exchange_strong(state, TimerEntry::kCancelled, memory_order_acq_rel)) {
-        // Ours to cancel. The owning worker unlinks it now; another leaves it to the wheel.
-        if (tls_context.worker == owner) owner->disarm(entry);
+        // Ours to cancel. The owning worker unlinks it now; another thread hands it to the
+        // owner, which frees it at its next timer check (not at the deadline: a server with
+        // a 30 s timeout per request would keep 30 s worth of dead entries).
+        if (tls_context.worker == owner) {
+            owner->disarm(entry);
+        } else {
+            owner->disarm_remote(entry);
+        }
         return false;
     }
     while (entry->state.load(memory_order_acquire) == TimerEntry::kFiring) std::this_thread::yield();
@@ -51,6 +57,15 @@ bool timer_fired(const TimerEntry* entry) noexcept {
     return entry->state.load(memory_order_acquire) != TimerEntry::kArmed;
 }
 
+std::size_t armed_timer_entries() noexcept {
+    Worker* worker = tls_context.worker;
+    if (!worker) return 0;
+    RuntimeCore& core = worker->core();
+    std::size_t total = 0;
+    for (unsigned i = 0; i < core.worker_count(); ++i) total += core.worker(i).armed_timers();
+    return total;
+}
+
 Clock::time_point runtime_now() noexcept {
     Worker* worker = tls_context.worker;
     return worker ? worker->core().now() : Clock::now();
@@ -59,10 +74,9 @@ Clock::time_point runtime_now() noexcept {
 // Called by the owning worker's wheel when the deadline is reached.
 void fire_timer(TimerEntry* entry) noexcept {
     std::uint8_t state = TimerEntry::kArmed;
-    if (!entry->state.compare_exchange_strong(state, TimerEntry::kFiring, memory_order_acq_rel)) {
-        TimerEntry::destroy(entry);  // cancelled by a task on another worker
-        return;
-    }
+    if (!entry->state.compare_exchange_strong(state, TimerEntry::kFiring, memory_order_acq_rel))
+        return;  // cancelled on another thread: it is (or is about to be) in our remote list
+
     if (entry->kind == TimerEntry::Kind::sleep) {
         wake(entry->waker);
     } else {
@@ -76,10 +90,9 @@ void fire_timer(TimerEntry* entry) noexcept {
 void drop_timer(TimerEntry* entry) noexcept {
     std::uint8_t state = TimerEntry::kArmed;
     std::uint8_t next = entry->kind == TimerEntry::Kind::timeout ? TimerEntry::kFired : TimerEntry::kCancelled;
-    if (!entry->state.compare_exchange_strong(state, next, memory_order_acq_rel)) {
-        TimerEntry::destroy(entry);  // the task had already cancelled it
-        return;
-    }
+    if (!entry->state.compare_exchange_strong(state, next, memory_order_acq_rel))
+        return;  // cancelled elsewhere: freed with the remote list (Worker::drain_timers)
+
     if (entry->kind == TimerEntry::Kind::timeout) return;
     Waker waker = entry->waker;
     TimerEntry::destroy(entry);

@@ -223,6 +223,8 @@ void Worker::finish(TaskHeader* task) {
 bool Worker::is_cancellation(const std::exception_ptr& error) noexcept {
     try {
         std::rethrow_exception(error);
+    } catch (const TimeoutError&) {
+        return false;  // a deadline the task's own code let escape: a failure, not a cancel()
     } catch (const CancelledError&) {
         return true;
     } catch (...) {
@@ -366,6 +368,7 @@ void Worker::park() {
 // How long a parked worker may sleep: until its next timer (-1: no timer). With the
 // virtual clock (one worker, so nothing else can happen) time jumps to that timer.
 int Worker::park_timeout_ms() noexcept {
+    free_remote_disarmed(/*parking=*/true);  // dead entries must not set the wake-up time
     std::optional<std::uint64_t> next = timers_.next_deadline();
     if (!next) return -1;
     std::uint64_t now = core_.now_ticks();
@@ -387,16 +390,46 @@ void Worker::poll_io() noexcept {
 void Worker::arm(TimerEntry* entry, std::uint64_t deadline_tick) noexcept {
     entry->deadline = deadline_tick;
     timers_.insert(entry);
+    count_timers();
 }
 
 void Worker::disarm(TimerEntry* entry) noexcept {
     if (entry->linked()) timers_.remove(entry);
     TimerEntry::destroy(entry);
+    count_timers();
+}
+
+// Push, then look at parked_; park() sets parked_, then frees the list (park_timeout_ms):
+// both sides' RMWs on the list order them, so either the owner sees the entry or we see it
+// parked and wake it (once per batch: only the push onto an empty list).
+void Worker::disarm_remote(TimerEntry* entry) noexcept {
+    TimerEntry* head = remote_disarmed_.load(memory_order_relaxed);
+    do {
+        entry->remote_next = head;
+    } while (!remote_disarmed_.compare_exchange_weak(head, entry, memory_order_acq_rel, memory_order_relaxed));
+    if (!head && parked_.load(memory_order_seq_cst)) unpark();
+}
+
+bool Worker::free_remote_disarmed(bool parking) noexcept {
+    // Parking: always the RMW (see disarm_remote); else a plain load keeps the loop cheap.
+    if (!parking && !remote_disarmed_.load(memory_order_relaxed)) return false;
+    TimerEntry* entry = remote_disarmed_.exchange(nullptr, memory_order_acq_rel);
+    const bool any = entry != nullptr;
+    while (entry) {
+        TimerEntry* next = entry->remote_next;
+        if (entry->linked()) timers_.remove(entry);  // (else the wheel already took it out)
+        TimerEntry::destroy(entry);
+        entry = next;
+    }
+    count_timers();
+    return any;
 }
 
 void Worker::fire_due_timers() noexcept {
+    free_remote_disarmed();
     if (timers_.empty()) return;
     timers_.advance(core_.now_ticks(), [](TimerNode* node) { fire_timer(static_cast<TimerEntry*>(node)); });
+    count_timers();
 }
 
 bool Worker::drain_io_waiters() {
@@ -413,8 +446,12 @@ bool Worker::drain_io_waiters() {
 }
 
 bool Worker::drain_timers() {
-    bool any = !timers_.empty();
+    // First: drop_timer leaves cancelled entries to this list. (Frames destroyed by the
+    // drop may hand us more: the caller loops while any were found.)
+    bool any = free_remote_disarmed(/*parking=*/true);
+    any = !timers_.empty() || any;
     timers_.drain([](TimerNode* node) { drop_timer(static_cast<TimerEntry*>(node)); });
+    count_timers();
     return any;
 }
 

@@ -49,6 +49,10 @@ public:
     void disarm(TimerEntry* entry) noexcept;  // a cancelled entry, unlinked and freed now
 
     // Called from any thread.
+    // A cancelled entry of this worker's wheel: unlinked and freed at its next timer check
+    // (or before it parks; a parked worker is woken for the first one).
+    void disarm_remote(TimerEntry* entry) noexcept;
+    std::size_t armed_timers() const noexcept { return armed_count_.load(memory_order_relaxed); }
     LocalQueue& queue() noexcept { return queue_; }
     bool try_claim_parked() noexcept;  // a waker takes this sleeper
     void unpark() noexcept { reactor_.unpark(); }
@@ -82,6 +86,8 @@ public:
 private:
     void park();
     void fire_due_timers() noexcept;
+    bool free_remote_disarmed(bool parking = false) noexcept;  // true if it freed any
+    void count_timers() noexcept { armed_count_.store(timers_.size(), memory_order_relaxed); }
     void poll_io() noexcept;  // non-blocking: only when sources are registered
     int park_timeout_ms() noexcept;
 
@@ -104,8 +110,10 @@ private:
     std::size_t next_round_head_ = 0;
     std::uint64_t rng_;
     TimerWheel timers_;
+    Atomic<std::size_t> armed_count_{0};  // timers_.size(), for armed_timer_entries()
     Reactor reactor_;
     alignas(kCacheLine) Atomic<bool> parked_{false};
+    alignas(kCacheLine) Atomic<TimerEntry*> remote_disarmed_{nullptr};  // a stack, via remote_next
     moodycamel::ProducerToken producer_token_;
     moodycamel::ConsumerToken consumer_token_;
 };

@@ -25,12 +25,6 @@ public:
     using Error::Error;
 };
 
-/// A weft deadline passed: thrown by wait_for() and inside a timeout() scope.
-class TimeoutError : public Error {
-public:
-    using Error::Error;
-};
-
 /// Delivered to a cancelled task at its current or next suspension point.
 ///
 ///   try { co_await weft::sleep(10s); }
@@ -43,6 +37,33 @@ public:
 class CancelledError {
 public:
     const char* what() const noexcept { return "weft::CancelledError: the task was cancelled"; }
+};
+
+/// A weft deadline passed: what the owner of an expired timeout() scope, and the caller of
+/// wait_for(), catch.
+///
+///   try {
+///       auto deadline = weft::timeout(2s);
+///       co_await fetch();
+///   } catch (const weft::TimeoutError& e) { /* the deadline passed */ }
+///
+/// A timeout is a cancellation (DESIGN.md "Cancellation"): TimeoutError is also a
+/// CancelledError, so cleanup written as `catch (const weft::CancelledError&) { ...; throw; }`
+/// runs for a timeout too. It is also a weft::Error (std::exception), as asyncio's
+/// TimeoutError is an Exception. scope() names the timeout() scope whose deadline raised it
+/// (compare with the scope's address: `e.scope() == &attempt`); nullptr from wait_for().
+/// wait_for() does not raise it inside: the awaited work sees a plain CancelledError, and
+/// wait_for turns it into TimeoutError on its way out (see timeout.hpp).
+class TimeoutError : public Error, public CancelledError {
+public:
+    explicit TimeoutError(const std::string& what, const void* scope = nullptr) : Error(what), scope_(scope) {}
+    explicit TimeoutError(const char* what, const void* scope = nullptr) : Error(what), scope_(scope) {}
+    const char* what() const noexcept override { return Error::what(); }
+    /// Identity of the timeout() scope that expired (never dereference it: it may be gone).
+    const void* scope() const noexcept { return scope_; }
+
+private:
+    const void* scope_;
 };
 
 /// Every failure of a TaskGroup's members (asyncio 3.11's ExceptionGroup). Cancellations

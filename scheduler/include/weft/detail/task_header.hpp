@@ -27,6 +27,10 @@
 
 #include <weft/detail/atomic.hpp>
 
+namespace weft {
+class TimeoutScope;
+}
+
 namespace weft::detail {
 
 class RuntimeCore;
@@ -92,6 +96,7 @@ protected:
 struct TaskExtras {
     Atomic<std::uint64_t> id{0};  // 0: not given out yet
     std::string name;
+    TimeoutScope* innermost_scope = nullptr;  // the task's own: its active timeout scopes
 };
 
 // 96 bytes: kept small because every live task holds one (spawn of 1M tasks is bound by
@@ -136,9 +141,10 @@ public:
     // Unique and never 0; given out when first asked for (most tasks never are), so a
     // spawn does not pay for it.
     std::uint64_t id() const noexcept;
+    TaskExtras& extras() const noexcept;  // allocated on first use
+    TaskExtras* extras_if_any() const noexcept { return extras_.load(memory_order_acquire); }
 
 private:
-    TaskExtras& extras() const noexcept;  // allocated on first use
     mutable Atomic<TaskExtras*> extras_{nullptr};
 };
 static_assert(sizeof(void*) != 8 || sizeof(TaskHeader) == 96, "TaskHeader grew: every live task pays for it");

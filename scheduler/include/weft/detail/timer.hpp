@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 
 #include <weft/detail/task_header.hpp>
 
@@ -21,5 +22,9 @@ bool settle_timer(TimerEntry* entry) noexcept;
 bool timer_fired(const TimerEntry* entry) noexcept;
 
 Clock::time_point runtime_now() noexcept;
+
+// A probe for tests and benchmarks: the timer entries linked in the wheels of the current
+// runtime (0 outside one). Each worker publishes its count after every change it makes.
+std::size_t armed_timer_entries() noexcept;
 
 }  // namespace weft::detail
