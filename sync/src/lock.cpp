@@ -69,6 +69,15 @@ bool Lock::enqueue_or_acquire(WaiterNode& node) noexcept {
 
 void Lock::release_slow() noexcept {
     SpinGuard locked(guard_);
+    hand_on_locked();
+}
+
+void Lock::pass_on_locked() noexcept {
+    owner_.store(nullptr, memory_order_relaxed);
+    hand_on_locked();
+}
+
+void Lock::hand_on_locked() noexcept {
     WaiterNode* next = waiters_.pop_front();
     if (!next) {
         state_.fetch_and(~kLocked, memory_order_release);  // the waiters were cancelled meanwhile

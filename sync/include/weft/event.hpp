@@ -69,7 +69,9 @@ public:
                                       [this] { return event_.enqueue_unless_set(*this); });
     }
     void await_resume() {
-        if (!detail::settle_wait(*this, event_.guard_, [this] { event_.unlink(*this); })) detail::throw_cancelled();
+        // (A set() it was woken by wakes every waiter: nothing to pass on.)
+        if (!detail::settle_wait(*this, event_.guard_, [this] { event_.unlink(*this); }, [] {}))
+            detail::throw_cancelled();
     }
 
 private:

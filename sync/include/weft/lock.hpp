@@ -12,9 +12,10 @@
 // does unlocking a lock nobody holds. try_lock() and unlock() also work from plain threads
 // (the holder is then "no task").
 //
-// Waiting is a cancellation point: a cancelled waiter never holds the lock afterwards. If the
-// lock was handed to it at the moment it was cancelled, the await returns the guard normally
-// and the cancellation is delivered at the task's next await.
+// Waiting is a cancellation point: a cancelled waiter never holds the lock afterwards. A
+// cancel() that returned true wins even if the lock was handed to the waiter before it got to
+// run (asyncio's rule): the waiter throws CancelledError and the lock goes to the next waiter,
+// or is unlocked.
 //
 // Cost: lock() and unlock() without contention are one compare-and-swap each and take no OS
 // lock. A waiter costs no allocation (the awaiter is the queue node). Before it queues, a
@@ -110,6 +111,8 @@ private:
         release_slow();
     }
     void release_slow() noexcept;
+    void hand_on_locked() noexcept;  // to the first waiter, or unlocked; under guard_
+    void pass_on_locked() noexcept;  // a waiter handed the lock was cancelled: it goes on
     bool enqueue_or_acquire(detail::WaiterNode& node) noexcept;  // true: queued
     void unlink(detail::WaiterNode& node) noexcept;               // a cancelled waiter, under guard_
     std::size_t waiter_count_locked() const noexcept { return waiters_.size(); }
@@ -170,7 +173,13 @@ public:
                                       [this] { return lock_.enqueue_or_acquire(*this); });
     }
     Guard await_resume() {
-        if (!detail::settle_wait(*this, lock_.guard_, [this] { lock_.unlink(*this); })) detail::throw_cancelled();
+        if (!cancellable_) {  // (Condition's re-acquire: only the hand-off ends it)
+            detail::settle_wait(*this, lock_.guard_, [] {});
+            return Guard(lock_);
+        }
+        if (!detail::settle_wait(*this, lock_.guard_, [this] { lock_.unlink(*this); },
+                                 [this] { lock_.pass_on_locked(); }))
+            detail::throw_cancelled();
         return Guard(lock_);
     }
 

@@ -19,9 +19,13 @@
 //
 // Why this is safe:
 //  - The source and the cancellation race only through the node's state, decided under guard:
-//    exactly one of them wins. If the source won, the waiter returns normally (the item, permit
-//    or lock is its own) and the cancellation stays pending for its next await: nothing is ever
-//    lost. If the cancellation won, the node is gone before any source can see it.
+//    exactly one of them wins. If the cancellation won, the node is gone before any source can
+//    see it. If the source won but a cancellation was requested before the task resumed
+//    (cancel() returned true: asyncio's `_must_cancel`), the wait still ends with the
+//    cancellation: settle_wait's `give_back()` passes the grant on under guard (to the next
+//    waiter, or back to the primitive), so nothing is lost and nothing is held by a task that
+//    threw. A grant in step 2 (the task was running, it never waited) is kept: a cancellation
+//    then comes at the next await, as in asyncio.
 //  - wake() only schedules the task (it resumes later on a worker loop, never inline), so
 //    calling it under guard cannot deadlock or recurse. The waiter cannot leave await_resume
 //    (and so cannot free the node or finish its task) until it has seen `woken` or taken
@@ -53,6 +57,7 @@ struct WaiterNode {
     Atomic<WaitState> state{WaitState::idle};
     std::uint8_t outcome = 0;  // the primitive's verdict (granted, shut down, broken, ...)
     std::uint8_t tag = 0;      // the primitive's note about the waiter (SharedLock: reader/writer)
+    bool linked = false;       // it really waited (step 2 linked it), so a grant may be given back
 
     WaiterNode() = default;
     // Never copied: every awaiter is awaited as the object itself (a prvalue `co_await
@@ -110,6 +115,7 @@ inline void complete_now(WaiterNode& node, std::uint8_t outcome) noexcept {
 // Step 2 for a node that will suspend: link it. Under guard.
 inline void enqueue(WaiterQueue& queue, WaiterNode& node) noexcept {
     node.state.store(WaitState::queued, memory_order_relaxed);
+    node.linked = true;
     queue.push_back(&node);
 }
 
@@ -167,6 +173,25 @@ bool settle_wait(WaiterNode& node, SpinLock& guard, Unlink&& unlink) {
     if (state == WaitState::idle) return false;
     SpinGuard locked(guard);
     if (node.state.load(memory_order_relaxed) == WaitState::woken) return true;
+    unlink();
+    return false;
+}
+
+// Step 4 with asyncio's `_must_cancel` rule, for waits whose grant can be passed on. As above,
+// and also false when a source ended the wait but a cancellation was requested before the
+// task resumed: then `give_back()` has run under guard (node.outcome says what was granted).
+template <class Unlink, class GiveBack>
+bool settle_wait(WaiterNode& node, SpinLock& guard, Unlink&& unlink, GiveBack&& give_back) {
+    WaitState state = node.state.load(memory_order_acquire);
+    // (Only the task itself consumes its cancellation bits, so "pending" cannot go stale here.)
+    if (state == WaitState::woken && !(node.linked && cancel_pending(node.waker.task))) return true;
+    if (state == WaitState::idle) return false;
+    SpinGuard locked(guard);
+    if (node.state.load(memory_order_relaxed) == WaitState::woken) {
+        if (!cancel_pending(node.waker.task)) return true;
+        give_back();
+        return false;
+    }
     unlink();
     return false;
 }
