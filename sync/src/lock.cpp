@@ -16,7 +16,7 @@ using namespace detail;
 
 void Lock::unlock() {
     if (!locked()) throw UsageError("weft::Lock::unlock(): the lock is not locked");
-    if (owner_.load(memory_order_relaxed) != tls_context.task)
+    if (owner_.load(memory_order_relaxed) != running_task())
         throw UsageError("weft::Lock::unlock(): the lock is held by another task");
     release();
 }
@@ -53,7 +53,7 @@ bool Lock::enqueue_or_acquire(WaiterNode& node) noexcept {
     for (;;) {
         if (!(state & (kLocked | kWaiters))) {
             if (state_.compare_exchange_weak(state, acquired(state), memory_order_acquire, memory_order_relaxed)) {
-                owner_.store(node.waker.task, memory_order_relaxed);
+                owner_.store(waiting_task(node.waker), memory_order_relaxed);
                 complete_now(node, kGranted);
                 return false;
             }
@@ -88,7 +88,7 @@ void Lock::hand_on_locked() noexcept {
     // the word while kWaiters is set, so a plain store is enough.
     std::uint64_t state = acquired(state_.load(memory_order_relaxed));
     state_.store(waiters_.empty() ? state : state | kWaiters, memory_order_relaxed);
-    owner_.store(next->waker.task, memory_order_relaxed);
+    owner_.store(waiting_task(next->waker), memory_order_relaxed);
     wake_waiter(next, kGranted);  // hand-off: it resumes holding the lock
 }
 

@@ -9,7 +9,8 @@
 // Fair: unlock() hands the lock to the task that has waited longest; it resumes on a worker
 // loop (never inside unlock()) already holding the lock, and no task arriving meanwhile can
 // take it first. A lock is held by a task: unlock() from any other task throws UsageError, as
-// does unlocking a lock nobody holds. try_lock() and unlock() also work from plain threads
+// does unlocking a lock nobody holds (a child awaited right after spawn() runs inline inside
+// its joiner, but is still a task of its own). try_lock() and unlock() also work from plain threads
 // (the holder is then "no task").
 //
 // Waiting is a cancellation point: a cancelled waiter never holds the lock afterwards. A
@@ -56,14 +57,14 @@ public:
     /// co_await it for a Guard that holds the lock.
     Awaiter lock() noexcept WEFT_LIFETIMEBOUND;
     /// Takes the lock if it is free and nobody is waiting for it. Unlock with unlock().
-    bool try_lock() noexcept { return try_acquire(detail::tls_context.task); }
+    bool try_lock() noexcept { return try_acquire(detail::running_task()); }
     /// Releases the lock taken with try_lock() (or a Guard's, which should rather unlock()).
     /// UsageError if the lock is not held, or is held by another task.
     void unlock();
     bool locked() const noexcept { return (state_.load(detail::memory_order_relaxed) & kLocked) != 0; }
     /// Whether the running task (or this plain thread) holds the lock.
     bool held_by_current_task() const noexcept {
-        return locked() && owner_.load(detail::memory_order_relaxed) == detail::tls_context.task;
+        return locked() && owner_.load(detail::memory_order_relaxed) == detail::running_task();
     }
 
 private:
@@ -162,7 +163,7 @@ public:
     explicit Awaiter(Lock& lock WEFT_LIFETIMEBOUND) noexcept : lock_(lock) {}
 
     bool await_ready() noexcept {
-        detail::TaskHeader* self = detail::tls_context.task;
+        detail::TaskHeader* self = detail::running_task();
         if (!lock_.try_acquire(self) && !lock_.spin_acquire(self)) return false;
         detail::complete_now(*this, kGranted);
         return true;

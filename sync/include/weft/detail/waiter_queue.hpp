@@ -39,6 +39,7 @@
 #include <cstdint>
 
 #include <weft/detail/atomic.hpp>
+#include <weft/detail/context.hpp>
 #include <weft/detail/spin_lock.hpp>
 #include <weft/detail/task_header.hpp>
 
@@ -194,6 +195,19 @@ bool settle_wait(WaiterNode& node, SpinLock& guard, Unlink&& unlink, GiveBack&& 
     }
     unlink();
     return false;
+}
+
+// Who holds a lock: the task whose code runs. A child awaited right after spawn() runs inline
+// inside its joiner and suspends as the joiner (its wakers address the joiner), yet it is a task
+// of its own. nullptr on a plain thread.
+inline TaskHeader* running_task() noexcept {
+    TaskHeader* task = tls_context.task;
+    return task && task->inline_innermost ? task->inline_innermost : task;
+}
+// The task that suspended with `waker`: the innermost child running inline in it. (Read by a
+// source under the primitive's guard: the joiner wrote it before it queued, under that guard.)
+inline TaskHeader* waiting_task(const Waker& waker) noexcept {
+    return waker.task->inline_innermost ? waker.task->inline_innermost : waker.task;
 }
 
 // Throws the current task's pending cancellation (CancelledError or TimeoutError).
