@@ -166,6 +166,7 @@ void Worker::run_task(TaskHeader* task) {
         resume = task->root;
     }
     tls_context.task = task;
+    tls_context.coop_budget = kCoopBudget;
     resume.resume();
     tls_context.task = nullptr;
 

@@ -166,9 +166,13 @@ public:
         detail::TaskHeader* self = detail::running_task();
         if (!lock_.try_acquire(self) && !lock_.spin_acquire(self)) return false;
         detail::complete_now(*this, kGranted);
-        return true;
+        return detail::coop_spend();
     }
     bool await_suspend(std::coroutine_handle<> awaiting) {
+        if (detail::completed(*this)) {  // taken in await_ready, but the budget is spent
+            detail::yield_suspend(awaiting);
+            return true;
+        }
         if (!cancellable_) return suspend_uncancellable(awaiting);
         return detail::suspend_waiter(*this, "weft::Lock::lock()", awaiting,
                                       [this] { return lock_.enqueue_or_acquire(*this); });

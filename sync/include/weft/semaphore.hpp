@@ -138,9 +138,13 @@ public:
     bool await_ready() noexcept {
         if (!semaphore_.try_acquire()) return false;
         detail::complete_now(*this, kGranted);
-        return true;
+        return detail::coop_spend();
     }
     bool await_suspend(std::coroutine_handle<> awaiting) {
+        if (detail::completed(*this)) {  // taken in await_ready, but the budget is spent
+            detail::yield_suspend(awaiting);
+            return true;
+        }
         return detail::suspend_waiter(*this, "weft::Semaphore::acquire()", awaiting,
                                       [this] { return semaphore_.enqueue_or_acquire(*this); });
     }

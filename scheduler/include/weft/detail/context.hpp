@@ -20,9 +20,26 @@ struct ThreadContext {
     // `worker` is.
     LocalQueue* queue = nullptr;
     unsigned nested_runs = 0;  // see run_nested
+    unsigned coop_budget = 0;  // ready awaits left to the running task (see coop_spend)
 };
 
 inline thread_local ThreadContext tls_context{};
+
+// The cooperative budget (DESIGN.md; Tokio's coop): ready awaits a task may make in one resume.
+inline constexpr unsigned kCoopBudget = 128;
+
+// An awaitable that completed without waiting calls this. True: go on (one ready await spent).
+// False: the budget is spent: the awaitable keeps what it completed but suspends through
+// yield_suspend() before returning it, so the worker's loop runs its timers, sockets and other
+// tasks. The worker refills the budget whenever it resumes a task. (Outside a task: true.)
+inline bool coop_spend() noexcept {
+    ThreadContext& context = tls_context;
+    if (context.coop_budget != 0) [[likely]] {
+        --context.coop_budget;
+        return true;
+    }
+    return context.task == nullptr;
+}
 
 // Nested runs: an awaited coroutine (a Task, or a spawned child taken back for an inline
 // join) started as a plain call rather than by symmetric transfer. If it finishes at once,

@@ -117,12 +117,16 @@ public:
                 Status status = queue_.put_locked(item_);
                 if (status == kFull) return false;
                 outcome_ = status;
-                return true;
+                return coop_spend();
             }
             outcome_ = kDone;
-            return true;
+            return coop_spend();
         }
         bool await_suspend(std::coroutine_handle<> awaiting) {
+            if (outcome_ != 0) {  // done in await_ready, but the budget is spent
+                yield_suspend(awaiting);
+                return true;
+            }
             PutterNode& node = node_.emplace(&item_);
             return suspend_or_try(node, "weft queue put()", awaiting,
                                   [this, &node](bool may_wait) { return queue_.enqueue_putter(node, may_wait); });
@@ -166,12 +170,16 @@ public:
                 Status status = queue_.get_locked(item_);
                 if (status == kEmpty) return false;
                 outcome_ = status;
-                return true;
+                return coop_spend();
             }
             outcome_ = kDone;
-            return true;
+            return coop_spend();
         }
         bool await_suspend(std::coroutine_handle<> awaiting) {
+            if (outcome_ != 0) {  // done in await_ready, but the budget is spent
+                yield_suspend(awaiting);
+                return true;
+            }
             GetterNode& node = node_.emplace(&item_);
             return suspend_or_try(node, "weft queue get()", awaiting,
                                   [this, &node](bool may_wait) { return queue_.enqueue_getter(node, may_wait); });

@@ -4,7 +4,9 @@
 //
 // Protocol (every primitive follows it; `guard` is the primitive's SpinLock):
 //  1. await_ready tries the primitive's lock-free fast path; if that completes the operation
-//     nothing below happens.
+//     nothing below happens, unless the task's cooperative budget is spent (coop_spend(),
+//     context.hpp): then await_ready returns false and await_suspend, seeing the node already
+//     `woken`, only yields (yield_suspend); await_resume then returns the result as usual.
 //  2. await_suspend (suspend_waiter): if a cancellation is pending, do not suspend (the node
 //     stays `idle` and await_resume throws it). Else prepare the waker, then under guard retry
 //     the operation: if it completes now, mark the node `woken` with its outcome and withdraw
@@ -42,6 +44,7 @@
 #include <weft/detail/context.hpp>
 #include <weft/detail/spin_lock.hpp>
 #include <weft/detail/task_header.hpp>
+#include <weft/yield.hpp>
 
 namespace weft::detail {
 
