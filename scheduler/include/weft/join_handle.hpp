@@ -73,17 +73,15 @@ public:
             detail::TaskHeader* task = &handle_.mutable_checked();
             if (task->join_waiter.load(std::memory_order_acquire) == detail::kJoinClosed) return within_budget();
             if (!Propagate || !detail::may_run_nested()) return false;
+            // The cooperative budget (context.hpp): once it is spent the child is not run
+            // inline: this join suspends (await_suspend goes to join_suspend), and the worker
+            // loop runs the child, its timers and sockets.
+            if (!detail::coop_spend()) [[unlikely]]
+                return false;
             std::coroutine_handle<> child = detail::join_try_inline(task, {}, outer_);  // continuation: return here
             if (!child) return false;
             inlined_ = true;
-            if (detail::run_nested(child)) {
-                if (detail::coop_spend()) [[likely]]
-                    return true;
-                inlined_ = false;  // finished: complete the join now, then yield
-                detail::join_finish_inlined(task, outer_);
-                budget_yield_ = true;
-                return false;
-            }
+            if (detail::run_nested(child)) return true;
             suspended_inside_ = true;
             return false;
         }
