@@ -167,6 +167,7 @@ void Worker::run_task(TaskHeader* task) {
     }
     tls_context.task = task;
     tls_context.coop_budget = kCoopBudget;
+    tls_context.inline_join_budget = kInlineJoinBudget;
     resume.resume();
     tls_context.task = nullptr;
 

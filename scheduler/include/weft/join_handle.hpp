@@ -73,10 +73,10 @@ public:
             detail::TaskHeader* task = &handle_.mutable_checked();
             if (task->join_waiter.load(std::memory_order_acquire) == detail::kJoinClosed) return within_budget();
             if (!Propagate || !detail::may_run_nested()) return false;
-            // The cooperative budget (context.hpp): once it is spent the child is not run
+            // The cooperative budget (context.hpp, inline joins' own): once spent the child is not run
             // inline: this join suspends (await_suspend goes to join_suspend), and the worker
             // loop runs the child, its timers and sockets.
-            if (!detail::coop_spend()) [[unlikely]]
+            if (!detail::inline_join_spend()) [[unlikely]]
                 return false;
             std::coroutine_handle<> child = detail::join_try_inline(task, {}, outer_);  // continuation: return here
             if (!child) return false;
