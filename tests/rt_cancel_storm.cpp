@@ -236,8 +236,12 @@ TEST_CASE("cancellation storm: every task ends exactly once, as finished or canc
                      << counters.children_spawned);
 
     CHECK(counters.finished + counters.cancelled == total);
-    CHECK(awaited.values == counters.finished);
-    CHECK(awaited.cancellations == counters.cancelled);
+    CHECK(awaited.values + awaited.cancellations == total);
+    // A target cancelled after its last await ran its body to the end and still ends cancelled
+    // (asyncio's rule for a task cancelled while it runs): `late` of those.
+    const std::int64_t late = counters.finished - awaited.values;
+    CHECK(late >= 0);
+    CHECK(awaited.cancellations == counters.cancelled + late);
     CHECK(awaited.other == 0);
     CHECK(counters.caught + counters.unstarted == counters.cancelled);
     CHECK(counters.children_ended == counters.children_spawned);

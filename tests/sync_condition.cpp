@@ -133,10 +133,10 @@ weft::Task<void> notified_then_cancelled() {
     {
         auto held = co_await cond.lock();
         cond.notify();
-        waiter.cancel();  // after the notification: it keeps it
+        waiter.cancel();  // after the notification, before it runs: the cancel still wins
     }
-    co_await test::expect_cancelled(std::move(waiter));  // at its next await (none: at the end)
-    CHECK(log == "notified");
+    co_await test::expect_cancelled(std::move(waiter));
+    CHECK(log == "cancelled, lock held");
     CHECK_FALSE(cond.locked());
 }
 
@@ -209,7 +209,7 @@ TEST_CASE("Condition: a cancelled wait re-acquires the lock before it throws", "
     weft::run(cancelled_wait_reacquires(), test::one_worker());
 }
 
-TEST_CASE("Condition: a waiter notified and then cancelled keeps the notification", "[sync][condition][cancel]") {
+TEST_CASE("Condition: a waiter notified and then cancelled before it runs throws, holding the lock", "[sync][condition][cancel]") {
     weft::run(notified_then_cancelled(), test::one_worker());
 }
 

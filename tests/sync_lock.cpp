@@ -88,10 +88,10 @@ weft::Task<void> cancelled_at_hand_off() {
     auto waiter = weft::spawn(append_then_await(lock, log));
     co_await weft::testing::until_waiters(lock, 1);
     held.unlock();   // the lock is handed to the waiter...
-    waiter.cancel(); // ...and it is cancelled before it runs
+    waiter.cancel(); // ...and it is cancelled before it runs: the cancel wins (asyncio)
     co_await test::expect_cancelled(std::move(waiter));
-    CHECK(log == "got ");       // it did get the lock: nothing was lost
-    CHECK_FALSE(lock.locked());  // and its guard gave it back while unwinding
+    CHECK(log.empty());          // its lock() threw
+    CHECK_FALSE(lock.locked());  // and the lock it was handed came back
 }
 
 weft::Task<void> timeout_while_waiting() {
@@ -126,6 +126,61 @@ weft::Task<void> unlock_misuse() {
     CHECK_THROWS_WITH(lock.unlock(), Catch::Contains("held by another task"));
     auto guard = weft::Lock::Guard();
     CHECK_THROWS_AS(guard.unlock(), weft::UsageError);
+}
+
+weft::Task<void> try_unlock(weft::Lock& lock, bool& refused) {
+    try {
+        lock.unlock();
+    } catch (const weft::UsageError&) {
+        refused = true;
+    }
+    co_return;
+}
+
+weft::Task<void> take_and_keep(weft::Lock& lock, bool& took) {
+    took = lock.try_lock();
+    co_return;
+}
+
+weft::Task<bool> lock_and_check_held(weft::Lock& lock) {
+    auto held = co_await lock.lock();
+    co_return lock.held_by_current_task();
+}
+
+weft::Task<void> hold_across_yields(weft::Lock& lock) {
+    auto held = co_await lock.lock();
+    co_await weft::yield_now();
+    co_await weft::yield_now();
+}
+
+// A child awaited right after spawn() runs inline inside its joiner (the fork-join fast path),
+// yet it is a task of its own: it does not hold its joiner's lock, nor the joiner its lock.
+weft::Task<void> inline_child_is_not_the_holder() {
+    weft::Lock lock;
+    for (int i = 0; i < 100; ++i) {
+        CHECK(lock.try_lock());
+        bool refused = false;
+        co_await weft::spawn(try_unlock(lock, refused));
+        CHECK(refused);
+        CHECK(lock.held_by_current_task());
+        lock.unlock();
+    }
+    bool took = false;
+    co_await weft::spawn(take_and_keep(lock, took));
+    CHECK(took);
+    CHECK(lock.locked());
+    CHECK_FALSE(lock.held_by_current_task());
+    CHECK_THROWS_WITH(lock.unlock(), Catch::Contains("held by another task"));
+    // An inline child that waits for the lock and is handed it holds it itself.
+    weft::Lock other;
+    auto holder = weft::spawn(hold_across_yields(other));
+    co_await weft::testing::until_waiters(other, 0);
+    co_await weft::yield_now();  // the holder has it
+    CHECK(other.locked());
+    bool mine = co_await weft::spawn(lock_and_check_held(other));
+    CHECK(mine);
+    co_await holder;
+    CHECK_FALSE(other.locked());
 }
 
 weft::Task<void> guard_moves() {
@@ -183,7 +238,7 @@ TEST_CASE("Lock: a cancelled waiter never holds the lock", "[sync][lock][cancel]
     weft::run(cancelled_waiter_never_holds(), test::one_worker());
 }
 
-TEST_CASE("Lock: a waiter cancelled just after the hand-off keeps the lock until its next await",
+TEST_CASE("Lock: a waiter cancelled just after the hand-off throws and the lock comes back",
           "[sync][lock][cancel]") {
     weft::run(cancelled_at_hand_off(), test::one_worker());
 }
@@ -194,6 +249,11 @@ TEST_CASE("Lock: wait_for() on lock() times out and leaves no waiter", "[sync][l
 
 TEST_CASE("Lock: unlocking a lock you do not hold throws UsageError", "[sync][lock]") {
     weft::run(unlock_misuse(), test::one_worker());
+}
+
+TEST_CASE("Lock: a child running inline in its joiner neither holds nor unlocks the joiner's lock",
+          "[sync][lock]") {
+    weft::run(inline_child_is_not_the_holder(), test::one_worker());
 }
 
 TEST_CASE("Lock: guards move and unlock once", "[sync][lock]") { weft::run(guard_moves(), test::one_worker()); }

@@ -126,7 +126,7 @@ bool request_cancel(TaskHeader* task, std::uint32_t bit) noexcept {
     // CAS (which reads the poke atomically) re-queues it instead of letting it sleep.
     // Always an RMW, even when nothing changes: it reads the latest state, and a worker
     // that later starts the task (an RMW on the same word) then sees our bit.
-    task->cancel_bits.fetch_or(bit, memory_order_release);
+    if (task->cancel_bits.fetch_or(bit, memory_order_acq_rel) & ts::kOutcomeDecided) return false;
     std::uint64_t state = task->state.load(memory_order_relaxed);
     std::uint64_t next;
     do {

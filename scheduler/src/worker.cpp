@@ -166,6 +166,8 @@ void Worker::run_task(TaskHeader* task) {
         resume = task->root;
     }
     tls_context.task = task;
+    tls_context.coop_budget = kCoopBudget;
+    tls_context.inline_join_budget = kInlineJoinBudget;
     resume.resume();
     tls_context.task = nullptr;
 
@@ -204,7 +206,16 @@ void Worker::run_task(TaskHeader* task) {
 }
 
 void Worker::complete(TaskHeader* task) {
-    if (task->exception) task->cancelled = is_cancellation(task->exception);
+    // The outcome is decided here against request_cancel() by one RMW on the bits. asyncio's
+    // `_must_cancel`: a task cancelled while it ran that returned without another await (or
+    // without catching the CancelledError) ends cancelled; a cancel() after this returns false.
+    std::uint32_t bits = task->cancel_bits.fetch_or(ts::kOutcomeDecided, memory_order_acq_rel);
+    if (task->exception) {
+        task->cancelled = is_cancellation(task->exception);
+    } else if (bits & ts::kCancelRequested) [[unlikely]] {
+        task->exception = std::make_exception_ptr(CancelledError());
+        task->cancelled = true;
+    }
     finish(task);
 }
 

@@ -16,7 +16,7 @@ using namespace detail;
 
 void Lock::unlock() {
     if (!locked()) throw UsageError("weft::Lock::unlock(): the lock is not locked");
-    if (owner_.load(memory_order_relaxed) != tls_context.task)
+    if (owner_.load(memory_order_relaxed) != running_task())
         throw UsageError("weft::Lock::unlock(): the lock is held by another task");
     release();
 }
@@ -53,7 +53,7 @@ bool Lock::enqueue_or_acquire(WaiterNode& node) noexcept {
     for (;;) {
         if (!(state & (kLocked | kWaiters))) {
             if (state_.compare_exchange_weak(state, acquired(state), memory_order_acquire, memory_order_relaxed)) {
-                owner_.store(node.waker.task, memory_order_relaxed);
+                owner_.store(waiting_task(node.waker), memory_order_relaxed);
                 complete_now(node, kGranted);
                 return false;
             }
@@ -69,6 +69,15 @@ bool Lock::enqueue_or_acquire(WaiterNode& node) noexcept {
 
 void Lock::release_slow() noexcept {
     SpinGuard locked(guard_);
+    hand_on_locked();
+}
+
+void Lock::pass_on_locked() noexcept {
+    owner_.store(nullptr, memory_order_relaxed);
+    hand_on_locked();
+}
+
+void Lock::hand_on_locked() noexcept {
     WaiterNode* next = waiters_.pop_front();
     if (!next) {
         state_.fetch_and(~kLocked, memory_order_release);  // the waiters were cancelled meanwhile
@@ -79,7 +88,7 @@ void Lock::release_slow() noexcept {
     // the word while kWaiters is set, so a plain store is enough.
     std::uint64_t state = acquired(state_.load(memory_order_relaxed));
     state_.store(waiters_.empty() ? state : state | kWaiters, memory_order_relaxed);
-    owner_.store(next->waker.task, memory_order_relaxed);
+    owner_.store(waiting_task(next->waker), memory_order_relaxed);
     wake_waiter(next, kGranted);  // hand-off: it resumes holding the lock
 }
 

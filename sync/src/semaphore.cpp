@@ -71,6 +71,15 @@ bool Semaphore::enqueue_or_acquire(WaiterNode& node) noexcept {
     return true;
 }
 
+void Semaphore::pass_on_locked() noexcept {
+    if (WaiterNode* next = waiters_.pop_front()) {
+        if (waiters_.empty()) state_.fetch_and(~kWaiters, memory_order_relaxed);
+        wake_waiter(next, kGranted);
+        return;
+    }
+    state_.fetch_add(kOne, memory_order_release);  // nobody waits (so no kWaiters): count it
+}
+
 void Semaphore::unlink(WaiterNode& node) noexcept {
     waiters_.remove(&node);
     if (waiters_.empty()) state_.fetch_and(~kWaiters, memory_order_relaxed);

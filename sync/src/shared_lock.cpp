@@ -10,7 +10,7 @@ using namespace detail;
 
 void SharedLock::unlock() {
     if (!locked()) throw UsageError("weft::SharedLock::unlock(): the write lock is not held");
-    if (owner_.load(memory_order_relaxed) != tls_context.task)
+    if (owner_.load(memory_order_relaxed) != running_task())
         throw UsageError("weft::SharedLock::unlock(): the write lock is held by another task");
     release(false);
 }
@@ -56,7 +56,7 @@ void SharedLock::dispatch_locked() noexcept {
             if ((state >> kReaderShift) != 0) break;
             waiters_.pop_front();
             state_.fetch_or(kWriter, memory_order_acquire);
-            owner_.store(head->waker.task, memory_order_relaxed);
+            owner_.store(waiting_task(head->waker), memory_order_relaxed);
             wake_waiter(head, kGranted);
             break;
         }
@@ -79,7 +79,7 @@ bool SharedLock::enqueue_or_acquire(WaiterNode& node) noexcept {
             }
         } else if (!shared && state == 0) {
             if (state_.compare_exchange_weak(state, kWriter, memory_order_acquire, memory_order_relaxed)) {
-                owner_.store(node.waker.task, memory_order_relaxed);
+                owner_.store(waiting_task(node.waker), memory_order_relaxed);
                 complete_now(node, kGranted);
                 return false;
             }

@@ -21,6 +21,7 @@
 #include <weft/detail/task_header.hpp>
 #include <weft/error.hpp>
 #include <weft/task.hpp>
+#include <weft/yield.hpp>
 
 namespace weft {
 
@@ -70,8 +71,13 @@ public:
         // coroutine, with await_resume: as calls they cost a sixth of skynet's time.)
         [[gnu::always_inline]] bool await_ready() {
             detail::TaskHeader* task = &handle_.mutable_checked();
-            if (task->join_waiter.load(std::memory_order_acquire) == detail::kJoinClosed) return true;
+            if (task->join_waiter.load(std::memory_order_acquire) == detail::kJoinClosed) return within_budget();
             if (!Propagate || !detail::may_run_nested()) return false;
+            // The cooperative budget (context.hpp, inline joins' own): once spent the child is not run
+            // inline: this join suspends (await_suspend goes to join_suspend), and the worker
+            // loop runs the child, its timers and sockets.
+            if (!detail::inline_join_spend()) [[unlikely]]
+                return false;
             std::coroutine_handle<> child = detail::join_try_inline(task, {}, outer_);  // continuation: return here
             if (!child) return false;
             inlined_ = true;
@@ -80,6 +86,10 @@ public:
             return false;
         }
         [[gnu::always_inline]] std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) {
+            if (budget_yield_) [[unlikely]] {  // the child has finished, but the budget is spent
+                detail::yield_suspend(awaiting);
+                return std::noop_coroutine();
+            }
             if (suspended_inside_) {
                 // Its task (ours) cannot be resumed before this returns: the worker running
                 // it re-queues it only afterwards.
@@ -110,7 +120,16 @@ public:
         }
 
     private:
+        // The cooperative budget (context.hpp): a finished child is a ready await.
+        bool within_budget() noexcept {
+            if (detail::coop_spend()) [[likely]]
+                return true;
+            budget_yield_ = true;
+            return false;
+        }
+
         JoinHandle& handle_;
+        bool budget_yield_ = false;  // ready, but the budget is spent: await_suspend yields
         bool inlined_ = false;  // the child runs inline and has not finished
         bool suspended_inside_ = false;  // the child ran as a nested call and suspended
         detail::TaskHeader* outer_ = nullptr;  // what ran inside the awaiting task before the child

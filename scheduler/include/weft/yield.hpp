@@ -15,6 +15,8 @@
 namespace weft {
 
 namespace detail {
+// (Also the cooperative budget's yield: an awaitable whose budget is spent suspends through
+// it and, not calling yield_resume, returns what it completed: not a cancellation point.)
 void yield_suspend(std::coroutine_handle<> awaiting);
 void yield_resume();  // a cancellation point: throws a pending cancellation
 }

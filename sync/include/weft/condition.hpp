@@ -14,9 +14,9 @@
 // wait() and notify() need the lock held by the calling task (UsageError otherwise).
 //
 // Cancellation: wait() is a cancellation point. A cancelled wait still re-acquires the lock
-// before throwing (asyncio's rule, so the caller's guard stays truthful). A waiter notified at
-// the moment it was cancelled counts as notified: the notification is not lost, wait() returns
-// normally and the cancellation is delivered at the task's next await.
+// before throwing (asyncio's rule, so the caller's guard stays truthful). A cancel() that
+// returned true wins even if the waiter was notified before it got to run: it throws, and the
+// notification goes to the next waiter (if one waits), so it is not lost.
 #pragma once
 
 #include <coroutine>

@@ -62,14 +62,20 @@ public:
     bool await_ready() noexcept {
         if (!event_.is_set()) return false;
         detail::complete_now(*this, kSet);
-        return true;
+        return detail::coop_spend();
     }
     bool await_suspend(std::coroutine_handle<> awaiting) {
+        if (detail::completed(*this)) {  // set, but the budget is spent
+            detail::yield_suspend(awaiting);
+            return true;
+        }
         return detail::suspend_waiter(*this, "weft::Event::wait()", awaiting,
                                       [this] { return event_.enqueue_unless_set(*this); });
     }
     void await_resume() {
-        if (!detail::settle_wait(*this, event_.guard_, [this] { event_.unlink(*this); })) detail::throw_cancelled();
+        // (A set() it was woken by wakes every waiter: nothing to pass on.)
+        if (!detail::settle_wait(*this, event_.guard_, [this] { event_.unlink(*this); }, [] {}))
+            detail::throw_cancelled();
     }
 
 private:

@@ -9,12 +9,14 @@
 // Fair: unlock() hands the lock to the task that has waited longest; it resumes on a worker
 // loop (never inside unlock()) already holding the lock, and no task arriving meanwhile can
 // take it first. A lock is held by a task: unlock() from any other task throws UsageError, as
-// does unlocking a lock nobody holds. try_lock() and unlock() also work from plain threads
+// does unlocking a lock nobody holds (a child awaited right after spawn() runs inline inside
+// its joiner, but is still a task of its own). try_lock() and unlock() also work from plain threads
 // (the holder is then "no task").
 //
-// Waiting is a cancellation point: a cancelled waiter never holds the lock afterwards. If the
-// lock was handed to it at the moment it was cancelled, the await returns the guard normally
-// and the cancellation is delivered at the task's next await.
+// Waiting is a cancellation point: a cancelled waiter never holds the lock afterwards. A
+// cancel() that returned true wins even if the lock was handed to the waiter before it got to
+// run (asyncio's rule): the waiter throws CancelledError and the lock goes to the next waiter,
+// or is unlocked.
 //
 // Cost: lock() and unlock() without contention are one compare-and-swap each and take no OS
 // lock. A waiter costs no allocation (the awaiter is the queue node). Before it queues, a
@@ -55,14 +57,14 @@ public:
     /// co_await it for a Guard that holds the lock.
     Awaiter lock() noexcept WEFT_LIFETIMEBOUND;
     /// Takes the lock if it is free and nobody is waiting for it. Unlock with unlock().
-    bool try_lock() noexcept { return try_acquire(detail::tls_context.task); }
+    bool try_lock() noexcept { return try_acquire(detail::running_task()); }
     /// Releases the lock taken with try_lock() (or a Guard's, which should rather unlock()).
     /// UsageError if the lock is not held, or is held by another task.
     void unlock();
     bool locked() const noexcept { return (state_.load(detail::memory_order_relaxed) & kLocked) != 0; }
     /// Whether the running task (or this plain thread) holds the lock.
     bool held_by_current_task() const noexcept {
-        return locked() && owner_.load(detail::memory_order_relaxed) == detail::tls_context.task;
+        return locked() && owner_.load(detail::memory_order_relaxed) == detail::running_task();
     }
 
 private:
@@ -110,6 +112,8 @@ private:
         release_slow();
     }
     void release_slow() noexcept;
+    void hand_on_locked() noexcept;  // to the first waiter, or unlocked; under guard_
+    void pass_on_locked() noexcept;  // a waiter handed the lock was cancelled: it goes on
     bool enqueue_or_acquire(detail::WaiterNode& node) noexcept;  // true: queued
     void unlink(detail::WaiterNode& node) noexcept;               // a cancelled waiter, under guard_
     std::size_t waiter_count_locked() const noexcept { return waiters_.size(); }
@@ -159,18 +163,28 @@ public:
     explicit Awaiter(Lock& lock WEFT_LIFETIMEBOUND) noexcept : lock_(lock) {}
 
     bool await_ready() noexcept {
-        detail::TaskHeader* self = detail::tls_context.task;
+        detail::TaskHeader* self = detail::running_task();
         if (!lock_.try_acquire(self) && !lock_.spin_acquire(self)) return false;
         detail::complete_now(*this, kGranted);
-        return true;
+        return detail::coop_spend();
     }
     bool await_suspend(std::coroutine_handle<> awaiting) {
+        if (detail::completed(*this)) {  // taken in await_ready, but the budget is spent
+            detail::yield_suspend(awaiting);
+            return true;
+        }
         if (!cancellable_) return suspend_uncancellable(awaiting);
         return detail::suspend_waiter(*this, "weft::Lock::lock()", awaiting,
                                       [this] { return lock_.enqueue_or_acquire(*this); });
     }
     Guard await_resume() {
-        if (!detail::settle_wait(*this, lock_.guard_, [this] { lock_.unlink(*this); })) detail::throw_cancelled();
+        if (!cancellable_) {  // (Condition's re-acquire: only the hand-off ends it)
+            detail::settle_wait(*this, lock_.guard_, [] {});
+            return Guard(lock_);
+        }
+        if (!detail::settle_wait(*this, lock_.guard_, [this] { lock_.unlink(*this); },
+                                 [this] { lock_.pass_on_locked(); }))
+            detail::throw_cancelled();
         return Guard(lock_);
     }
 

@@ -10,10 +10,13 @@
 // put() waits while the queue is full, get() while it is empty; both are cancellation points.
 // A put() that finds a task waiting in get() hands the item straight to it, and a get() that
 // makes room moves the longest-waiting putter's item in; the woken task resumes on a worker
-// loop, never inside the call that woke it. Cancellation never loses an item: a cancelled get()
-// leaves every item for other getters (if an item was handed to it at that moment, it returns
-// the item and the cancellation comes at its next await); a cancelled put() has either put its
-// item or not, never half.
+// loop, never inside the call that woke it. Cancellation never loses an item. A cancel() that
+// returned true wins even if an item was handed to the getter before it got to run (asyncio's
+// rule): get() throws and the item goes to the next waiting getter, or back into the queue (at
+// the back; only if the queue filled up meanwhile does get() return the item, the cancellation
+// then coming at the task's next await). A put() that throws CancelledError put nothing; a
+// putter whose item was moved in before the cancel() landed returns normally (the item is in),
+// and a task that then finishes without another await still ends cancelled.
 //
 // join()/task_done() and shutdown(immediate) follow asyncio 3.13: see the member comments.
 // LifoQueue returns the newest item first; PriorityQueue<T, Compare> the smallest under

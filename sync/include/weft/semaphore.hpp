@@ -12,9 +12,10 @@
 // try_acquire() never take a permit ahead of them (locked() is then true).
 // BoundedSemaphore(n) throws UsageError from a release() that would raise the count above n.
 //
-// Waiting is a cancellation point and never leaks a permit: a cancelled waiter holds none,
-// and one that was granted a permit at the moment it was cancelled returns its guard normally
-// (the guard gives the permit back; the cancellation is delivered at the next await).
+// Waiting is a cancellation point and never leaks a permit: a cancelled waiter holds none. A
+// cancel() that returned true wins even if the permit was granted before the waiter got to run
+// (asyncio's rule): the waiter throws CancelledError and the permit goes to the next waiter, or
+// back to the count.
 //
 // Cost: acquire()/release() without waiters are one compare-and-swap each, no OS lock.
 #pragma once
@@ -76,6 +77,7 @@ private:
     void release_slow(bool checked);
     bool enqueue_or_acquire(detail::WaiterNode& node) noexcept;  // true: queued
     void unlink(detail::WaiterNode& node) noexcept;
+    void pass_on_locked() noexcept;  // a granted waiter was cancelled: its permit goes on
     std::size_t waiter_count_locked() const noexcept { return waiters_.size(); }
 
     detail::Atomic<std::uint64_t> state_;
@@ -136,14 +138,19 @@ public:
     bool await_ready() noexcept {
         if (!semaphore_.try_acquire()) return false;
         detail::complete_now(*this, kGranted);
-        return true;
+        return detail::coop_spend();
     }
     bool await_suspend(std::coroutine_handle<> awaiting) {
+        if (detail::completed(*this)) {  // taken in await_ready, but the budget is spent
+            detail::yield_suspend(awaiting);
+            return true;
+        }
         return detail::suspend_waiter(*this, "weft::Semaphore::acquire()", awaiting,
                                       [this] { return semaphore_.enqueue_or_acquire(*this); });
     }
     Guard await_resume() {
-        if (!detail::settle_wait(*this, semaphore_.guard_, [this] { semaphore_.unlink(*this); }))
+        if (!detail::settle_wait(*this, semaphore_.guard_, [this] { semaphore_.unlink(*this); },
+                                 [this] { semaphore_.pass_on_locked(); }))
             detail::throw_cancelled();
         return Guard(semaphore_);
     }

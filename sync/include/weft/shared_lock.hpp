@@ -51,7 +51,7 @@ public:
     Awaiter<false> lock() noexcept WEFT_LIFETIMEBOUND;
     /// co_await it for a shared (read) lock: a ReadGuard.
     Awaiter<true> lock_shared() noexcept WEFT_LIFETIMEBOUND;
-    bool try_lock() noexcept { return try_acquire(false, detail::tls_context.task); }
+    bool try_lock() noexcept { return try_acquire(false, detail::running_task()); }
     bool try_lock_shared() noexcept { return try_acquire(true, nullptr); }
     /// Releases the write lock. UsageError unless the running task holds it.
     void unlock();
@@ -143,7 +143,7 @@ public:
     explicit Awaiter(SharedLock& lock WEFT_LIFETIMEBOUND) noexcept : lock_(lock) { tag = Shared ? kReaderTag : kWriterTag; }
 
     bool await_ready() noexcept {
-        if (!lock_.try_acquire(Shared, detail::tls_context.task)) return false;
+        if (!lock_.try_acquire(Shared, detail::running_task())) return false;
         detail::complete_now(*this, kGranted);
         return true;
     }

@@ -50,6 +50,9 @@ inline constexpr std::uint64_t kCancelPoke = 1u << 7;
 inline constexpr std::uint32_t kCancelRequested = 1u << 4;   // cancel(): deliver CancelledError
 inline constexpr std::uint32_t kTimeoutRequested = 1u << 5;  // a timeout scope expired
 inline constexpr std::uint32_t kCancelBits = kCancelRequested | kTimeoutRequested;
+// Set by the worker that completes the task, in the same RMW that reads the bits: a cancel()
+// ordered before it makes the task end cancelled, one after it returns false.
+inline constexpr std::uint32_t kOutcomeDecided = 1u << 31;
 inline constexpr std::uint64_t kEpochOne = std::uint64_t{1} << 32;
 inline constexpr std::uint32_t epoch_of(std::uint64_t state) noexcept { return static_cast<std::uint32_t>(state >> 32); }
 }  // namespace task_state
@@ -208,7 +211,7 @@ TaskHeader* innermost_task(TaskHeader* running) noexcept;
 void join_cancelled(TaskHeader* target, bool propagate);
 
 inline bool cancel_pending(const TaskHeader* task) noexcept {
-    return task->cancel_bits.load(memory_order_acquire) != 0;
+    return (task->cancel_bits.load(memory_order_acquire) & task_state::kCancelBits) != 0;
 }
 
 inline void destroy_task(TaskHeader* task) noexcept {

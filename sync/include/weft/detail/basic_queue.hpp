@@ -57,7 +57,7 @@ struct NoGate {
 
 template <class T, class Storage, class Gate = NoGate>
 class BasicQueue {
-    enum Status : std::uint8_t { kDone = 1, kShutDown, kFull, kEmpty };
+    enum Status : std::uint8_t { kDone = 1, kShutDown, kFull, kEmpty, kCancelled };
     static constexpr std::uint32_t kGetters = 1;    // getters_ not empty
     static constexpr std::uint32_t kPutters = 2;    // putters_ not empty
     static constexpr std::uint32_t kJoiners = 4;    // joiners_ not empty
@@ -117,12 +117,16 @@ public:
                 Status status = queue_.put_locked(item_);
                 if (status == kFull) return false;
                 outcome_ = status;
-                return true;
+                return coop_spend();
             }
             outcome_ = kDone;
-            return true;
+            return coop_spend();
         }
         bool await_suspend(std::coroutine_handle<> awaiting) {
+            if (outcome_ != 0) {  // done in await_ready, but the budget is spent
+                yield_suspend(awaiting);
+                return true;
+            }
             PutterNode& node = node_.emplace(&item_);
             return suspend_or_try(node, "weft queue put()", awaiting,
                                   [this, &node](bool may_wait) { return queue_.enqueue_putter(node, may_wait); });
@@ -140,6 +144,7 @@ public:
                     !settle_wait(node, queue_.guard_, [this, &node] { queue_.unlink(queue_.putters_, kPutters, &node); }))
                     throw_cancelled();
                 outcome_ = node.outcome;
+                if (outcome_ == kCancelled) throw_cancelled();  // passed over by admit_putters
             }
             if (outcome_ == kShutDown) throw QueueShutDown();
         }
@@ -165,12 +170,16 @@ public:
                 Status status = queue_.get_locked(item_);
                 if (status == kEmpty) return false;
                 outcome_ = status;
-                return true;
+                return coop_spend();
             }
             outcome_ = kDone;
-            return true;
+            return coop_spend();
         }
         bool await_suspend(std::coroutine_handle<> awaiting) {
+            if (outcome_ != 0) {  // done in await_ready, but the budget is spent
+                yield_suspend(awaiting);
+                return true;
+            }
             GetterNode& node = node_.emplace(&item_);
             return suspend_or_try(node, "weft queue get()", awaiting,
                                   [this, &node](bool may_wait) { return queue_.enqueue_getter(node, may_wait); });
@@ -186,6 +195,10 @@ public:
                 GetterNode& node = *node_.get();
                 if (!completed(node) &&
                     !settle_wait(node, queue_.guard_, [this, &node] { queue_.unlink(queue_.getters_, kGetters, &node); }))
+                    throw_cancelled();
+                // Handed an item, then cancelled before it ran: the item goes on (asyncio's rule).
+                if (node.linked && node.outcome == kDone && cancel_pending(node.waker.task) &&
+                    queue_.give_back(item_))
                     throw_cancelled();
                 outcome_ = node.outcome;
             }
@@ -442,10 +455,42 @@ private:
         if (getters_.empty()) clear_flag(kGetters);
     }
 
-    // Waiting putters' items move in while there is room, oldest putter first.
+    // A getter handed `item` was cancelled before it ran: the item goes to the next waiting
+    // getter, else back into the storage (its put was counted already: a done count makes up
+    // for the storage counting it again). False (the getter keeps it) if there is no room.
+    bool give_back(std::optional<T>& item) {
+        SpinGuard locked(guard_);
+        if (WaiterNode* node = getters_.pop_front()) {
+            if (getters_.empty()) clear_flag(kGetters);
+            auto* getter = static_cast<GetterNode*>(node);
+            getter->item->emplace(std::move(*item));
+            item.reset();
+            wake_waiter(getter, kDone);
+            return true;
+        }
+        if (flags_.load(memory_order_relaxed) & kDropping) {  // shut down at once: dropped, done
+            item.reset();
+            done_.fetch_add(1, memory_order_seq_cst);
+            return true;
+        }
+        if (!gate_.admits(items_.size()) || !items_.try_push(*item)) return false;
+        gate_.pushed(items_.size());
+        item.reset();
+        done_.fetch_add(1, memory_order_seq_cst);
+        return true;
+    }
+
+    // Waiting putters' items move in while there is room, oldest putter first. A putter whose
+    // cancellation is already pending is skipped (it leaves with CancelledError, its item not
+    // put): a cancel() that returned true takes effect.
     void admit_putters_locked() {
         while (WaiterNode* node = putters_.front()) {
             auto* putter = static_cast<PutterNode*>(node);
+            if (cancel_pending(putter->waker.task)) [[unlikely]] {
+                putters_.pop_front();
+                wake_waiter(putter, kCancelled);
+                continue;
+            }
             if (!gate_.admits(items_.size()) || !items_.try_push(*putter->item)) break;
             gate_.pushed(items_.size());
             putters_.pop_front();

@@ -4,7 +4,9 @@
 //
 // Protocol (every primitive follows it; `guard` is the primitive's SpinLock):
 //  1. await_ready tries the primitive's lock-free fast path; if that completes the operation
-//     nothing below happens.
+//     nothing below happens, unless the task's cooperative budget is spent (coop_spend(),
+//     context.hpp): then await_ready returns false and await_suspend, seeing the node already
+//     `woken`, only yields (yield_suspend); await_resume then returns the result as usual.
 //  2. await_suspend (suspend_waiter): if a cancellation is pending, do not suspend (the node
 //     stays `idle` and await_resume throws it). Else prepare the waker, then under guard retry
 //     the operation: if it completes now, mark the node `woken` with its outcome and withdraw
@@ -19,9 +21,13 @@
 //
 // Why this is safe:
 //  - The source and the cancellation race only through the node's state, decided under guard:
-//    exactly one of them wins. If the source won, the waiter returns normally (the item, permit
-//    or lock is its own) and the cancellation stays pending for its next await: nothing is ever
-//    lost. If the cancellation won, the node is gone before any source can see it.
+//    exactly one of them wins. If the cancellation won, the node is gone before any source can
+//    see it. If the source won but a cancellation was requested before the task resumed
+//    (cancel() returned true: asyncio's `_must_cancel`), the wait still ends with the
+//    cancellation: settle_wait's `give_back()` passes the grant on under guard (to the next
+//    waiter, or back to the primitive), so nothing is lost and nothing is held by a task that
+//    threw. A grant in step 2 (the task was running, it never waited) is kept: a cancellation
+//    then comes at the next await, as in asyncio.
 //  - wake() only schedules the task (it resumes later on a worker loop, never inline), so
 //    calling it under guard cannot deadlock or recurse. The waiter cannot leave await_resume
 //    (and so cannot free the node or finish its task) until it has seen `woken` or taken
@@ -35,8 +41,10 @@
 #include <cstdint>
 
 #include <weft/detail/atomic.hpp>
+#include <weft/detail/context.hpp>
 #include <weft/detail/spin_lock.hpp>
 #include <weft/detail/task_header.hpp>
+#include <weft/yield.hpp>
 
 namespace weft::detail {
 
@@ -53,6 +61,7 @@ struct WaiterNode {
     Atomic<WaitState> state{WaitState::idle};
     std::uint8_t outcome = 0;  // the primitive's verdict (granted, shut down, broken, ...)
     std::uint8_t tag = 0;      // the primitive's note about the waiter (SharedLock: reader/writer)
+    bool linked = false;       // it really waited (step 2 linked it), so a grant may be given back
 
     WaiterNode() = default;
     // Never copied: every awaiter is awaited as the object itself (a prvalue `co_await
@@ -110,6 +119,7 @@ inline void complete_now(WaiterNode& node, std::uint8_t outcome) noexcept {
 // Step 2 for a node that will suspend: link it. Under guard.
 inline void enqueue(WaiterQueue& queue, WaiterNode& node) noexcept {
     node.state.store(WaitState::queued, memory_order_relaxed);
+    node.linked = true;
     queue.push_back(&node);
 }
 
@@ -169,6 +179,38 @@ bool settle_wait(WaiterNode& node, SpinLock& guard, Unlink&& unlink) {
     if (node.state.load(memory_order_relaxed) == WaitState::woken) return true;
     unlink();
     return false;
+}
+
+// Step 4 with asyncio's `_must_cancel` rule, for waits whose grant can be passed on. As above,
+// and also false when a source ended the wait but a cancellation was requested before the
+// task resumed: then `give_back()` has run under guard (node.outcome says what was granted).
+template <class Unlink, class GiveBack>
+bool settle_wait(WaiterNode& node, SpinLock& guard, Unlink&& unlink, GiveBack&& give_back) {
+    WaitState state = node.state.load(memory_order_acquire);
+    // (Only the task itself consumes its cancellation bits, so "pending" cannot go stale here.)
+    if (state == WaitState::woken && !(node.linked && cancel_pending(node.waker.task))) return true;
+    if (state == WaitState::idle) return false;
+    SpinGuard locked(guard);
+    if (node.state.load(memory_order_relaxed) == WaitState::woken) {
+        if (!cancel_pending(node.waker.task)) return true;
+        give_back();
+        return false;
+    }
+    unlink();
+    return false;
+}
+
+// Who holds a lock: the task whose code runs. A child awaited right after spawn() runs inline
+// inside its joiner and suspends as the joiner (its wakers address the joiner), yet it is a task
+// of its own. nullptr on a plain thread.
+inline TaskHeader* running_task() noexcept {
+    TaskHeader* task = tls_context.task;
+    return task && task->inline_innermost ? task->inline_innermost : task;
+}
+// The task that suspended with `waker`: the innermost child running inline in it. (Read by a
+// source under the primitive's guard: the joiner wrote it before it queued, under that guard.)
+inline TaskHeader* waiting_task(const Waker& waker) noexcept {
+    return waker.task->inline_innermost ? waker.task->inline_innermost : waker.task;
 }
 
 // Throws the current task's pending cancellation (CancelledError or TimeoutError).
