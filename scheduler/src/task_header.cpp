@@ -145,7 +145,7 @@ bool request_cancel(TaskHeader* task, std::uint32_t bit) noexcept {
 
 void throw_if_cancelled(TaskHeader* task) {
     std::uint32_t bits = task->cancel_bits.load(memory_order_acquire);
-    if (bits == 0) return;
+    if (!(bits & ts::kCancelBits)) return;  // (kOutcomeDecided alone: nothing to deliver)
     // A cancel() from outside comes first and stays a CancelledError; an expired timeout
     // scope's bit stays set and raises at the next await (timeout.cpp).
     if (bits & ts::kCancelRequested) {
