@@ -48,6 +48,14 @@ struct RuntimeOptions {
     // shutdown() waits this long for offloaded/compute calls still running, then abandons them
     // (their tasks end with RuntimeShutDown) and logs each one.
     std::chrono::milliseconds shutdown_timeout{10'000};
+    // Shutdown cancels, then waits (asyncio.run): when weft::run's main task returns, or the
+    // runtime is shut down or destroyed, every task still alive is cancelled and the loops keep
+    // running for up to this long, so that their `catch (CancelledError)` blocks and awaited
+    // cleanup run (tasks spawned meanwhile run normally). Shutdown goes on as soon as nothing
+    // is left to run. Tasks still alive then (they refused the cancellation, or block) are
+    // destroyed where they stand and named in one log line. asyncio waits without a bound;
+    // 5 s keeps a stuck task from hanging the process.
+    std::chrono::milliseconds shutdown_grace{5'000};
 };
 
 namespace detail {
@@ -68,8 +76,7 @@ public:
     /// Queues `task` on this runtime; callable from any thread.
     template <class T>
     JoinHandle<T> spawn(Task<T> task, std::string_view name = {}) {
-        auto handle = detail::TaskAccess::release(task);
-        if (!handle) throw UsageError("Runtime::spawn: the Task is empty (moved from?)");
+        auto handle = detail::TaskAccess::release_unspent(task, "Runtime::spawn");
         detail::launch(core_.get(), &handle.promise(), handle, name);
         return JoinHandle<T>(&handle.promise());
     }
