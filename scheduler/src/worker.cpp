@@ -39,32 +39,36 @@ void Worker::run() {
         spdlog::warn("weft: worker {} cannot be pinned to CPU {}; it runs unpinned", name, cpu);
     frames::prepare_this_thread();  // after pinning: its slab is touched on this worker's CPU
     core_.worker_ready();
-    run_loop();
+    run_loop<false>();
     if (core_.draining()) {  // the shutdown protocol's step 1 (runtime_core.cpp)
         loop_phase_ = RuntimeCore::kDraining;
         cancel_for_shutdown();
-        run_loop();
+        run_loop<true>();
     }
     if (searching_) transition_from_searching();
     tls_context = ThreadContext{};
 }
 
+// The running loop and the draining one are the same loop; the draining one also cancels
+// each task alive before the drain when it next runs it (run_task<true>).
+template <bool Draining>
 void Worker::run_loop() {
-    while (core_.phase() == loop_phase_) {
+    constexpr auto phase = Draining ? RuntimeCore::kDraining : RuntimeCore::kRunning;
+    while (core_.phase() == phase) {
         if (TaskHeader* task = next_task()) {
             // Found work (maybe right after a waker counted us as searching): stop
             // counting as a searcher, or producers would never wake anyone else.
             if (searching_) transition_from_searching();
             if (starting_) [[unlikely]]
                 leave_starting();
-            run_task(task);
+            run_task<Draining>(task);
             continue;
         }
         fire_due_timers();
         poll_io();
         if (lifo_ || !queue_.owner_empty()) continue;
         if (TaskHeader* stolen = search()) {
-            run_task(stolen);
+            run_task<Draining>(stolen);
         } else {
             park();
         }
@@ -160,13 +164,15 @@ TaskHeader* Worker::steal_from(Worker& victim) {
 
 // ---- running a task -------------------------------------------------------------------
 
+template <bool Draining>
 void Worker::run_task(TaskHeader* task) {
     // scheduled -> running and a new resume epoch, in one add: kScheduled + 1 == kRunning.
     // An RMW, not a plain store: request_cancel() may set kCancelPoke at any moment.
     static_assert(ts::kRunning == ts::kScheduled << 1);
-    std::uint64_t before = task->state.fetch_add(ts::kEpochOne + ts::kScheduled, memory_order_acquire);
-    if (loop_phase_ != RuntimeCore::kRunning && !(before & ts::kShutdownCancelled)) [[unlikely]]
-        cancel_at_resume(task);
+    [[maybe_unused]] std::uint64_t before = task->state.fetch_add(ts::kEpochOne + ts::kScheduled, memory_order_acquire);
+    if constexpr (Draining) {
+        if (!(before & ts::kShutdownCancelled)) cancel_at_resume(task);
+    }
     std::coroutine_handle<> resume = task->resume_point;
     if (!task->started) {
         if ((task->cancel_bits.load(memory_order_acquire) & ts::kCancelRequested) && !task->always_start) {

@@ -75,12 +75,14 @@ private:
     static constexpr int kSearchRounds = 4;
     static constexpr int kDrainPollMs = 5;  // a draining worker that is not quiet looks again
 
-    void run_loop();  // while the runtime's phase is loop_phase_
+    template <bool Draining>
+    void run_loop();  // while the runtime's phase is the loop's
     TaskHeader* next_task();
     [[gnu::noinline]] void spill_and_push(TaskHeader* task);
     TaskHeader* take_next_round();
     TaskHeader* search();
     TaskHeader* steal_from(Worker& victim);
+    template <bool Draining>
     void run_task(TaskHeader* task);
     void complete(TaskHeader* task);
     void complete_unstarted(TaskHeader* task);

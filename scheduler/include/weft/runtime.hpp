@@ -91,10 +91,19 @@ public:
 
     unsigned worker_count() const noexcept;
 
-    /// Stops the workers and joins them; tasks still queued are destroyed unrun and
-    /// their JoinHandles report RuntimeShutDown. Offloaded calls not started yet are dropped;
-    /// running ones get up to RuntimeOptions::shutdown_timeout to finish, then are abandoned
-    /// (logged). Idempotent; the destructor calls it.
+    /// Cancels every task still alive and keeps the loops running until they have unwound
+    /// (their catch blocks and awaited cleanup run; one never started ends cancelled unrun),
+    /// for at most RuntimeOptions::shutdown_grace; then stops the workers and joins them.
+    /// Tasks still alive then are destroyed where they stand (their JoinHandles report
+    /// RuntimeShutDown) and named in one log line. Offloaded calls not started yet are
+    /// dropped; running ones get up to RuntimeOptions::shutdown_timeout more to finish, then
+    /// are abandoned (logged). Idempotent; the destructor calls it. From a worker of this
+    /// runtime it throws UsageError.
+    ///
+    ///   weft::Runtime rt;
+    ///   rt.spawn(serve(), "server").detach();  // catch (CancelledError) { flush(); throw; }
+    ///   ...
+    ///   rt.shutdown();                           // serve() is cancelled, flushes, ends
     void shutdown();
 
     detail::RuntimeCore& core() noexcept { return *core_; }
