@@ -80,8 +80,10 @@ void RuntimeCore::shutdown() {
     abandon_queued_tasks();
 }
 
-void RuntimeCore::cancel_and_wait() {
-    const auto deadline = std::chrono::steady_clock::now() + options_.shutdown_grace;
+void RuntimeCore::begin_drain() noexcept {
+    std::lock_guard lock(drain_mutex_);
+    if (phase() != kRunning) return;
+    drain_deadline_ = std::chrono::steady_clock::now() + options_.shutdown_grace;
     phase_.store(kDraining, memory_order_seq_cst);
     // Every worker's next spawn takes the full path (the inline spawn path does not look at
     // the phase), which marks it or, once stopping, refuses it. Counting as idle is the reason
@@ -90,7 +92,12 @@ void RuntimeCore::cancel_and_wait() {
     idle_.starting.fetch_add(1, memory_order_seq_cst);
     publish_on_next_pushes();
     for (auto& worker : workers_) worker->unpark();
+}
+
+void RuntimeCore::cancel_and_wait() {
+    begin_drain();  // (weft::run's main task may have begun it, on its worker)
     std::unique_lock lock(drain_mutex_);
+    const auto deadline = drain_deadline_;
     for (;;) {
         if (quiet_workers_ == workers_.size() && !has_injected() && !bridge_->busy()) return;
         if (std::chrono::steady_clock::now() >= deadline) return;

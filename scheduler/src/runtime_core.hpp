@@ -55,6 +55,9 @@ public:
     // A draining worker has run out of work with no timer armed and nobody waiting on its
     // sockets (quiet), or found work again.
     void worker_quiet(bool quiet);
+    // Step 1 of the shutdown protocol, from any thread (weft::run begins it on the worker where
+    // its main task ended, so that no other task runs in between, as in asyncio.run).
+    void begin_drain() noexcept;
 
     // The runtime's clock: steady_clock, or a virtual clock that only moves when the
     // (single) worker would otherwise sleep until its next timer. Ticks are ms since start.
@@ -100,6 +103,7 @@ private:
     std::mutex drain_mutex_;  // worker_quiet() and the shutdown that waits for it
     std::condition_variable drain_cv_;
     unsigned quiet_workers_ = 0;
+    std::chrono::steady_clock::time_point drain_deadline_;  // set by begin_drain()
 };
 
 // Drops a task that will never run: completes it with RuntimeShutDown, and does the

@@ -400,6 +400,10 @@ bool current_runtime_shutting_down() noexcept {
     return worker && worker->core().phase() != RuntimeCore::kRunning;
 }
 
+void begin_current_runtime_shutdown() noexcept {
+    if (Worker* worker = tls_context.worker) worker->core().begin_drain();
+}
+
 bool on_worker_of(const RuntimeCore& runtime) noexcept {
     Worker* worker = tls_context.worker;
     return worker && &worker->core() == &runtime;

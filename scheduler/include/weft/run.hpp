@@ -30,6 +30,9 @@ bool on_worker_of(const RuntimeCore& runtime) noexcept;
 inline bool on_any_worker() noexcept { return tls_context.worker != nullptr; }
 // The running task's runtime is shutting down (its tasks are being cancelled).
 bool current_runtime_shutting_down() noexcept;
+// weft::run's main task has ended: its runtime's shutdown begins here, on this worker, before
+// any other task runs (the main thread then waits for it to finish).
+void begin_current_runtime_shutdown() noexcept;
 
 // Where a plain thread waits for a task's outcome. Shared with the root task, so
 // whichever side finishes last frees it.
@@ -69,7 +72,7 @@ private:
 };
 
 template <class T>
-Task<void> block_on_root(Task<T> task, BlockOnCompletion<T> state) {
+Task<void> block_on_root(Task<T> task, BlockOnCompletion<T> state, bool shut_down_after) {
     try {
         if constexpr (std::is_void_v<T>) {
             co_await std::move(task);
@@ -85,7 +88,20 @@ Task<void> block_on_root(Task<T> task, BlockOnCompletion<T> state) {
     } catch (...) {
         state->exception = std::current_exception();
     }
+    if (shut_down_after) begin_current_runtime_shutdown();
     state->finish();
+}
+
+template <class T>
+T block_on_impl(Runtime& runtime, Task<T> task, bool shut_down_after) {
+    auto state = std::make_shared<BlockOnState<T>>();
+    runtime.spawn(block_on_root(std::move(task), BlockOnCompletion<T>(state), shut_down_after), "block_on").detach();
+    {
+        std::unique_lock lock(state->mutex);
+        state->done_cv.wait(lock, [&] { return state->done; });
+    }
+    if (state->exception) std::rethrow_exception(state->exception);
+    if constexpr (!std::is_void_v<T>) return std::move(*state->value);
 }
 
 }  // namespace detail
@@ -100,14 +116,7 @@ T block_on(Runtime& runtime, Task<T> task) {
     if (detail::on_any_worker())
         throw UsageError("weft::block_on called inside a running weft task: it would block this worker; co_await "
                          "the task, or use run_coroutine_threadsafe");
-    auto state = std::make_shared<detail::BlockOnState<T>>();
-    runtime.spawn(detail::block_on_root(std::move(task), detail::BlockOnCompletion<T>(state)), "block_on").detach();
-    {
-        std::unique_lock lock(state->mutex);
-        state->done_cv.wait(lock, [&] { return state->done; });
-    }
-    if (state->exception) std::rethrow_exception(state->exception);
-    if constexpr (!std::is_void_v<T>) return std::move(*state->value);
+    return detail::block_on_impl(runtime, std::move(task), false);
 }
 
 /// asyncio.run: builds a runtime, runs `task` to its end, then shuts the runtime down (the
@@ -119,7 +128,7 @@ T run(Task<T> task, RuntimeOptions options = {}) {
         throw UsageError("weft::run called inside a running weft task (as asyncio.run inside a running loop): "
                          "co_await the task, or spawn it");
     Runtime runtime(std::move(options));
-    return block_on(runtime, std::move(task));
+    return detail::block_on_impl(runtime, std::move(task), true);
 }
 
 }  // namespace weft
