@@ -145,8 +145,8 @@ TEST_CASE("gather, when_all, wait and TaskGroup start their members in argument 
 TEST_CASE("members start in argument order on two workers while the other one is busy", "[start_order]") {
     const int count = GENERATE(2, 40);
     const int rounds = test::scaled(100, 10);
+    Hold hold;  // outlives the runtime, whose shutdown the holder may still be leaving
     weft::Runtime runtime({.workers = 2});
-    Hold hold;
     auto holder = runtime.spawn(hold_a_worker(&hold));
     while (!hold.holding.load()) std::this_thread::yield();
     for (Kind kind : kAllKinds) {
