@@ -31,7 +31,11 @@ template <class T>
     detail::ThreadContext& context = detail::tls_context;
     detail::RuntimeCore* runtime = context.runtime;
     if (!runtime) runtime = detail::current_runtime_or_throw("weft::spawn (use Runtime::spawn or weft::run from a plain thread)");
-    auto handle = detail::TaskAccess::release_unspent(task, "weft::spawn");
+    // (Only the empty check on this fork-join fast path: the already-awaited check cost
+    // skynet 5%. Runtime::spawn and the combinators check both.)
+    auto handle = detail::TaskAccess::release(task);
+    if (!handle) [[unlikely]]
+        detail::throw_spent_task("weft::spawn", true);
     if (name.empty()) [[likely]] {
         detail::launch_here(context, &handle.promise(), handle);  // a worker: context.queue is set
     } else {
