@@ -1,6 +1,7 @@
-// Runtime shutdown and the executor bridge: it waits for running offloaded calls; past its
-// timeout it abandons them (their tasks end with RuntimeShutDown), and a call abandoned that
-// way still finishes in the background and frees its result.
+// Runtime shutdown and the executor bridge: it waits for running offloaded calls (first for
+// the grace period, while the runtime drains, then for shutdown_timeout); past them it abandons
+// them (their tasks end with RuntimeShutDown), and a call abandoned that way still finishes in
+// the background and frees its result.
 #include <catch2/catch.hpp>
 
 #include <weft/weft.hpp>
@@ -55,7 +56,8 @@ TEST_CASE("shutdown waits for a running offloaded call", "[exec][shutdown]") {
 TEST_CASE("shutdown abandons calls still running after its timeout", "[exec][shutdown]") {
     auto gates = std::make_shared<Gates>();
     {
-        weft::Runtime rt({.workers = 1, .shutdown_timeout = 0ms});
+        // (No grace period: the drain would wait for the call, which returns after shutdown.)
+        weft::Runtime rt({.workers = 1, .shutdown_timeout = 0ms, .shutdown_grace = 0ms});
         auto handle = rt.spawn(blocked_offload(gates));
         gates->started.wait();
         rt.shutdown();  // logs the abandoned call
@@ -71,7 +73,7 @@ TEST_CASE("shutdown abandons calls still running after its timeout", "[exec][shu
 TEST_CASE("shutdown drops offloaded calls that had not started", "[exec][shutdown]") {
     auto first = std::make_shared<Gates>();
     auto second = std::make_shared<Gates>();
-    weft::Runtime rt({.workers = 1, .max_blocking_threads = 1, .shutdown_timeout = 0ms});
+    weft::Runtime rt({.workers = 1, .max_blocking_threads = 1, .shutdown_timeout = 0ms, .shutdown_grace = 0ms});
     auto running = rt.spawn(blocked_offload(first));
     first->started.wait();
     auto queued = rt.spawn(blocked_offload(second));  // queued behind `first` on the one thread

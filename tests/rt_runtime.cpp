@@ -59,6 +59,30 @@ weft::Task<bool> block_on_own_worker(weft::Runtime* runtime, test::LifeCounter* 
     co_return false;
 }
 
+// asyncio.run inside a running loop raises RuntimeError: weft::run inside a task, and
+// block_on of another runtime from a worker (either would block this worker), are refused
+// and free the Task they were given.
+weft::Task<int> run_inside_a_task(test::LifeCounter* counter) {
+    int refused = 0;
+    try {
+        weft::run(holds(test::Counted(*counter)));
+    } catch (const weft::UsageError&) {
+        ++refused;
+    }
+    try {
+        weft::run(value_of(1), {.workers = 1});
+    } catch (const weft::UsageError&) {
+        ++refused;
+    }
+    weft::Runtime other({.workers = 1});  // a runtime may be built here; blocking on it may not
+    try {
+        weft::block_on(other, holds(test::Counted(*counter)));
+    } catch (const weft::UsageError&) {
+        ++refused;
+    }
+    co_return refused;
+}
+
 weft::Task<bool> shutdown_from_own_worker(weft::Runtime* runtime) {
     try {
         runtime->shutdown();
@@ -149,6 +173,14 @@ TEST_CASE("block_on on one of the runtime's own workers throws UsageError", "[ru
         weft::Runtime runtime({.workers = 2});
         REQUIRE(weft::block_on(runtime, block_on_own_worker(&runtime, &counter)));
     }
+    REQUIRE(counter.live() == 0);
+}
+
+TEST_CASE("weft::run (or block_on) inside a running task throws UsageError", "[runtime][usage]") {
+    const unsigned workers = GENERATE(1u, 2u);
+    CAPTURE(workers);
+    test::LifeCounter counter;
+    REQUIRE(weft::run(run_inside_a_task(&counter), {.workers = workers}) == 3);
     REQUIRE(counter.live() == 0);
 }
 

@@ -3,7 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <weft/detail/context.hpp>
+#include <weft/error.hpp>
 #include <weft/run.hpp>
+#include <weft/spawn.hpp>
 #include <weft/task.hpp>
 #include <weft/yield.hpp>
 
@@ -114,7 +116,66 @@ weft::Task<std::uint64_t> many_suspending_chains(int chains, std::uint64_t depth
     co_return sum;
 }
 
+weft::Task<int> plain(int value) { co_return value; }
+
+weft::Task<int> suspends_then(int value) {
+    co_await weft::yield_now();
+    co_return value;
+}
+
+// Each misuse of a spent Task (moved from, default-constructed, already awaited; awaited or
+// spawned) that threw UsageError, or -1 if the one real await went wrong.
+weft::Task<int> misuse_spent_tasks(bool suspending, test::LifeCounter* frames) {
+    int refused = 0;
+    weft::Task<int> task = suspending ? suspends_then(5) : plain(5);
+    weft::Task<int> kept = std::move(task);
+    try {
+        (void)co_await std::move(task);  // moved from
+    } catch (const weft::UsageError&) {
+        ++refused;
+    }
+    weft::Task<int> empty;
+    try {
+        (void)co_await std::move(empty);  // never held a coroutine
+    } catch (const weft::UsageError&) {
+        ++refused;
+    }
+    int value = co_await std::move(kept);
+    if (value != 5) co_return -1;
+    for (int again = 0; again < 3; ++again) {
+        try {
+            (void)co_await std::move(kept);  // already awaited
+        } catch (const weft::UsageError&) {
+            ++refused;
+        }
+    }
+    try {
+        weft::detail::spawn_last(std::move(kept)).detach();  // already awaited: must not run again
+    } catch (const weft::UsageError&) {
+        ++refused;
+    }
+    bool ran = false;
+    weft::Task<void> holder = holds(test::Counted(*frames), &ran);
+    co_await std::move(holder);
+    try {
+        co_await std::move(holder);
+    } catch (const weft::UsageError&) {
+        ++refused;
+    }
+    co_return refused;
+}
+
 }  // namespace
+
+// (weft::spawn, the fork-join fast path, checks only for an empty Task; the combinators'
+// spawn, used here, and Runtime::spawn check for an awaited one too.)
+TEST_CASE("co_await or spawn of a spent Task (moved from, or already awaited) throws UsageError", "[task][usage]") {
+    const bool suspending = GENERATE(false, true);
+    CAPTURE(suspending);
+    test::LifeCounter frames;
+    REQUIRE(weft::run(misuse_spent_tasks(suspending, &frames), {.workers = 1}) == 7);
+    REQUIRE(frames.live() == 0);
+}
 
 TEST_CASE("a Task's body does not run until it is awaited", "[task]") {
     bool ran = false;

@@ -57,6 +57,11 @@ bool InflightCalls::wait_empty_until(std::chrono::steady_clock::time_point deadl
     return empty_cv_.wait_until(lock, deadline, [&] { return count_ == 0; });
 }
 
+bool InflightCalls::empty() {
+    std::lock_guard lock(mutex_);
+    return count_ == 0;
+}
+
 void InflightCalls::release_owner() noexcept {
     bool free_it = false;
     {

@@ -43,6 +43,7 @@ public:
     template <class Fn>
     void for_each(Fn&& fn);
     bool wait_empty_until(std::chrono::steady_clock::time_point deadline);
+    bool empty();
     void release_owner() noexcept;  // the bridge lets go
 
 private:
@@ -72,6 +73,8 @@ public:
     ExecutorBridge& operator=(const ExecutorBridge&) = delete;
 
     void submit(BridgeExecutor executor, BridgeCall* call);
+    // Some offloaded/compute call has not finished (the runtime's drain waits for it).
+    bool busy() { return !inflight_->empty(); }
     void shutdown() noexcept;
     BlockingPool::Stats blocking_pool_stats() const { return pool_.stats(); }  // white-box tests
 

@@ -68,6 +68,20 @@ void IoSource::take_waiters(std::vector<Waker>& out) {
     unlock();
 }
 
+void IoSource::cancel_waiters() noexcept {
+    lock();
+    if (reader_waiting_) request_shutdown_cancel(reader_.task);
+    if (writer_waiting_) request_shutdown_cancel(writer_.task);
+    unlock();
+}
+
+bool IoSource::has_waiters() noexcept {
+    lock();
+    bool any = reader_waiting_ || writer_waiting_;
+    unlock();
+    return any;
+}
+
 void IoSource::lock() noexcept {
     while (lock_.exchange(true, memory_order_acquire)) {
         while (lock_.load(memory_order_relaxed)) std::this_thread::yield();

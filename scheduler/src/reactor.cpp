@@ -120,6 +120,18 @@ std::vector<Waker> Reactor::take_waiters() {
     return waiters;
 }
 
+void Reactor::cancel_waiters() {
+    std::lock_guard lock(sources_mutex_);
+    for (IoSource* source = registered_; source; source = source->next_) source->cancel_waiters();
+}
+
+bool Reactor::has_waiters() {
+    std::lock_guard lock(sources_mutex_);
+    for (IoSource* source = registered_; source; source = source->next_)
+        if (source->has_waiters()) return true;
+    return false;
+}
+
 void Reactor::unpark() noexcept {
     std::uint64_t one = 1;
     [[maybe_unused]] ssize_t r = ::write(event_fd_, &one, sizeof one);

@@ -35,6 +35,10 @@ public:
     // Runtime shutdown: the wakers of every task still waiting on a source here (taken
     // from the sources). Abandon them outside: freeing a frame may close its sources.
     std::vector<Waker> take_waiters();
+    // Runtime draining: cancels every task waiting on a source here (the sources keep them
+    // until they resume); whether any task waits here.
+    void cancel_waiters();
+    bool has_waiters();
     bool has_sources() const noexcept { return registered_count_.load(memory_order_relaxed) != 0; }
 
 private:

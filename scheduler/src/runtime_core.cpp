@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include <weft/detail/context.hpp>
 #include <weft/error.hpp>
@@ -47,6 +50,20 @@ void RuntimeCore::worker_ready() noexcept {
     workers_ready_.notify_all();
 }
 
+// Shutdown protocol (asyncio.run's: cancel, then wait):
+//  1. Draining: every task alive is cancelled once, and the loops keep running so that it can
+//     unwind (catch blocks, awaited cleanup). Each worker, when it sees the phase, cancels the
+//     tasks it can reach: those sleeping or in a timeout scope on its wheel, those waiting on
+//     its sockets. Every other task gets its cancellation when a worker next runs it
+//     (Worker::run_task): one queued but never started ends cancelled unrun; one waiting on a
+//     lock, a queue or a child is cancelled when that wait ends (the holder or child unwinds).
+//     Tasks spawned during the drain are not cancelled (their state word carries
+//     kShutdownCancelled from the start: every spawn takes the full path, see below).
+//  2. The drain ends when every worker is quiet (no task to run, no timer armed, nobody waiting
+//     on its sockets), nothing is injected and no offloaded call runs; or at the grace deadline.
+//  3. Stopping: spawns are refused, the loops end and are joined, the executor bridge shuts down,
+//     and the tasks still reachable (queued, asleep, waiting on a socket, joining them) are
+//     destroyed unfinished (RuntimeShutDown) and named in one log line.
 void RuntimeCore::shutdown() {
     Worker* self = tls_context.worker;
     if (self && &self->core() == this)
@@ -54,17 +71,49 @@ void RuntimeCore::shutdown() {
     std::lock_guard lock(shutdown_mutex_);
     if (shut_down_) return;
     shut_down_ = true;
-    stopping_.store(true, memory_order_seq_cst);
-    // Every worker's next spawn takes the full path, which refuses it (the inline spawn path
-    // does not look at stopping_). Counting as idle is the reason a worker confirming a
-    // raised push limit sees (Worker::confirm_private_pushes), so this poke cannot be lost.
-    idle_.starting.fetch_add(1, memory_order_seq_cst);
-    publish_on_next_pushes();
+    cancel_and_wait();
+    phase_.store(kStopping, memory_order_seq_cst);
     for (auto& worker : workers_) worker->unpark();
     for (auto& thread : threads_) thread.join();
     threads_.clear();
     bridge_->shutdown();  // no task can submit now; its wake-ups land in the injection queue
     abandon_queued_tasks();
+}
+
+void RuntimeCore::begin_drain() noexcept {
+    std::lock_guard lock(drain_mutex_);
+    if (phase() != kRunning) return;
+    drain_deadline_ = std::chrono::steady_clock::now() + options_.shutdown_grace;
+    phase_.store(kDraining, memory_order_seq_cst);
+    // Every worker's next spawn takes the full path (the inline spawn path does not look at
+    // the phase), which marks it or, once stopping, refuses it. Counting as idle is the reason
+    // a worker confirming a raised push limit sees (Worker::confirm_private_pushes), so this
+    // poke cannot be lost; it stays until the runtime is gone.
+    idle_.starting.fetch_add(1, memory_order_seq_cst);
+    publish_on_next_pushes();
+    for (auto& worker : workers_) worker->unpark();
+}
+
+void RuntimeCore::cancel_and_wait() {
+    begin_drain();  // (weft::run's main task may have begun it, on its worker)
+    std::unique_lock lock(drain_mutex_);
+    const auto deadline = drain_deadline_;
+    for (;;) {
+        if (quiet_workers_ == workers_.size() && !has_injected() && !bridge_->busy()) return;
+        if (std::chrono::steady_clock::now() >= deadline) return;
+        // Quiet workers notify; an injected task or a finishing offloaded call does not, so
+        // look again now and then.
+        drain_cv_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(5)));
+    }
+}
+
+void RuntimeCore::worker_quiet(bool quiet) {
+    std::lock_guard lock(drain_mutex_);
+    if (quiet) {
+        if (++quiet_workers_ == workers_.size()) drain_cv_.notify_all();
+    } else {
+        --quiet_workers_;
+    }
 }
 
 std::chrono::steady_clock::time_point RuntimeCore::now() const noexcept {
@@ -95,24 +144,45 @@ void RuntimeCore::abandon_queued_tasks() {
     // Destroying a frame may wake or release other tasks; those arrive through the
     // injection queue (no worker runs now), so loop until nothing is left anywhere.
     // Sleeping tasks are reached through the timer wheels, I/O waiters through the reactors.
+    std::vector<std::string> stragglers;
     for (;;) {
         bool any = false;
         for (auto& worker : workers_) worker->drain([&](TaskHeader* task) {
             any = true;
-            abandon_task(task);
+            abandon_task(task, &stragglers);
         });
         TaskHeader* task = nullptr;
         while (injection_.try_dequeue(task)) {
             any = true;
             injected_.fetch_sub(1, memory_order_relaxed);
-            abandon_task(task);
+            abandon_task(task, &stragglers);
         }
         if (any) continue;
         // Tasks waiting on sockets are reached through the reactors' sources.
-        for (auto& worker : workers_) any |= worker->drain_io_waiters();
+        for (auto& worker : workers_) any |= worker->drain_io_waiters(stragglers);
         if (any) continue;
-        for (auto& worker : workers_) any |= worker->drain_timers();
-        if (!any) return;
+        for (auto& worker : workers_) any |= worker->drain_timers(stragglers);
+        if (!any) break;
+    }
+    log_stragglers(stragglers);
+}
+
+void RuntimeCore::log_stragglers(const std::vector<std::string>& stragglers) const noexcept {
+    if (stragglers.empty()) return;
+    try {
+        constexpr std::size_t kNamed = 32;
+        std::string names;
+        for (std::size_t i = 0; i < stragglers.size() && i < kNamed; ++i) {
+            if (i) names += ", ";
+            names += stragglers[i];
+        }
+        if (stragglers.size() > kNamed) names += fmt::format(" and {} more", stragglers.size() - kNamed);
+        spdlog::warn("weft: runtime '{}' shut down with {} task(s) still alive after the {} ms grace period "
+                     "(they ignored their cancellation, or wait on what nobody will complete); destroyed "
+                     "unfinished: {}",
+                     options_.name, stragglers.size(), options_.shutdown_grace.count(), names);
+    } catch (...) {
+        // logging must not fail shutdown
     }
 }
 

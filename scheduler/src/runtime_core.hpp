@@ -5,9 +5,11 @@
 #include <concurrentqueue/concurrentqueue.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -44,7 +46,18 @@ public:
     // idle counts (and publishes, or refuses) instead of staying private.
     void publish_on_next_pushes() noexcept;
 
-    bool stopping() const noexcept { return stopping_.load(memory_order_relaxed); }
+    // Lifecycle (shutdown protocol in runtime_core.cpp): running -> draining (every task alive
+    // is cancelled and may unwind; spawns still work) -> stopping (spawns refused, loops end).
+    enum Phase : std::uint8_t { kRunning, kDraining, kStopping };
+    Phase phase() const noexcept { return static_cast<Phase>(phase_.load(memory_order_relaxed)); }
+    bool stopping() const noexcept { return phase() == kStopping; }
+    bool draining() const noexcept { return phase() == kDraining; }
+    // A draining worker has run out of work with no timer armed and nobody waiting on its
+    // sockets (quiet), or found work again.
+    void worker_quiet(bool quiet);
+    // Step 1 of the shutdown protocol, from any thread (weft::run begins it on the worker where
+    // its main task ended, so that no other task runs in between, as in asyncio.run).
+    void begin_drain() noexcept;
 
     // The runtime's clock: steady_clock, or a virtual clock that only moves when the
     // (single) worker would otherwise sleep until its next timer. Ticks are ms since start.
@@ -68,7 +81,9 @@ public:
 
 private:
     void wake_one_sleeper() noexcept;
+    void cancel_and_wait();
     void abandon_queued_tasks();
+    void log_stragglers(const std::vector<std::string>& stragglers) const noexcept;
 
     RuntimeOptions options_;
     std::vector<std::unique_ptr<Worker>> workers_;
@@ -78,18 +93,22 @@ private:
     moodycamel::ConcurrentQueue<TaskHeader*> injection_;
     alignas(kCacheLine) Atomic<std::int64_t> injected_{0};  // approximate size of injection_
     IdleCounts idle_;
-    alignas(kCacheLine) Atomic<bool> stopping_{false};
+    alignas(kCacheLine) Atomic<std::uint8_t> phase_{kRunning};
     Atomic<unsigned> wake_cursor_{0};
     std::chrono::steady_clock::time_point epoch_ = std::chrono::steady_clock::now();
     Atomic<std::uint64_t> virtual_elapsed_ms_{0};
     std::unique_ptr<ExecutorBridge> bridge_;
     std::mutex shutdown_mutex_;
     bool shut_down_ = false;
+    std::mutex drain_mutex_;  // worker_quiet() and the shutdown that waits for it
+    std::condition_variable drain_cv_;
+    unsigned quiet_workers_ = 0;
+    std::chrono::steady_clock::time_point drain_deadline_;  // set by begin_drain()
 };
 
 // Drops a task that will never run: completes it with RuntimeShutDown, and does the
-// same for the chain of tasks waiting to join it.
-void abandon_task(TaskHeader* task) noexcept;
+// same for the chain of tasks waiting to join it. Each one is named in `stragglers` if given.
+void abandon_task(TaskHeader* task, std::vector<std::string>* stragglers = nullptr) noexcept;
 
 // Wakes a joining task or calls a listener, as `task` finished (join_waiter was `joiner`).
 void notify_joiner(TaskHeader* task, std::uintptr_t joiner) noexcept;

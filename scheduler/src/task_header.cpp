@@ -143,6 +143,11 @@ bool request_cancel(TaskHeader* task, std::uint32_t bit) noexcept {
     return true;
 }
 
+bool request_shutdown_cancel(TaskHeader* task) noexcept {
+    if (task->state.fetch_or(ts::kShutdownCancelled, memory_order_acq_rel) & ts::kShutdownCancelled) return false;
+    return request_cancel(task, ts::kCancelRequested);
+}
+
 void throw_if_cancelled(TaskHeader* task) {
     std::uint32_t bits = task->cancel_bits.load(memory_order_acquire);
     if (!(bits & ts::kCancelBits)) return;  // (kOutcomeDecided alone: nothing to deliver)
@@ -205,10 +210,16 @@ namespace {
     throw RuntimeShutDown("spawn on a runtime that has shut down");
 }
 [[gnu::noinline]] void name_task(TaskHeader* task, std::string_view name) { task->set_name(name); }
+
+// A task spawned while the runtime drains is not one of those its shutdown cancels.
+std::uint64_t spawned_state(const RuntimeCore* runtime) noexcept {
+    return runtime->draining() ? ts::kScheduled | ts::kShutdownCancelled : ts::kScheduled;
+}
 }  // namespace
 
 void push_spawned_slow(TaskHeader* task) {
     if (task->runtime->stopping()) refuse_launch(task->root);
+    task->state.store(spawned_state(task->runtime), memory_order_relaxed);  // (not published yet)
     tls_context.worker->push_spawned(task);
 }
 
@@ -219,13 +230,28 @@ void launch(RuntimeCore* runtime, TaskHeader* task, std::coroutine_handle<> root
     task->runtime = runtime;
     if (!name.empty()) [[unlikely]]
         name_task(task, name);
-    task->state.store(ts::kScheduled, memory_order_relaxed);
+    task->state.store(spawned_state(runtime), memory_order_relaxed);
     Worker* worker = tls_context.worker;
     if (worker && &worker->core() == runtime) {
         worker->push_spawned(task);
     } else {
         runtime->inject(task);
     }
+}
+
+void launch_last(RuntimeCore* runtime, TaskHeader* task, std::coroutine_handle<> root, std::string_view name) {
+    Worker* worker = tls_context.worker;
+    if (!worker || &worker->core() != runtime) {
+        launch(runtime, task, root, name);
+        return;
+    }
+    if (runtime->stopping()) [[unlikely]]
+        refuse_launch(root);
+    task->root = root;
+    task->runtime = runtime;
+    if (!name.empty()) name_task(task, name);
+    task->state.store(spawned_state(runtime), memory_order_relaxed);
+    worker->push_last(task);
 }
 
 TaskHeader* current_task_or_throw(const char* what) {
@@ -327,11 +353,24 @@ void notify_joiner(TaskHeader* task, std::uintptr_t joiner) noexcept {
     }
 }
 
-void abandon_task(TaskHeader* task) noexcept {
+namespace {
+void name_straggler(const TaskHeader* task, std::vector<std::string>& stragglers) noexcept {
+    try {
+        std::string_view name = task->name_view();
+        stragglers.push_back(name.empty() ? fmt::format("task {}", task->id())
+                                          : fmt::format("task {} '{}'", task->id(), name));
+    } catch (...) {
+        // naming must not fail shutdown
+    }
+}
+}  // namespace
+
+void abandon_task(TaskHeader* task, std::vector<std::string>* stragglers) noexcept {
     std::vector<TaskHeader*> pending{task};
     while (!pending.empty()) {
         TaskHeader* current = pending.back();
         pending.pop_back();
+        if (stragglers) name_straggler(current, *stragglers);
         current->exception = std::make_exception_ptr(RuntimeShutDown("the runtime shut down before the task finished"));
         current->result_taken = true;  // not a failure of the task's own: don't log it
         current->cancelled = true;
@@ -360,6 +399,15 @@ RuntimeCore* current_runtime_or_throw(const char* what) {
     Worker* worker = tls_context.worker;
     if (!worker) throw UsageError(std::string(what) + ": called outside a weft runtime");
     return &worker->core();
+}
+
+bool current_runtime_shutting_down() noexcept {
+    Worker* worker = tls_context.worker;
+    return worker && worker->core().phase() != RuntimeCore::kRunning;
+}
+
+void begin_current_runtime_shutdown() noexcept {
+    if (Worker* worker = tls_context.worker) worker->core().begin_drain();
 }
 
 bool on_worker_of(const RuntimeCore& runtime) noexcept {

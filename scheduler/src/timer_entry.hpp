@@ -9,9 +9,13 @@
 //                                                          (Worker::disarm_remote)
 // A loser that sees `firing` waits for `fired`, so the wheel never touches a task that
 // has already moved on.
+// Runtime shutdown (draining): the owner holds an armed entry `poking` while it cancels the
+// entry's task through it, then puts it back to `armed`; an awaiter/scope waits that out.
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include <weft/detail/atomic.hpp>
 #include <weft/detail/task_header.hpp>
@@ -23,7 +27,7 @@ namespace weft::detail {
 class Worker;
 
 struct TimerEntry : TimerNode {
-    enum : std::uint8_t { kArmed, kFiring, kFired, kCancelled };
+    enum : std::uint8_t { kArmed, kFiring, kFired, kCancelled, kPoking };
     enum class Kind : std::uint8_t { sleep, timeout };
 
     Atomic<std::uint8_t> state{kArmed};
@@ -37,6 +41,13 @@ struct TimerEntry : TimerNode {
 };
 
 void fire_timer(TimerEntry* entry) noexcept;  // the wheel reached its deadline
-void drop_timer(TimerEntry* entry) noexcept;  // runtime shutdown
+// Runtime draining, on the owner with the entry taken off its wheel: cancels its task (a
+// sleeper, or one in a timeout scope). True: put it back on the wheel; false: it had been
+// cancelled by its task elsewhere, and is freed.
+bool shutdown_cancel_through(TimerEntry* entry) noexcept;
+// Draining, on the owner with the entry off its wheel: false if it was cancelled (freed now).
+bool timer_still_armed(TimerEntry* entry) noexcept;
+// Runtime stopped: a sleeper is abandoned (and named in `stragglers`).
+void drop_timer(TimerEntry* entry, std::vector<std::string>& stragglers) noexcept;
 
 }  // namespace weft::detail

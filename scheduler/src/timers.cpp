@@ -37,24 +37,32 @@ bool settle_timer(TimerEntry* entry) noexcept {
     // Read before the CAS: once the entry is cancelled, its owner's wheel may free it.
     Worker* owner = entry->owner;
     std::uint8_t state = TimerEntry::kArmed;
-    if (entry->state.compare_exchange_strong(state, TimerEntry::kCancelled, memory_order_acq_rel)) {
-        // Ours to cancel. The owning worker unlinks it now; another thread hands it to the
-        // owner, which frees it at its next timer check (not at the deadline: a server with
-        // a 30 s timeout per request would keep 30 s worth of dead entries).
-        if (tls_context.worker == owner) {
-            owner->disarm(entry);
-        } else {
-            owner->disarm_remote(entry);
+    while (!entry->state.compare_exchange_weak(state, TimerEntry::kCancelled, memory_order_acq_rel,
+                                               memory_order_acquire)) {
+        if (state == TimerEntry::kArmed) continue;  // (spurious)
+        if (state == TimerEntry::kPoking) {         // the draining owner is cancelling us through it
+            std::this_thread::yield();
+            state = TimerEntry::kArmed;
+            continue;
         }
-        return false;
+        while (entry->state.load(memory_order_acquire) == TimerEntry::kFiring) std::this_thread::yield();
+        TimerEntry::destroy(entry);
+        return true;
     }
-    while (entry->state.load(memory_order_acquire) == TimerEntry::kFiring) std::this_thread::yield();
-    TimerEntry::destroy(entry);
-    return true;
+    // Ours to cancel. The owning worker unlinks it now; another thread hands it to the
+    // owner, which frees it at its next timer check (not at the deadline: a server with
+    // a 30 s timeout per request would keep 30 s worth of dead entries).
+    if (tls_context.worker == owner) {
+        owner->disarm(entry);
+    } else {
+        owner->disarm_remote(entry);
+    }
+    return false;
 }
 
 bool timer_fired(const TimerEntry* entry) noexcept {
-    return entry->state.load(memory_order_acquire) != TimerEntry::kArmed;
+    std::uint8_t state = entry->state.load(memory_order_acquire);
+    return state == TimerEntry::kFiring || state == TimerEntry::kFired;
 }
 
 std::size_t armed_timer_entries() noexcept {
@@ -85,9 +93,24 @@ void fire_timer(TimerEntry* entry) noexcept {
     entry->state.store(TimerEntry::kFired, memory_order_release);
 }
 
+bool shutdown_cancel_through(TimerEntry* entry) noexcept {
+    std::uint8_t state = TimerEntry::kArmed;
+    if (!entry->state.compare_exchange_strong(state, TimerEntry::kPoking, memory_order_acq_rel))
+        return false;  // cancelled by its task on another thread: freed with the remote list
+    // Held `poking`, the entry keeps its task from settling it, so the task is alive here.
+    request_shutdown_cancel(entry->waker.task);
+    entry->state.store(TimerEntry::kArmed, memory_order_release);
+    return true;
+}
+
+bool timer_still_armed(TimerEntry* entry) noexcept {
+    // Cancelled on another thread: its owner's remote list frees it (Worker::disarm_remote).
+    return entry->state.load(memory_order_acquire) != TimerEntry::kCancelled;
+}
+
 // Shutdown: the wheel is dropped. A sleeper is abandoned with its task; a timeout
 // entry is left to its scope (marked fired, never delivered), whose destructor frees it.
-void drop_timer(TimerEntry* entry) noexcept {
+void drop_timer(TimerEntry* entry, std::vector<std::string>& stragglers) noexcept {
     std::uint8_t state = TimerEntry::kArmed;
     std::uint8_t next = entry->kind == TimerEntry::Kind::timeout ? TimerEntry::kFired : TimerEntry::kCancelled;
     if (!entry->state.compare_exchange_strong(state, next, memory_order_acq_rel))
@@ -100,7 +123,7 @@ void drop_timer(TimerEntry* entry) noexcept {
     std::uint64_t s = waker.task->state.load(memory_order_acquire);
     if (task_state::epoch_of(s) == waker.epoch && !(s & (task_state::kScheduled | task_state::kComplete)) &&
         waker.task->state.compare_exchange_strong(s, s | task_state::kScheduled, memory_order_acq_rel))
-        abandon_task(waker.task);
+        abandon_task(waker.task, &stragglers);
 }
 
 }  // namespace weft::detail

@@ -1,8 +1,21 @@
 #include <weft/wait.hpp>
 
+#include <weft/detail/context.hpp>
+
+#include "worker.hpp"
+
 namespace weft::detail {
 
+namespace {
+// A loop of spawn() calls may have queued them newest first (the fork-join fast path): those
+// still queued on this worker start in argument order, as in asyncio.
+void start_in_order(const std::vector<TaskHeader*>& tasks) {
+    if (Worker* worker = tls_context.worker; worker && !tasks.empty()) worker->start_in_order(tasks);
+}
+}  // namespace
+
 Task<WaitResult> wait_headers(std::vector<TaskHeader*> tasks, ReturnWhen when) {
+    start_in_order(tasks);
     WaitResult result;
     std::vector<bool> finished(tasks.size(), false);
     if (!tasks.empty()) {

@@ -39,27 +39,40 @@ void Worker::run() {
         spdlog::warn("weft: worker {} cannot be pinned to CPU {}; it runs unpinned", name, cpu);
     frames::prepare_this_thread();  // after pinning: its slab is touched on this worker's CPU
     core_.worker_ready();
-    while (!core_.stopping()) {
+    run_loop<false>();
+    if (core_.draining()) {  // the shutdown protocol's step 1 (runtime_core.cpp)
+        loop_phase_ = RuntimeCore::kDraining;
+        cancel_for_shutdown();
+        run_loop<true>();
+    }
+    if (searching_) transition_from_searching();
+    tls_context = ThreadContext{};
+}
+
+// The running loop and the draining one are the same loop; the draining one also cancels
+// each task alive before the drain when it next runs it (run_task<true>).
+template <bool Draining>
+void Worker::run_loop() {
+    constexpr auto phase = Draining ? RuntimeCore::kDraining : RuntimeCore::kRunning;
+    while (core_.phase() == phase) {
         if (TaskHeader* task = next_task()) {
             // Found work (maybe right after a waker counted us as searching): stop
             // counting as a searcher, or producers would never wake anyone else.
             if (searching_) transition_from_searching();
             if (starting_) [[unlikely]]
                 leave_starting();
-            run_task(task);
+            run_task<Draining>(task);
             continue;
         }
         fire_due_timers();
         poll_io();
         if (lifo_ || !queue_.owner_empty()) continue;
         if (TaskHeader* stolen = search()) {
-            run_task(stolen);
+            run_task<Draining>(stolen);
         } else {
             park();
         }
     }
-    if (searching_) transition_from_searching();
-    tls_context = ThreadContext{};
 }
 
 // ---- where the next task comes from -------------------------------------------------
@@ -151,11 +164,15 @@ TaskHeader* Worker::steal_from(Worker& victim) {
 
 // ---- running a task -------------------------------------------------------------------
 
+template <bool Draining>
 void Worker::run_task(TaskHeader* task) {
     // scheduled -> running and a new resume epoch, in one add: kScheduled + 1 == kRunning.
     // An RMW, not a plain store: request_cancel() may set kCancelPoke at any moment.
     static_assert(ts::kRunning == ts::kScheduled << 1);
-    task->state.fetch_add(ts::kEpochOne + ts::kScheduled, memory_order_acquire);
+    [[maybe_unused]] std::uint64_t before = task->state.fetch_add(ts::kEpochOne + ts::kScheduled, memory_order_acquire);
+    if constexpr (Draining) {
+        if (!(before & ts::kShutdownCancelled)) cancel_at_resume(task);
+    }
     std::coroutine_handle<> resume = task->resume_point;
     if (!task->started) {
         if ((task->cancel_bits.load(memory_order_acquire) & ts::kCancelRequested) && !task->always_start) {
@@ -203,6 +220,13 @@ void Worker::run_task(TaskHeader* task) {
     } else {
         schedule_woken(task);  // woken (or cancelled) while it was still running
     }
+}
+
+// Draining: a task alive before the drain began gets the shutdown's cancellation before it
+// runs again (one never started then ends cancelled unrun, just below).
+void Worker::cancel_at_resume(TaskHeader* task) noexcept {
+    task->state.fetch_or(ts::kShutdownCancelled, memory_order_relaxed);
+    task->cancel_bits.fetch_or(ts::kCancelRequested, memory_order_release);
 }
 
 void Worker::complete(TaskHeader* task) {
@@ -350,7 +374,7 @@ void Worker::transition_to_parked() noexcept {
 // should not block (work appeared, or a waker already claimed it).
 bool Worker::transition_from_parked_after_recheck() noexcept {
     bool work = core_.has_injected() || core_.any_stealable_work();
-    if (!work && !core_.stopping()) return false;
+    if (!work && core_.phase() == loop_phase_) return false;
     if (try_claim_parked()) core_.idle().sleeping.fetch_sub(1, memory_order_seq_cst);
     else searching_ = true;  // a waker claimed us and counted us as searching
     return true;
@@ -361,12 +385,24 @@ void Worker::park() {
     if (transition_from_parked_after_recheck()) return;
     while (parked_.load(memory_order_acquire)) {
         int timeout_ms = park_timeout_ms();
-        if (core_.stopping() || timeout_ms == 0) {
+        if (core_.phase() != loop_phase_ || timeout_ms == 0) {
             if (try_claim_parked()) core_.idle().sleeping.fetch_sub(1, memory_order_seq_cst);
             else searching_ = true;
             return;
         }
+        bool quiet = false;
+        if (loop_phase_ == RuntimeCore::kDraining) [[unlikely]] {
+            // The shutdown waits for every worker to be quiet. A socket waiter or a timer that
+            // goes away on another worker does not wake this one: look again soon.
+            quiet = quiet_for_shutdown();
+            if (quiet) {
+                core_.worker_quiet(true);
+            } else if (timeout_ms < 0 || timeout_ms > kDrainPollMs) {
+                timeout_ms = kDrainPollMs;
+            }
+        }
         reactor_.wait(timeout_ms);
+        if (quiet) core_.worker_quiet(false);
         if (lifo_ || !queue_.owner_empty()) {  // I/O woke tasks onto this worker: run them
             if (try_claim_parked()) core_.idle().sleeping.fetch_sub(1, memory_order_seq_cst);
             else searching_ = true;
@@ -443,7 +479,7 @@ void Worker::fire_due_timers() noexcept {
     count_timers();
 }
 
-bool Worker::drain_io_waiters() {
+bool Worker::drain_io_waiters(std::vector<std::string>& stragglers) {
     std::vector<Waker> waiters = reactor_.take_waiters();
     for (Waker waker : waiters) {
         // No worker runs any more, so the waiter is idle: take it over and abandon it
@@ -451,19 +487,68 @@ bool Worker::drain_io_waiters() {
         std::uint64_t s = waker.task->state.load(memory_order_acquire);
         if (ts::epoch_of(s) == waker.epoch && !(s & (ts::kScheduled | ts::kComplete)) &&
             waker.task->state.compare_exchange_strong(s, s | ts::kScheduled, memory_order_acq_rel))
-            abandon_task(waker.task);
+            abandon_task(waker.task, &stragglers);
     }
     return !waiters.empty();
 }
 
-bool Worker::drain_timers() {
+bool Worker::drain_timers(std::vector<std::string>& stragglers) {
     // First: drop_timer leaves cancelled entries to this list. (Frames destroyed by the
     // drop may hand us more: the caller loops while any were found.)
     bool any = free_remote_disarmed(/*parking=*/true);
     any = !timers_.empty() || any;
-    timers_.drain([](TimerNode* node) { drop_timer(static_cast<TimerEntry*>(node)); });
+    timers_.drain([&](TimerNode* node) { drop_timer(static_cast<TimerEntry*>(node), stragglers); });
     count_timers();
     return any;
+}
+
+// ---- draining (runtime_core.cpp, shutdown protocol) ---------------------------------------
+
+void Worker::cancel_for_shutdown() {
+    // Sleepers and tasks in timeout scopes, through their entries (off the wheel meanwhile).
+    std::vector<TimerEntry*> entries;
+    entries.reserve(timers_.size());
+    timers_.drain([&](TimerNode* node) { entries.push_back(static_cast<TimerEntry*>(node)); });
+    for (TimerEntry* entry : entries)
+        if (shutdown_cancel_through(entry)) timers_.insert(entry);
+    count_timers();
+    reactor_.cancel_waiters();
+}
+
+bool Worker::quiet_for_shutdown() {
+    free_remote_disarmed(/*parking=*/true);
+    if (!timers_.empty()) {  // entries cancelled on other workers would wait for their deadlines
+        std::vector<TimerEntry*> entries;
+        entries.reserve(timers_.size());
+        timers_.drain([&](TimerNode* node) { entries.push_back(static_cast<TimerEntry*>(node)); });
+        for (TimerEntry* entry : entries)
+            if (timer_still_armed(entry)) timers_.insert(entry);
+        count_timers();
+    }
+    return timers_.empty() && !reactor_.has_waiters();
+}
+
+// ---- ordered starts (wait) ----------------------------------------------------------------
+
+void Worker::start_in_order(const std::vector<TaskHeader*>& tasks) {
+    // Everything queued here comes out (newest first; a thief may take some meanwhile), the
+    // others go back oldest first, and `tasks` found among them go last, in their order.
+    std::vector<TaskHeader*> popped;
+    while (TaskHeader* task = queue_.pop()) popped.push_back(task);
+    if (popped.empty()) return;
+    std::vector<TaskHeader*> wanted(tasks);
+    std::sort(wanted.begin(), wanted.end());
+    std::vector<TaskHeader*> found;
+    for (std::size_t i = popped.size(); i-- > 0;) {
+        if (std::binary_search(wanted.begin(), wanted.end(), popped[i])) {
+            found.push_back(popped[i]);
+        } else {
+            push_local(popped[i]);
+        }
+    }
+    std::sort(found.begin(), found.end());
+    for (TaskHeader* task : tasks)
+        if (std::binary_search(found.begin(), found.end(), task)) push_last(task);
 }
 
 }  // namespace weft::detail

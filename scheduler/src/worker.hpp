@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <string>
 #include <vector>
 
 #include <weft/detail/local_queue.hpp>
@@ -38,6 +39,10 @@ public:
     void push_spawned(TaskHeader* task);
     void schedule_woken(TaskHeader* task);
     void request_yield() noexcept { yield_requested_ = true; }
+    // At the back of this round, first-in first-out (launch_last): runs after what is queued.
+    void push_last(TaskHeader* task) { next_round_.push_back(task); }
+    // wait(): those of `tasks` queued here go to the back of the round, in the given order.
+    void start_in_order(const std::vector<TaskHeader*>& tasks);
     // With the private part empty: takes `task` if it is the newest (public) task.
     // (A private task is taken inline: join_try_inline in fork_join.hpp.)
     bool take_newest_for_inline(TaskHeader* task) noexcept;
@@ -63,19 +68,25 @@ public:
     // After the thread has been joined: hands out every task still queued here.
     template <class Fn>
     void drain(Fn&& fn);
-    bool drain_timers();  // shutdown: drops every timer; true if there were any
-    bool drain_io_waiters();  // shutdown: abandons every task waiting on I/O here; true if any
+    // Shutdown, the loops stopped: drop every timer / abandon every task waiting on I/O here,
+    // naming the tasks abandoned; true if there were any.
+    bool drain_timers(std::vector<std::string>& stragglers);
+    bool drain_io_waiters(std::vector<std::string>& stragglers);
 
 private:
     static constexpr std::uint32_t kFairnessInterval = 61;
     static constexpr std::uint32_t kMaxLifoStreak = 3;
     static constexpr int kSearchRounds = 4;
+    static constexpr int kDrainPollMs = 5;  // a draining worker that is not quiet looks again
 
+    template <bool Draining>
+    void run_loop();  // while the runtime's phase is the loop's
     TaskHeader* next_task();
     [[gnu::noinline]] void spill_and_push(TaskHeader* task);
     TaskHeader* take_next_round();
     TaskHeader* search();
     TaskHeader* steal_from(Worker& victim);
+    template <bool Draining>
     void run_task(TaskHeader* task);
     void complete(TaskHeader* task);
     void complete_unstarted(TaskHeader* task);
@@ -85,6 +96,11 @@ public:
 
 private:
     void park();
+    // Draining (runtime_core.cpp, shutdown protocol): cancels the tasks this worker can
+    // reach; whether it has nothing left that could run (no timer, no socket waiter).
+    void cancel_for_shutdown();
+    bool quiet_for_shutdown();
+    void cancel_at_resume(TaskHeader* task) noexcept;
     void fire_due_timers() noexcept;
     bool free_remote_disarmed(bool parking = false) noexcept;  // true if it freed any
     void count_timers() noexcept { armed_count_.store(timers_.size(), memory_order_relaxed); }
@@ -106,6 +122,7 @@ private:
     bool yield_requested_ = false;
     bool searching_ = false;
     bool starting_ = true;  // still counted in IdleCounts::starting
+    std::uint8_t loop_phase_ = 0;  // RuntimeCore::Phase of the loop running now
     std::vector<TaskHeader*> next_round_;
     std::size_t next_round_head_ = 0;
     std::uint64_t rng_;

@@ -12,6 +12,9 @@
 //   (in argument order): no task outlives the call.
 // when_any: the first task to finish wins; the others are cancelled and waited for; the
 //   winner's value is returned (or its exception rethrown).
+// All of them start their tasks in argument order (asyncio's order): the tasks go to the back
+// of this worker's queue, first-in first-out. On one worker they start exactly in that order;
+// with idle workers they run in parallel and their starts may interleave.
 #pragma once
 
 #include <cstddef>
@@ -76,7 +79,7 @@ template <class T>
 std::vector<JoinHandle<T>> spawn_all(std::vector<Task<T>>&& tasks) {
     std::vector<JoinHandle<T>> handles;
     handles.reserve(tasks.size());
-    for (auto& task : tasks) handles.push_back(spawn(std::move(task)));
+    for (auto& task : tasks) handles.push_back(spawn_last(std::move(task)));  // in argument order
     return handles;
 }
 
@@ -90,7 +93,8 @@ std::vector<TaskHeader*> vector_headers(const std::vector<JoinHandle<T>>& handle
 
 template <class... Ts>
 Task<std::tuple<result_t<Ts>...>> gather_tuple(GatherMode mode, Task<Ts>... tasks) {
-    std::tuple<JoinHandle<Ts>...> handles{spawn(std::move(tasks))...};
+    // (A braced list runs left to right: the spawns go in argument order.)
+    std::tuple<JoinHandle<Ts>...> handles{spawn_last(std::move(tasks))...};
     co_await gather_wait(tuple_headers(handles), mode);
     co_return std::apply([](auto&... h) { return std::tuple<result_t<Ts>...>{take(h)...}; }, handles);
 }
@@ -119,7 +123,7 @@ Task<std::vector<result_t<T>>> gather(std::vector<Task<T>> tasks) {
 
 template <class... Ts>
 Task<std::tuple<Outcome<Ts>...>> gather(ReturnExceptions, Task<Ts>... tasks) {
-    std::tuple<JoinHandle<Ts>...> handles{spawn(std::move(tasks))...};
+    std::tuple<JoinHandle<Ts>...> handles{detail::spawn_last(std::move(tasks))...};
     co_await detail::gather_wait(detail::tuple_headers(handles), detail::GatherMode::collect);
     co_return std::apply([](auto&... h) { return std::tuple<Outcome<Ts>...>{detail::take_outcome(h)...}; },
                          handles);

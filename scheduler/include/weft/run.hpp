@@ -17,6 +17,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <weft/detail/context.hpp>
 #include <weft/error.hpp>
 #include <weft/runtime.hpp>
 #include <weft/task.hpp>
@@ -26,6 +27,12 @@ namespace weft {
 namespace detail {
 
 bool on_worker_of(const RuntimeCore& runtime) noexcept;
+inline bool on_any_worker() noexcept { return tls_context.worker != nullptr; }
+// The running task's runtime is shutting down (its tasks are being cancelled).
+bool current_runtime_shutting_down() noexcept;
+// weft::run's main task has ended: its runtime's shutdown begins here, on this worker, before
+// any other task runs (the main thread then waits for it to finish).
+void begin_current_runtime_shutdown() noexcept;
 
 // Where a plain thread waits for a task's outcome. Shared with the root task, so
 // whichever side finishes last frees it.
@@ -65,7 +72,7 @@ private:
 };
 
 template <class T>
-Task<void> block_on_root(Task<T> task, BlockOnCompletion<T> state) {
+Task<void> block_on_root(Task<T> task, BlockOnCompletion<T> state, bool shut_down_after) {
     try {
         if constexpr (std::is_void_v<T>) {
             co_await std::move(task);
@@ -73,20 +80,22 @@ Task<void> block_on_root(Task<T> task, BlockOnCompletion<T> state) {
         } else {
             state->value.emplace(co_await std::move(task));
         }
+    } catch (const CancelledError&) {
+        // Cancelled by the runtime's shutdown: the blocked thread hears why.
+        state->exception = current_runtime_shutting_down()
+                               ? std::make_exception_ptr(RuntimeShutDown("the runtime shut down before the task finished"))
+                               : std::current_exception();
     } catch (...) {
         state->exception = std::current_exception();
     }
+    if (shut_down_after) begin_current_runtime_shutdown();
     state->finish();
 }
 
-}  // namespace detail
-
 template <class T>
-T block_on(Runtime& runtime, Task<T> task) {
-    if (detail::on_worker_of(runtime.core()))
-        throw UsageError("weft::block_on called on a worker of the same runtime: it would deadlock; co_await the task");
-    auto state = std::make_shared<detail::BlockOnState<T>>();
-    runtime.spawn(detail::block_on_root(std::move(task), detail::BlockOnCompletion<T>(state)), "block_on").detach();
+T block_on_impl(Runtime& runtime, Task<T> task, bool shut_down_after) {
+    auto state = std::make_shared<BlockOnState<T>>();
+    runtime.spawn(block_on_root(std::move(task), BlockOnCompletion<T>(state), shut_down_after), "block_on").detach();
     {
         std::unique_lock lock(state->mutex);
         state->done_cv.wait(lock, [&] { return state->done; });
@@ -95,10 +104,31 @@ T block_on(Runtime& runtime, Task<T> task) {
     if constexpr (!std::is_void_v<T>) return std::move(*state->value);
 }
 
+}  // namespace detail
+
+/// Runs `task` on `runtime` and blocks this (plain) thread until it finishes. UsageError on a
+/// weft worker: on its own runtime's it would deadlock, on another's it would stall that
+/// worker's loop (asyncio: "cannot run the event loop while another loop is running").
+template <class T>
+T block_on(Runtime& runtime, Task<T> task) {
+    if (detail::on_worker_of(runtime.core()))
+        throw UsageError("weft::block_on called on a worker of the same runtime: it would deadlock; co_await the task");
+    if (detail::on_any_worker())
+        throw UsageError("weft::block_on called inside a running weft task: it would block this worker; co_await "
+                         "the task, or use run_coroutine_threadsafe");
+    return detail::block_on_impl(runtime, std::move(task), false);
+}
+
+/// asyncio.run: builds a runtime, runs `task` to its end, then shuts the runtime down (the
+/// tasks still alive are cancelled and given RuntimeOptions::shutdown_grace to unwind).
+/// UsageError inside a running task (a second runtime would block this worker): co_await it.
 template <class T>
 T run(Task<T> task, RuntimeOptions options = {}) {
+    if (detail::on_any_worker())
+        throw UsageError("weft::run called inside a running weft task (as asyncio.run inside a running loop): "
+                         "co_await the task, or spawn it");
     Runtime runtime(std::move(options));
-    return block_on(runtime, std::move(task));
+    return detail::block_on_impl(runtime, std::move(task), true);
 }
 
 }  // namespace weft

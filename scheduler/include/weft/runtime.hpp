@@ -48,6 +48,14 @@ struct RuntimeOptions {
     // shutdown() waits this long for offloaded/compute calls still running, then abandons them
     // (their tasks end with RuntimeShutDown) and logs each one.
     std::chrono::milliseconds shutdown_timeout{10'000};
+    // Shutdown cancels, then waits (asyncio.run): when weft::run's main task returns, or the
+    // runtime is shut down or destroyed, every task still alive is cancelled and the loops keep
+    // running for up to this long, so that their `catch (CancelledError)` blocks and awaited
+    // cleanup run (tasks spawned meanwhile run normally). Shutdown goes on as soon as nothing
+    // is left to run. Tasks still alive then (they refused the cancellation, or block) are
+    // destroyed where they stand and named in one log line. asyncio waits without a bound;
+    // 5 s keeps a stuck task from hanging the process.
+    std::chrono::milliseconds shutdown_grace{5'000};
 };
 
 namespace detail {
@@ -68,8 +76,7 @@ public:
     /// Queues `task` on this runtime; callable from any thread.
     template <class T>
     JoinHandle<T> spawn(Task<T> task, std::string_view name = {}) {
-        auto handle = detail::TaskAccess::release(task);
-        if (!handle) throw UsageError("Runtime::spawn: the Task is empty (moved from?)");
+        auto handle = detail::TaskAccess::release_unspent(task, "Runtime::spawn");
         detail::launch(core_.get(), &handle.promise(), handle, name);
         return JoinHandle<T>(&handle.promise());
     }
@@ -84,10 +91,19 @@ public:
 
     unsigned worker_count() const noexcept;
 
-    /// Stops the workers and joins them; tasks still queued are destroyed unrun and
-    /// their JoinHandles report RuntimeShutDown. Offloaded calls not started yet are dropped;
-    /// running ones get up to RuntimeOptions::shutdown_timeout to finish, then are abandoned
-    /// (logged). Idempotent; the destructor calls it.
+    /// Cancels every task still alive and keeps the loops running until they have unwound
+    /// (their catch blocks and awaited cleanup run; one never started ends cancelled unrun),
+    /// for at most RuntimeOptions::shutdown_grace; then stops the workers and joins them.
+    /// Tasks still alive then are destroyed where they stand (their JoinHandles report
+    /// RuntimeShutDown) and named in one log line. Offloaded calls not started yet are
+    /// dropped; running ones get up to RuntimeOptions::shutdown_timeout more to finish, then
+    /// are abandoned (logged). Idempotent; the destructor calls it. From a worker of this
+    /// runtime it throws UsageError.
+    ///
+    ///   weft::Runtime rt;
+    ///   rt.spawn(serve(), "server").detach();  // catch (CancelledError) { flush(); throw; }
+    ///   ...
+    ///   rt.shutdown();                           // serve() is cancelled, flushes, ends
     void shutdown();
 
     detail::RuntimeCore& core() noexcept { return *core_; }

@@ -31,8 +31,11 @@ template <class T>
     detail::ThreadContext& context = detail::tls_context;
     detail::RuntimeCore* runtime = context.runtime;
     if (!runtime) runtime = detail::current_runtime_or_throw("weft::spawn (use Runtime::spawn or weft::run from a plain thread)");
+    // (Only the empty check on this fork-join fast path: the already-awaited check cost
+    // skynet 5%. Runtime::spawn and the combinators check both.)
     auto handle = detail::TaskAccess::release(task);
-    if (!handle) throw UsageError("weft::spawn: the Task is empty (moved from?)");
+    if (!handle) [[unlikely]]
+        detail::throw_spent_task("weft::spawn", true);
     if (name.empty()) [[likely]] {
         detail::launch_here(context, &handle.promise(), handle);  // a worker: context.queue is set
     } else {
@@ -40,5 +43,18 @@ template <class T>
     }
     return JoinHandle<T>(&handle.promise());
 }
+
+namespace detail {
+// spawn() at the back of this worker's round (launch_last): tasks spawned this way in a row
+// start in that order. For gather, wait and TaskGroup, whose members start in argument order.
+template <class T>
+JoinHandle<T> spawn_last(Task<T> task, std::string_view name = {}) {
+    RuntimeCore* runtime = tls_context.runtime;
+    if (!runtime) runtime = current_runtime_or_throw("weft::spawn (use Runtime::spawn or weft::run from a plain thread)");
+    auto handle = TaskAccess::release_unspent(task, "weft::spawn");
+    launch_last(runtime, &handle.promise(), handle, name);
+    return JoinHandle<T>(&handle.promise());
+}
+}  // namespace detail
 
 }  // namespace weft

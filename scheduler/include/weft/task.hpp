@@ -10,17 +10,21 @@
 // A Task does nothing until awaited or spawned. Awaiting transfers control
 // symmetrically (no stack growth however deep the chain) and rethrows the child's
 // exception in the awaiter. Destroying a Task that never ran frees its frame.
+// A Task runs once: awaiting (or spawning) one that was moved from or already awaited
+// throws UsageError.
 #pragma once
 
 #include <coroutine>
 #include <exception>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 
 #include <weft/detail/context.hpp>
 #include <weft/detail/frame_allocator.hpp>
 #include <weft/detail/task_header.hpp>
+#include <weft/error.hpp>
 
 namespace weft {
 
@@ -30,6 +34,11 @@ class Task;
 namespace detail {
 
 struct TaskAccess;
+
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_spent_task(const char* what, bool empty) {
+    throw UsageError(std::string(what) + (empty ? " of an empty weft::Task (moved from, or default-constructed)"
+                                                : " of a weft::Task that was already awaited: a Task runs once"));
+}
 
 class TaskPromiseBase : public TaskHeader {
 public:
@@ -137,8 +146,14 @@ public:
         T await_resume() const { return child.promise().take_result(); }
     };
 
-    // Single use: `co_await make_task()` or `co_await std::move(task)`.
-    Awaiter operator co_await() && noexcept { return Awaiter{handle_}; }
+    // Single use: `co_await make_task()` or `co_await std::move(task)`. A nested Task's
+    // header never runs on a worker, so `started` marks it spent.
+    Awaiter operator co_await() && {
+        if (!handle_ || handle_.promise().started) [[unlikely]]
+            detail::throw_spent_task("co_await", !handle_);
+        handle_.promise().started = true;
+        return Awaiter{handle_};
+    }
 
 private:
     friend struct detail::TaskAccess;
@@ -163,6 +178,13 @@ inline Task<void> TaskPromise<void>::get_return_object() noexcept {
 struct TaskAccess {
     template <class T>
     static std::coroutine_handle<TaskPromise<T>> release(Task<T>& task) noexcept {
+        return std::exchange(task.handle_, {});
+    }
+    // release() for spawning: UsageError (the Task keeps its frame) if it is empty or spent.
+    template <class T>
+    static std::coroutine_handle<TaskPromise<T>> release_unspent(Task<T>& task, const char* what) {
+        if (!task.handle_ || task.handle_.promise().started) [[unlikely]]
+            throw_spent_task(what, !task.handle_);
         return std::exchange(task.handle_, {});
     }
     template <class T>

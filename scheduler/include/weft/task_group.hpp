@@ -93,13 +93,14 @@ public:
     /// Members still running are cancelled (they cannot be awaited here): call wait().
     ~TaskGroup();
 
-    /// Starts `task` as a member; callable from any task of the runtime.
+    /// Starts `task` as a member; callable from any task of the runtime. Members spawned in a
+    /// row start in that order (they queue first-in first-out, as in asyncio).
     template <class T>
     JoinHandle<T> spawn(Task<T> task, std::string_view name = {}) {
         state_->admit();
         auto member = detail::group_member(std::move(task), state_);
         detail::TaskAccess::promise(member).always_start = true;  // so finish() always runs
-        return weft::spawn(std::move(member), name);
+        return detail::spawn_last(std::move(member), name);
     }
 
     /// Waits for every member (see the rules above).

@@ -51,7 +51,9 @@ Task<WaitResult> wait_headers(std::vector<TaskHeader*> tasks, ReturnWhen when);
 
 }  // namespace detail
 
-/// Waits until `when` holds. An empty vector returns at once.
+/// Waits until `when` holds. An empty vector returns at once. Those of the tasks still queued
+/// on this worker unstarted (a loop of spawn() may queue them newest first) are first put in
+/// argument order, so they start in that order.
 template <class T>
 Task<WaitResult> wait(std::vector<JoinHandle<T>>& handles, ReturnWhen when = ALL_COMPLETED) {
     return detail::wait_headers(detail::headers_of(handles), when);

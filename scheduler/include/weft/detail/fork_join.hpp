@@ -22,6 +22,10 @@ namespace weft::detail {
 
 // Any thread, any case: makes `task` a spawned task of `runtime` and queues it.
 void launch(RuntimeCore* runtime, TaskHeader* task, std::coroutine_handle<> root, std::string_view name);
+// Like launch, but at the back of this worker's round (after what is queued here, first-in
+// first-out, as a yielded task): what gather, wait and TaskGroup start, in argument order.
+// From another thread: launch.
+void launch_last(RuntimeCore* runtime, TaskHeader* task, std::coroutine_handle<> root, std::string_view name);
 // The worker's full push (publish, wake, spill), or RuntimeShutDown if the runtime is stopping.
 void push_spawned_slow(TaskHeader* task);
 // The join's uncommon takes: the child is the newest task and public (races the stealers).

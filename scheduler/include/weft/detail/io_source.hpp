@@ -83,6 +83,10 @@ public:
     // Runtime shutdown (no worker runs): appends the wakers of the tasks waiting here, and
     // forgets them, so that the runtime can abandon those tasks like queued ones.
     void take_waiters(std::vector<Waker>& out);
+    // Runtime draining: cancels the tasks waiting here (under the source's lock, which a
+    // waiter takes before it moves on, so they are alive); whether any task waits here.
+    void cancel_waiters() noexcept;
+    bool has_waiters() noexcept;
 
 private:
     friend class Reactor;

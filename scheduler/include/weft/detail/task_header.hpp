@@ -46,6 +46,9 @@ inline constexpr std::uint64_t kWaitCancellable = 1u << 6;   // idle in a wait t
 // this in the suspend CAS and re-queues the task if that suspension is cancellable. (The
 // worker must not read anything of the task after that CAS: the task may be gone.)
 inline constexpr std::uint64_t kCancelPoke = 1u << 7;
+// The runtime's shutdown has cancelled this task (once), or the task was spawned while the
+// runtime drained, so it is not cancelled (runtime_core.cpp, shutdown protocol).
+inline constexpr std::uint64_t kShutdownCancelled = 1u << 8;
 // In TaskHeader::cancel_bits (what to deliver; the state word only says "look"):
 inline constexpr std::uint32_t kCancelRequested = 1u << 4;   // cancel(): deliver CancelledError
 inline constexpr std::uint32_t kTimeoutRequested = 1u << 5;  // a timeout scope expired
@@ -166,6 +169,10 @@ void cancellable_suspend_withdrawn() noexcept;
 // Requests cancellation (bit: kCancelRequested or kTimeoutRequested). A task idle in a
 // cancellable wait is scheduled, and its awaiter throws. False if already complete.
 bool request_cancel(TaskHeader* task, std::uint32_t bit) noexcept;
+
+// The shutdown's cancellation of `task` (request_cancel once: kShutdownCancelled). The caller
+// guarantees that the task is alive. False if it had been cancelled that way already.
+bool request_shutdown_cancel(TaskHeader* task) noexcept;
 
 // Whether a cancellation is waiting to be delivered to `task`.
 inline bool cancel_pending(const TaskHeader* task) noexcept;

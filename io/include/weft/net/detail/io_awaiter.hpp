@@ -74,11 +74,12 @@ public:
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) {
         io_streak = 0;
         slow_ = io_slow_path(descriptor_, std::move(op_), yield_first_);
-        return std::move(slow_).operator co_await().await_suspend(awaiting);
+        slow_awaiter_.emplace(std::move(slow_).operator co_await());  // a Task is awaited once
+        return slow_awaiter_->await_suspend(awaiting);
     }
     value_type await_resume() {
         if (value_) return std::move(*value_);
-        return std::move(slow_).operator co_await().await_resume();
+        return slow_awaiter_->await_resume();
     }
 
 private:
@@ -87,6 +88,7 @@ private:
     bool yield_first_ = false;
     std::optional<value_type> value_;
     Task<value_type> slow_;
+    std::optional<typename Task<value_type>::Awaiter> slow_awaiter_;
 };
 
 }  // namespace weft::net::detail
