@@ -82,10 +82,14 @@ weft::Task<Result> requests(int count, std::atomic<int>* hops) {
     Result out;
     out.entries_during = weft::detail::armed_timer_entries();
     // Owners free what others handed them at their next timer check (or when they park):
-    // give them a bounded number of rounds, with no clock involved.
-    while (weft::detail::armed_timer_entries() != 0 && out.rounds < 100'000) {
+    // give them a bounded number of rounds, yielding and then letting this worker park too.
+    while (weft::detail::armed_timer_entries() != 0 && out.rounds < 20'000) {
         ++out.rounds;
-        co_await weft::yield_now();
+        if (out.rounds % 8 == 0) {
+            co_await weft::sleep(1ms);
+        } else {
+            co_await weft::yield_now();
+        }
     }
     out.entries_after = weft::detail::armed_timer_entries();
     co_return out;
