@@ -421,6 +421,12 @@ void yield_suspend(std::coroutine_handle<> awaiting) {
     tls_context.worker->request_yield();
 }
 
+void coop_yield_suspend(std::coroutine_handle<> awaiting) {
+    TaskHeader* task = current_task_or_throw("weft: the cooperative budget");
+    task->resume_point = awaiting;
+    tls_context.worker->request_coop_yield();
+}
+
 void yield_resume() {
     if (TaskHeader* task = tls_context.task) throw_if_cancelled(task);
 }

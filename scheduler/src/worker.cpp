@@ -193,6 +193,7 @@ void Worker::run_task(TaskHeader* task) {
         return;
     }
     bool yielded = std::exchange(yield_requested_, false);
+    bool coop_yield = std::exchange(coop_yield_, false);
     bool cancellable = std::exchange(tls_context.cancellable_suspend, false);
     // A cancellation requested before this point is seen here or as kCancelPoke in the
     // CAS below (request_cancel sets its bit, then pokes the state word): so one that
@@ -216,7 +217,12 @@ void Worker::run_task(TaskHeader* task) {
 
     if (!(next & ts::kScheduled)) return;  // idle: a waker owns the next schedule
     if (yielded) {
-        next_round_.push_back(task);
+        if (coop_yield && ++coop_yields_ % kCoopRoundEvery != 0) {
+            fairness_countdown_ = 1;  // the next pick first runs timers, I/O and injected tasks
+            push_local(task);
+        } else {
+            next_round_.push_back(task);
+        }
     } else {
         schedule_woken(task);  // woken (or cancelled) while it was still running
     }

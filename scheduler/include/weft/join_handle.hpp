@@ -87,7 +87,7 @@ public:
         }
         [[gnu::always_inline]] std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) {
             if (budget_yield_) [[unlikely]] {  // the child has finished, but the budget is spent
-                detail::yield_suspend(awaiting);
+                detail::coop_yield_suspend(awaiting);
                 return std::noop_coroutine();
             }
             if (suspended_inside_) {

@@ -15,9 +15,12 @@
 namespace weft {
 
 namespace detail {
-// (Also the cooperative budget's yield: an awaitable whose budget is spent suspends through
-// it and, not calling yield_resume, returns what it completed: not a cancellation point.)
 void yield_suspend(std::coroutine_handle<> awaiting);
+// The cooperative budget's yield: an awaitable whose budget is spent suspends through it and,
+// not calling yield_resume, returns what it completed (not a cancellation point). The worker
+// runs its timers, sockets and injected tasks first; the task goes to the back of the round
+// only every Worker::kCoopRoundEvery budgets (see run_task).
+void coop_yield_suspend(std::coroutine_handle<> awaiting);
 void yield_resume();  // a cancellation point: throws a pending cancellation
 }
 

@@ -66,7 +66,7 @@ public:
     }
     bool await_suspend(std::coroutine_handle<> awaiting) {
         if (detail::completed(*this)) {  // set, but the budget is spent
-            detail::yield_suspend(awaiting);
+            detail::coop_yield_suspend(awaiting);
             return true;
         }
         return detail::suspend_waiter(*this, "weft::Event::wait()", awaiting,

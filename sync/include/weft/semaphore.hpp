@@ -142,7 +142,7 @@ public:
     }
     bool await_suspend(std::coroutine_handle<> awaiting) {
         if (detail::completed(*this)) {  // taken in await_ready, but the budget is spent
-            detail::yield_suspend(awaiting);
+            detail::coop_yield_suspend(awaiting);
             return true;
         }
         return detail::suspend_waiter(*this, "weft::Semaphore::acquire()", awaiting,

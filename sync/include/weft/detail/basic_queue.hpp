@@ -124,7 +124,7 @@ public:
         }
         bool await_suspend(std::coroutine_handle<> awaiting) {
             if (outcome_ != 0) {  // done in await_ready, but the budget is spent
-                yield_suspend(awaiting);
+                coop_yield_suspend(awaiting);
                 return true;
             }
             PutterNode& node = node_.emplace(&item_);
@@ -177,7 +177,7 @@ public:
         }
         bool await_suspend(std::coroutine_handle<> awaiting) {
             if (outcome_ != 0) {  // done in await_ready, but the budget is spent
-                yield_suspend(awaiting);
+                coop_yield_suspend(awaiting);
                 return true;
             }
             GetterNode& node = node_.emplace(&item_);
