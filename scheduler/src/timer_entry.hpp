@@ -45,8 +45,6 @@ void fire_timer(TimerEntry* entry) noexcept;  // the wheel reached its deadline
 // sleeper, or one in a timeout scope). True: put it back on the wheel; false: it had been
 // cancelled by its task elsewhere, and is freed.
 bool shutdown_cancel_through(TimerEntry* entry) noexcept;
-// Draining, on the owner with the entry off its wheel: false if it was cancelled (freed now).
-bool timer_still_armed(TimerEntry* entry) noexcept;
 // Runtime stopped: a sleeper is abandoned (and named in `stragglers`).
 void drop_timer(TimerEntry* entry, std::vector<std::string>& stragglers) noexcept;
 

@@ -103,11 +103,6 @@ bool shutdown_cancel_through(TimerEntry* entry) noexcept {
     return true;
 }
 
-bool timer_still_armed(TimerEntry* entry) noexcept {
-    // Cancelled on another thread: its owner's remote list frees it (Worker::disarm_remote).
-    return entry->state.load(memory_order_acquire) != TimerEntry::kCancelled;
-}
-
 // Shutdown: the wheel is dropped. A sleeper is abandoned with its task; a timeout
 // entry is left to its scope (marked fired, never delivered), whose destructor frees it.
 void drop_timer(TimerEntry* entry, std::vector<std::string>& stragglers) noexcept {

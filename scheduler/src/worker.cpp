@@ -522,15 +522,9 @@ void Worker::cancel_for_shutdown() {
 }
 
 bool Worker::quiet_for_shutdown() {
+    // Entries cancelled on other workers come off the wheel through the remote list (an entry
+    // not pushed yet keeps us busy until the next look, kDrainPollMs later).
     free_remote_disarmed(/*parking=*/true);
-    if (!timers_.empty()) {  // entries cancelled on other workers would wait for their deadlines
-        std::vector<TimerEntry*> entries;
-        entries.reserve(timers_.size());
-        timers_.drain([&](TimerNode* node) { entries.push_back(static_cast<TimerEntry*>(node)); });
-        for (TimerEntry* entry : entries)
-            if (timer_still_armed(entry)) timers_.insert(entry);
-        count_timers();
-    }
     return timers_.empty() && !reactor_.has_waiters();
 }
 
