@@ -9,9 +9,15 @@
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <weft/barrier.hpp>
+#include <weft/condition.hpp>
+#include <weft/event.hpp>
+#include <weft/latch.hpp>
 #include <weft/lock.hpp>
 #include <weft/net/unix_stream.hpp>
 #include <weft/queue.hpp>
+#include <weft/semaphore.hpp>
+#include <weft/shared_lock.hpp>
 #include <weft/sleep.hpp>
 #include <weft/timeout.hpp>
 #include <weft/weft.hpp>
@@ -141,6 +147,96 @@ weft::Task<int> leave_work_behind(test::LifeCounter* frames, Record* record) {
     co_return 7;
 }
 
+// Primitives nobody signals: only the shutdown can end a wait on them. Owned by the waiting
+// tasks (shared), so they outlive every wait.
+struct Unsignalled {
+    weft::Event event;
+    weft::Queue<int> empty;
+    weft::Queue<int> full{1};
+    weft::Semaphore none{0};
+    weft::Condition condition;
+    weft::Barrier barrier{1000};
+    weft::Latch latch{1};
+    weft::Lock lock;
+    weft::SharedLock shared;
+};
+
+enum class Parking { event, get, put, semaphore, condition, barrier, latch, lock, write_lock, kinds };
+
+// Holds the lock (and the shared lock for reading) while waiting on the event, so that the
+// Parking::lock and Parking::write_lock waiters queue behind it.
+weft::Task<void> park_on(test::Counted, std::shared_ptr<Unsignalled> on, Parking how, Record* record) {
+    try {
+        switch (how) {
+            case Parking::event: {
+                auto held = co_await on->lock.lock();
+                auto reading = co_await on->shared.lock_shared();
+                record->started.fetch_add(1);
+                co_await on->event.wait();
+                break;
+            }
+            case Parking::get:
+                record->started.fetch_add(1);
+                (void)co_await on->empty.get();
+                break;
+            case Parking::put:
+                record->started.fetch_add(1);
+                co_await on->full.put(2);
+                break;
+            case Parking::semaphore: {
+                record->started.fetch_add(1);
+                auto permit = co_await on->none.acquire();
+                break;
+            }
+            case Parking::condition: {
+                auto held = co_await on->condition.lock();
+                record->started.fetch_add(1);
+                co_await on->condition.wait();
+                break;
+            }
+            case Parking::barrier:
+                record->started.fetch_add(1);
+                (void)co_await on->barrier.wait();
+                break;
+            case Parking::latch:
+                record->started.fetch_add(1);
+                co_await on->latch.wait();
+                break;
+            case Parking::lock: {
+                record->started.fetch_add(1);
+                auto held = co_await on->lock.lock();
+                break;
+            }
+            case Parking::write_lock: {
+                record->started.fetch_add(1);
+                auto writing = co_await on->shared.lock();
+                break;
+            }
+            case Parking::kinds:
+                break;
+        }
+    } catch (const weft::CancelledError&) {
+        record->caught.fetch_add(1);
+        throw;
+    }
+    record->ignored.fetch_add(1);  // a wait ended without a cancellation: nothing signals them
+}
+
+constexpr int kParkings = static_cast<int>(Parking::kinds);
+
+// Parks one task in every kind of wait, then returns while they all wait.
+weft::Task<int> park_everywhere(test::LifeCounter* frames, Record* record) {
+    auto on = std::make_shared<Unsignalled>();
+    on->full.put_nowait(1);
+    // The event waiter first: it holds the locks the lock waiters queue for.
+    weft::spawn(park_on(test::Counted(*frames), on, Parking::event, record)).detach();
+    while (record->started.load() < 1) co_await weft::sleep(1ms);
+    for (int how = 1; how < kParkings; ++how)
+        weft::spawn(park_on(test::Counted(*frames), on, static_cast<Parking>(how), record)).detach();
+    while (record->started.load() < kParkings) co_await weft::sleep(1ms);
+    co_return 7;
+}
+
 weft::Task<void> spawn_and_return(test::LifeCounter* frames, Record* record, int count,
                                   std::vector<weft::JoinHandle<void>>* handles) {
     for (int i = 0; i < count; ++i) handles->push_back(weft::spawn(never_started(test::Counted(*frames), record)));
@@ -196,6 +292,23 @@ TEST_CASE("when weft::run's main task returns, the tasks still alive are cancell
         CHECK(record.cleaned == kEach);    // the sleepers' awaited cleanup ran to its end
         CHECK(record.child_ran == kEach);  // including the child each one spawned and awaited
         CHECK(frames.live() == 0);
+    }
+}
+
+TEST_CASE("at shutdown, tasks waiting on sync primitives nobody signals are cancelled and unwind",
+          "[runtime][shutdown][shutdown_cancel]") {
+    const unsigned workers = GENERATE(1u, 2u);
+    CAPTURE(workers);
+    for (int round = 0; round < test::scaled(20, 5); ++round) {
+        CAPTURE(round);
+        test::LifeCounter frames;
+        Record record;
+        LogCapture log;  // nobody is a straggler: nothing is logged
+        REQUIRE(weft::run(park_everywhere(&frames, &record), {.workers = workers}) == 7);
+        CHECK(record.caught == kParkings);
+        CHECK(record.ignored == 0);
+        CHECK(frames.live() == 0);  // and with them the primitives they shared
+        CHECK(log.lines().empty());
     }
 }
 

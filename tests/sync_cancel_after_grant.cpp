@@ -205,6 +205,93 @@ weft::Task<void> condition_notify_then_cancel() {
     CHECK_FALSE(cond.locked());
 }
 
+template <bool Shared>
+weft::Task<void> shared_lock_and_log(weft::SharedLock& lock, char name, std::string& log) {
+    if constexpr (Shared) {
+        auto reading = co_await lock.lock_shared();
+        log.push_back(name);
+    } else {
+        auto writing = co_await lock.lock();
+        log.push_back(name);
+    }
+}
+
+// The write lock handed to a cancelled writer goes on to the readers behind it; a read lock
+// handed to a cancelled reader is given back, so the writer behind it gets the lock.
+weft::Task<void> shared_lock_grant_then_cancel() {
+    weft::SharedLock lock;
+    std::string log;
+    {
+        auto writing = co_await lock.lock();
+        auto a = weft::spawn(shared_lock_and_log<false>(lock, 'a', log));
+        co_await weft::testing::until_waiters(lock, 1);
+        auto b = weft::spawn(shared_lock_and_log<true>(lock, 'b', log));
+        co_await weft::testing::until_waiters(lock, 2);
+        writing.unlock();   // the write lock goes to a...
+        CHECK(a.cancel());  // ...cancelled before it runs: it goes on to b
+        co_await test::expect_cancelled(std::move(a));
+        co_await b;
+        CHECK(log == "b");
+    }
+    CHECK_FALSE(lock.locked());
+    CHECK(lock.readers() == 0);
+    {
+        auto writing = co_await lock.lock();
+        auto c = weft::spawn(shared_lock_and_log<true>(lock, 'c', log));
+        co_await weft::testing::until_waiters(lock, 1);
+        auto d = weft::spawn(shared_lock_and_log<true>(lock, 'd', log));
+        co_await weft::testing::until_waiters(lock, 2);
+        auto e = weft::spawn(shared_lock_and_log<false>(lock, 'e', log));
+        co_await weft::testing::until_waiters(lock, 3);
+        writing.unlock();   // c and d read...
+        CHECK(c.cancel());  // ...c cancelled before it runs gives its share back
+        co_await test::expect_cancelled(std::move(c));
+        co_await d;
+        co_await e;         // so the writer behind them gets the lock
+        CHECK(log == "bde");
+    }
+    CHECK_FALSE(lock.locked());
+    CHECK(lock.readers() == 0);
+}
+
+weft::Task<void> latch_wait_and_log(weft::Latch& latch, char name, std::string& log) {
+    co_await latch.wait();
+    log.push_back(name);
+}
+
+weft::Task<void> latch_open_then_cancel() {
+    weft::Latch latch(1);
+    std::string log;
+    auto a = weft::spawn(latch_wait_and_log(latch, 'a', log));
+    auto b = weft::spawn(latch_wait_and_log(latch, 'b', log));
+    co_await weft::testing::until_waiters(latch, 2);
+    latch.count_down();
+    CHECK(a.cancel());
+    co_await test::expect_cancelled(std::move(a));
+    co_await b;
+    CHECK(log == "b");
+}
+
+weft::Task<void> barrier_wait_and_log(weft::Barrier& barrier, char name, std::string& log) {
+    (void)co_await barrier.wait();
+    log.push_back(name);
+}
+
+// The round passes for everyone (the barrier counts a as arrived), but a's cancel() returned
+// true, so its wait ends cancelled (asyncio: a done future's waiter cancelled before it runs).
+weft::Task<void> barrier_pass_then_cancel() {
+    weft::Barrier barrier(3);
+    std::string log;
+    auto a = weft::spawn(barrier_wait_and_log(barrier, 'a', log));
+    auto b = weft::spawn(barrier_wait_and_log(barrier, 'b', log));
+    co_await weft::testing::until_waiters(barrier, 2);
+    (void)co_await barrier.wait();  // the last party: the round passes
+    CHECK(a.cancel());
+    co_await test::expect_cancelled(std::move(a));
+    co_await b;
+    CHECK(log == "b");
+}
+
 // A task cancelled while it runs that then returns without another await ends cancelled; one
 // that caught the CancelledError itself does not.
 weft::Task<int> cancel_self_then_return(weft::JoinHandle<int>* self, bool await_after) {
@@ -474,6 +561,20 @@ TEST_CASE("cancel after grant: an Event waiter cancelled after set() ends cancel
 TEST_CASE("cancel after grant: a Condition waiter notified then cancelled passes the notification on",
           "[sync][condition][cancel]") {
     weft::run(condition_notify_then_cancel(), test::one_worker());
+}
+
+TEST_CASE("cancel after grant: a SharedLock granted to a waiter cancelled before it runs goes on",
+          "[sync][shared_lock][cancel]") {
+    weft::run(shared_lock_grant_then_cancel(), test::one_worker());
+}
+
+TEST_CASE("cancel after grant: a Latch waiter cancelled after the latch opened ends cancelled", "[sync][latch][cancel]") {
+    weft::run(latch_open_then_cancel(), test::one_worker());
+}
+
+TEST_CASE("cancel after grant: a Barrier party cancelled after its round passed ends cancelled",
+          "[sync][barrier][cancel]") {
+    weft::run(barrier_pass_then_cancel(), test::one_worker());
 }
 
 TEST_CASE("a task cancelled while it runs that returns without another await ends cancelled", "[cancel]") {

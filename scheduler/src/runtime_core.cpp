@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <weft/detail/context.hpp>
+#include <weft/detail/parked_waits.hpp>
 #include <weft/error.hpp>
 
 #include "cpu_affinity.hpp"
@@ -56,14 +57,19 @@ void RuntimeCore::worker_ready() noexcept {
 //     tasks it can reach: those sleeping or in a timeout scope on its wheel, those waiting on
 //     its sockets. Every other task gets its cancellation when a worker next runs it
 //     (Worker::run_task): one queued but never started ends cancelled unrun; one waiting on a
-//     lock, a queue or a child is cancelled when that wait ends (the holder or child unwinds).
+//     child is cancelled when that wait ends (the child unwinds); one waiting on a lock, a queue
+//     or an event when its wait ends, or, if nothing ends it, by step 2.
 //     Tasks spawned during the drain are not cancelled (their state word carries
 //     kShutdownCancelled from the start: every spawn takes the full path, see below).
 //  2. The drain ends when every worker is quiet (no task to run, no timer armed, nobody waiting
-//     on its sockets), nothing is injected and no offloaded call runs; or at the grace deadline.
+//     on its sockets), nothing is injected, no offloaded call runs and no task of ours is
+//     parked in a sync primitive; or at the grace deadline. Those parked tasks are the only
+//     ones no worker can reach: once the workers are quiet, the shutdown cancels them through
+//     the registry of waiter lists (parked_waits.hpp).
 //  3. Stopping: spawns are refused, the loops end and are joined, the executor bridge shuts down,
 //     and the tasks still reachable (queued, asleep, waiting on a socket, joining them) are
-//     destroyed unfinished (RuntimeShutDown) and named in one log line.
+//     destroyed unfinished (RuntimeShutDown) and named in one log line. Tasks still parked in
+//     a sync primitive are named too, but left suspended: their wait is linked into it.
 void RuntimeCore::shutdown() {
     Worker* self = tls_context.worker;
     if (self && &self->core() == this)
@@ -99,7 +105,12 @@ void RuntimeCore::cancel_and_wait() {
     std::unique_lock lock(drain_mutex_);
     const auto deadline = drain_deadline_;
     for (;;) {
-        if (quiet_workers_ == workers_.size() && !has_injected() && !bridge_->busy()) return;
+        if (quiet_workers_ == workers_.size() && !has_injected() && !bridge_->busy()) {
+            // Quiet, but tasks parked in sync primitives are out of the workers' sight: cancel
+            // the ones not cancelled yet. While any is still parked (a cancelled one has not
+            // resumed yet, or waits again in its cleanup), the drain goes on.
+            if (visit_parked_waits({.runtime = this, .cancel = true}) == 0) return;
+        }
         if (std::chrono::steady_clock::now() >= deadline) return;
         // Quiet workers notify; an injected task or a finishing offloaded call does not, so
         // look again now and then.
@@ -164,6 +175,9 @@ void RuntimeCore::abandon_queued_tasks() {
         for (auto& worker : workers_) any |= worker->drain_timers(stragglers);
         if (!any) break;
     }
+    // Tasks still parked in sync primitives are linked into them, so they cannot be destroyed
+    // here; they are named and stay suspended (their frames are not freed).
+    visit_parked_waits({.runtime = this, .names = &stragglers});
     log_stragglers(stragglers);
 }
 

@@ -60,7 +60,9 @@ void Barrier::abort() noexcept {
 }
 
 std::size_t Barrier::Awaiter::await_resume() {
-    if (!settle_wait(*this, barrier_.guard_, [this] { barrier_.leave(*this); })) throw_cancelled();
+    // Passed (or broken), but cancelled before it ran: the wait ends cancelled (asyncio's
+    // `_must_cancel`); the round stays passed for the others, so there is nothing to give back.
+    if (!settle_wait(*this, barrier_.guard_, [this] { barrier_.leave(*this); }, [] {})) throw_cancelled();
     switch (outcome) {
         case kPassed:
             return index;

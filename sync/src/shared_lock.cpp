@@ -93,6 +93,18 @@ bool SharedLock::enqueue_or_acquire(WaiterNode& node) noexcept {
     return true;
 }
 
+// Under guard: the lock granted to a waiter cancelled before it ran goes on to the queue's
+// head, as if that waiter had taken it and released it at once.
+void SharedLock::give_back_locked(bool shared) noexcept {
+    if (shared) {
+        state_.fetch_sub(kOneReader, memory_order_release);
+    } else {
+        owner_.store(nullptr, memory_order_relaxed);
+        state_.fetch_and(~kWriter, memory_order_release);
+    }
+    dispatch_locked();
+}
+
 void SharedLock::unlink(WaiterNode& node) noexcept {
     waiters_.remove(&node);
     dispatch_locked();  // a cancelled writer may have been holding back the readers behind it

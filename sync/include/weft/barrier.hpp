@@ -70,7 +70,7 @@ private:
     std::size_t count_ = 0;  // arrivals in the current round
     bool broken_ = false;
     mutable detail::SpinLock guard_;
-    detail::WaiterQueue waiters_;
+    detail::WaiterQueue waiters_{guard_};
 };
 
 /// `co_await barrier.wait()`; single use.

@@ -80,7 +80,7 @@ private:
     Lock own_lock_;
     Lock* lock_;
     mutable detail::SpinLock guard_;
-    detail::WaiterQueue waiters_;
+    detail::WaiterQueue waiters_{guard_};
 };
 
 }  // namespace weft

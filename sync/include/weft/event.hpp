@@ -51,7 +51,7 @@ private:
 
     detail::Atomic<bool> set_{false};
     mutable detail::SpinLock guard_;
-    detail::WaiterQueue waiters_;
+    detail::WaiterQueue waiters_{guard_};
 };
 
 /// `co_await event.wait()`; single use.

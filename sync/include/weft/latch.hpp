@@ -52,7 +52,7 @@ private:
 
     detail::Atomic<std::size_t> count_;
     mutable detail::SpinLock guard_;
-    detail::WaiterQueue waiters_;
+    detail::WaiterQueue waiters_{guard_};
 };
 
 /// `co_await latch.wait()`; single use.
@@ -70,7 +70,9 @@ public:
                                       [this] { return latch_.enqueue_unless_open(*this); });
     }
     void await_resume() {
-        if (!detail::settle_wait(*this, latch_.guard_, [this] { latch_.unlink(*this); })) detail::throw_cancelled();
+        // Opened, but cancelled before it ran: ends cancelled (nothing to give back).
+        if (!detail::settle_wait(*this, latch_.guard_, [this] { latch_.unlink(*this); }, [] {}))
+            detail::throw_cancelled();
     }
 
 private:

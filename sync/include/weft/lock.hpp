@@ -121,7 +121,7 @@ private:
     detail::Atomic<std::uint64_t> state_{0};
     detail::Atomic<detail::TaskHeader*> owner_{nullptr};
     mutable detail::SpinLock guard_;
-    detail::WaiterQueue waiters_;
+    detail::WaiterQueue waiters_{guard_};
 };
 
 /// Holds a Lock; unlocks it when destroyed (or at unlock()). Movable, so it may be returned

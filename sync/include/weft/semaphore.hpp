@@ -83,7 +83,7 @@ private:
     detail::Atomic<std::uint64_t> state_;
     std::size_t bound_;
     mutable detail::SpinLock guard_;
-    detail::WaiterQueue waiters_;
+    detail::WaiterQueue waiters_{guard_};
 };
 
 /// A Semaphore whose release() throws UsageError rather than raise the count above its

@@ -97,13 +97,14 @@ private:
     void release_slow(bool shared) noexcept;
     bool enqueue_or_acquire(detail::WaiterNode& node) noexcept;  // true: queued
     void unlink(detail::WaiterNode& node) noexcept;
+    void give_back_locked(bool shared) noexcept;  // a grant whose waiter was cancelled first
     void dispatch_locked() noexcept;
     std::size_t waiter_count_locked() const noexcept { return waiters_.size(); }
 
     detail::Atomic<std::uint64_t> state_{0};
     detail::Atomic<detail::TaskHeader*> owner_{nullptr};  // the writer
     mutable detail::SpinLock guard_;
-    detail::WaiterQueue waiters_;
+    detail::WaiterQueue waiters_{guard_};
 };
 
 /// Holds the lock (shared or exclusive) and releases it when destroyed.
@@ -152,7 +153,9 @@ public:
                                       awaiting, [this] { return lock_.enqueue_or_acquire(*this); });
     }
     Guard<Shared> await_resume() {
-        if (!detail::settle_wait(*this, lock_.guard_, [this] { lock_.unlink(*this); })) detail::throw_cancelled();
+        if (!detail::settle_wait(*this, lock_.guard_, [this] { lock_.unlink(*this); },
+                                 [this] { lock_.give_back_locked(Shared); }))
+            detail::throw_cancelled();
         return Guard<Shared>(lock_);
     }
 

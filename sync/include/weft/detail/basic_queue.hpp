@@ -551,9 +551,9 @@ private:
     [[no_unique_address]] Gate gate_{};
     [[maybe_unused]] char pad0_[kCacheLine];
     mutable SpinLock guard_;
-    WaiterQueue getters_;
-    WaiterQueue putters_;
-    WaiterQueue joiners_;
+    WaiterQueue getters_{guard_};
+    WaiterQueue putters_{guard_};
+    WaiterQueue joiners_{guard_};
     [[maybe_unused]] char pad1_[kCacheLine];
     Atomic<std::uint64_t> done_{0};      // task_done()s plus dropped items
     Atomic<std::uint64_t> handoffs_{0};  // puts that went straight to a getter

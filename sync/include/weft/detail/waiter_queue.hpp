@@ -42,6 +42,7 @@
 
 #include <weft/detail/atomic.hpp>
 #include <weft/detail/context.hpp>
+#include <weft/detail/parked_waits.hpp>
 #include <weft/detail/spin_lock.hpp>
 #include <weft/detail/task_header.hpp>
 #include <weft/yield.hpp>
@@ -72,9 +73,14 @@ struct WaiterNode {
     WaiterNode& operator=(const WaiterNode&) = delete;
 };
 
-// An intrusive FIFO of nodes. Not synchronised: always used under the owner's guard.
-class WaiterQueue {
+// An intrusive FIFO of nodes. Not synchronised: always used under the owner's guard, which it
+// is given so that a shutdown can reach the tasks parked in it (parked_waits.hpp).
+class WaiterQueue final : public ParkedWaitList {
 public:
+    explicit WaiterQueue(SpinLock& guard) noexcept : guard_(guard) {}
+    ~WaiterQueue() = default;
+    using ParkedWaitList::register_parked;  // by enqueue(), on the first wait
+
     bool empty() const noexcept { return head_ == nullptr; }
     std::size_t size() const noexcept { return size_; }
     WaiterNode* front() const noexcept { return head_; }
@@ -104,7 +110,10 @@ public:
         --size_;
     }
 
+    std::size_t visit_parked(const Visit& visit) noexcept override;
+
 private:
+    SpinLock& guard_;
     WaiterNode* head_ = nullptr;
     WaiterNode* tail_ = nullptr;
     std::size_t size_ = 0;
@@ -118,6 +127,7 @@ inline void complete_now(WaiterNode& node, std::uint8_t outcome) noexcept {
 
 // Step 2 for a node that will suspend: link it. Under guard.
 inline void enqueue(WaiterQueue& queue, WaiterNode& node) noexcept {
+    if (!queue.registered()) [[unlikely]] queue.register_parked();
     node.state.store(WaitState::queued, memory_order_relaxed);
     node.linked = true;
     queue.push_back(&node);

@@ -1,0 +1,68 @@
+// The waits a shutdown cannot reach through a worker: tasks parked in a sync primitive's
+// waiter list (a Lock, a Queue, an Event nobody sets). Timers and sockets belong to a worker,
+// which cancels their waiters itself; a primitive belongs to no runtime, so each waiter list
+// that ever held a waiter registers here, and the shutdown walks the registry.
+//
+// Cost: a list registers once in its life (its first wait; the owner's `registered()` check is
+// one branch on later waits) and unregisters in its destructor. The registry is sharded by
+// address, each shard under its own mutex, touched only at those two moments and by shutdowns.
+//
+// Lock order: a list registers under its owner's guard (guard, then shard mutex). A shutdown
+// holds a shard mutex and only *tries* the guards (ParkedWaitList::visit_parked returns
+// kGuardBusy), so the two orders cannot deadlock; a busy guard counts as "still waiting".
+//
+// A second kind of waiter list (an I/O driver's, say) plugs in the same way: derive from
+// ParkedWaitList, call register_parked() on its first wait, and implement visit_parked().
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace weft::detail {
+
+class RuntimeCore;
+class TaskHeader;
+
+class ParkedWaitList {
+public:
+    static constexpr std::size_t kGuardBusy = static_cast<std::size_t>(-1);
+
+    // What a shutdown asks of each list, for the tasks of `runtime` parked in it.
+    struct Visit {
+        RuntimeCore* runtime = nullptr;
+        bool cancel = false;                     // request_shutdown_cancel() each of them
+        std::vector<std::string>* names = nullptr;  // name each of them (stragglers)
+    };
+
+    // Called with the registry shard locked: try the owner's guard (kGuardBusy if taken), then
+    // apply `visit` to the tasks of visit.runtime waiting here; returns how many there are.
+    virtual std::size_t visit_parked(const Visit& visit) noexcept = 0;
+
+    bool registered() const noexcept { return registered_; }
+
+protected:
+    ParkedWaitList() = default;
+    ~ParkedWaitList() {
+        if (registered_) unregister_parked();
+    }
+    ParkedWaitList(const ParkedWaitList&) = delete;
+    ParkedWaitList& operator=(const ParkedWaitList&) = delete;
+
+    // Under the owner's guard, before the list's first waiter parks (once: check registered()).
+    void register_parked() noexcept;
+
+private:
+    friend class ParkedWaitRegistry;
+    void unregister_parked() noexcept;
+
+    ParkedWaitList* prev_ = nullptr;
+    ParkedWaitList* next_ = nullptr;
+    bool registered_ = false;  // written under the owner's guard; read by the owner (or its destructor)
+};
+
+// The shutdown's walk over every registered list (runtime_core.cpp, shutdown protocol).
+// Returns how many tasks of visit.runtime wait in them, counting a busy list as one.
+std::size_t visit_parked_waits(const ParkedWaitList::Visit& visit) noexcept;
+
+}  // namespace weft::detail
