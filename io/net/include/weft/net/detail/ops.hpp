@@ -1,5 +1,5 @@
 // The operations behind weft::net's awaitables (see io_awaiter.hpp for the Op contract).
-// Each holds its fd and buffers by value; step() is defined in io/src/ops.cpp.
+// Each holds its fd and buffers by value; step() is defined in io/net/src/ops.cpp.
 #pragma once
 
 #include <cstddef>

@@ -64,7 +64,7 @@ public:
     void resume();  // returns when the outcome is ready; throws on cancellation
     void leave() noexcept;  // the awaiter is gone: abandon if still pending, let go
 
-    // Links owned by the executor bridge (scheduler/src/executor_bridge.cpp).
+    // Links owned by the executor bridge (scheduler/exec/src/executor_bridge.cpp).
     BridgeCall* queue_next = nullptr;
     BridgeCall* inflight_prev = nullptr;
     BridgeCall* inflight_next = nullptr;

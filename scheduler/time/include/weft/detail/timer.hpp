@@ -1,4 +1,4 @@
-// The runtime side of sleeps and timeout scopes (implemented in scheduler/src/timers.cpp).
+// The runtime side of sleeps and timeout scopes (implemented in scheduler/time/src/timers.cpp).
 #pragma once
 
 #include <chrono>
