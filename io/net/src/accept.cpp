@@ -56,10 +56,11 @@ Task<int> accept_fd(Descriptor& listener, weft::detail::Atomic<std::uint64_t>& b
             }
             listener.require_open();
             IoSource* source = listener.source();
-            std::optional<int> got = AcceptOp{listener.fd()}.step(source);
+            AcceptOp op{listener.fd()};
+            std::optional<int> got = weft::detail::try_now(source, op);
             if (!got) {  // nothing queued here: let the next listener try, wait for a connection
                 turn.line.leave(turn.place);
-                co_await source->ready(Interest::read);
+                co_await weft::detail::ready(*source, Interest::read);
                 continue;
             }
             fd = *got;

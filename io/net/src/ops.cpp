@@ -15,43 +15,16 @@ namespace weft::net::detail {
 
 namespace {
 
-// One attempt of `syscall` in io_source.hpp's pattern. Returns its result (>= 0), or
-// -EAGAIN after clearing readiness, or -errno for a failure the caller reports. `seen` is
-// the readiness snapshot taken before the syscall (for clear_after_short()).
+static_assert(kPeekFlag == MSG_PEEK);
+
+// One syscall, EINTR retried: its result, or -errno.
 template <class Syscall>
-ssize_t attempt(IoSource* source, Interest interest, std::uint64_t& seen, Syscall syscall) {
+ssize_t retry_interrupted(Syscall syscall) noexcept {
     for (;;) {
-        seen = source ? source->readiness() : 0;
         ssize_t n = syscall();
         if (n >= 0) return n;
-        int err = errno;
-        if (err == EINTR) continue;
-        if (err == EAGAIN || err == EWOULDBLOCK) {
-            if (source) source->clear_ready(seen, interest);
-            return -EAGAIN;
-        }
-        return -err;
+        if (errno != EINTR) return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     }
-}
-
-template <class Syscall>
-ssize_t attempt(IoSource* source, Interest interest, Syscall syscall) {
-    std::uint64_t seen;
-    return attempt(source, interest, seen, syscall);
-}
-
-// Readiness says the last attempt found the socket drained (or full) and no event has come
-// since: the syscall would fail with EAGAIN, so wait without making it.
-bool known_not_ready(IoSource* source, Interest interest) noexcept {
-    return source && !IoSource::is_ready(source->readiness(), interest);
-}
-
-// A byte stream that transferred less than asked is drained (read) or full (write) now;
-// any later change comes with a new edge. So readiness can be cleared as on EAGAIN, which
-// saves the EAGAIN syscall before the next wait (as Tokio does). clear_ready() keeps the
-// bit if an event arrived since `seen`.
-void clear_after_short(IoSource* source, Interest interest, std::uint64_t seen) noexcept {
-    if (source) source->clear_ready(seen, interest);
 }
 
 // SIGPIPE would kill the process when writing to a pipe whose reader is gone; blocked on
@@ -67,81 +40,66 @@ void block_sigpipe_on_this_thread() noexcept {
     blocked = true;
 }
 
-ssize_t read_once(int fd, void* data, std::size_t size, int flags, FdKind kind) {
-    return kind == FdKind::socket ? ::recv(fd, data, size, flags) : ::read(fd, data, size);
+ssize_t read_once(int fd, void* data, std::size_t size, int flags, FdKind kind) noexcept {
+    return retry_interrupted([&] { return kind == FdKind::socket ? ::recv(fd, data, size, flags) : ::read(fd, data, size); });
 }
 
-ssize_t write_once(int fd, const void* data, std::size_t size, FdKind kind) {
-    if (kind == FdKind::socket) return ::send(fd, data, size, MSG_NOSIGNAL);
+ssize_t write_once(int fd, const void* data, std::size_t size, FdKind kind) noexcept {
+    if (kind == FdKind::socket) return retry_interrupted([&] { return ::send(fd, data, size, MSG_NOSIGNAL); });
     block_sigpipe_on_this_thread();
-    return ::write(fd, data, size);
+    return retry_interrupted([&] { return ::write(fd, data, size); });
 }
+
+// A result that is neither a value nor "would block" (-EAGAIN never reaches finish()).
+[[noreturn]] void fail(ssize_t result, const std::string& what) { throw_io_error(static_cast<int>(-result), what); }
 
 }  // namespace
 
-std::optional<std::size_t> ReadSomeOp::step(IoSource* source) {
-    if (known_not_ready(source, interest)) return std::nullopt;
-    std::uint64_t seen;
-    ssize_t n = attempt(source, interest, seen, [&] { return read_once(fd, data, size, flags, kind); });
-    if (n > 0) {
-        if (static_cast<std::size_t>(n) < size && !(flags & MSG_PEEK)) clear_after_short(source, interest, seen);
-        return static_cast<std::size_t>(n);
-    }
-    if (n == 0) return std::size_t{0};
-    if (n == -EAGAIN) return std::nullopt;
-    throw_io_error(static_cast<int>(-n), "weft::net: read");
+ssize_t ReadSomeOp::attempt() { return read_once(fd, data, size, flags, kind); }
+
+std::optional<std::size_t> ReadSomeOp::finish(ssize_t result) {
+    if (result < 0) fail(result, "weft::net: read");
+    return static_cast<std::size_t>(result);
 }
 
-std::optional<std::size_t> WriteSomeOp::step(IoSource* source) {
-    if (known_not_ready(source, interest)) return std::nullopt;
-    std::uint64_t seen;
-    ssize_t n = attempt(source, interest, seen, [&] { return write_once(fd, data, size, kind); });
-    if (n >= 0) {
-        if (static_cast<std::size_t>(n) < size) clear_after_short(source, interest, seen);
-        return static_cast<std::size_t>(n);
-    }
-    if (n == -EAGAIN) return std::nullopt;
-    throw_io_error(static_cast<int>(-n), "weft::net: write");
+ssize_t WriteSomeOp::attempt() { return write_once(fd, data, size, kind); }
+
+std::optional<std::size_t> WriteSomeOp::finish(ssize_t result) {
+    if (result < 0) fail(result, "weft::net: write");
+    return static_cast<std::size_t>(result);
 }
 
-std::optional<std::size_t> ReadExactOp::step(IoSource* source) {
-    while (done < size) {
-        if (known_not_ready(source, interest)) return std::nullopt;
-        std::uint64_t seen;
-        ssize_t n = attempt(source, interest, seen, [&] { return read_once(fd, data + done, size - done, 0, kind); });
-        if (n == -EAGAIN) return std::nullopt;
-        if (n < 0) throw_io_error(static_cast<int>(-n), "weft::net: read_exact");
-        if (n == 0) {
-            throw UnexpectedEof("weft::net: read_exact: the stream ended after " + std::to_string(done) + " of " +
-                                std::to_string(size) + " bytes");
-        }
-        if (static_cast<std::size_t>(n) < size - done) clear_after_short(source, interest, seen);
-        done += static_cast<std::size_t>(n);
+ssize_t ReadExactOp::attempt() { return read_once(fd, data + done, size - done, 0, kind); }
+
+std::optional<std::size_t> ReadExactOp::finish(ssize_t result) {
+    if (result < 0) fail(result, "weft::net: read_exact");
+    if (result == 0 && done < size) {
+        throw UnexpectedEof("weft::net: read_exact: the stream ended after " + std::to_string(done) + " of " +
+                            std::to_string(size) + " bytes");
     }
+    done += static_cast<std::size_t>(result);
+    if (done < size) return std::nullopt;
     return done;
 }
 
-std::optional<std::size_t> WriteAllOp::step(IoSource* source) {
-    while (done < size) {
-        if (known_not_ready(source, interest)) return std::nullopt;
-        std::uint64_t seen;
-        ssize_t n = attempt(source, interest, seen, [&] { return write_once(fd, data + done, size - done, kind); });
-        if (n == -EAGAIN) return std::nullopt;
-        if (n < 0) throw_io_error(static_cast<int>(-n), "weft::net: write_all");
-        if (static_cast<std::size_t>(n) < size - done) clear_after_short(source, interest, seen);
-        done += static_cast<std::size_t>(n);
-    }
+ssize_t WriteAllOp::attempt() { return write_once(fd, data + done, size - done, kind); }
+
+std::optional<std::size_t> WriteAllOp::finish(ssize_t result) {
+    if (result < 0) fail(result, "weft::net: write_all");
+    done += static_cast<std::size_t>(result);
+    if (done < size) return std::nullopt;
     return done;
 }
 
-std::optional<int> AcceptOp::step(IoSource* source) {
-    ssize_t n = attempt(source, interest, [&] {
-        return static_cast<ssize_t>(::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    });
-    if (n >= 0) return static_cast<int>(n);
-    if (n == -EAGAIN) return std::nullopt;
-    if (accept_retryable(static_cast<int>(-n))) return static_cast<int>(n);  // -errno: the accept loop decides
-    throw_io_error(static_cast<int>(-n), "weft::net: accept");
+ssize_t AcceptOp::attempt() {
+    return retry_interrupted(
+        [&] { return static_cast<ssize_t>(::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)); });
+}
+
+std::optional<int> AcceptOp::finish(ssize_t result) {
+    if (result >= 0) return static_cast<int>(result);
+    if (accept_retryable(static_cast<int>(-result))) return static_cast<int>(result);  // -errno: the accept loop decides
+    fail(result, "weft::net: accept");
 }
 
 bool accept_retryable(int err) noexcept {
@@ -166,46 +124,45 @@ bool accept_retryable(int err) noexcept {
     }
 }
 
-std::optional<int> ConnectOp::step(IoSource* source) {
-    // Readiness starts optimistic and registration may report a stale edge, so "writable"
-    // alone proves nothing: the socket has an error, or a peer, or is still connecting.
-    for (;;) {
-        std::uint64_t seen = source ? source->readiness() : 0;
-        int err = get_option(fd, SOL_SOCKET, SO_ERROR, "weft::net: connect");
-        if (err != 0) throw_io_error(err, "weft::net: connect to " + peer.to_string());
-        sockaddr_storage address;
-        socklen_t size = sizeof address;
-        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0) return 0;
-        if (errno != ENOTCONN) throw_io_error(errno, "weft::net: connect to " + peer.to_string());
-        if (!source) return std::nullopt;
-        source->clear_ready(seen, interest);
-        if (!IoSource::is_ready(source->readiness(), interest)) return std::nullopt;
-        // An event arrived meanwhile: look again.
-    }
+ssize_t ConnectOp::attempt() {
+    int error = 0;
+    socklen_t error_size = sizeof error;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &error_size) != 0) return -errno;
+    if (error != 0) return -error;
+    sockaddr_storage address;
+    socklen_t size = sizeof address;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0) return 0;
+    return errno == ENOTCONN ? -EAGAIN : -errno;
 }
 
-std::optional<Datagram> RecvFromOp::step(IoSource* source) {
-    Datagram result;
-    sockaddr* from = result.from.native_buffer();
-    socklen_t from_size = SocketAddress::capacity();
-    ssize_t n = attempt(source, interest, [&] {
-        from_size = SocketAddress::capacity();
-        return ::recvfrom(fd, data, size, MSG_TRUNC, from, &from_size);
+std::optional<int> ConnectOp::finish(ssize_t result) {
+    if (result < 0) fail(result, "weft::net: connect to " + peer.to_string());
+    return 0;
+}
+
+ssize_t RecvFromOp::attempt() {
+    return retry_interrupted([&] {
+        socklen_t from_size = SocketAddress::capacity();
+        ssize_t n = ::recvfrom(fd, data, size, MSG_TRUNC, received.from.native_buffer(), &from_size);
+        if (n >= 0) received.from.set_native_size(from_size);
+        return n;
     });
-    if (n == -EAGAIN) return std::nullopt;
-    if (n < 0) throw_io_error(static_cast<int>(-n), "weft::net: recv_from");
-    result.from.set_native_size(from_size);
-    result.truncated = static_cast<std::size_t>(n) > size;
-    result.size = result.truncated ? size : static_cast<std::size_t>(n);
-    return result;
 }
 
-std::optional<std::size_t> SendToOp::step(IoSource* source) {
-    ssize_t n = attempt(source, interest,
-                        [&] { return ::sendto(fd, data, size, MSG_NOSIGNAL, to.native(), to.native_size()); });
-    if (n >= 0) return static_cast<std::size_t>(n);
-    if (n == -EAGAIN) return std::nullopt;
-    throw_io_error(static_cast<int>(-n), "weft::net: send_to " + to.to_string());
+std::optional<Datagram> RecvFromOp::finish(ssize_t result) {
+    if (result < 0) fail(result, "weft::net: recv_from");
+    received.truncated = static_cast<std::size_t>(result) > size;
+    received.size = received.truncated ? size : static_cast<std::size_t>(result);
+    return received;
+}
+
+ssize_t SendToOp::attempt() {
+    return retry_interrupted([&] { return ::sendto(fd, data, size, MSG_NOSIGNAL, to.native(), to.native_size()); });
+}
+
+std::optional<std::size_t> SendToOp::finish(ssize_t result) {
+    if (result < 0) fail(result, "weft::net: send_to " + to.to_string());
+    return static_cast<std::size_t>(result);
 }
 
 int open_socket(int family, int type, const char* what) {

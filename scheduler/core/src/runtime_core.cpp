@@ -154,7 +154,7 @@ void RuntimeCore::advance_virtual_ticks(std::uint64_t tick) noexcept {
 void RuntimeCore::abandon_queued_tasks() {
     // Destroying a frame may wake or release other tasks; those arrive through the
     // injection queue (no worker runs now), so loop until nothing is left anywhere.
-    // Sleeping tasks are reached through the timer wheels, I/O waiters through the reactors.
+    // Sleeping tasks are reached through the timer wheels, I/O waiters through the I/O drivers.
     std::vector<std::string> stragglers;
     for (;;) {
         bool any = false;
@@ -169,7 +169,7 @@ void RuntimeCore::abandon_queued_tasks() {
             abandon_task(task, &stragglers);
         }
         if (any) continue;
-        // Tasks waiting on sockets are reached through the reactors' sources.
+        // Tasks waiting on sockets are reached through the I/O drivers.
         for (auto& worker : workers_) any |= worker->drain_io_waiters(stragglers);
         if (any) continue;
         for (auto& worker : workers_) any |= worker->drain_timers(stragglers);

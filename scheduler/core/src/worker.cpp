@@ -24,6 +24,7 @@ Worker::Worker(RuntimeCore& core, unsigned index)
       index_(index),
       rng_(0x9E3779B97F4A7C15ull * (index + 1)),
       timers_(core.now_ticks()),
+      driver_(make_io_driver()),
       producer_token_(core.injection()),
       consumer_token_(core.injection()) {
     next_round_.reserve(64);
@@ -407,7 +408,7 @@ void Worker::park() {
                 timeout_ms = kDrainPollMs;
             }
         }
-        reactor_.wait(timeout_ms);
+        driver_->park(timeout_ms);
         if (quiet) core_.worker_quiet(false);
         if (lifo_ || !queue_.owner_empty()) {  // I/O woke tasks onto this worker: run them
             if (try_claim_parked()) core_.idle().sleeping.fetch_sub(1, memory_order_seq_cst);
@@ -435,7 +436,7 @@ int Worker::park_timeout_ms() noexcept {
 }
 
 void Worker::poll_io() noexcept {
-    if (reactor_.has_sources()) reactor_.wait(0);
+    if (driver_->has_registrations()) driver_->park(0);
 }
 
 // ---- timers ---------------------------------------------------------------------------------
@@ -486,7 +487,7 @@ void Worker::fire_due_timers() noexcept {
 }
 
 bool Worker::drain_io_waiters(std::vector<std::string>& stragglers) {
-    std::vector<Waker> waiters = reactor_.take_waiters();
+    std::vector<Waker> waiters = driver_->take_waiters();
     for (Waker waker : waiters) {
         // No worker runs any more, so the waiter is idle: take it over and abandon it
         // (as drop_timer() does for sleepers). A stale waker (epoch moved on) is skipped.
@@ -518,14 +519,14 @@ void Worker::cancel_for_shutdown() {
     for (TimerEntry* entry : entries)
         if (shutdown_cancel_through(entry)) timers_.insert(entry);
     count_timers();
-    reactor_.cancel_waiters();
+    driver_->cancel_waiters();
 }
 
 bool Worker::quiet_for_shutdown() {
     // Entries cancelled on other workers come off the wheel through the remote list (an entry
     // not pushed yet keeps us busy until the next look, kDrainPollMs later).
     free_remote_disarmed(/*parking=*/true);
-    return timers_.empty() && !reactor_.has_waiters();
+    return timers_.empty() && !driver_->has_waiters();
 }
 
 // ---- ordered starts (wait) ----------------------------------------------------------------

@@ -20,8 +20,11 @@
 #include <string>
 #include <vector>
 
+#include <weft/detail/io_driver.hpp>
 #include <weft/detail/local_queue.hpp>
-#include "reactor.hpp"
+
+#include <memory>
+
 #include "timer_entry.hpp"
 #include "timer_wheel.hpp"
 
@@ -64,8 +67,8 @@ public:
     std::size_t armed_timers() const noexcept { return armed_count_.load(memory_order_relaxed); }
     LocalQueue& queue() noexcept { return queue_; }
     bool try_claim_parked() noexcept;  // a waker takes this sleeper
-    void unpark() noexcept { reactor_.unpark(); }
-    Reactor& reactor() noexcept { return reactor_; }
+    void unpark() noexcept { driver_->unpark(); }
+    IoDriver& io_driver() noexcept { return *driver_; }
     RuntimeCore& core() noexcept { return core_; }
     unsigned index() const noexcept { return index_; }
 
@@ -113,7 +116,7 @@ private:
     void fire_due_timers() noexcept;
     bool free_remote_disarmed(bool parking = false) noexcept;  // true if it freed any
     void count_timers() noexcept { armed_count_.store(timers_.size(), memory_order_relaxed); }
-    void poll_io() noexcept;  // non-blocking: only when sources are registered
+    void poll_io() noexcept;  // non-blocking: only when something is registered
     int park_timeout_ms() noexcept;
 
     void leave_starting() noexcept;  // counted as searching, sleeping or busy from now on
@@ -139,7 +142,7 @@ private:
     std::uint64_t rng_;
     TimerWheel timers_;
     Atomic<std::size_t> armed_count_{0};  // timers_.size(), for armed_timer_entries()
-    Reactor reactor_;
+    std::unique_ptr<IoDriver> driver_;  // epoll today (io_driver.hpp)
     alignas(kCacheLine) Atomic<bool> parked_{false};
     alignas(kCacheLine) Atomic<TimerEntry*> remote_disarmed_{nullptr};  // a stack, via remote_next
     moodycamel::ProducerToken producer_token_;

@@ -7,28 +7,25 @@
 #include <weft/detail/context.hpp>
 #include <weft/error.hpp>
 
-#include "reactor.hpp"
+#include "epoll_driver.hpp"
 #include "runtime_core.hpp"
 #include "worker.hpp"
 
 namespace weft::detail {
 
 IoSource* IoSource::open(int fd) {
-    Worker* worker = tls_context.worker;
-    if (!worker) throw UsageError("weft I/O used outside a weft task");
+    EpollDriver& driver = EpollDriver::of_worker();
     auto* source = new IoSource();
     source->fd_ = fd;
-    worker->reactor().add(source);  // on failure the reactor retires (frees) it and throws
+    driver.add(source);  // on failure the driver retires (frees) it and throws
     return source;
 }
 
 IoSource* IoSource::open_on(int fd, unsigned worker) {
-    Worker* current = tls_context.worker;
-    if (!current) throw UsageError("weft I/O used outside a weft task");
-    if (worker >= current->core().worker_count()) throw UsageError("IoSource::open_on: no such worker");
+    EpollDriver& driver = EpollDriver::of_worker(&worker);
     auto* source = new IoSource();
     source->fd_ = fd;
-    current->core().worker(worker).reactor().add(source);  // Reactor::add may be called from any thread
+    driver.add(source);  // EpollDriver::add may be called from any thread
     return source;
 }
 
@@ -40,18 +37,18 @@ unsigned IoSource::worker_count() {
 
 void IoSource::close() noexcept {
     lock();
-    Reactor* reactor = reactor_;
+    EpollDriver* driver = driver_;
     unlock();
-    if (reactor) {
-        reactor->retire(this);
+    if (driver) {
+        driver->retire(this);
     } else {
-        delete this;  // the reactor is gone: nothing can deliver events any more
+        delete this;  // the driver is gone: nothing can deliver events any more
     }
 }
 
 void IoSource::orphan() noexcept {
     lock();
-    reactor_ = nullptr;
+    driver_ = nullptr;
     unlock();
 }
 

@@ -1,4 +1,5 @@
-// One file descriptor registered with a worker's reactor (epoll, edge-triggered).
+// One file descriptor registered with a worker's epoll driver (edge-triggered): the epoll
+// driver's registration handle (io_driver.hpp says what every driver provides).
 //
 // The I/O pattern every socket operation follows (see weft::net):
 //   for (;;) {
@@ -14,10 +15,10 @@
 // "hung up or failed" (EPOLLHUP/EPOLLERR) are sticky bits that clear_ready() never clears
 // (Tokio's read-closed bit): the event that reports the peer's last bytes may report its
 // FIN too, and the short read that takes those bytes must not forget the FIN, or the next
-// read would wait for an edge that never comes. The reactor wakes at most one reader and
+// read would wait for an edge that never comes. The driver wakes at most one reader and
 // one writer per source, under the source's own small lock; a cancelled waiter withdraws
-// under the same lock, so the reactor never touches a task that has moved on.
-// The source is registered with the reactor of the worker that opens it; readiness is
+// under the same lock, so the driver never touches a task that has moved on.
+// The source is registered with the driver of the worker that opens it; readiness is
 // delivered there and the task resumes on that loop.
 #pragma once
 
@@ -30,7 +31,7 @@
 
 namespace weft::detail {
 
-class Reactor;
+class EpollDriver;
 
 enum class Interest : std::uint8_t { read = 1, write = 2 };
 
@@ -44,7 +45,7 @@ public:
     static constexpr std::uint64_t kReadClosed = 8;
     static constexpr std::uint64_t kEventOne = 1u << 8;
 
-    // Registers `fd` (already non-blocking) with the current worker's reactor. Throws
+    // Registers `fd` (already non-blocking) with the current worker's driver. Throws
     // UsageError outside a weft task, weft::Error if epoll_ctl fails.
     static IoSource* open(int fd);
     // The same, with worker `worker` (< worker_count()) of the current runtime: per-core
@@ -52,7 +53,7 @@ public:
     static IoSource* open_on(int fd, unsigned worker);
     // How many workers the current runtime has; UsageError outside a weft task.
     static unsigned worker_count();
-    // Deregisters and frees the source (later, on its reactor's thread). Does not close fd.
+    // Deregisters and frees the source (later, on its driver's thread). Does not close fd.
     void close() noexcept;
 
     int fd() const noexcept { return fd_; }
@@ -77,9 +78,9 @@ public:
     /// Resumes once the fd may be ready for `interest`. A cancellation point.
     ReadyAwaiter ready(Interest interest) noexcept { return ReadyAwaiter(*this, interest); }
 
-    // Reactor side.
+    // Driver side.
     void on_event(std::uint32_t epoll_events) noexcept;
-    void orphan() noexcept;  // its reactor is going away: close() frees directly
+    void orphan() noexcept;  // its driver is going away: close() frees directly
     // Runtime shutdown (no worker runs): appends the wakers of the tasks waiting here, and
     // forgets them, so that the runtime can abandon those tasks like queued ones.
     void take_waiters(std::vector<Waker>& out);
@@ -89,7 +90,7 @@ public:
     bool has_waiters() noexcept;
 
 private:
-    friend class Reactor;
+    friend class EpollDriver;
     static std::uint64_t mask(Interest interest) noexcept {
         return interest == Interest::read ? kReadable : kWritable;
     }
@@ -100,14 +101,14 @@ private:
     void unlock() noexcept { lock_.store(false, memory_order_release); }
 
     int fd_ = -1;
-    Reactor* reactor_ = nullptr;
+    EpollDriver* driver_ = nullptr;
     Atomic<std::uint64_t> readiness_{kReadable | kWritable};  // optimistic: try the syscall first
     Atomic<bool> lock_{false};
     bool reader_waiting_ = false;
     bool writer_waiting_ = false;
     Waker reader_;
     Waker writer_;
-    IoSource* next_ = nullptr;  // reactor's lists (registered / retired)
+    IoSource* next_ = nullptr;  // the driver's lists (registered / retired)
     IoSource* prev_ = nullptr;
 };
 

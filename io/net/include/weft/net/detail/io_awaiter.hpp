@@ -1,14 +1,10 @@
-// The awaitable behind every socket operation: try the syscall inline, and only if it
-// would block, run a small coroutine that waits for readiness and retries.
+// The awaitable behind every socket operation: try the operation inline, and only if it
+// would block, run the driver's slow path (a small coroutine that waits and retries).
 //
-// An Op is a value type describing one operation, moved into the slow path if needed:
-//   using value_type = ...;                      // what co_await returns
-//   static constexpr Interest interest = ...;    // what it waits for
-//   std::optional<value_type> step(IoSource* s); // one attempt: a value when done,
-//        nullopt when it would block (after s->clear_ready(seen, interest) if s), or throws
-// step() follows io_source.hpp's pattern: snapshot readiness, syscall, on EAGAIN
-// clear_ready(snapshot). The fast path needs no registration and no allocation; the slow
-// path allocates one coroutine frame (from the frame pools) and registers the descriptor.
+// An Op (ops.hpp) is a value type describing one operation; the I/O driver performs it
+// (io_driver.hpp): try_now() on the fast path, which needs no registration and no
+// allocation; complete() on the slow path, which allocates one coroutine frame (from the
+// frame pools) and registers the descriptor.
 //
 // A closed (or moved-from) descriptor throws UsageError before any syscall.
 // Cancellation: a pending cancellation is thrown before the first attempt, and every wait
@@ -25,6 +21,7 @@
 #include <utility>
 
 #include <weft/detail/context.hpp>
+#include <weft/detail/io_operation.hpp>
 #include <weft/detail/task_header.hpp>
 #include <weft/net/detail/descriptor.hpp>
 #include <weft/task.hpp>
@@ -41,20 +38,6 @@ inline void throw_if_cancel_pending() {
 }
 
 template <class Op>
-Task<typename Op::value_type> io_slow_path(Descriptor* descriptor, Op op, bool yield_first) {
-    if (yield_first) {
-        co_await weft::yield_now();
-        descriptor->require_open();
-        if (auto value = op.step(descriptor->registered())) co_return std::move(*value);
-    }
-    IoSource* source = descriptor->source();
-    for (;;) {
-        co_await source->ready(Op::interest);
-        if (auto value = op.step(source)) co_return std::move(*value);
-    }
-}
-
-template <class Op>
 class [[nodiscard("co_await it")]] IoAwaiter {
 public:
     using value_type = typename Op::value_type;
@@ -68,12 +51,12 @@ public:
             yield_first_ = true;
             return false;
         }
-        value_ = op_.step(descriptor_->registered());
+        value_ = weft::detail::try_now(descriptor_->registered(), op_);
         return value_.has_value();
     }
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) {
         io_streak = 0;
-        slow_ = io_slow_path(descriptor_, std::move(op_), yield_first_);
+        slow_ = weft::detail::complete(*descriptor_, std::move(op_), yield_first_);
         slow_awaiter_.emplace(std::move(slow_).operator co_await());  // a Task is awaited once
         return slow_awaiter_->await_suspend(awaiting);
     }

@@ -1,6 +1,21 @@
-// The operations behind weft::net's awaitables (see io_awaiter.hpp for the Op contract).
-// Each holds its fd and buffers by value; step() is defined in io/net/src/ops.cpp.
+// The operations behind weft::net's awaitables: plain data (fd, buffers, by value) that any
+// I/O driver can perform (io_driver.hpp, "How a driver plugs in"). The Op contract:
+//   using value_type = ...;                  what co_await returns
+//   static constexpr Interest interest;      what readiness lets attempt() progress
+//   ssize_t attempt();                       one non-blocking syscall: its result (>= 0) or
+//                                            -errno (-EAGAIN: would block); EINTR retried
+//   std::optional<value_type> finish(ssize_t result)
+//                                            what a result (of attempt(), or of a completion
+//                                            driver's submission of the same operation)
+//                                            means: the value; nullopt to go on (partial
+//                                            progress kept in the Op); or it throws
+//   std::size_t asked() const;               bytes the next attempt asks for: a stream that
+//                                            transfers fewer is drained (or full) for now;
+//                                            0: the result says nothing of the kind
+// attempt(), finish() and asked() are defined in io/net/src/ops.cpp.
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstddef>
 #include <optional>
@@ -26,6 +41,8 @@ namespace weft::net::detail {
 // blocked on the writing worker thread so that a closed reader means EPIPE, not death.
 enum class FdKind : unsigned char { socket, pipe };
 
+inline constexpr int kPeekFlag = 2;  // MSG_PEEK (static_assert'ed in ops.cpp)
+
 struct ReadSomeOp {
     using value_type = std::size_t;
     static constexpr Interest interest = Interest::read;
@@ -34,7 +51,9 @@ struct ReadSomeOp {
     std::size_t size;
     int flags;  // recv flags (MSG_PEEK); sockets only
     FdKind kind;
-    std::optional<std::size_t> step(IoSource* source);
+    ssize_t attempt();
+    std::optional<std::size_t> finish(ssize_t result);
+    std::size_t asked() const noexcept { return (flags & kPeekFlag) ? 0 : size; }  // a peek drains nothing
 };
 
 struct WriteSomeOp {
@@ -44,7 +63,9 @@ struct WriteSomeOp {
     const void* data;
     std::size_t size;
     FdKind kind;
-    std::optional<std::size_t> step(IoSource* source);
+    ssize_t attempt();
+    std::optional<std::size_t> finish(ssize_t result);
+    std::size_t asked() const noexcept { return size; }
 };
 
 // Reads exactly `size` bytes; UnexpectedEof if the stream ends first.
@@ -56,7 +77,9 @@ struct ReadExactOp {
     std::size_t size;
     FdKind kind;
     std::size_t done = 0;
-    std::optional<std::size_t> step(IoSource* source);
+    ssize_t attempt();
+    std::optional<std::size_t> finish(ssize_t result);
+    std::size_t asked() const noexcept { return size - done; }
 };
 
 struct WriteAllOp {
@@ -67,7 +90,9 @@ struct WriteAllOp {
     std::size_t size;
     FdKind kind;
     std::size_t done = 0;
-    std::optional<std::size_t> step(IoSource* source);
+    ssize_t attempt();
+    std::optional<std::size_t> finish(ssize_t result);
+    std::size_t asked() const noexcept { return size - done; }
 };
 
 // One accept4(); the new fd is non-blocking and close-on-exec. The errors accept_retryable()
@@ -78,16 +103,23 @@ struct AcceptOp {
     using value_type = int;
     static constexpr Interest interest = Interest::read;
     int fd;
-    std::optional<int> step(IoSource* source);
+    ssize_t attempt();
+    std::optional<int> finish(ssize_t result);
+    std::size_t asked() const noexcept { return 0; }
 };
 
-// Completes a non-blocking connect() that returned EINPROGRESS.
+// Completes a non-blocking connect() that returned EINPROGRESS. Its attempt() makes no
+// connect() call: it asks whether the socket is connected (0), still connecting (-EAGAIN)
+// or failed (-error). Readiness starts optimistic and registration may report a stale
+// edge, so "writable" alone proves nothing.
 struct ConnectOp {
     using value_type = int;
     static constexpr Interest interest = Interest::write;
     int fd;
     SocketAddress peer;  // for the error message
-    std::optional<int> step(IoSource* source);
+    ssize_t attempt();
+    std::optional<int> finish(ssize_t result);
+    std::size_t asked() const noexcept { return 0; }
 };
 
 struct RecvFromOp {
@@ -96,7 +128,10 @@ struct RecvFromOp {
     int fd;
     void* data;
     std::size_t size;
-    std::optional<Datagram> step(IoSource* source);
+    Datagram received{};  // attempt() fills `from`
+    ssize_t attempt();
+    std::optional<Datagram> finish(ssize_t result);
+    std::size_t asked() const noexcept { return 0; }
 };
 
 struct SendToOp {
@@ -106,7 +141,9 @@ struct SendToOp {
     const void* data;
     std::size_t size;
     SocketAddress to;
-    std::optional<std::size_t> step(IoSource* source);
+    ssize_t attempt();
+    std::optional<std::size_t> finish(ssize_t result);
+    std::size_t asked() const noexcept { return 0; }
 };
 
 // Socket helpers shared by the socket types (throw IoError with `what` as context).

@@ -1,4 +1,4 @@
-#include "reactor.hpp"
+#include "epoll_driver.hpp"
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -9,7 +9,11 @@
 #include <cstring>
 #include <string>
 
+#include <weft/detail/context.hpp>
 #include <weft/error.hpp>
+
+#include "runtime_core.hpp"
+#include "worker.hpp"
 
 namespace weft::detail {
 
@@ -19,7 +23,18 @@ namespace {
 }
 }  // namespace
 
-Reactor::Reactor() {
+std::unique_ptr<IoDriver> make_io_driver() { return std::make_unique<EpollDriver>(); }
+
+EpollDriver& EpollDriver::of_worker(const unsigned* worker) {
+    Worker* current = tls_context.worker;
+    if (!current) throw UsageError("weft I/O used outside a weft task");
+    if (!worker) return static_cast<EpollDriver&>(current->io_driver());
+    if (*worker >= current->core().worker_count()) throw UsageError("IoSource::open_on: no such worker");
+    // (Every worker's driver is an EpollDriver: make_io_driver() above made it.)
+    return static_cast<EpollDriver&>(current->core().worker(*worker).io_driver());
+}
+
+EpollDriver::EpollDriver() {
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (epoll_fd_ < 0) throw_errno("epoll_create1 for a worker", errno);
     event_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -39,7 +54,7 @@ Reactor::Reactor() {
     }
 }
 
-Reactor::~Reactor() {
+EpollDriver::~EpollDriver() {
     free_retired();
     std::lock_guard lock(sources_mutex_);
     for (IoSource* source = registered_; source;) {
@@ -52,7 +67,7 @@ Reactor::~Reactor() {
     ::close(epoll_fd_);
 }
 
-void Reactor::add(IoSource* source) {
+void EpollDriver::add(IoSource* source) {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = source;
@@ -62,9 +77,9 @@ void Reactor::add(IoSource* source) {
         source->next_ = registered_;
         if (registered_) registered_->prev_ = source;
         registered_ = source;
-        registered_count_.fetch_add(1, memory_order_relaxed);
+        registrations_.fetch_add(1, memory_order_relaxed);
     }
-    source->reactor_ = this;
+    source->driver_ = this;
     if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, source->fd(), &ev) != 0) {
         int err = errno;
         retire(source);
@@ -72,14 +87,14 @@ void Reactor::add(IoSource* source) {
     }
 }
 
-void Reactor::retire(IoSource* source) noexcept {
+void EpollDriver::retire(IoSource* source) noexcept {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, source->fd(), nullptr);  // may fail if never added
     {
         std::lock_guard lock(sources_mutex_);
         if (source->prev_) source->prev_->next_ = source->next_;
         else registered_ = source->next_;
         if (source->next_) source->next_->prev_ = source->prev_;
-        registered_count_.fetch_sub(1, memory_order_relaxed);
+        registrations_.fetch_sub(1, memory_order_relaxed);
     }
     IoSource* head = retired_.load(memory_order_relaxed);
     do {
@@ -87,7 +102,7 @@ void Reactor::retire(IoSource* source) noexcept {
     } while (!retired_.compare_exchange_weak(head, source, memory_order_release, memory_order_relaxed));
 }
 
-void Reactor::free_retired() noexcept {
+void EpollDriver::free_retired() noexcept {
     IoSource* source = retired_.exchange(nullptr, memory_order_acquire);
     while (source) {
         IoSource* next = source->next_;
@@ -96,7 +111,7 @@ void Reactor::free_retired() noexcept {
     }
 }
 
-int Reactor::wait(int timeout_ms) noexcept {
+int EpollDriver::park(int timeout_ms) noexcept {
     free_retired();  // no event from before their EPOLL_CTL_DEL is in hand now
     epoll_event events[128];
     int n = ::epoll_wait(epoll_fd_, events, 128, timeout_ms);
@@ -113,26 +128,26 @@ int Reactor::wait(int timeout_ms) noexcept {
     return sources;
 }
 
-std::vector<Waker> Reactor::take_waiters() {
+std::vector<Waker> EpollDriver::take_waiters() {
     std::vector<Waker> waiters;
     std::lock_guard lock(sources_mutex_);
     for (IoSource* source = registered_; source; source = source->next_) source->take_waiters(waiters);
     return waiters;
 }
 
-void Reactor::cancel_waiters() {
+void EpollDriver::cancel_waiters() noexcept {
     std::lock_guard lock(sources_mutex_);
     for (IoSource* source = registered_; source; source = source->next_) source->cancel_waiters();
 }
 
-bool Reactor::has_waiters() {
+bool EpollDriver::has_waiters() noexcept {
     std::lock_guard lock(sources_mutex_);
     for (IoSource* source = registered_; source; source = source->next_)
         if (source->has_waiters()) return true;
     return false;
 }
 
-void Reactor::unpark() noexcept {
+void EpollDriver::unpark() noexcept {
     std::uint64_t one = 1;
     [[maybe_unused]] ssize_t r = ::write(event_fd_, &one, sizeof one);
 }
