@@ -3,6 +3,7 @@
 // task_group_context, so a parallel_for inside stops early.
 #include <catch2/catch.hpp>
 
+#include <weft/compute.hpp>
 #include <weft/weft.hpp>
 
 #include <oneapi/tbb/blocked_range.h>

@@ -4,6 +4,7 @@
 // started never runs; a stop_token callable stops early; outside a runtime it is a UsageError.
 #include <catch2/catch.hpp>
 
+#include <weft/compute.hpp>
 #include <weft/weft.hpp>
 #include <weft/sleep.hpp>
 #include <weft/timeout.hpp>

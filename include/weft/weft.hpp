@@ -6,10 +6,11 @@
 //     int main() { return weft::run(answer()) == 42 ? 0 : 1; }
 //
 // Link weft::weft. Components include only their own headers; this one grows with them.
+// Not included: <weft/compute.hpp> (weft::compute), which brings oneTBB's headers: a user who
+// never calls compute() compiles none of them.
 #pragma once
 
 #include <weft/call_later.hpp>
-#include <weft/compute.hpp>
 #include <weft/current_task.hpp>
 #include <weft/error.hpp>
 #include <weft/gather.hpp>

@@ -1,3 +1,11 @@
 #include <weft/weft.hpp>
-weft::Task<int> answer() { co_return 42; }
+// A user who does not call compute() compiles no oneTBB header (<weft/compute.hpp> brings it).
+#ifdef __TBB_detail__config_H
+#error "<weft/weft.hpp> included oneTBB's headers"
+#endif
+#include <weft/compute.hpp>
+#ifndef __TBB_detail__config_H
+#error "<weft/compute.hpp> should bring oneTBB's headers (compute callables use them)"
+#endif
+weft::Task<int> answer() { co_return co_await weft::compute([] { return 42; }); }
 int main() { return weft::run(answer()) == 42 ? 0 : 1; }

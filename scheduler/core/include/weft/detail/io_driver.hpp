@@ -16,7 +16,7 @@
 // linked into weft::scheduler) that provides
 //   1. src/: a class derived from IoDriver and `make_io_driver()` returning it;
 //   2. include/weft/detail/io_source.hpp: the handle (IoSource: open(fd), open_on(fd, worker),
-//      close()) and include/weft/detail/io_operation.hpp: the operation contract that io/net
+//      worker_count(), close()) and include/weft/detail/io_operation.hpp: the operation contract that io/net
 //      calls, for any operation `Op` of io/net/include/weft/net/detail/ops.hpp:
 //        try_now(IoSource*, Op&)    complete `op` now if that needs no waiting (nullopt if not;
 //                                   the source may be null: nothing registered yet)
