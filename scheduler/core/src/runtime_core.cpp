@@ -13,6 +13,7 @@
 
 #include "cpu_affinity.hpp"
 #include "executor_bridge.hpp"
+#include "task_placement.hpp"
 #include "worker.hpp"
 
 namespace weft::detail {
@@ -71,8 +72,7 @@ void RuntimeCore::worker_ready() noexcept {
 //     destroyed unfinished (RuntimeShutDown) and named in one log line. Tasks still parked in
 //     a sync primitive are named too, but left suspended: their wait is linked into it.
 void RuntimeCore::shutdown() {
-    Worker* self = tls_context.worker;
-    if (self && &self->core() == this)
+    if (own_worker(this))
         throw UsageError("Runtime::shutdown called from one of its own workers: it would join itself");
     std::lock_guard lock(shutdown_mutex_);
     if (shut_down_) return;

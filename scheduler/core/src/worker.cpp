@@ -9,6 +9,7 @@
 #include <thread>
 
 #include <weft/detail/context.hpp>
+#include <weft/detail/task_transitions.hpp>
 #include <weft/detail/frame_allocator.hpp>
 #include <weft/error.hpp>
 
@@ -167,10 +168,7 @@ TaskHeader* Worker::steal_from(Worker& victim) {
 
 template <bool Draining>
 void Worker::run_task(TaskHeader* task) {
-    // scheduled -> running and a new resume epoch, in one add: kScheduled + 1 == kRunning.
-    // An RMW, not a plain store: request_cancel() may set kCancelPoke at any moment.
-    static_assert(ts::kRunning == ts::kScheduled << 1);
-    [[maybe_unused]] std::uint64_t before = task->state.fetch_add(ts::kEpochOne + ts::kScheduled, memory_order_acquire);
+    [[maybe_unused]] std::uint64_t before = transition::begin_resume(task);
     if constexpr (Draining) {
         if (!(before & ts::kShutdownCancelled)) cancel_at_resume(task);
     }
@@ -196,26 +194,7 @@ void Worker::run_task(TaskHeader* task) {
     bool yielded = std::exchange(yield_requested_, false);
     bool coop_yield = std::exchange(coop_yield_, false);
     bool cancellable = std::exchange(tls_context.cancellable_suspend, false);
-    // A cancellation requested before this point is seen here or as kCancelPoke in the
-    // CAS below (request_cancel sets its bit, then pokes the state word): so one that
-    // arrived while the task was suspending is delivered now, and after the CAS the task
-    // belongs to its waker: nothing of it is read again.
-    // A poke only says "look": the bits may have been consumed or withdrawn since (a
-    // timeout scope that ended first), and a spurious resume would confuse the awaiter.
-    bool cancel_seen = cancellable && cancel_pending(task);
-    std::uint64_t state = task->state.load(memory_order_acquire);
-    std::uint64_t next;
-    do {
-        bool cancel = cancellable && (cancel_seen || ((state & ts::kCancelPoke) && cancel_pending(task)));
-        bool requeue = yielded || (state & ts::kNotified) || cancel;
-        next = state & ~(ts::kRunning | ts::kNotified | ts::kCancelPoke);
-        if (requeue) {
-            next |= ts::kScheduled;
-        } else if (cancellable) {
-            next |= ts::kWaitCancellable;
-        }
-    } while (!task->state.compare_exchange_weak(state, next, memory_order_acq_rel, memory_order_acquire));
-
+    std::uint64_t next = transition::end_resume(task, yielded, cancellable);
     if (!(next & ts::kScheduled)) return;  // idle: a waker owns the next schedule
     if (yielded) {
         if (coop_yield && ++coop_yields_ % kCoopRoundEvery != 0) {
@@ -232,7 +211,7 @@ void Worker::run_task(TaskHeader* task) {
 // Draining: a task alive before the drain began gets the shutdown's cancellation before it
 // runs again (one never started then ends cancelled unrun, just below).
 void Worker::cancel_at_resume(TaskHeader* task) noexcept {
-    task->state.fetch_or(ts::kShutdownCancelled, memory_order_relaxed);
+    transition::mark_shutdown_cancelled(task);
     task->cancel_bits.fetch_or(ts::kCancelRequested, memory_order_release);
 }
 
@@ -491,10 +470,7 @@ bool Worker::drain_io_waiters(std::vector<std::string>& stragglers) {
     for (Waker waker : waiters) {
         // No worker runs any more, so the waiter is idle: take it over and abandon it
         // (as drop_timer() does for sleepers). A stale waker (epoch moved on) is skipped.
-        std::uint64_t s = waker.task->state.load(memory_order_acquire);
-        if (ts::epoch_of(s) == waker.epoch && !(s & (ts::kScheduled | ts::kComplete)) &&
-            waker.task->state.compare_exchange_strong(s, s | ts::kScheduled, memory_order_acq_rel))
-            abandon_task(waker.task, &stragglers);
+        if (transition::take_over_idle(waker)) abandon_task(waker.task, &stragglers);
     }
     return !waiters.empty();
 }

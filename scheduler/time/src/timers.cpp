@@ -1,5 +1,6 @@
 #include <weft/detail/context.hpp>
 #include <weft/detail/frame_allocator.hpp>
+#include <weft/detail/task_transitions.hpp>
 #include <weft/detail/timer.hpp>
 #include <weft/error.hpp>
 
@@ -115,10 +116,7 @@ void drop_timer(TimerEntry* entry, std::vector<std::string>& stragglers) noexcep
     Waker waker = entry->waker;
     TimerEntry::destroy(entry);
     // No worker runs any more, so the sleeper is idle: take it over and abandon it.
-    std::uint64_t s = waker.task->state.load(memory_order_acquire);
-    if (task_state::epoch_of(s) == waker.epoch && !(s & (task_state::kScheduled | task_state::kComplete)) &&
-        waker.task->state.compare_exchange_strong(s, s | task_state::kScheduled, memory_order_acq_rel))
-        abandon_task(waker.task, &stragglers);
+    if (transition::take_over_idle(waker)) abandon_task(waker.task, &stragglers);
 }
 
 }  // namespace weft::detail

@@ -15,6 +15,7 @@
 #include <weft/detail/context.hpp>
 #include <weft/detail/local_queue.hpp>
 #include <weft/detail/task_header.hpp>
+#include <weft/detail/task_transitions.hpp>
 
 namespace weft::detail {
 
@@ -41,7 +42,7 @@ void note_inlined_failure(TaskHeader* target) noexcept;   // sets `cancelled` fr
 inline void launch_here(ThreadContext& context, TaskHeader* task, std::coroutine_handle<> root) {
     task->root = root;  // (its first resume starts here: resume_point is set when it suspends)
     task->runtime = context.runtime;
-    task->state.store(task_state::kScheduled, memory_order_relaxed);
+    transition::spawned(task, /*draining=*/false);  // (a drain forces the full path: see below)
     // Private, unless something asks for a publish (a worker idle, a thief, the runtime
     // stopping: see LocalQueue::publish_on_next_push); then the full push publishes and
     // wakes, or refuses.

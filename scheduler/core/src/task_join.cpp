@@ -1,0 +1,177 @@
+// The join word (TaskHeader::join_waiter): who observes a task's end, and who owns its frame.
+//
+// Protocol (the values are in task_header.hpp; every transition is one CAS or store on the word):
+//  1. A joiner registers in two steps: kNoJoiner -> kJoinRegistering (claims the slot: a
+//     second observer is refused without touching the first one's epoch), writes join_epoch,
+//     then kJoinRegistering -> its TaskHeader* (acq_rel: publishes join_epoch to the
+//     completer, which reads it only after reading the pointer with acquire). A listener
+//     (wait, gather) is one CAS: kNoJoiner -> listener | kListenerTag.
+//  2. The completer (begin_close) swaps the word, acq_rel: kNoJoiner or kJoinRegistering ->
+//     kJoinClosed at once (nobody to notify; a registering joiner's second CAS then fails and
+//     it reads the result: the acquire half of its failed CAS pairs with this release, so it
+//     sees the result the task wrote before finishing); an observer -> kJoinClosing, notifies
+//     it, then stores kJoinClosed (release): from then on the JoinHandle alone owns the frame.
+//  3. The JoinHandle reads the result only after it has read kJoinClosed with acquire (its
+//     await_resume, or wait_closed() which spins out kJoinClosing): that pairs with step 2's
+//     release, so the result and the exception are visible, and nothing of the completer
+//     touches the frame any more.
+//  4. Dropping the handle first (release_handle): kNoJoiner -> kDetached (acq_rel); the
+//     completer then finds kDetached in step 2 and frees the frame itself. Dropping it after
+//     kJoinClosed frees the frame at once.
+//  5. A joiner withdrawing (cancelled while it waits): its TaskHeader* -> kNoJoiner. If that
+//     CAS fails the completer is in step 2 (kJoinClosing or kJoinClosed): the joiner waits
+//     for kJoinClosed and takes the result instead, so the completer never wakes a joiner that
+//     has gone.
+#include <weft/detail/task_header.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+#include <thread>
+
+#include <weft/detail/context.hpp>
+#include <weft/detail/fork_join.hpp>
+#include <weft/error.hpp>
+
+#include "runtime_core.hpp"
+#include "worker.hpp"
+
+namespace weft::detail {
+
+namespace ts = task_state;
+
+void log_unobserved_failure(TaskHeader* task) noexcept {
+    try {
+        std::rethrow_exception(task->exception);
+    } catch (const std::exception& e) {
+        spdlog::error("weft: task {} '{}' failed and nobody awaited it: {}", task->id(), task->name_view(), e.what());
+    } catch (...) {
+        spdlog::error("weft: task {} '{}' failed with a non-std exception and nobody awaited it", task->id(),
+                      task->name_view());
+    }
+}
+
+std::uintptr_t wait_closed(const TaskHeader* task) noexcept {
+    std::uintptr_t value = task->join_waiter.load(memory_order_acquire);
+    while (value == kJoinClosing) {  // the completer is a few instructions from kJoinClosed
+        std::this_thread::yield();
+        value = task->join_waiter.load(memory_order_acquire);
+    }
+    return value;
+}
+
+void release_handle(TaskHeader* task) noexcept {
+    std::uintptr_t value = task->join_waiter.load(memory_order_acquire);
+    for (;;) {
+        if (value == kJoinClosing) value = wait_closed(task);
+        if (value == kJoinClosed) {
+            destroy_task(task);
+            return;
+        }
+        // Nobody can be observing it: observers hold the handle. The completer frees it.
+        if (task->join_waiter.compare_exchange_weak(value, kDetached, memory_order_acq_rel, memory_order_acquire))
+            return;
+    }
+}
+
+std::uintptr_t begin_close(TaskHeader* task) noexcept {
+    std::uintptr_t value = task->join_waiter.load(memory_order_acquire);
+    for (;;) {
+        if (value == kDetached) return value;  // terminal: nobody else will look at it
+        // Nobody to notify (a registering joiner will find it closed): closed at once.
+        std::uintptr_t next = (value == kNoJoiner || value == kJoinRegistering) ? kJoinClosed : kJoinClosing;
+        if (task->join_waiter.compare_exchange_weak(value, next, memory_order_acq_rel, memory_order_acquire))
+            return value;
+    }
+}
+
+void close_join(TaskHeader* task) noexcept {
+    std::uintptr_t observer = begin_close(task);
+    if (observer == kDetached) {
+        destroy_task(task);
+    } else if (observer > kLastJoinMarker) {
+        notify_joiner(task, observer);
+        task->join_waiter.store(kJoinClosed, memory_order_release);  // the handle owns the frame now
+    }
+}
+
+bool join_suspend(TaskHeader* target, std::coroutine_handle<> awaiting, TaskHeader* self) {
+    if (cancel_pending(self)) return false;  // await_resume delivers it
+    // Claim the slot first, then write join_epoch, then publish ourselves: a second
+    // awaiter is refused without touching the first one's epoch.
+    std::uintptr_t expected = kNoJoiner;
+    if (!target->join_waiter.compare_exchange_strong(expected, kJoinRegistering, memory_order_acq_rel,
+                                                     memory_order_acquire)) {
+        if (expected == kJoinClosed) return false;
+        throw UsageError("a task is already awaiting this JoinHandle");
+    }
+    Waker waker = prepare_cancellable_suspend(self, awaiting);
+    target->join_epoch = waker.epoch;
+    expected = kJoinRegistering;
+    if (target->join_waiter.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(self),
+                                                    memory_order_acq_rel, memory_order_acquire))
+        return true;
+    cancellable_suspend_withdrawn();  // it finished meanwhile (the completer saw kJoinRegistering)
+    return false;
+}
+
+void join_cancelled(TaskHeader* target, bool propagate) {
+    TaskHeader* self = current_task_or_throw("co_await on a JoinHandle");
+    std::uintptr_t expected = reinterpret_cast<std::uintptr_t>(self);
+    if (!target->join_waiter.compare_exchange_strong(expected, kNoJoiner, memory_order_acq_rel,
+                                                     memory_order_acquire) &&
+        expected != kNoJoiner) {
+        // The target finished while we were being cancelled: its completer may still be
+        // inside wake(self); wait for it to let go, then hand back the result.
+        wait_closed(target);
+        return;
+    }
+    // Withdrawn, or never registered (join_suspend saw our cancellation first): the target
+    // is still running, so its result must not be taken (nor its frame freed) here.
+    if (propagate) request_cancel(target, ts::kCancelRequested);
+    throw_if_cancelled(self);
+    throw Error("weft internal error: a join resumed with neither completion nor cancellation");
+}
+
+std::coroutine_handle<> join_try_inline_newest(TaskHeader* target, std::coroutine_handle<> awaiting,
+                                               TaskHeader*& outer) noexcept {
+    ThreadContext& context = tls_context;
+    if (!context.worker->take_newest_for_inline(target)) return {};
+    return join_claim_inlined(context, target, awaiting, outer);
+}
+
+void requeue_not_inlinable(TaskHeader* target) noexcept { tls_context.worker->push_local(target); }
+
+void note_inlined_failure(TaskHeader* target) noexcept {
+    target->cancelled = Worker::is_cancellation(target->exception);
+}
+
+TaskHeader* innermost_task(TaskHeader* running) noexcept {
+    return running->inline_innermost ? running->inline_innermost : running;
+}
+
+bool listen(TaskHeader* task, CompletionListener* listener) {
+    std::uintptr_t expected = kNoJoiner;
+    auto tagged = reinterpret_cast<std::uintptr_t>(listener) | kListenerTag;
+    if (task->join_waiter.compare_exchange_strong(expected, tagged, memory_order_acq_rel, memory_order_acquire))
+        return true;
+    if (expected == kJoinClosed) return false;
+    throw UsageError("this task is already being awaited or watched: a JoinHandle has one observer at a time");
+}
+
+void unlisten(TaskHeader* task, CompletionListener* listener) noexcept {
+    std::uintptr_t expected = reinterpret_cast<std::uintptr_t>(listener) | kListenerTag;
+    if (task->join_waiter.compare_exchange_strong(expected, kNoJoiner, memory_order_acq_rel, memory_order_acquire))
+        return;
+    wait_closed(task);
+}
+
+void notify_joiner(TaskHeader* task, std::uintptr_t joiner) noexcept {
+    if (joiner & kListenerTag) {
+        reinterpret_cast<CompletionListener*>(joiner & ~kListenerTag)->on_complete();
+    } else {
+        wake(Waker{reinterpret_cast<TaskHeader*>(joiner), task->join_epoch});
+    }
+}
+
+}  // namespace weft::detail
