@@ -8,6 +8,7 @@
 
 #include <weft/detail/fork_join.hpp>
 #include <weft/detail/task_header.hpp>
+#include <weft/detail/task_hooks.hpp>
 #include <weft/detail/task_transitions.hpp>
 #include <weft/error.hpp>
 
@@ -24,6 +25,7 @@ void join_abandon_inlined(TaskHeader* target, TaskHeader* outer) noexcept {
     target->exception = std::make_exception_ptr(RuntimeShutDown("the runtime shut down before the task finished"));
     target->result_taken = true;
     target->cancelled = true;
+    hooks::finished(target);
     target->join_waiter.store(kJoinClosed, memory_order_release);  // the JoinHandle frees it
 }
 
@@ -49,6 +51,7 @@ void abandon_task(TaskHeader* task, std::vector<std::string>* stragglers) noexce
         current->result_taken = true;  // not a failure of the task's own: don't log it
         current->cancelled = true;
         transition::abandoned(current);
+        hooks::finished(current);
         std::uintptr_t observer = begin_close(current);
         if (observer == kDetached) {
             destroy_task(current);

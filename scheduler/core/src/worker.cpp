@@ -84,7 +84,7 @@ TaskHeader* Worker::next_task() {
         fairness_countdown_ = kFairnessInterval;
         fire_due_timers();
         poll_io();
-        if (TaskHeader* injected = core_.take_injected(consumer_token_, *this)) return injected;
+        if (TaskHeader* injected = take_injected()) return injected;
     }
     if (lifo_ && lifo_streak_ < kMaxLifoStreak) {
         ++lifo_streak_;
@@ -97,7 +97,13 @@ TaskHeader* Worker::next_task() {
     if (TaskHeader* task = queue_.pop()) return task;
     if (lifo_) return std::exchange(lifo_, nullptr);
     if (TaskHeader* task = take_next_round()) return task;
-    return core_.take_injected(consumer_token_, *this);
+    return take_injected();
+}
+
+TaskHeader* Worker::take_injected() {
+    TaskHeader* task = core_.take_injected(consumer_token_, *this);
+    if (task) counters_.injected_taken.add();
+    return task;
 }
 
 // Yielded tasks run in rounds: a batch moves to the (stealable) queue once it is empty,
@@ -131,11 +137,12 @@ TaskHeader* Worker::search() {
             Worker& victim = core_.worker((start + i) % n);
             if (&victim == this) continue;
             if (TaskHeader* task = steal_from(victim)) {
+                counters_.steals.add();
                 transition_from_searching();
                 return task;
             }
         }
-        if (TaskHeader* task = core_.take_injected(consumer_token_, *this)) {
+        if (TaskHeader* task = take_injected()) {
             transition_from_searching();
             return task;
         }
@@ -184,6 +191,8 @@ void Worker::run_task(TaskHeader* task) {
     tls_context.task = task;
     tls_context.coop_budget = kCoopBudget;
     tls_context.inline_join_budget = kInlineJoinBudget;
+    counters_.resumes.add();
+    hooks::resumed(task, index_);
     resume.resume();
     tls_context.task = nullptr;
 
@@ -191,6 +200,7 @@ void Worker::run_task(TaskHeader* task) {
         complete(task);
         return;
     }
+    hooks::suspended(task, index_);
     bool yielded = std::exchange(yield_requested_, false);
     bool coop_yield = std::exchange(coop_yield_, false);
     bool cancellable = std::exchange(tls_context.cancellable_suspend, false);
@@ -236,6 +246,7 @@ void Worker::complete_unstarted(TaskHeader* task) {
 }
 
 void Worker::finish(TaskHeader* task) {
+    hooks::finished(task);  // (before close_join: that may free the frame)
     // The state word stays "running": no waker can hold the current epoch any more, and
     // request_cancel() looks at join_waiter. One CAS in close_join is the whole cost.
     close_join(task);
@@ -367,6 +378,7 @@ bool Worker::transition_from_parked_after_recheck() noexcept {
 }
 
 void Worker::park() {
+    counters_.parks.add();
     transition_to_parked();
     if (transition_from_parked_after_recheck()) return;
     while (parked_.load(memory_order_acquire)) {

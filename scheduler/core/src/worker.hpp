@@ -22,6 +22,7 @@
 
 #include <weft/detail/io_driver.hpp>
 #include <weft/detail/local_queue.hpp>
+#include <weft/detail/task_hooks.hpp>
 
 #include <memory>
 
@@ -71,6 +72,7 @@ public:
     IoDriver& io_driver() noexcept { return *driver_; }
     RuntimeCore& core() noexcept { return core_; }
     unsigned index() const noexcept { return index_; }
+    const WorkerCounterSet& counters() const noexcept { return counters_; }
 
     // After the thread has been joined: hands out every task still queued here.
     template <class Fn>
@@ -96,6 +98,7 @@ private:
     TaskHeader* next_task();
     [[gnu::noinline]] void spill_and_push(TaskHeader* task);
     TaskHeader* take_next_round();
+    TaskHeader* take_injected();  // from the runtime's injection queue (counted)
     TaskHeader* search();
     TaskHeader* steal_from(Worker& victim);
     template <bool Draining>
@@ -145,6 +148,7 @@ private:
     std::unique_ptr<IoDriver> driver_;  // epoll today (io_driver.hpp)
     alignas(kCacheLine) Atomic<bool> parked_{false};
     alignas(kCacheLine) Atomic<TimerEntry*> remote_disarmed_{nullptr};  // a stack, via remote_next
+    [[no_unique_address]] WorkerCounterSet counters_;  // only in WEFT_HOOKS builds
     moodycamel::ProducerToken producer_token_;
     moodycamel::ConsumerToken consumer_token_;
 };

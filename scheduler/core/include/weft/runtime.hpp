@@ -13,11 +13,13 @@
 #include <chrono>
 #include <concepts>
 #include <memory>
+#include <source_location>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include <weft/detail/task_header.hpp>
+#include <weft/detail/task_hooks.hpp>
 #include <weft/join_handle.hpp>
 #include <weft/task.hpp>
 
@@ -75,8 +77,10 @@ public:
 
     /// Queues `task` on this runtime; callable from any thread.
     template <class T>
-    JoinHandle<T> spawn(Task<T> task, std::string_view name = {}) {
+    JoinHandle<T> spawn(Task<T> task, std::string_view name = {},
+                        std::source_location where = std::source_location::current()) {
         auto handle = detail::TaskAccess::release_unspent(task, "Runtime::spawn");
+        detail::hooks::spawned(&handle.promise(), name, where);
         detail::launch(core_.get(), &handle.promise(), handle, name);
         return JoinHandle<T>(&handle.promise());
     }

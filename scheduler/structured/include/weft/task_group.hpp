@@ -20,6 +20,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <source_location>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -96,11 +97,12 @@ public:
     /// Starts `task` as a member; callable from any task of the runtime. Members spawned in a
     /// row start in that order (they queue first-in first-out, as in asyncio).
     template <class T>
-    JoinHandle<T> spawn(Task<T> task, std::string_view name = {}) {
+    JoinHandle<T> spawn(Task<T> task, std::string_view name = {},
+                        std::source_location where = std::source_location::current()) {
         state_->admit();
         auto member = detail::group_member(std::move(task), state_);
         detail::TaskAccess::promise(member).always_start = true;  // so finish() always runs
-        return detail::spawn_last(std::move(member), name);
+        return detail::spawn_last(std::move(member), name, where);
     }
 
     /// Waits for every member (see the rules above).

@@ -15,6 +15,7 @@
 #include <weft/detail/context.hpp>
 #include <weft/detail/local_queue.hpp>
 #include <weft/detail/task_header.hpp>
+#include <weft/detail/task_hooks.hpp>
 #include <weft/detail/task_transitions.hpp>
 
 namespace weft::detail {
@@ -100,6 +101,7 @@ inline void join_finish_inlined(TaskHeader* target, TaskHeader* outer) noexcept 
     host->inline_innermost = outer;  // the innermost child finishes first
     if (target->exception) [[unlikely]]
         note_inlined_failure(target);
+    hooks::finished(target);
     // We are its joiner, so nobody else can be observing it: closed directly.
     target->join_waiter.store(kJoinClosed, memory_order_release);
 }
