@@ -6,7 +6,10 @@
 //   if (auto t = wheel.next_deadline()) park_until(*t);  // may wake early: just loop
 //   wheel.advance(now_ms, [&](TimerNode* n) { wake(static_cast<Sleep*>(n)->task); });
 //
-// Owner thread only, no atomics: other threads send arm/cancel requests to the owner.
+// Owner thread only, no atomics: a timer is armed on the wheel of the worker its task runs
+// on, and a cancel from another thread never touches the wheel: it marks the entry and
+// queues it on the owner's remote-disarm list (Worker::disarm_remote), which the owner
+// drains.
 // Intrusive and allocation-free: the wheel only links the caller's nodes; a node lives
 // in at most one wheel at a time and must stay alive while linked.
 //

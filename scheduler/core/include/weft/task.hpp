@@ -7,9 +7,10 @@
 //       std::cout << co_await h << "\n";
 //   }
 //
-// A Task does nothing until awaited or spawned. Awaiting transfers control
-// symmetrically (no stack growth however deep the chain) and rethrows the child's
-// exception in the awaiter. Destroying a Task that never ran frees its frame.
+// A Task does nothing until awaited or spawned. Awaiting runs the child as a nested call
+// on the awaiter's stack (a plain call is cheaper than a transfer) up to a bounded depth
+// (kMaxNestedRuns, context.hpp), and by symmetric transfer beyond it, so a deep chain does
+// not overflow the stack; the child's exception is rethrown in the awaiter. Destroying a Task that never ran frees its frame.
 // A Task runs once: awaiting (or spawning) one that was moved from or already awaited
 // throws UsageError.
 #pragma once

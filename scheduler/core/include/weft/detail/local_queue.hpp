@@ -140,9 +140,10 @@ public:
         return bottom_.load(memory_order_relaxed) == split_.load(memory_order_relaxed);
     }
 
-    // A stealer asked for work: publish the older half of the private part. True if
-    // anything was published (the caller should wake a worker).
+    // Whether a stealer found the public part empty and asked for work.
     bool split_requested() const noexcept { return split_requested_.load(memory_order_relaxed); }
+    // Answers that request: publishes the older half of the private part. True if anything
+    // was published (the caller should wake a worker).
     bool publish_requested() noexcept {
         clear_split_request();
         std::int64_t s = split_.load(memory_order_relaxed);
