@@ -63,13 +63,16 @@ bool Permits<Word>::release_slow(std::uint64_t n, std::uint64_t bound) noexcept 
 
 // Counts `n` more free permits (0: only re-check after the queue changed), then grants the
 // head of the queue while the free permits cover its ask, and leaves the flags matching the
-// queue; each step is one CAS. False, and nothing changed, if the free count would exceed
-// `bound` (checked before any grant, as asyncio's BoundedSemaphore does). A grant is a hand-off: the word never shows the permits free in between, so
-// no fast path can take them first.
+// queue; each step is at most one write. False, and nothing changed, if the free count would
+// exceed `bound` (checked before any grant, as asyncio's BoundedSemaphore does). A grant is a
+// hand-off: the word never shows the permits free in between, so no fast path takes them first.
+// A write is skipped only when the word would not change; that happens only when the head asks
+// one permit, so kHeadAll is clear and no lock-free release can have changed the word either.
 template <class Word>
 bool Permits<Word>::settle_locked(std::uint64_t n, std::uint64_t bound) noexcept {
     constexpr std::uint64_t kFlags = Word::kWaiters | Word::kHeadAll;
-    std::uint64_t state = state_.load(memory_order_relaxed);
+    // acquire: a grant hands on what the last lock-free release published.
+    std::uint64_t state = state_.load(memory_order_acquire);
     for (;;) {
         if (Word::free(state) + n > bound) return false;  // (asyncio checks before granting too)
         WaiterNode* head = waiters_.front();
@@ -77,7 +80,7 @@ bool Permits<Word>::settle_locked(std::uint64_t n, std::uint64_t bound) noexcept
         if (!head || Word::free(counted) < need_of(*head)) {
             std::uint64_t next = (counted & ~kFlags) | flags_for(head);
             if (next == state ||
-                state_.compare_exchange_weak(state, next, memory_order_release, memory_order_relaxed))
+                state_.compare_exchange_weak(state, next, memory_order_release, memory_order_acquire))
                 return true;
             continue;
         }
@@ -86,7 +89,8 @@ bool Permits<Word>::settle_locked(std::uint64_t n, std::uint64_t bound) noexcept
         if constexpr (Word::kHeadAll == 0) {
             // Lock: a waiter queued, so kWaiters is set and no fast path can change the word.
             state_.store(next, memory_order_release);
-        } else if (!state_.compare_exchange_weak(state, next, memory_order_acq_rel, memory_order_relaxed)) {
+        } else if (next != state &&  // (a permit handed on with the flags unchanged: nothing to write)
+                   !state_.compare_exchange_weak(state, next, memory_order_acq_rel, memory_order_acquire)) {
             continue;
         }
         state = next;
