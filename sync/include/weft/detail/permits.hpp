@@ -140,7 +140,13 @@ public:
     static std::uint64_t need_of(const WaiterNode& node) noexcept { return node.tag ? kAll : 1; }
     std::size_t waiter_count_locked() const noexcept { return waiters_.size(); }
 
-    mutable SpinLock guard_;
+private:
+    // The word first, as in the primitives before the core (the spinners' cache line).
+    Atomic<std::uint64_t> state_;
+    Atomic<TaskHeader*> owner_{nullptr};  // who took all the permits (Lock, SharedLock's writer)
+
+public:
+    mutable SpinLock guard_;  // (public: the awaiter and SyncAccess take it)
 
 private:
     bool spin_acquire(TaskHeader* self) noexcept;  // LockWord only (permits.cpp)
@@ -151,8 +157,6 @@ private:
         return Word::kWaiters | (head->tag ? Word::kHeadAll : 0);
     }
 
-    Atomic<std::uint64_t> state_;
-    Atomic<TaskHeader*> owner_{nullptr};  // who took all the permits (Lock, SharedLock's writer)
     WaiterQueue waiters_{guard_};
 };
 
