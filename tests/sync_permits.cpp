@@ -3,7 +3,8 @@
 // cancelled writer at the head of the queue lets the readers behind it in but not the writer
 // after them; a writer granted by the last reader out and cancelled before it runs passes the
 // lock to every reader behind it; a writer cancelled behind a writer changes nothing until the
-// holder leaves; a BoundedSemaphore(0) refuses a release even with a waiter (asyncio). Then a
+// holder leaves; a BoundedSemaphore(0) refuses a release even with a waiter (asyncio); ready
+// acquires spend the cooperative budget (SharedLock's did not before the core). Then a
 // SharedLock cancel storm on several workers: exclusion holds, nothing leaks, every task whose
 // cancel() returned true ends cancelled.
 #include <catch2/catch.hpp>
@@ -13,6 +14,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -180,6 +182,47 @@ weft::Task<void> bounded_zero_refuses_release_with_a_waiter() {
     CHECK(weft::testing::waiters(sem) == 0);
 }
 
+// ---- the cooperative budget ---------------------------------------------------------------------
+
+// Far more ready acquires than a 1 ms sleep needs: reaching it means the timer was starved.
+constexpr std::int64_t kGiveUp = 20'000'000;
+
+enum class Ready { semaphore, read, write };
+
+weft::Task<void> sleep_then_mark(std::atomic<bool>* done) {
+    co_await weft::sleep(std::chrono::milliseconds(1));
+    done->store(true);
+}
+
+// Acquires that never wait, in a loop, on the only worker: every permit awaiter spends the
+// budget, so after 128 of them it yields and the sleeper's timer fires.
+weft::Task<std::int64_t> spin_on(Ready kind, std::atomic<bool>* done) {
+    weft::Semaphore sem(1);
+    weft::SharedLock lock;
+    std::int64_t spins = 0;
+    while (!done->load() && spins < kGiveUp) {
+        if (kind == Ready::semaphore) {
+            auto permit = co_await sem.acquire();
+        } else if (kind == Ready::read) {
+            auto reading = co_await lock.lock_shared();
+        } else {
+            auto writing = co_await lock.lock();
+        }
+        ++spins;
+    }
+    co_return spins;
+}
+
+weft::Task<bool> timer_runs_while_spinning(Ready kind) {
+    std::atomic<bool> done{false};
+    auto sleeper = weft::spawn(sleep_then_mark(&done));
+    co_await weft::yield_now();  // the sleeper's timer is armed
+    std::int64_t spins = co_await weft::spawn(spin_on(kind, &done));
+    co_await sleeper;
+    CHECK(spins < kGiveUp);
+    co_return done.load();
+}
+
 // ---- a SharedLock cancel storm, several workers ----------------------------------------------
 
 std::uint64_t splitmix(std::uint64_t& state) noexcept {
@@ -291,6 +334,14 @@ TEST_CASE("permits: a writer cancelled behind a writer changes nothing until the
 
 TEST_CASE("permits: BoundedSemaphore(0) refuses a release even with a waiter", "[sync][semaphore]") {
     weft::run(bounded_zero_refuses_release_with_a_waiter(), test::one_worker());
+}
+
+TEST_CASE("permits: ready acquires spend the cooperative budget (a spinning reader lets the worker's timers run)",
+          "[sync][shared_lock][semaphore][budget]") {
+    const Ready kind = GENERATE(Ready::semaphore, Ready::read, Ready::write);
+    CAPTURE(static_cast<int>(kind));
+    bool fired = weft::run(timer_runs_while_spinning(kind), {.workers = 1});
+    CHECK(fired);
 }
 
 TEST_CASE("permits: SharedLock cancel storm: exclusion holds, nothing leaks, cancel() true ends cancelled",
