@@ -52,7 +52,7 @@ Task<void> Condition::wait() {
         error = std::current_exception();  // rethrown once the lock is ours again
     }
     if (notified.released()) {
-        auto held = co_await Lock::Awaiter(*lock_, Lock::Awaiter::Uncancellable{});
+        auto held = co_await lock_->lock_uncancellable();
         held.detach();  // the caller's own guard owns the lock again
     }
     if (error) std::rethrow_exception(error);

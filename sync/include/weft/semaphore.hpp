@@ -20,25 +20,20 @@
 // Cost: acquire()/release() without waiters are one compare-and-swap each, no OS lock.
 #pragma once
 
-#include <coroutine>
 #include <cstddef>
-#include <cstdint>
 #include <limits>
-#include <utility>
 
-#include <weft/detail/atomic.hpp>
 #include <weft/detail/lifetimebound.hpp>
-#include <weft/detail/spin_lock.hpp>
+#include <weft/detail/permits.hpp>
 #include <weft/detail/sync_access.hpp>
-#include <weft/detail/waiter_queue.hpp>
-#include <weft/error.hpp>
 
 namespace weft {
 
-class Semaphore {
+class Semaphore : private detail::Permits<detail::CountWord> {
 public:
     class Guard;
-    class Awaiter;
+    /// `co_await semaphore.acquire()`; single use.
+    using Awaiter = detail::PermitAwaiter<detail::CountWord, 1, Guard>;
 
     explicit Semaphore(std::size_t value = 1) : Semaphore(value, kUnbounded) {}
     Semaphore(const Semaphore&) = delete;
@@ -47,18 +42,16 @@ public:
     /// co_await it for a Guard holding one permit.
     Awaiter acquire() noexcept WEFT_LIFETIMEBOUND;
     /// Takes a permit if one is free and nobody waits. Give it back with release().
-    bool try_acquire() noexcept;
+    bool try_acquire() noexcept { return Permits::try_acquire(1, nullptr); }
     /// Returns `count` permits, waking that many waiters (oldest first).
     void release(std::size_t count = 1);
     /// asyncio's locked(): no permit can be taken right now without waiting.
     bool locked() const noexcept {
-        std::uint64_t state = state_.load(detail::memory_order_relaxed);
-        return (state >> kValueShift) == 0 || (state & kWaiters) != 0;
+        std::uint64_t word = state();
+        return free(word) == 0 || waiting(word);
     }
     /// Free permits.
-    std::size_t value() const noexcept {
-        return static_cast<std::size_t>(state_.load(detail::memory_order_relaxed) >> kValueShift);
-    }
+    std::size_t value() const noexcept { return static_cast<std::size_t>(free(state())); }
 
 protected:
     static constexpr std::size_t kUnbounded = std::numeric_limits<std::size_t>::max();
@@ -67,23 +60,7 @@ protected:
 private:
     friend struct detail::SyncAccess;
 
-    // State word: free permits << 1 | kWaiters (waiters_ is not empty; changed under guard_).
-    static constexpr std::uint64_t kWaiters = 1;
-    static constexpr int kValueShift = 1;
-    static constexpr std::uint64_t kOne = std::uint64_t{1} << kValueShift;
-    enum Outcome : std::uint8_t { kGranted = 1 };
-
-    void release_one(bool checked);
-    void release_slow(bool checked);
-    bool enqueue_or_acquire(detail::WaiterNode& node) noexcept;  // true: queued
-    void unlink(detail::WaiterNode& node) noexcept;
-    void pass_on_locked() noexcept;  // a granted waiter was cancelled: its permit goes on
-    std::size_t waiter_count_locked() const noexcept { return waiters_.size(); }
-
-    detail::Atomic<std::uint64_t> state_;
-    std::size_t bound_;
-    mutable detail::SpinLock guard_;
-    detail::WaiterQueue waiters_{guard_};
+    std::uint64_t bound_;
 };
 
 /// A Semaphore whose release() throws UsageError rather than raise the count above its
@@ -99,76 +76,21 @@ public:
     explicit BoundedSemaphore(std::size_t value = 1) : Semaphore(value, value) {}
 };
 
-/// Holds one permit; releases it when destroyed (or at release()).
-class [[nodiscard("the permit is released as soon as this guard is destroyed")]] Semaphore::Guard {
+/// Holds one permit; releases it when destroyed (or at release()). detach() keeps the permit
+/// taken: whoever got it must call Semaphore::release() later.
+class [[nodiscard("the permit is released as soon as this guard is destroyed")]] Semaphore::Guard
+    : public detail::PermitGuard<detail::CountWord, 1> {
 public:
-    Guard() noexcept = default;
-    explicit Guard(Semaphore& semaphore WEFT_LIFETIMEBOUND) noexcept : semaphore_(&semaphore) {}
-    Guard(Guard&& other) noexcept : semaphore_(std::exchange(other.semaphore_, nullptr)) {}
-    Guard& operator=(Guard&& other) noexcept {
-        if (this != &other) {
-            reset();
-            semaphore_ = std::exchange(other.semaphore_, nullptr);
-        }
-        return *this;
-    }
-    ~Guard() { reset(); }
+    using PermitGuard::PermitGuard;
+    explicit Guard(Semaphore& semaphore WEFT_LIFETIMEBOUND) noexcept : PermitGuard(semaphore, detail::adopt_permits) {}
 
     /// Gives the permit back now.
-    void release() {
-        if (!semaphore_) throw UsageError("weft::Semaphore::Guard::release(): the guard holds no permit");
-        reset();
-    }
-    /// Keeps the permit taken: whoever got it must call Semaphore::release() later.
-    void detach() noexcept { semaphore_ = nullptr; }
-    bool owns_permit() const noexcept { return semaphore_ != nullptr; }
-
-private:
-    void reset() noexcept {
-        if (semaphore_) std::exchange(semaphore_, nullptr)->release_one(/*checked=*/false);
-    }
-    Semaphore* semaphore_ = nullptr;
+    void release() { release_held("weft::Semaphore::Guard::release(): the guard holds no permit"); }
+    bool owns_permit() const noexcept { return holds(); }
 };
 
-/// `co_await semaphore.acquire()`; single use.
-class [[nodiscard("co_await it")]] Semaphore::Awaiter : private detail::WaiterNode {
-public:
-    explicit Awaiter(Semaphore& semaphore WEFT_LIFETIMEBOUND) noexcept : semaphore_(semaphore) {}
-
-    bool await_ready() noexcept {
-        if (!semaphore_.try_acquire()) return false;
-        detail::complete_now(*this, kGranted);
-        return detail::coop_spend();
-    }
-    bool await_suspend(std::coroutine_handle<> awaiting) {
-        if (detail::completed(*this)) {  // taken in await_ready, but the budget is spent
-            detail::coop_yield_suspend(awaiting);
-            return true;
-        }
-        return detail::suspend_waiter(*this, "weft::Semaphore::acquire()", awaiting,
-                                      [this] { return semaphore_.enqueue_or_acquire(*this); });
-    }
-    Guard await_resume() {
-        if (!detail::settle_wait(*this, semaphore_.guard_, [this] { semaphore_.unlink(*this); },
-                                 [this] { semaphore_.pass_on_locked(); }))
-            detail::throw_cancelled();
-        return Guard(semaphore_);
-    }
-
-private:
-    Semaphore& semaphore_;
-};
-
-inline Semaphore::Awaiter Semaphore::acquire() noexcept WEFT_LIFETIMEBOUND { return Awaiter(*this); }
-
-inline bool Semaphore::try_acquire() noexcept {
-    std::uint64_t state = state_.load(detail::memory_order_relaxed);
-    while (state >= kOne && !(state & kWaiters)) {
-        if (state_.compare_exchange_weak(state, state - kOne, detail::memory_order_acquire,
-                                         detail::memory_order_relaxed))
-            return true;
-    }
-    return false;
+inline Semaphore::Awaiter Semaphore::acquire() noexcept WEFT_LIFETIMEBOUND {
+    return Awaiter(*this, "weft::Semaphore::acquire()");
 }
 
 }  // namespace weft

@@ -14,36 +14,33 @@
 // inside unlock(). unlock() by a task that does not hold the write lock throws UsageError,
 // and so does unlock_shared() when no reader holds it.
 //
-// Waiting is a cancellation point; a cancelled waiter holds nothing afterwards (or, if the
-// lock was granted at that moment, returns its guard normally: the cancellation comes at the
-// next await). Uncontended lock()/lock_shared() and their unlocks are one CAS each.
+// Waiting is a cancellation point; a cancelled waiter holds nothing afterwards. A cancel() that
+// returned true wins even if the lock was granted to the waiter before it got to run (asyncio's
+// rule): the waiter throws CancelledError and the grant goes on to the waiters behind it, or
+// back. Uncontended lock()/lock_shared() and their unlocks are one CAS each.
 #pragma once
 
-#include <coroutine>
 #include <cstddef>
-#include <cstdint>
-#include <utility>
 
-#include <weft/detail/atomic.hpp>
-#include <weft/detail/lifetimebound.hpp>
 #include <weft/detail/context.hpp>
-#include <weft/detail/spin_lock.hpp>
+#include <weft/detail/lifetimebound.hpp>
+#include <weft/detail/permits.hpp>
 #include <weft/detail/sync_access.hpp>
-#include <weft/detail/waiter_queue.hpp>
-#include <weft/error.hpp>
 
 namespace weft {
 
-class SharedLock {
+// A permit core with kAll permits: a reader takes one, a writer all of them.
+class SharedLock : private detail::Permits<detail::CountWord> {
 public:
     template <bool Shared>
     class Guard;
+    /// `co_await lock.lock()` / `co_await lock.lock_shared()`; single use.
     template <bool Shared>
-    class Awaiter;
+    using Awaiter = detail::PermitAwaiter<detail::CountWord, Shared ? 1 : detail::CountWord::kAll, Guard<Shared>>;
     using WriteGuard = Guard<false>;
     using ReadGuard = Guard<true>;
 
-    SharedLock() noexcept = default;
+    SharedLock() noexcept : Permits(kAll) {}
     SharedLock(const SharedLock&) = delete;
     SharedLock& operator=(const SharedLock&) = delete;
 
@@ -51,119 +48,44 @@ public:
     Awaiter<false> lock() noexcept WEFT_LIFETIMEBOUND;
     /// co_await it for a shared (read) lock: a ReadGuard.
     Awaiter<true> lock_shared() noexcept WEFT_LIFETIMEBOUND;
-    bool try_lock() noexcept { return try_acquire(false, detail::running_task()); }
-    bool try_lock_shared() noexcept { return try_acquire(true, nullptr); }
+    bool try_lock() noexcept { return try_acquire(kAll, detail::running_task()); }
+    bool try_lock_shared() noexcept { return try_acquire(1, nullptr); }
     /// Releases the write lock. UsageError unless the running task holds it.
     void unlock();
     /// Releases one read lock. UsageError if no reader holds it.
     void unlock_shared();
 
     /// Whether a writer holds it.
-    bool locked() const noexcept { return (state_.load(detail::memory_order_relaxed) & kWriter) != 0; }
+    bool locked() const noexcept { return free(state()) == 0; }
     /// How many readers hold it.
     std::size_t readers() const noexcept {
-        return static_cast<std::size_t>(state_.load(detail::memory_order_relaxed) >> kReaderShift);
+        std::uint64_t free_now = free(state());
+        return free_now == 0 ? 0 : static_cast<std::size_t>(kAll - free_now);
     }
 
 private:
     friend struct detail::SyncAccess;
-
-    // State word: readers << 2 | kWaiters | kWriter. kWaiters (set and cleared under guard_)
-    // makes every fast path but "a reader leaves while others still read" fail.
-    static constexpr std::uint64_t kWriter = 1;
-    static constexpr std::uint64_t kWaiters = 2;
-    static constexpr int kReaderShift = 2;
-    static constexpr std::uint64_t kOneReader = std::uint64_t{1} << kReaderShift;
-    enum Outcome : std::uint8_t { kGranted = 1 };
-    enum Tag : std::uint8_t { kWriterTag = 0, kReaderTag = 1 };
-
-    bool try_acquire(bool shared, detail::TaskHeader* self) noexcept {
-        std::uint64_t state = state_.load(detail::memory_order_relaxed);
-        if (shared) {
-            while (!(state & (kWriter | kWaiters))) {
-                if (state_.compare_exchange_weak(state, state + kOneReader, detail::memory_order_acquire,
-                                                 detail::memory_order_relaxed))
-                    return true;
-            }
-            return false;
-        }
-        if (state != 0 ||
-            !state_.compare_exchange_strong(state, kWriter, detail::memory_order_acquire, detail::memory_order_relaxed))
-            return false;
-        owner_.store(self, detail::memory_order_relaxed);
-        return true;
-    }
-    void release(bool shared) noexcept;  // no ownership check
-    void release_slow(bool shared) noexcept;
-    bool enqueue_or_acquire(detail::WaiterNode& node) noexcept;  // true: queued
-    void unlink(detail::WaiterNode& node) noexcept;
-    void give_back_locked(bool shared) noexcept;  // a grant whose waiter was cancelled first
-    void dispatch_locked() noexcept;
-    std::size_t waiter_count_locked() const noexcept { return waiters_.size(); }
-
-    detail::Atomic<std::uint64_t> state_{0};
-    detail::Atomic<detail::TaskHeader*> owner_{nullptr};  // the writer
-    mutable detail::SpinLock guard_;
-    detail::WaiterQueue waiters_{guard_};
 };
 
-/// Holds the lock (shared or exclusive) and releases it when destroyed.
+/// Holds the lock (shared or exclusive) and releases it when destroyed (or at unlock()).
 template <bool Shared>
-class [[nodiscard("the lock is released as soon as this guard is destroyed")]] SharedLock::Guard {
+class [[nodiscard("the lock is released as soon as this guard is destroyed")]] SharedLock::Guard
+    : public detail::PermitGuard<detail::CountWord, Shared ? 1 : detail::CountWord::kAll> {
+    using Base = detail::PermitGuard<detail::CountWord, Shared ? 1 : detail::CountWord::kAll>;
+
 public:
-    Guard() noexcept = default;
-    explicit Guard(SharedLock& lock WEFT_LIFETIMEBOUND) noexcept : lock_(&lock) {}
-    Guard(Guard&& other) noexcept : lock_(std::exchange(other.lock_, nullptr)) {}
-    Guard& operator=(Guard&& other) noexcept {
-        if (this != &other) {
-            reset();
-            lock_ = std::exchange(other.lock_, nullptr);
-        }
-        return *this;
-    }
-    ~Guard() { reset(); }
+    using Base::Base;
+    explicit Guard(SharedLock& lock WEFT_LIFETIMEBOUND) noexcept : Base(lock, detail::adopt_permits) {}
 
-    void unlock() {
-        if (!lock_) throw UsageError("weft::SharedLock::Guard::unlock(): the guard does not hold the lock");
-        reset();
-    }
-    void detach() noexcept { lock_ = nullptr; }
-    bool owns_lock() const noexcept { return lock_ != nullptr; }
-
-private:
-    void reset() noexcept {
-        if (lock_) std::exchange(lock_, nullptr)->release(Shared);
-    }
-    SharedLock* lock_ = nullptr;
+    void unlock() { this->release_held("weft::SharedLock::Guard::unlock(): the guard does not hold the lock"); }
+    bool owns_lock() const noexcept { return this->holds(); }
 };
 
-/// `co_await lock.lock()` / `co_await lock.lock_shared()`; single use.
-template <bool Shared>
-class [[nodiscard("co_await it")]] SharedLock::Awaiter : private detail::WaiterNode {
-public:
-    explicit Awaiter(SharedLock& lock WEFT_LIFETIMEBOUND) noexcept : lock_(lock) { tag = Shared ? kReaderTag : kWriterTag; }
-
-    bool await_ready() noexcept {
-        if (!lock_.try_acquire(Shared, detail::running_task())) return false;
-        detail::complete_now(*this, kGranted);
-        return true;
-    }
-    bool await_suspend(std::coroutine_handle<> awaiting) {
-        return detail::suspend_waiter(*this, Shared ? "weft::SharedLock::lock_shared()" : "weft::SharedLock::lock()",
-                                      awaiting, [this] { return lock_.enqueue_or_acquire(*this); });
-    }
-    Guard<Shared> await_resume() {
-        if (!detail::settle_wait(*this, lock_.guard_, [this] { lock_.unlink(*this); },
-                                 [this] { lock_.give_back_locked(Shared); }))
-            detail::throw_cancelled();
-        return Guard<Shared>(lock_);
-    }
-
-private:
-    SharedLock& lock_;
-};
-
-inline SharedLock::Awaiter<false> SharedLock::lock() noexcept WEFT_LIFETIMEBOUND { return Awaiter<false>(*this); }
-inline SharedLock::Awaiter<true> SharedLock::lock_shared() noexcept WEFT_LIFETIMEBOUND { return Awaiter<true>(*this); }
+inline SharedLock::Awaiter<false> SharedLock::lock() noexcept WEFT_LIFETIMEBOUND {
+    return Awaiter<false>(*this, "weft::SharedLock::lock()");
+}
+inline SharedLock::Awaiter<true> SharedLock::lock_shared() noexcept WEFT_LIFETIMEBOUND {
+    return Awaiter<true>(*this, "weft::SharedLock::lock_shared()");
+}
 
 }  // namespace weft

@@ -61,7 +61,7 @@ struct WaiterNode {
     Waker waker{};
     Atomic<WaitState> state{WaitState::idle};
     std::uint8_t outcome = 0;  // the primitive's verdict (granted, shut down, broken, ...)
-    std::uint8_t tag = 0;      // the primitive's note about the waiter (SharedLock: reader/writer)
+    std::uint8_t tag = 0;      // the primitive's note about the waiter (permit core: 1 = asks for all)
     bool linked = false;       // it really waited (step 2 linked it), so a grant may be given back
 
     WaiterNode() = default;
