@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "support/bridge.hpp"
+#include "support/scaled.hpp"
 
 using namespace std::chrono_literals;
 
@@ -291,7 +292,7 @@ TEST_CASE("exceptions from offloaded callables reach the awaiter unchanged", "[e
 
 TEST_CASE("10,000 concurrent offloaded 1 ms sleeps finish while the loop keeps ticking", "[exec][offload]") {
     const std::uint64_t n = 10'000;
-    weft::RuntimeOptions options{.workers = 2, .max_blocking_threads = test::bridge_scaled(512u, 64u)};
+    weft::RuntimeOptions options{.workers = 2, .max_blocking_threads = test::scaled(512u, 64u)};
     ManySleeps out = weft::run(many_sleeps(n), options);
     REQUIRE(out.sum == n * (n - 1) / 2);
     REQUIRE(out.ticks > 0);

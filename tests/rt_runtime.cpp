@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "support/counted.hpp"
+#include "support/scaled.hpp"
 
 namespace {
 

@@ -21,7 +21,7 @@
 #include <tuple>
 #include <vector>
 
-#include "support/counted.hpp"
+#include "support/scaled.hpp"
 
 namespace {
 

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "support/clock.hpp"
+#include "support/scaled.hpp"
 #include "support/sync_steps.hpp"
 
 using namespace std::chrono_literals;
@@ -194,11 +196,11 @@ TEST_CASE("Semaphore: a waiter cancelled just after its grant gives the permit b
 }
 
 TEST_CASE("Semaphore: a timed-out acquire leaves no waiter behind", "[sync][semaphore][cancel]") {
-    weft::run(timeout_leaves_no_waiter(), test::virtual_clock());
+    weft::run(timeout_leaves_no_waiter(), test::paused_clock());
 }
 
 TEST_CASE("Semaphore: concurrency never exceeds the permits", "[sync][semaphore][stress]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
     const int permits = GENERATE(1, 3);
-    weft::run(permits_never_exceeded(permits, test::sized(200, 40), test::sized(500, 50)), test::workers(workers));
+    weft::run(permits_never_exceeded(permits, test::scaled(200, 40), test::scaled(500, 50)), test::workers(workers));
 }
