@@ -81,10 +81,41 @@ weft::Task<int> many_real_sleepers(int count) {
     co_return early.load();
 }
 
-weft::Task<int> sleep_after_spawned_elsewhere() {
-    // A task that sleeps while the runtime also has other workers busy yielding.
-    co_await weft::sleep(2ms);
-    co_return 7;
+// Keeps a worker busy (its run queue never empty) until `stop`.
+weft::Task<void> busy_yielding(std::atomic<int>* started, const std::atomic<bool>* stop) {
+    started->fetch_add(1);
+    while (!stop->load()) co_await weft::yield_now();
+}
+
+struct SleepsWhileBusy {
+    int busy_at_first_sleep = 0;  // yielders running when the sleepers were spawned
+    int woke = 0;                 // sleepers whose sleep ended
+    int early = 0;                // of which: before their deadline
+};
+
+// Sleepers spawned (so they may arm their timers on any worker) while one task per worker
+// keeps every worker busy yielding: a busy worker still checks its timers, so every sleep
+// ends, and none ends before its deadline.
+weft::Task<SleepsWhileBusy> sleep_after_spawned_elsewhere(unsigned workers) {
+    constexpr int kSleepers = 32;
+    std::atomic<int> started{0};
+    std::atomic<bool> stop{false};
+    std::vector<weft::JoinHandle<void>> busy;
+    for (unsigned w = 0; w < workers; ++w) busy.push_back(weft::spawn(busy_yielding(&started, &stop)));
+    while (started.load() < static_cast<int>(workers)) co_await weft::yield_now();
+    SleepsWhileBusy out;
+    out.busy_at_first_sleep = started.load();
+    std::atomic<int> early{0};
+    std::vector<weft::JoinHandle<void>> sleepers;
+    for (int i = 0; i < kSleepers; ++i) sleepers.push_back(weft::spawn(sleep_never_early(i, &early)));
+    for (auto& handle : sleepers) {
+        co_await handle;
+        ++out.woke;
+    }
+    out.early = early.load();
+    stop = true;
+    for (auto& handle : busy) co_await handle;
+    co_return out;
 }
 
 // ---- call_later / call_at -------------------------------------------------------------
@@ -188,7 +219,15 @@ TEST_CASE("sleeps on the real clock never end early, on 1, 2 and 4 workers", "[t
     const unsigned workers = GENERATE(1u, 2u, 4u);
     CAPTURE(workers);
     CHECK(weft::run(many_real_sleepers(test::scaled(2'000, 300)), {.workers = workers}) == 0);
-    CHECK(weft::run(sleep_after_spawned_elsewhere(), {.workers = workers}) == 7);
+}
+
+TEST_CASE("sleeps end, never early, while every worker is busy yielding, on 1, 2 and 4 workers", "[timers]") {
+    const unsigned workers = GENERATE(1u, 2u, 4u);
+    CAPTURE(workers);
+    const SleepsWhileBusy out = weft::run(sleep_after_spawned_elsewhere(workers), {.workers = workers});
+    CHECK(out.busy_at_first_sleep == static_cast<int>(workers));
+    CHECK(out.woke == 32);
+    CHECK(out.early == 0);
 }
 
 TEST_CASE("call_later and call_at run their callbacks in time order; cancel() stops one",
