@@ -154,6 +154,10 @@ TEST_CASE("members start in argument order on two workers while the other one is
     Hold hold;  // outlives the runtime, whose shutdown the holder may still be leaving
     weft::Runtime runtime({.workers = 2});
     auto holder = runtime.spawn(hold_a_worker(&hold));
+    struct ReleaseOnExit {  // a failed REQUIRE must not leave the runtime's shutdown waiting on the holder
+        Hold* hold;
+        ~ReleaseOnExit() { hold->release.store(true); }
+    } release_on_exit{&hold};
     while (!hold.holding.load()) std::this_thread::yield();
     for (Kind kind : kAllKinds) {
         if (kind == Kind::wait && count > kSpawnLoopInOrder) continue;
