@@ -63,6 +63,7 @@ function(weft_add_component name)
             PRIVATE ${arg_PRIVATE_DEPENDS})
         # Coroutines need C++20 in every consumer too, whatever standard its project sets.
         target_compile_features(${target} PUBLIC cxx_std_20)
+        target_compile_definitions(${target} PUBLIC ${WEFT_CONFIG_DEFINITIONS})  # cmake/BuildConfig.cmake
         weft_target_warnings(${target})
     else()
         add_library(${target} INTERFACE)
@@ -71,6 +72,7 @@ function(weft_add_component name)
             $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
         target_link_libraries(${target} INTERFACE ${arg_DEPENDS})
         target_compile_features(${target} INTERFACE cxx_std_20)
+        target_compile_definitions(${target} INTERFACE ${WEFT_CONFIG_DEFINITIONS})
     endif()
     add_library(weft::${name} ALIAS ${target})
     set_target_properties(${target} PROPERTIES

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "support/bridge.hpp"
+#include "support/scaled.hpp"
 
 // oneTBB's scheduler (libtbb.so) is not built with ThreadSanitizer, so the hand-off of every
 // TBB task between threads is invisible to it, and it reports each task object as a race.
@@ -118,7 +119,7 @@ weft::Task<CancelOutcome> cancel_parallel_for(std::uint64_t n) {
 }  // namespace
 
 TEST_CASE("compute runs tbb::parallel_for on the runtime's arena and returns the right sum", "[exec][compute]") {
-    const std::uint64_t n = test::bridge_scaled<std::uint64_t>(10'000'000, 200'000);
+    const std::uint64_t n = test::scaled<std::uint64_t>(10'000'000, 200'000);
     SumOutcome out = weft::run(parallel_sum(n), weft::RuntimeOptions{.workers = 2, .compute_threads = 3});
     REQUIRE(out.sum == n * (n - 1) / 2);
     REQUIRE(out.arena_concurrency == 3);

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "support/bridge.hpp"
+#include "support/scaled.hpp"
 
 using namespace std::chrono_literals;
 
@@ -77,8 +78,12 @@ weft::Task<bool> same_exception_object() {
 
 // --- many concurrent blocking calls, a loop that keeps ticking ------------------------------
 
-weft::Task<std::uint64_t> sleep_then_return(std::uint64_t value, std::atomic<std::uint64_t>* remaining) {
-    std::uint64_t v = co_await weft::offload([value] {
+// Each call blocks its pool thread until `gate` opens, then sleeps 1 ms (the blocking work).
+weft::Task<std::uint64_t> sleep_then_return(std::uint64_t value, std::latch* gate, std::atomic<int>* running,
+                                            std::atomic<std::uint64_t>* remaining) {
+    std::uint64_t v = co_await weft::offload([value, gate, running] {
+        running->fetch_add(1);
+        gate->wait();
         std::this_thread::sleep_for(1ms);
         return value;
     });
@@ -86,30 +91,29 @@ weft::Task<std::uint64_t> sleep_then_return(std::uint64_t value, std::atomic<std
     co_return v;
 }
 
-// Counts its ticks only while offloaded calls are still outstanding.
-weft::Task<std::uint64_t> ticker(std::atomic<std::uint64_t>* remaining) {
-    std::uint64_t ticks = 0;
-    while (remaining->load() > 0) {
-        co_await weft::sleep(1ms);
-        if (remaining->load() > 0) ++ticks;
-    }
-    co_return ticks;
-}
-
 struct ManySleeps {
     std::uint64_t sum = 0;
-    std::uint64_t ticks = 0;
+    int running_while_ticking = 0;    // calls holding a pool thread while the loop ticked
+    std::uint64_t remaining_after_ticks = 0;  // calls outstanding after the ticks
 };
 
-weft::Task<ManySleeps> many_sleeps(std::uint64_t n) {
+// Every pool thread (`cap` of them) is blocked in a call and the rest of the n calls wait in
+// the pool's queue: the loop still runs timers, 10 ticks of 1 ms, before the gate opens.
+weft::Task<ManySleeps> many_sleeps(std::uint64_t n, int cap) {
+    std::latch gate{1};
+    std::atomic<int> running{0};
     std::atomic<std::uint64_t> remaining{n};
-    auto ticks = weft::spawn(ticker(&remaining), "ticker");
     std::vector<weft::JoinHandle<std::uint64_t>> handles;
     handles.reserve(n);
-    for (std::uint64_t i = 0; i < n; ++i) handles.push_back(weft::spawn(sleep_then_return(i, &remaining)));
+    for (std::uint64_t i = 0; i < n; ++i)
+        handles.push_back(weft::spawn(sleep_then_return(i, &gate, &running, &remaining)));
+    while (running.load() < cap) co_await weft::yield_now();  // the pool is full
+    for (int tick = 0; tick < 10; ++tick) co_await weft::sleep(1ms);
     ManySleeps out;
+    out.running_while_ticking = running.load();
+    out.remaining_after_ticks = remaining.load();
+    gate.count_down();
     for (auto& handle : handles) out.sum += co_await handle;
-    out.ticks = co_await ticks;
     co_return out;
 }
 
@@ -120,7 +124,8 @@ struct Concurrency {
     std::atomic<int> peak{0};
 };
 
-weft::Task<int> bounded_call(Concurrency* c, std::latch* all_submitted) {
+weft::Task<int> bounded_call(Concurrency* c, std::latch* all_submitted, std::atomic<int>* submitted) {
+    submitted->fetch_add(1);
     co_return co_await weft::offload([c, all_submitted] {
         int running = c->now.fetch_add(1) + 1;
         int peak = c->peak.load();
@@ -132,11 +137,14 @@ weft::Task<int> bounded_call(Concurrency* c, std::latch* all_submitted) {
     });
 }
 
-weft::Task<int> over_the_cap(int calls, Concurrency* c) {
+// Every call is submitted and the pool is full (`cap` calls hold a thread each) before any
+// is let go; the loop keeps running meanwhile (it polls by yielding).
+weft::Task<int> over_the_cap(int calls, int cap, Concurrency* c) {
     std::latch all_submitted{1};
+    std::atomic<int> submitted{0};
     std::vector<weft::JoinHandle<int>> handles;
-    for (int i = 0; i < calls; ++i) handles.push_back(weft::spawn(bounded_call(c, &all_submitted)));
-    co_await weft::sleep(0ms);   // let the spawned tasks reach their offload
+    for (int i = 0; i < calls; ++i) handles.push_back(weft::spawn(bounded_call(c, &all_submitted, &submitted)));
+    while (submitted.load() < calls || c->now.load() < cap) co_await weft::yield_now();
     for (int i = 0; i < 3; ++i)  // the loop is not blocked by the full queue
         co_await weft::yield_now();
     all_submitted.count_down();
@@ -292,18 +300,19 @@ TEST_CASE("exceptions from offloaded callables reach the awaiter unchanged", "[e
 
 TEST_CASE("10,000 concurrent offloaded 1 ms sleeps finish while the loop keeps ticking", "[exec][offload]") {
     const std::uint64_t n = 10'000;
-    weft::RuntimeOptions options{.workers = 2, .max_blocking_threads = test::bridge_scaled(512u, 64u)};
-    ManySleeps out = weft::run(many_sleeps(n), options);
+    const unsigned cap = test::scaled(512u, 64u);
+    weft::RuntimeOptions options{.workers = 2, .max_blocking_threads = cap};
+    ManySleeps out = weft::run(many_sleeps(n, static_cast<int>(cap)), options);
     REQUIRE(out.sum == n * (n - 1) / 2);
-    REQUIRE(out.ticks > 0);
+    REQUIRE(out.running_while_ticking == static_cast<int>(cap));  // never more than the cap
+    REQUIRE(out.remaining_after_ticks == n);                       // none finished before the gate
 }
 
 TEST_CASE("calls beyond the pool's cap wait in its queue without blocking the loop", "[exec][offload]") {
     Concurrency c;
-    int done = weft::run(over_the_cap(40, &c), weft::RuntimeOptions{.workers = 1, .max_blocking_threads = 3});
+    int done = weft::run(over_the_cap(40, 3, &c), weft::RuntimeOptions{.workers = 1, .max_blocking_threads = 3});
     REQUIRE(done == 40);
-    REQUIRE(c.peak.load() <= 3);
-    REQUIRE(c.peak.load() >= 1);
+    REQUIRE(c.peak.load() == 3);  // the pool filled up to its cap, never beyond
 }
 
 TEST_CASE("cancelling the awaiting task ends the wait at once and drops the result", "[exec][offload][cancel]") {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "support/bridge.hpp"
+#include "support/scaled.hpp"
 
 namespace {
 
@@ -30,7 +31,7 @@ weft::Task<void> fails() {
 }  // namespace
 
 TEST_CASE("run_coroutine_threadsafe futures from 8 threads give exact sums", "[exec][threadsafe]") {
-    const std::uint64_t per_thread = test::bridge_scaled<std::uint64_t>(2'000, 300);
+    const std::uint64_t per_thread = test::scaled<std::uint64_t>(2'000, 300);
     constexpr unsigned kThreads = 8;
     weft::Runtime rt({.workers = 2});
     std::vector<std::uint64_t> sums(kThreads, 0);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "support/bridge.hpp"
+#include "support/scaled.hpp"
 
 namespace {
 
@@ -142,7 +143,7 @@ TEST_CASE("write_file and read_file round-trip small and empty files", "[io][fs]
 
 TEST_CASE("a 100 MB file round-trips byte for byte", "[io][fs]") {
     TempDir dir;
-    const std::size_t size = test::bridge_scaled<std::size_t>(100u << 20, 8u << 20);
+    const std::size_t size = test::scaled<std::size_t>(100u << 20, 8u << 20);
     REQUIRE(weft::run(round_trip(dir / "big.bin", pattern(size), false)));
     REQUIRE(std::filesystem::file_size(dir / "big.bin") == size);
 }

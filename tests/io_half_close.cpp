@@ -38,8 +38,9 @@
 #include <weft/timeout.hpp>
 #include <weft/yield.hpp>
 
-#include "support/counted.hpp"
+#include "support/clock.hpp"
 #include "support/io.hpp"
+#include "support/scaled.hpp"
 
 using namespace std::chrono_literals;
 using weft::net::Stream;
@@ -214,10 +215,10 @@ weft::Task<void> all_cases(Kind kind, int iterations) {
 }  // namespace
 
 TEST_CASE("io_half_close: a peer's last bytes and FIN reach every read in every order (TCP)", "[io][tcp][half_close]") {
-    weft::run(all_cases(Kind::tcp, test::scaled(50, 10)), {.workers = 1, .virtual_time = true});
+    weft::run(all_cases(Kind::tcp, test::scaled(50, 10)), test::paused_clock());
 }
 
 TEST_CASE("io_half_close: a peer's last bytes and FIN reach every read in every order (Unix socket)",
           "[io][unix][half_close]") {
-    weft::run(all_cases(Kind::unix_socket, test::scaled(50, 10)), {.workers = 1, .virtual_time = true});
+    weft::run(all_cases(Kind::unix_socket, test::scaled(50, 10)), test::paused_clock());
 }

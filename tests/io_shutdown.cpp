@@ -22,6 +22,7 @@
 #include <weft/task.hpp>
 #include <weft/yield.hpp>
 
+#include "support/clock.hpp"
 #include "support/io.hpp"
 
 using namespace std::chrono_literals;
@@ -128,5 +129,5 @@ TEST_CASE("io_shutdown: a task that ignores cancellation is reported as a stragg
             while (!g_stubborn_done.load()) co_await weft::sleep(1h);
             CHECK_FALSE(started);
         }(),
-        {.workers = 1, .virtual_time = true});
+        test::paused_clock());
 }

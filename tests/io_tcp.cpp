@@ -28,8 +28,9 @@
 #include <weft/timeout.hpp>
 #include <weft/yield.hpp>
 
-#include "support/counted.hpp"
+#include "support/clock.hpp"
 #include "support/io.hpp"
+#include "support/scaled.hpp"
 
 using namespace std::chrono_literals;
 using weft::net::SocketAddress;
@@ -232,7 +233,7 @@ TEST_CASE("io_tcp: a connect nobody answers ends with TimedOut (virtual time)", 
             CHECK(timed_out);
             CHECK(!queued.empty());
         }(),
-        {.workers = 1, .virtual_time = true});
+        test::paused_clock());
 }
 
 TEST_CASE("io_tcp: a read cancelled by a timeout leaves the stream usable", "[io][tcp]") {
@@ -257,7 +258,7 @@ TEST_CASE("io_tcp: a read cancelled by a timeout leaves the stream usable", "[io
             n = co_await pair.client.read_exact(buf, 9);
             CHECK(std::string(buf, n) == "both ways");
         }(),
-        {.workers = 1, .virtual_time = true});
+        test::paused_clock());
 }
 
 TEST_CASE("io_tcp: read_until stops at the delimiter and consumes nothing past it", "[io][tcp]") {
@@ -459,7 +460,7 @@ TEST_CASE("io_tcp: listeners out of descriptors take turns when descriptors come
             for (int fd : older) ::close(fd);
             for (int fd : newer) ::close(fd);
         }(),
-        {.workers = 1, .virtual_time = true});
+        test::paused_clock());
 }
 
 TEST_CASE("io_tcp: per-core listeners serve every connection", "[io][tcp]") {

@@ -10,6 +10,7 @@
 #include <weft/task.hpp>
 #include <weft/timeout.hpp>
 
+#include "support/clock.hpp"
 #include "support/io.hpp"
 
 using namespace std::chrono_literals;
@@ -68,5 +69,5 @@ TEST_CASE("io_udp: a recv_from cancelled by a timeout loses no datagram", "[io][
             Datagram d = co_await b.recv_from(buf, sizeof buf);
             CHECK(std::string(buf, d.size) == "late");
         }(),
-        {.workers = 1, .virtual_time = true});
+        test::paused_clock());
 }

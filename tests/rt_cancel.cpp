@@ -21,27 +21,16 @@
 #include <type_traits>
 #include <vector>
 
+#include "support/clock.hpp"
 #include "support/counted.hpp"
+#include "support/scaled.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-// The paused clock: one worker, time jumps to the next timer whenever it is idle.
-weft::RuntimeOptions paused_clock() { return {.workers = 1, .virtual_time = true}; }
-
 static_assert(!std::is_base_of_v<std::exception, weft::CancelledError>,
               "catch (const std::exception&) must not swallow a cancellation");
-
-std::int64_t ms_since(weft::Clock::time_point start) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(weft::now() - start).count();
-}
-
-// Counts its destruction: RAII cleanup ran once per object.
-struct Cleanup {
-    std::atomic<int>* ran;
-    ~Cleanup() { ran->fetch_add(1); }
-};
 
 struct Tally {
     std::atomic<int> cleanups{0};
@@ -52,7 +41,7 @@ struct Tally {
 
 // Sleeps for `delay`, with RAII and catch-rethrow cleanup.
 weft::Task<int> sleeper(std::chrono::milliseconds delay, Tally* tally) {
-    Cleanup cleanup{&tally->cleanups};
+    test::Cleanup cleanup{&tally->cleanups};
     tally->started.fetch_add(1);
     try {
         co_await weft::sleep(delay);
@@ -82,7 +71,7 @@ weft::Task<SleepCancel> cancel_a_sleeper(Tally* tally) {
     out.cancel_result = handles[0].cancel();
     co_await weft::wait(handles);  // ALL_COMPLETED: it has finished after this
     out.cancelled_flag = handles[0].cancelled();
-    out.at_ms = ms_since(start);
+    out.at_ms = test::ms_since(start);
     try {
         co_await handles[0];
     } catch (const weft::CancelledError&) {
@@ -126,14 +115,14 @@ weft::Task<JoinCancel> cancel_a_joiner(Tally* child_tally) {
     parent[0].cancel();
     co_await weft::wait(parent);
     out.parent_cancelled = parent[0].cancelled();
-    out.at_ms = ms_since(start);
+    out.at_ms = test::ms_since(start);
     co_return out;
 }
 
 weft::Task<int> nested_sleep(Tally* tally) { co_return co_await sleeper(1h, tally); }
 
 weft::Task<int> two_levels_down(Tally* tally) {
-    Cleanup cleanup{&tally->cleanups};
+    test::Cleanup cleanup{&tally->cleanups};
     co_return co_await nested_sleep(tally);
 }
 
@@ -154,7 +143,7 @@ weft::Task<bool> cancel_through_nested_tasks(Tally* tally) {
 // at once, but the parent does not wait for the child by itself), so awaiting the head
 // returns once the whole chain has unwound.
 weft::Task<int> chain(int depth, Tally* tally) {
-    Cleanup cleanup{&tally->cleanups};
+    test::Cleanup cleanup{&tally->cleanups};
     if (depth == 0) co_return co_await sleeper(1h, tally);
     auto next = weft::spawn(chain(depth - 1, tally));
     try {
@@ -183,7 +172,7 @@ weft::Task<bool> cancel_a_chain(int depth, Tally* tally) {
 }
 
 weft::Task<void> spin_yielding(std::atomic<std::int64_t>* spins, Tally* tally) {
-    Cleanup cleanup{&tally->cleanups};
+    test::Cleanup cleanup{&tally->cleanups};
     try {
         for (;;) {
             co_await weft::yield_now();
@@ -274,7 +263,7 @@ weft::Task<int> cancel_self(std::vector<weft::JoinHandle<int>>* self, SelfCancel
         co_await weft::sleep(1h);
     } catch (const weft::CancelledError&) {
         out->threw_at_sleep = true;
-        out->at_ms = ms_since(start);
+        out->at_ms = test::ms_since(start);
         throw;
     }
     co_return 1;
@@ -308,7 +297,7 @@ weft::Task<int> join_with_cancel_pending(std::vector<weft::JoinHandle<int>>* sel
     } catch (const weft::CancelledError&) {
         out->threw_at_join = true;
     }
-    out->at_ms = ms_since(start);
+    out->at_ms = test::ms_since(start);
     try {
         co_await child;  // the handle is still valid: wait for the child's end
     } catch (const weft::CancelledError&) {
@@ -368,7 +357,7 @@ weft::Task<Refusal> cancel_a_refuser() {
 weft::Task<int> slow_write(std::chrono::milliseconds delay, weft::Clock::time_point start,
                            std::int64_t* written_at) {
     co_await weft::sleep(delay);
-    *written_at = ms_since(start);
+    *written_at = test::ms_since(start);
     co_return 9;
 }
 
@@ -387,7 +376,7 @@ weft::Task<ShieldRun> shield_survives_a_timeout() {
         co_await weft::shield(slow_write(100ms, start, &out.written_at));
     } catch (const weft::TimeoutError&) {
         out.timed_out = true;
-        out.timeout_at_ms = ms_since(start);
+        out.timeout_at_ms = test::ms_since(start);
         out.written_at_timeout = out.written_at;
     }
     co_await weft::sleep(1h);  // the shielded write finishes meanwhile, at 100 ms
@@ -415,7 +404,7 @@ weft::Task<std::pair<ShieldRun, bool>> shield_survives_cancellation() {
         co_await outer;
     } catch (const weft::CancelledError&) {
         out.timed_out = true;
-        out.timeout_at_ms = ms_since(start);
+        out.timeout_at_ms = test::ms_since(start);
         out.written_at_timeout = out.written_at;
     }
     co_await weft::sleep(1h);
@@ -473,7 +462,7 @@ weft::Task<InlineCancel> cancel_the_joiner_of_an_inline_child(Tally* tally) {
     } catch (const weft::CancelledError&) {
         out.threw = true;
     }
-    out.at_ms = ms_since(start);
+    out.at_ms = test::ms_since(start);
     co_return out;
 }
 
@@ -490,7 +479,7 @@ weft::Task<InlineCancel> cancel_a_child_its_joiner_runs(Tally* tally) {
     } catch (const weft::CancelledError&) {
         out.threw = true;
     }
-    out.at_ms = ms_since(start);
+    out.at_ms = test::ms_since(start);
     out.requested = co_await canceller;
     co_return out;
 }
@@ -519,7 +508,7 @@ weft::Task<int> cancel_many_sleepers(int count, Tally* tally) {
 TEST_CASE("cancel() ends a sleep with CancelledError; RAII and catch-rethrow cleanup run once",
           "[cancel]") {
     Tally tally;
-    SleepCancel out = weft::run(cancel_a_sleeper(&tally), paused_clock());
+    SleepCancel out = weft::run(cancel_a_sleeper(&tally), test::paused_clock());
     CHECK(out.cancel_result);
     CHECK(out.cancelled_flag);
     CHECK(out.threw);
@@ -531,7 +520,7 @@ TEST_CASE("cancel() ends a sleep with CancelledError; RAII and catch-rethrow cle
 
 TEST_CASE("cancelling a task that awaits a JoinHandle cancels the child too", "[cancel]") {
     Tally child;
-    JoinCancel out = weft::run(cancel_a_joiner(&child), paused_clock());
+    JoinCancel out = weft::run(cancel_a_joiner(&child), test::paused_clock());
     CHECK(out.parent_caught);
     CHECK(out.child_rethrew);
     CHECK(out.parent_cancelled);
@@ -543,7 +532,7 @@ TEST_CASE("cancelling a task that awaits a JoinHandle cancels the child too", "[
 
 TEST_CASE("cancellation reaches the innermost await of nested tasks", "[cancel]") {
     Tally tally;
-    CHECK(weft::run(cancel_through_nested_tasks(&tally), paused_clock()));
+    CHECK(weft::run(cancel_through_nested_tasks(&tally), test::paused_clock()));
     CHECK(tally.caught == 1);
     CHECK(tally.cleanups == 2);  // the sleeper's and two_levels_down's
 }
@@ -568,7 +557,7 @@ TEST_CASE("cancel() ends a loop of yields", "[cancel]") {
 }
 
 TEST_CASE("cancelling a finished task returns false and changes nothing", "[cancel]") {
-    Finished out = weft::run(cancel_a_finished_task(), paused_clock());
+    Finished out = weft::run(cancel_a_finished_task(), test::paused_clock());
     CHECK_FALSE(out.cancel_result);
     CHECK_FALSE(out.cancelled_flag);
     CHECK(out.value == 42);
@@ -578,7 +567,7 @@ TEST_CASE("a task cancelled before it starts never runs its body, and its frame 
           "[cancel]") {
     test::LifeCounter frames;
     std::atomic<bool> ran{false};
-    NotStarted out = weft::run(cancel_before_start(&frames, &ran), paused_clock());
+    NotStarted out = weft::run(cancel_before_start(&frames, &ran), test::paused_clock());
     CHECK(out.first_cancel);
     CHECK(out.second_cancel);  // still pending: not complete yet
     CHECK(out.cancelled_flag);
@@ -588,7 +577,7 @@ TEST_CASE("a task cancelled before it starts never runs its body, and its frame 
 }
 
 TEST_CASE("a cancellation requested while the task runs is thrown at its next await", "[cancel]") {
-    auto [out, cancelled] = weft::run(cancelled_while_running(), paused_clock());
+    auto [out, cancelled] = weft::run(cancelled_while_running(), test::paused_clock());
     CHECK(out.cancel_result);
     CHECK(out.kept_running);
     CHECK(out.threw_at_sleep);
@@ -599,7 +588,7 @@ TEST_CASE("a cancellation requested while the task runs is thrown at its next aw
 TEST_CASE("a join with its own cancellation pending throws it and cancels the started child",
           "[cancel]") {
     Tally tally;
-    PendingJoin out = weft::run(join_a_started_child_with_cancel_pending(&tally), paused_clock());
+    PendingJoin out = weft::run(join_a_started_child_with_cancel_pending(&tally), test::paused_clock());
     CHECK(out.threw_at_join);
     CHECK(out.at_ms == 1);  // at once, not after the child's hour
     CHECK(out.child_threw);
@@ -610,7 +599,7 @@ TEST_CASE("a join with its own cancellation pending throws it and cancels the st
 }
 
 TEST_CASE("a task that catches CancelledError and carries on is not cancelled", "[cancel]") {
-    Refusal out = weft::run(cancel_a_refuser(), paused_clock());
+    Refusal out = weft::run(cancel_a_refuser(), test::paused_clock());
     CHECK_FALSE(out.std_catch_swallowed);
     CHECK(out.caught);
     CHECK(out.slept_after);
@@ -620,7 +609,7 @@ TEST_CASE("a task that catches CancelledError and carries on is not cancelled", 
 
 TEST_CASE("shield: the inner task survives the awaiter's timeout and its write happens",
           "[cancel][shield]") {
-    ShieldRun out = weft::run(shield_survives_a_timeout(), paused_clock());
+    ShieldRun out = weft::run(shield_survives_a_timeout(), test::paused_clock());
     CHECK(out.timed_out);
     CHECK(out.timeout_at_ms == 10);
     CHECK(out.written_at_timeout == -1);  // not yet written when the awaiter gave up
@@ -628,7 +617,7 @@ TEST_CASE("shield: the inner task survives the awaiter's timeout and its write h
 }
 
 TEST_CASE("shield: the inner task survives the awaiter's cancellation", "[cancel][shield]") {
-    auto [out, caught] = weft::run(shield_survives_cancellation(), paused_clock());
+    auto [out, caught] = weft::run(shield_survives_cancellation(), test::paused_clock());
     CHECK(caught);
     CHECK(out.timed_out);
     CHECK(out.timeout_at_ms == 10);
@@ -638,7 +627,7 @@ TEST_CASE("shield: the inner task survives the awaiter's cancellation", "[cancel
 
 TEST_CASE("shield: without cancellation the result or the exception comes through",
           "[cancel][shield]") {
-    auto [value, error] = weft::run(shield_passes_results_through(), paused_clock());
+    auto [value, error] = weft::run(shield_passes_results_through(), test::paused_clock());
     CHECK(value == 9 + 42);
     CHECK(error == "inner failure");
 }
@@ -651,7 +640,7 @@ TEST_CASE("cancel() on an empty JoinHandle is a UsageError", "[cancel]") {
 
 TEST_CASE("cancelling the joiner of a child it runs inline cancels the child", "[cancel]") {
     Tally tally;
-    InlineCancel out = weft::run(cancel_the_joiner_of_an_inline_child(&tally), paused_clock());
+    InlineCancel out = weft::run(cancel_the_joiner_of_an_inline_child(&tally), test::paused_clock());
     CHECK(out.requested);
     CHECK(out.threw);
     CHECK(out.at_ms == 10);
@@ -661,7 +650,7 @@ TEST_CASE("cancelling the joiner of a child it runs inline cancels the child", "
 
 TEST_CASE("cancel() reaches a child that its joiner runs inline", "[cancel]") {
     Tally tally;
-    InlineCancel out = weft::run(cancel_a_child_its_joiner_runs(&tally), paused_clock());
+    InlineCancel out = weft::run(cancel_a_child_its_joiner_runs(&tally), test::paused_clock());
     CHECK(out.requested);
     CHECK(out.threw);
     CHECK(out.at_ms == 10);

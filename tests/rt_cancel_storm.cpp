@@ -19,7 +19,8 @@
 #include <utility>
 #include <vector>
 
-#include "support/counted.hpp"
+#include "support/random.hpp"
+#include "support/scaled.hpp"
 
 using namespace std::chrono_literals;
 
@@ -77,13 +78,6 @@ private:
     Counters* counters_;
 };
 
-std::uint64_t next_random(std::uint64_t& state) noexcept {  // splitmix64
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 weft::Task<int> child(ChildEnd, int yields) {
     for (int i = 0; i < yields; ++i) co_await weft::yield_now();
     co_return yields;
@@ -110,10 +104,10 @@ weft::Task<void> short_sleep(std::chrono::milliseconds delay) { co_await weft::s
 weft::Task<std::uint32_t> target(Ending ending, std::uint64_t seed, Counters* counters) {
     ending.started = true;
     std::uint64_t rng = seed;
-    const int steps = static_cast<int>(next_random(rng) % 6);
+    const int steps = static_cast<int>(test::splitmix64(rng) % 6);
     try {
         for (int step = 0; step < steps; ++step) {
-            const std::uint64_t r = next_random(rng);
+            const std::uint64_t r = test::splitmix64(rng);
             switch (r % 9) {
                 case 0:
                     co_await weft::yield_now();
@@ -171,7 +165,7 @@ weft::Task<void> killer(std::vector<weft::JoinHandle<std::uint32_t>>* targets, s
     std::uint64_t rng = seed;
     auto& handles = *targets;
     for (int k = 0; k < kills; ++k) {
-        const std::uint64_t r = next_random(rng);
+        const std::uint64_t r = test::splitmix64(rng);
         if (r % 16 == 0) {
             co_await weft::sleep(std::chrono::milliseconds((r >> 4) % 2));
         } else if (r % 2 == 1) {
@@ -196,12 +190,12 @@ weft::Task<Awaited> storm(int total, int wave, Counters* counters, std::uint64_t
         std::vector<weft::JoinHandle<std::uint32_t>> targets;
         targets.reserve(static_cast<std::size_t>(count));
         for (int i = 0; i < count; ++i)
-            targets.push_back(weft::spawn(target(Ending(counters), next_random(rng), counters)));
+            targets.push_back(weft::spawn(target(Ending(counters), test::splitmix64(rng), counters)));
         const int killers = 64;
         std::vector<weft::JoinHandle<void>> killer_handles;
         for (int k = 0; k < killers; ++k)
             killer_handles.push_back(
-                weft::spawn(killer(&targets, next_random(rng), count / killers / 2, counters)));
+                weft::spawn(killer(&targets, test::splitmix64(rng), count / killers / 2, counters)));
         for (auto& handle : killer_handles) co_await handle;
         for (auto& handle : targets) {
             try {

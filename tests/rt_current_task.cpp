@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include "support/counted.hpp"
+#include "support/scaled.hpp"
 
 namespace {
 

@@ -3,9 +3,6 @@
 // process down. A failure someone awaited is not logged.
 #include <catch2/catch.hpp>
 
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/spdlog.h>
-
 #include <weft/join_handle.hpp>
 #include <weft/run.hpp>
 #include <weft/spawn.hpp>
@@ -14,59 +11,14 @@
 
 #include <atomic>
 #include <cstdint>
-#include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "support/counted.hpp"
+#include "support/log_capture.hpp"
+#include "support/scaled.hpp"
 
 namespace {
-
-// Keeps every message logged while it is installed as the default logger's only sink.
-class CaptureSink final : public spdlog::sinks::base_sink<std::mutex> {
-public:
-    struct Record {
-        spdlog::level::level_enum level;
-        std::string text;
-    };
-    std::vector<Record> records() {
-        std::lock_guard lock(mutex_);
-        return records_;
-    }
-
-protected:
-    void sink_it_(const spdlog::details::log_msg& msg) override {
-        records_.push_back({msg.level, std::string(msg.payload.data(), msg.payload.size())});
-    }
-    void flush_() override {}
-
-private:
-    std::vector<Record> records_;
-};
-
-// Swaps in a default logger that writes to a CaptureSink, and puts the old one back.
-class LogCapture {
-public:
-    LogCapture() : sink_(std::make_shared<CaptureSink>()), previous_(spdlog::default_logger()) {
-        spdlog::set_default_logger(std::make_shared<spdlog::logger>("weft-test-capture", sink_));
-    }
-    ~LogCapture() { spdlog::set_default_logger(previous_); }
-    LogCapture(const LogCapture&) = delete;
-    LogCapture& operator=(const LogCapture&) = delete;
-
-    std::vector<CaptureSink::Record> errors() {
-        std::vector<CaptureSink::Record> out;
-        for (auto& record : sink_->records())
-            if (record.level >= spdlog::level::err) out.push_back(record);
-        return out;
-    }
-
-private:
-    std::shared_ptr<CaptureSink> sink_;
-    std::shared_ptr<spdlog::logger> previous_;
-};
 
 bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
@@ -146,7 +98,7 @@ weft::Task<void> detach_many(int count, std::atomic<int>* reached) {
 }  // namespace
 
 TEST_CASE("a detached task's failure is logged with its id, name and what()", "[errors]") {
-    LogCapture capture;
+    test::LogCapture capture;
     std::atomic<int> reached{0};
     Spawned task = weft::run(detach_failing(&reached), {.workers = 2});
     auto errors = capture.errors();
@@ -159,7 +111,7 @@ TEST_CASE("a detached task's failure is logged with its id, name and what()", "[
 }
 
 TEST_CASE("a failure is logged when the JoinHandle was dropped, before or after it", "[errors]") {
-    LogCapture capture;
+    test::LogCapture capture;
     std::atomic<int> before{0}, after{0};
     Spawned dropped_first = weft::run(drop_handle_then_fail(&before), {.workers = 1});
     Spawned dropped_last = weft::run(fail_then_drop_handle(&after), {.workers = 2});
@@ -175,14 +127,14 @@ TEST_CASE("a failure is logged when the JoinHandle was dropped, before or after 
 }
 
 TEST_CASE("an awaited failure is not logged", "[errors]") {
-    LogCapture capture;
+    test::LogCapture capture;
     std::atomic<int> reached{0};
     REQUIRE(weft::run(await_failure(&reached), {.workers = 2}));
     REQUIRE(capture.errors().empty());
 }
 
 TEST_CASE("a failure with a non-std exception is logged too", "[errors]") {
-    LogCapture capture;
+    test::LogCapture capture;
     std::atomic<int> reached{0};
     weft::run(detach_non_std(&reached), {.workers = 2});
     auto errors = capture.errors();
@@ -195,7 +147,7 @@ TEST_CASE("a failure with a non-std exception is logged too", "[errors]") {
 TEST_CASE("many unobserved failures at once: each logged once, the process goes on", "[errors]") {
     const int count = test::scaled(2'000, 400);
     for (unsigned workers : {1u, 4u}) {
-        LogCapture capture;
+        test::LogCapture capture;
         std::atomic<int> reached{0};
         weft::run(detach_many(count, &reached), {.workers = workers});
         auto errors = capture.errors();

@@ -20,23 +20,13 @@
 #include <variant>
 #include <vector>
 
+#include "support/clock.hpp"
 #include "support/counted.hpp"
+#include "support/scaled.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
-
-// The paused clock: one worker, time jumps to the next timer whenever it is idle.
-weft::RuntimeOptions paused_clock() { return {.workers = 1, .virtual_time = true}; }
-
-std::int64_t ms_since(weft::Clock::time_point start) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(weft::now() - start).count();
-}
-
-struct Cleanup {
-    std::atomic<int>* ran;
-    ~Cleanup() { ran->fetch_add(1); }
-};
 
 struct Tally {
     std::atomic<int> cleanups{0};
@@ -47,7 +37,7 @@ struct Tally {
 // One worker on the paused clock: `order` needs no lock.
 weft::Task<int> after(std::chrono::milliseconds delay, int value, std::string* order = nullptr,
                       Tally* tally = nullptr) {
-    std::optional<Cleanup> cleanup;
+    std::optional<test::Cleanup> cleanup;
     if (tally) cleanup.emplace(&tally->cleanups);
     try {
         co_await weft::sleep(delay);
@@ -91,7 +81,7 @@ weft::Task<GatherRun> gather_in_argument_order() {
     for (int i = 0; i < 5; ++i)
         tasks.push_back(after(std::chrono::milliseconds(50 - 10 * i), i, &out.order));
     out.vector_values = co_await weft::gather(std::move(tasks));
-    out.at_ms = ms_since(start);
+    out.at_ms = test::ms_since(start);
     co_return out;
 }
 
@@ -109,7 +99,7 @@ weft::Task<FailFast> gather_fails_fast(Tally* tally) {
         co_await weft::gather(after(100ms, 1, nullptr, tally), fail_after(10ms, "boom"));
     } catch (const std::runtime_error& e) {
         out.error = e.what();
-        out.at_ms = ms_since(start);
+        out.at_ms = test::ms_since(start);
         out.other_finished_at_failure = tally->finished.load() != 0;
     }
     co_await weft::sleep(1h);  // the other task keeps running: it finishes at 100 ms
@@ -166,7 +156,7 @@ weft::Task<FailFast> when_all_waits_for_everyone(Tally* tally) {
                                 fail_after(10ms, "third"));
     } catch (const std::runtime_error& e) {
         out.error = e.what();
-        out.at_ms = ms_since(start);
+        out.at_ms = test::ms_since(start);
         out.other_finished_at_failure = tally->finished.load() == 1;
     }
     co_return out;
@@ -190,7 +180,7 @@ weft::Task<AnyRun> when_any_first_wins(Tally* tally) {
     auto winner = co_await weft::when_any(std::move(tasks));
     out.index = winner.index;
     out.value = winner.value;
-    out.at_ms = ms_since(start);
+    out.at_ms = test::ms_since(start);
     out.losers_cleaned_at_return = tally->cleanups.load();
     out.losers_cancelled_at_return = tally->cancelled.load();
     co_return out;
@@ -235,7 +225,7 @@ weft::Task<WaitRun> wait_first_completed(Tally* tally) {
     auto [done, pending] = co_await weft::wait(handles, weft::FIRST_COMPLETED);
     out.done = done;
     out.pending = pending;
-    out.at_ms = ms_since(start);
+    out.at_ms = test::ms_since(start);
     for (auto i : pending) handles[i].cancel();
     for (auto i : pending) {
         try {
@@ -258,7 +248,7 @@ weft::Task<WaitRun> wait_first_exception() {
     auto result = co_await weft::wait(handles, weft::FIRST_EXCEPTION);
     out.done = result.done;
     out.pending = result.pending;
-    out.at_ms = ms_since(start);
+    out.at_ms = test::ms_since(start);
     for (auto i : result.pending) handles[i].cancel();
     co_await weft::wait(handles);  // ALL_COMPLETED
     out.all_cancelled_flags =
@@ -279,7 +269,7 @@ weft::Task<WaitRun> wait_all_completed() {
     auto result = co_await weft::wait(handles);
     out.done = result.done;
     out.pending = result.pending;
-    out.at_ms = ms_since(start);
+    out.at_ms = test::ms_since(start);
     std::vector<weft::JoinHandle<int>> none;
     auto empty = co_await weft::wait(none, weft::FIRST_COMPLETED);
     out.all_cancelled_flags = empty.done.empty() && empty.pending.empty();
@@ -327,7 +317,7 @@ weft::Task<Completed> as_completed_order() {
     auto completed = weft::as_completed(handles);
     while (auto i = co_await completed.next()) {
         out.order.push_back(*i);
-        out.at_ms.push_back(ms_since(start));
+        out.at_ms.push_back(test::ms_since(start));
         out.sum += co_await handles[*i];  // already finished: no wait
     }
     co_return out;
@@ -361,7 +351,7 @@ weft::Task<std::vector<int>> gather_many(int count) {
 }  // namespace
 
 TEST_CASE("gather returns results in argument order while they complete in another", "[gather]") {
-    GatherRun out = weft::run(gather_in_argument_order(), paused_clock());
+    GatherRun out = weft::run(gather_in_argument_order(), test::paused_clock());
     CHECK(std::get<0>(out.values) == 1);
     CHECK(std::get<1>(out.values) == "two");
     CHECK(std::get<3>(out.values) == 4);
@@ -374,7 +364,7 @@ TEST_CASE("gather returns results in argument order while they complete in anoth
 
 TEST_CASE("gather fails fast with the first exception; the other tasks keep running", "[gather]") {
     Tally tally;
-    FailFast out = weft::run(gather_fails_fast(&tally), paused_clock());
+    FailFast out = weft::run(gather_fails_fast(&tally), test::paused_clock());
     CHECK(out.error == "boom");
     CHECK(out.at_ms == 10);
     CHECK_FALSE(out.other_finished_at_failure);
@@ -383,7 +373,7 @@ TEST_CASE("gather fails fast with the first exception; the other tasks keep runn
 }
 
 TEST_CASE("gather(return_exceptions) gives an Outcome per task, in argument order", "[gather]") {
-    auto outcomes = weft::run(gather_collecting_exceptions(), paused_clock());
+    auto outcomes = weft::run(gather_collecting_exceptions(), test::paused_clock());
     REQUIRE(outcomes.size() == 4);
     CHECK(outcomes[0].has_value());
     CHECK(outcomes[0].value() == 1);
@@ -392,7 +382,7 @@ TEST_CASE("gather(return_exceptions) gives an Outcome per task, in argument orde
     CHECK(outcomes[2].value() == 3);
     CHECK_THROWS_WITH(outcomes[3].value(), "fourth");
 
-    auto [first, second] = weft::run(gather_tuple_collecting_exceptions(), paused_clock());
+    auto [first, second] = weft::run(gather_tuple_collecting_exceptions(), test::paused_clock());
     CHECK_FALSE(first);
     CHECK(first.exception() != nullptr);
     CHECK(second.value() == "ok");
@@ -400,19 +390,19 @@ TEST_CASE("gather(return_exceptions) gives an Outcome per task, in argument orde
 
 TEST_CASE("cancelling a gathering task cancels its unfinished children", "[gather]") {
     Tally tally;
-    CHECK(weft::run(cancel_a_gatherer(&tally), paused_clock()));
+    CHECK(weft::run(cancel_a_gatherer(&tally), test::paused_clock()));
     CHECK(tally.cancelled == 2);
     CHECK(tally.cleanups == 2);
 }
 
 TEST_CASE("gather of nothing is empty", "[gather]") {
-    CHECK(weft::run(gather_nothing(), paused_clock()).empty());
+    CHECK(weft::run(gather_nothing(), test::paused_clock()).empty());
 }
 
 TEST_CASE("when_all waits for every task, then rethrows the first failure in argument order",
           "[gather]") {
     Tally tally;
-    FailFast out = weft::run(when_all_waits_for_everyone(&tally), paused_clock());
+    FailFast out = weft::run(when_all_waits_for_everyone(&tally), test::paused_clock());
     CHECK(out.error == "first");
     CHECK(out.at_ms == 100);
     CHECK(out.other_finished_at_failure);
@@ -421,20 +411,20 @@ TEST_CASE("when_all waits for every task, then rethrows the first failure in arg
 TEST_CASE("when_any: the first to finish wins; the others are cancelled before it returns",
           "[gather]") {
     Tally tally;
-    AnyRun out = weft::run(when_any_first_wins(&tally), paused_clock());
+    AnyRun out = weft::run(when_any_first_wins(&tally), test::paused_clock());
     CHECK(out.index == 1);
     CHECK(out.value == 11);
     CHECK(out.at_ms == 10);
     CHECK(out.losers_cancelled_at_return == 2);
     CHECK(out.losers_cleaned_at_return == 3);
-    CHECK(weft::run(when_any_winner_fails(), paused_clock()) == "fast failure");
-    CHECK(weft::run(when_any_of_nothing(), paused_clock()));
+    CHECK(weft::run(when_any_winner_fails(), test::paused_clock()) == "fast failure");
+    CHECK(weft::run(when_any_of_nothing(), test::paused_clock()));
 }
 
 TEST_CASE("wait(FIRST_COMPLETED) returns with the rest pending; they can then be cancelled",
           "[gather][wait]") {
     Tally tally;
-    WaitRun out = weft::run(wait_first_completed(&tally), paused_clock());
+    WaitRun out = weft::run(wait_first_completed(&tally), test::paused_clock());
     CHECK(out.done == std::vector<std::size_t>{1});
     CHECK(out.pending == std::vector<std::size_t>{0, 2});
     CHECK(out.at_ms == 10);
@@ -444,7 +434,7 @@ TEST_CASE("wait(FIRST_COMPLETED) returns with the rest pending; they can then be
 }
 
 TEST_CASE("wait(FIRST_EXCEPTION) returns at the first failure", "[gather][wait]") {
-    WaitRun out = weft::run(wait_first_exception(), paused_clock());
+    WaitRun out = weft::run(wait_first_exception(), test::paused_clock());
     CHECK(out.done == std::vector<std::size_t>{0, 3, 2});
     CHECK(out.pending == std::vector<std::size_t>{1});
     CHECK(out.at_ms == 20);
@@ -452,7 +442,7 @@ TEST_CASE("wait(FIRST_EXCEPTION) returns at the first failure", "[gather][wait]"
 }
 
 TEST_CASE("wait(ALL_COMPLETED) lists every task in completion order", "[gather][wait]") {
-    WaitRun out = weft::run(wait_all_completed(), paused_clock());
+    WaitRun out = weft::run(wait_all_completed(), test::paused_clock());
     CHECK(out.done == std::vector<std::size_t>{3, 2, 1, 0});
     CHECK(out.pending.empty());
     CHECK(out.at_ms == 40);
@@ -461,14 +451,14 @@ TEST_CASE("wait(ALL_COMPLETED) lists every task in completion order", "[gather][
 
 TEST_CASE("cancelling a task in wait() leaves the watched tasks running", "[gather][wait]") {
     Tally tally;
-    auto [threw, sum] = weft::run(cancel_a_waiter(&tally), paused_clock());
+    auto [threw, sum] = weft::run(cancel_a_waiter(&tally), test::paused_clock());
     CHECK(threw);
     CHECK(sum == 3);
     CHECK(tally.cancelled == 0);
 }
 
 TEST_CASE("as_completed yields indices in completion order", "[gather][as_completed]") {
-    Completed out = weft::run(as_completed_order(), paused_clock());
+    Completed out = weft::run(as_completed_order(), test::paused_clock());
     CHECK(out.order == std::vector<std::size_t>{1, 3, 0, 2});
     CHECK(out.at_ms == std::vector<std::int64_t>{10, 20, 30, 40});
     CHECK(out.sum == 1000);

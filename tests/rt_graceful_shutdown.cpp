@@ -17,19 +17,13 @@
 #include <thread>
 #include <vector>
 
+#include "support/clock.hpp"
 #include "support/counted.hpp"
+#include "support/scaled.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
-
-// The paused clock: one worker, time jumps to the next timer whenever it is idle.
-weft::RuntimeOptions paused_clock() { return {.workers = 1, .virtual_time = true}; }
-
-struct Cleanup {
-    std::atomic<int>* ran;
-    ~Cleanup() { ran->fetch_add(1); }
-};
 
 struct Tally {
     std::atomic<int> cleanups{0};
@@ -39,13 +33,13 @@ struct Tally {
 };
 
 weft::Task<void> forever_asleep(Tally* tally) {
-    Cleanup cleanup{&tally->cleanups};
+    test::Cleanup cleanup{&tally->cleanups};
     co_await weft::sleep(24h * 365);
 }
 
 // Three kinds of service loop: sleeping, yielding between sleeps, and awaiting a child.
 weft::Task<void> service(int kind, std::chrono::milliseconds period, Tally* tally) {
-    Cleanup cleanup{&tally->cleanups};
+    test::Cleanup cleanup{&tally->cleanups};
     tally->started.fetch_add(1);
     try {
         for (;;) {
@@ -104,14 +98,14 @@ weft::Task<Graceful> graceful_main(int count, bool paused_clock, Tally* tally) {
 // ---------------------------------------------------
 
 weft::Task<void> asleep(test::Counted, Tally* tally) {
-    Cleanup cleanup{&tally->cleanups};
+    test::Cleanup cleanup{&tally->cleanups};
     tally->started.fetch_add(1);
     co_await weft::sleep(1h);
 }
 
 weft::Task<void> joins_a_sleeper(test::Counted, test::LifeCounter* frames, Tally* tally,
                                  bool inline_child) {
-    Cleanup cleanup{&tally->cleanups};
+    test::Cleanup cleanup{&tally->cleanups};
     auto child = weft::spawn(asleep(test::Counted(*frames), tally));
     tally->started.fetch_add(1);
     if (!inline_child) co_await weft::yield_now();  // the child starts as a task of its own
@@ -119,21 +113,21 @@ weft::Task<void> joins_a_sleeper(test::Counted, test::LifeCounter* frames, Tally
 }
 
 weft::Task<void> in_a_timeout_scope(test::Counted, Tally* tally) {
-    Cleanup cleanup{&tally->cleanups};
+    test::Cleanup cleanup{&tally->cleanups};
     auto deadline = weft::timeout(1h);
     tally->started.fetch_add(1);
     co_await weft::sleep(2h);
 }
 
 weft::Task<void> with_a_pending_callback(test::Counted, Tally* tally) {
-    Cleanup cleanup{&tally->cleanups};
+    test::Cleanup cleanup{&tally->cleanups};
     auto timer = weft::call_later(1h, [tally] { tally->iterations.fetch_add(1); });
     tally->started.fetch_add(1);
     co_await weft::sleep(2h);
 }
 
 weft::Task<void> spins_until_shutdown(Tally* tally) {
-    Cleanup cleanup{&tally->cleanups};
+    test::Cleanup cleanup{&tally->cleanups};
     tally->started.fetch_add(1);
     for (;;) co_await weft::yield_now();
 }
@@ -151,7 +145,7 @@ TEST_CASE(
     "[shutdown][timers]") {
     const int count = 300;
     Tally tally;
-    Graceful out = weft::run(graceful_main(count, true, &tally), paused_clock());
+    Graceful out = weft::run(graceful_main(count, true, &tally), test::paused_clock());
     CHECK(out.cancelled == count);
     CHECK(out.flagged == count);
     CHECK(out.other == 0);

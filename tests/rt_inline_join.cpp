@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "support/counted.hpp"
+#include "support/scaled.hpp"
 #include "support/stack_span.hpp"
 
 namespace {

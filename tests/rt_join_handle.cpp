@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "support/counted.hpp"
+#include "support/scaled.hpp"
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include <weft/detail/local_queue.hpp>
-#include "support/counted.hpp"
+#include "support/scaled.hpp"
 
 using weft::detail::LocalQueue;
 using weft::detail::TaskHeader;

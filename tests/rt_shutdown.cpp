@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "support/counted.hpp"
+#include "support/scaled.hpp"
 
 namespace {
 

@@ -6,9 +6,6 @@
 // (Frames destroyed exactly once: rt_shutdown.cpp, rt_graceful_shutdown.cpp.)
 #include <catch2/catch.hpp>
 
-#include <spdlog/sinks/ringbuffer_sink.h>
-#include <spdlog/spdlog.h>
-
 #include <weft/barrier.hpp>
 #include <weft/condition.hpp>
 #include <weft/event.hpp>
@@ -33,6 +30,8 @@
 #include <vector>
 
 #include "support/counted.hpp"
+#include "support/log_capture.hpp"
+#include "support/scaled.hpp"
 
 using namespace std::chrono_literals;
 
@@ -260,23 +259,6 @@ weft::Task<void> leave_a_stubborn_task(test::LifeCounter* frames, Record* record
     while (record->started.load() < 1) co_await weft::sleep(1ms);
 }
 
-// Captures what weft logs while it lives.
-class LogCapture {
-public:
-    LogCapture() : sink_(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64)) {
-        previous_ = spdlog::default_logger();
-        spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink_));
-    }
-    ~LogCapture() { spdlog::set_default_logger(previous_); }
-    LogCapture(const LogCapture&) = delete;
-    LogCapture& operator=(const LogCapture&) = delete;
-    std::vector<std::string> lines() const { return sink_->last_formatted(); }
-
-private:
-    std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_;
-    std::shared_ptr<spdlog::logger> previous_;
-};
-
 }  // namespace
 
 TEST_CASE("when weft::run's main task returns, the tasks still alive are cancelled and their cleanup runs",
@@ -303,7 +285,7 @@ TEST_CASE("at shutdown, tasks waiting on sync primitives nobody signals are canc
         CAPTURE(round);
         test::LifeCounter frames;
         Record record;
-        LogCapture log;  // nobody is a straggler: nothing is logged
+        test::LogCapture log;  // nobody is a straggler: nothing is logged
         REQUIRE(weft::run(park_everywhere(&frames, &record), {.workers = workers}) == 7);
         CHECK(record.caught == kParkings);
         CHECK(record.ignored == 0);
@@ -352,7 +334,7 @@ TEST_CASE("a task that ignores its cancellation is destroyed after the grace per
     CAPTURE(workers);
     test::LifeCounter frames;
     Record record;
-    LogCapture log;
+    test::LogCapture log;
     weft::run(leave_a_stubborn_task(&frames, &record), {.workers = workers, .shutdown_grace = 20ms});
     CHECK(record.ignored >= 1);  // it was cancelled (and refused)
     CHECK(frames.live() == 0);   // and destroyed all the same

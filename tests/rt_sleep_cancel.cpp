@@ -15,13 +15,12 @@
 #include <random>
 #include <vector>
 
-#include "support/counted.hpp"
+#include "support/clock.hpp"
+#include "support/scaled.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
-
-weft::RuntimeOptions paused_clock() { return {.workers = 1, .virtual_time = true}; }
 
 // 1: the sleep ended with CancelledError (the task then refuses it and returns).
 weft::Task<int> sleeper(std::chrono::milliseconds delay) {
@@ -103,14 +102,14 @@ weft::Task<Storm> storm(int sleepers, int cancellers, int cancels_each) {
 }  // namespace
 
 TEST_CASE("a sleeper cancelled after its timer fired, before it ran, ends with CancelledError", "[timers][cancel]") {
-    Race out = weft::run(timer_fired_then_cancelled(), paused_clock());
+    Race out = weft::run(timer_fired_then_cancelled(), test::paused_clock());
     REQUIRE(out.cancel_returned_true);  // (the order this test is built on)
     CHECK(out.sleeper_result == 1);
 }
 
 TEST_CASE("cancellation storm on sleepers: every cancel() that returned true ends its sleep", "[timers][cancel]") {
     const int sleepers = test::scaled(200'000, 20'000);
-    Storm out = weft::run(storm(sleepers, sleepers / 100, 20), paused_clock());
+    Storm out = weft::run(storm(sleepers, sleepers / 100, 20), test::paused_clock());
     CHECK(out.cancels_true > 0);
     CHECK(out.mismatches == 0);
     CHECK(out.sleeps_raised == out.cancels_true);

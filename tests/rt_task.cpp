@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "support/counted.hpp"
+#include "support/scaled.hpp"
 #include "support/stack_span.hpp"
 
 namespace {

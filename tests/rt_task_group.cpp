@@ -16,23 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "support/clock.hpp"
 #include "support/counted.hpp"
+#include "support/scaled.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
-
-// The paused clock: one worker, time jumps to the next timer whenever it is idle.
-weft::RuntimeOptions paused_clock() { return {.workers = 1, .virtual_time = true}; }
-
-std::int64_t ms_since(weft::Clock::time_point start) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(weft::now() - start).count();
-}
-
-struct Cleanup {
-    std::atomic<int>* ran;
-    ~Cleanup() { ran->fetch_add(1); }
-};
 
 struct Tally {
     std::atomic<int> cleanups{0};
@@ -41,7 +31,7 @@ struct Tally {
 };
 
 weft::Task<int> member(std::chrono::milliseconds delay, int value, Tally* tally) {
-    Cleanup cleanup{&tally->cleanups};
+    test::Cleanup cleanup{&tally->cleanups};
     try {
         co_await weft::sleep(delay);
     } catch (const weft::CancelledError&) {
@@ -92,7 +82,7 @@ weft::Task<GroupRun> run_with_a_body(Tally* tally) {
         co_await weft::sleep(5ms);
         handles.push_back(group.spawn(member(40ms, 4, tally)));  // joins late: still waited for
     });
-    out.at_ms = ms_since(start);
+    out.at_ms = test::ms_since(start);
     for (auto& handle : handles) out.sum += co_await handle;  // all finished: no wait
     co_return out;
 }
@@ -104,7 +94,7 @@ weft::Task<GroupRun> spawn_then_wait(Tally* tally) {
     auto a = group.spawn(member(20ms, 5, tally));
     group.spawn(member(10ms, 6, tally)).detach();
     co_await group.wait();
-    out.at_ms = ms_since(start);
+    out.at_ms = test::ms_since(start);
     out.sum = co_await a;
     co_await group.wait();  // nothing left: returns at once
     co_return out;
@@ -128,7 +118,7 @@ weft::Task<GroupRun> one_failure_cancels_siblings(Tally* tally) {
         out.errors = messages(group);
         out.cleanups_at_return = tally->cleanups.load();
     }
-    out.at_ms = ms_since(start);
+    out.at_ms = test::ms_since(start);
     co_return out;
 }
 
@@ -148,7 +138,7 @@ weft::Task<GroupRun> two_failures_at_one_instant(Tally* tally) {
         out.errors = messages(group);
         out.cleanups_at_return = tally->cleanups.load();
     }
-    out.at_ms = ms_since(start);
+    out.at_ms = test::ms_since(start);
     co_return out;
 }
 
@@ -225,7 +215,7 @@ weft::Task<std::size_t> big_group_with_failures(int count, std::atomic<int>* fin
 
 TEST_CASE("TaskGroup::run waits for every member, also those spawned late", "[task_group]") {
     Tally tally;
-    GroupRun out = weft::run(run_with_a_body(&tally), paused_clock());
+    GroupRun out = weft::run(run_with_a_body(&tally), test::paused_clock());
     CHECK(out.at_ms == 45);
     CHECK(out.sum == 7);
     CHECK(tally.finished == 3);
@@ -233,7 +223,7 @@ TEST_CASE("TaskGroup::run waits for every member, also those spawned late", "[ta
 
 TEST_CASE("TaskGroup spawn + wait(); a member's handle is ready afterwards", "[task_group]") {
     Tally tally;
-    GroupRun out = weft::run(spawn_then_wait(&tally), paused_clock());
+    GroupRun out = weft::run(spawn_then_wait(&tally), test::paused_clock());
     CHECK(out.at_ms == 20);
     CHECK(out.sum == 5);
     CHECK(tally.finished == 2);
@@ -242,7 +232,7 @@ TEST_CASE("TaskGroup spawn + wait(); a member's handle is ready afterwards", "[t
 TEST_CASE("TaskGroup: a failure cancels the siblings and the body; ExceptionGroup of one",
           "[task_group]") {
     Tally tally;
-    GroupRun out = weft::run(one_failure_cancels_siblings(&tally), paused_clock());
+    GroupRun out = weft::run(one_failure_cancels_siblings(&tally), test::paused_clock());
     CHECK(out.threw_group);
     CHECK(out.errors == std::vector<std::string>{"disk full"});
     CHECK(out.at_ms == 10);              // not hours: the others were cancelled
@@ -257,7 +247,7 @@ TEST_CASE("TaskGroup: a failure cancels the siblings and the body; ExceptionGrou
 TEST_CASE("TaskGroup: of two failures due at the same instant, the first cancels the second",
           "[task_group]") {
     Tally tally;
-    GroupRun out = weft::run(two_failures_at_one_instant(&tally), paused_clock());
+    GroupRun out = weft::run(two_failures_at_one_instant(&tally), test::paused_clock());
     CHECK(out.threw_group);
     REQUIRE(out.errors.size() == 1);
     CHECK((out.errors[0] == "first" || out.errors[0] == "second"));
@@ -268,7 +258,7 @@ TEST_CASE("TaskGroup: of two failures due at the same instant, the first cancels
 
 TEST_CASE("TaskGroup: the body's own failure cancels the members and is reported", "[task_group]") {
     Tally tally;
-    GroupRun out = weft::run(body_fails(&tally), paused_clock());
+    GroupRun out = weft::run(body_fails(&tally), test::paused_clock());
     CHECK(out.threw_group);
     CHECK(out.errors == std::vector<std::string>{"body gave up"});
     CHECK(out.cleanups_at_return == 1);
@@ -278,7 +268,7 @@ TEST_CASE("TaskGroup: the body's own failure cancels the members and is reported
 TEST_CASE("TaskGroup: cancelling the waiting task cancels and waits for the members",
           "[task_group]") {
     Tally tally;
-    auto [threw, cleanups_at_end] = weft::run(cancel_the_waiter(&tally), paused_clock());
+    auto [threw, cleanups_at_end] = weft::run(cancel_the_waiter(&tally), test::paused_clock());
     CHECK(threw);
     CHECK(cleanups_at_end == 5);
     CHECK(tally.cancelled == 5);

@@ -16,25 +16,15 @@
 #include <type_traits>
 #include <vector>
 
+#include "support/clock.hpp"
 #include "support/counted.hpp"
+#include "support/scaled.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-// The paused clock: one worker, time jumps to the next timer whenever it is idle.
-weft::RuntimeOptions paused_clock() { return {.workers = 1, .virtual_time = true}; }
-
 static_assert(std::is_base_of_v<weft::Error, weft::TimeoutError>);
-
-std::int64_t ms_since(weft::Clock::time_point start) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(weft::now() - start).count();
-}
-
-struct Cleanup {
-    std::atomic<int>* ran;
-    ~Cleanup() { ran->fetch_add(1); }
-};
 
 struct Tally {
     std::atomic<int> cleanups{0};
@@ -43,7 +33,7 @@ struct Tally {
 };
 
 weft::Task<int> work(std::chrono::milliseconds delay, int value, Tally* tally) {
-    Cleanup cleanup{&tally->cleanups};
+    test::Cleanup cleanup{&tally->cleanups};
     try {
         co_await weft::sleep(delay);
     } catch (const weft::TimeoutError&) {  // first: it is a CancelledError too
@@ -71,7 +61,7 @@ weft::Task<WaitFor> wait_for_in_time(Tally* tally) {
     WaitFor out;
     out.task_value = co_await weft::wait_for(work(5ms, 3, tally), 100ms);
     out.handle_value = co_await weft::wait_for(weft::spawn(work(5ms, 4, tally)), 100ms);
-    out.done_at_ms = ms_since(start);
+    out.done_at_ms = test::ms_since(start);
     co_await weft::sleep(1h);  // past both deadlines: nothing stale fires
     out.later_sleep_ok = true;
     co_return out;
@@ -89,7 +79,7 @@ weft::Task<TimedOut> wait_for_task_too_slow(Tally* tally) {
         co_await weft::wait_for(work(1h, 1, tally), 50ms);
     } catch (const weft::TimeoutError&) {
         out.threw = true;
-        out.at_ms = ms_since(start);
+        out.at_ms = test::ms_since(start);
     }
     co_return out;
 }
@@ -104,7 +94,7 @@ weft::Task<TimedOut> wait_for_handle_too_slow(Tally* tally, bool started) {
         co_await weft::wait_for(std::move(handle), 50ms);
     } catch (const weft::TimeoutError&) {
         out.threw = true;
-        out.at_ms = ms_since(start);
+        out.at_ms = test::ms_since(start);
     }
     // The inner task was cancelled; it finishes on its own (no sleeping to wait for it).
     while (tally->cleanups.load() == 0) co_await weft::yield_now();
@@ -131,7 +121,7 @@ weft::Task<Scope> scope_expires_at_the_pending_await() {
             co_await weft::sleep(1h);    // the deadline passes here
         } catch (const weft::TimeoutError&) {
             out.threw = true;
-            out.at_ms = ms_since(start);
+            out.at_ms = test::ms_since(start);
         }
         out.expired = deadline.expired();
     }
@@ -150,7 +140,7 @@ weft::Task<Scope> scope_not_reached() {
     }
     co_await weft::sleep(1h);  // the old deadline passes while no scope is active
     out.later_sleep_ok = true;
-    out.at_ms = ms_since(start);
+    out.at_ms = test::ms_since(start);
     co_return out;
 }
 
@@ -162,7 +152,7 @@ weft::Task<Scope> scope_already_expired() {
         co_await weft::sleep(1h);
     } catch (const weft::TimeoutError&) {
         out.threw = true;
-        out.at_ms = ms_since(start);
+        out.at_ms = test::ms_since(start);
     }
     out.expired = deadline.expired();
     co_return out;
@@ -187,7 +177,7 @@ weft::Task<Reschedule> reschedule_scopes() {
         try {
             co_await weft::sleep(1h);
         } catch (const weft::TimeoutError&) {
-            out.later_at_ms = ms_since(start);
+            out.later_at_ms = test::ms_since(start);
         }
         try {
             deadline.reschedule(weft::now() + 1h);
@@ -202,7 +192,7 @@ weft::Task<Reschedule> reschedule_scopes() {
         try {
             co_await weft::sleep(1h);
         } catch (const weft::TimeoutError&) {
-            out.earlier_at_ms = ms_since(start);
+            out.earlier_at_ms = test::ms_since(start);
         }
     }
     {
@@ -233,14 +223,14 @@ weft::Task<Nested> nested_inner_first() {
             try {
                 co_await weft::sleep(1h);
             } catch (const weft::TimeoutError&) {
-                out.inner_at_ms = ms_since(start);
+                out.inner_at_ms = test::ms_since(start);
             }
             out.inner_expired = inner.expired();
         }
         try {
             co_await weft::sleep(1h);
         } catch (const weft::TimeoutError&) {
-            out.outer_at_ms = ms_since(start);
+            out.outer_at_ms = test::ms_since(start);
             out.outer_expired = outer.expired();
             throw;
         }
@@ -263,7 +253,7 @@ weft::Task<Nested> nested_outer_first() {
             inner.emplace(weft::now() + 100ms);
             co_await weft::sleep(1h);
         } catch (const weft::TimeoutError&) {
-            out.outer_at_ms = ms_since(start);
+            out.outer_at_ms = test::ms_since(start);
         }
         out.outer_expired = outer.expired();
         out.inner_expired = inner->expired();
@@ -320,7 +310,7 @@ weft::Task<int> many_timeouts(int count, test::LifeCounter* frames, Tally* tally
 
 TEST_CASE("wait_for returns the value when the task is in time; nothing fires later", "[timeout]") {
     Tally tally;
-    WaitFor out = weft::run(wait_for_in_time(&tally), paused_clock());
+    WaitFor out = weft::run(wait_for_in_time(&tally), test::paused_clock());
     CHECK(out.task_value == 3);
     CHECK(out.handle_value == 4);
     CHECK(out.done_at_ms == 10);
@@ -332,7 +322,7 @@ TEST_CASE("wait_for returns the value when the task is in time; nothing fires la
 TEST_CASE("wait_for(Task) too slow: TimeoutError at the deadline, the inner task unwound",
           "[timeout]") {
     Tally tally;
-    TimedOut out = weft::run(wait_for_task_too_slow(&tally), paused_clock());
+    TimedOut out = weft::run(wait_for_task_too_slow(&tally), test::paused_clock());
     CHECK(out.threw);
     CHECK(out.at_ms == 50);
     CHECK(tally.cleanups == 1);
@@ -343,7 +333,7 @@ TEST_CASE("wait_for(JoinHandle) too slow: TimeoutError at the deadline, the task
           "[timeout]") {
     SECTION("a task already running on its own is cancelled") {
         Tally tally;
-        TimedOut out = weft::run(wait_for_handle_too_slow(&tally, true), paused_clock());
+        TimedOut out = weft::run(wait_for_handle_too_slow(&tally, true), test::paused_clock());
         CHECK(out.threw);
         CHECK(out.at_ms == 50);
         CHECK(tally.cleanups == 1);
@@ -351,7 +341,7 @@ TEST_CASE("wait_for(JoinHandle) too slow: TimeoutError at the deadline, the task
     }
     SECTION("a task not started yet may run inline, inside the deadline's own task") {
         Tally tally;
-        TimedOut out = weft::run(wait_for_handle_too_slow(&tally, false), paused_clock());
+        TimedOut out = weft::run(wait_for_handle_too_slow(&tally, false), test::paused_clock());
         CHECK(out.threw);
         CHECK(out.at_ms == 50);
         CHECK(tally.cleanups == 1);
@@ -360,7 +350,7 @@ TEST_CASE("wait_for(JoinHandle) too slow: TimeoutError at the deadline, the task
 }
 
 TEST_CASE("a timeout scope throws TimeoutError at the await pending at its deadline", "[timeout]") {
-    Scope out = weft::run(scope_expires_at_the_pending_await(), paused_clock());
+    Scope out = weft::run(scope_expires_at_the_pending_await(), test::paused_clock());
     CHECK(out.threw);
     CHECK(out.at_ms == 50);
     CHECK(out.expired);
@@ -368,21 +358,21 @@ TEST_CASE("a timeout scope throws TimeoutError at the await pending at its deadl
 }
 
 TEST_CASE("a timeout scope left before its deadline leaves nothing behind", "[timeout]") {
-    Scope out = weft::run(scope_not_reached(), paused_clock());
+    Scope out = weft::run(scope_not_reached(), test::paused_clock());
     CHECK_FALSE(out.expired);
     CHECK(out.later_sleep_ok);
     CHECK(out.at_ms == 99 + 3600 * 1000);
 }
 
 TEST_CASE("a timeout scope whose deadline has passed throws at the first await", "[timeout]") {
-    Scope out = weft::run(scope_already_expired(), paused_clock());
+    Scope out = weft::run(scope_already_expired(), test::paused_clock());
     CHECK(out.threw);
     CHECK(out.at_ms == 0);
     CHECK(out.expired);
 }
 
 TEST_CASE("TimeoutScope::reschedule moves the deadline later or earlier", "[timeout]") {
-    Reschedule out = weft::run(reschedule_scopes(), paused_clock());
+    Reschedule out = weft::run(reschedule_scopes(), test::paused_clock());
     CHECK(out.when_updated);
     CHECK(out.later_at_ms == 120);
     CHECK(out.reschedule_after_expiry_refused);
@@ -391,7 +381,7 @@ TEST_CASE("TimeoutScope::reschedule moves the deadline later or earlier", "[time
 }
 
 TEST_CASE("nested timeouts: the inner deadline first", "[timeout]") {
-    Nested out = weft::run(nested_inner_first(), paused_clock());
+    Nested out = weft::run(nested_inner_first(), test::paused_clock());
     CHECK(out.inner_at_ms == 10);
     CHECK(out.inner_expired);
     CHECK(out.outer_at_ms == 100);
@@ -400,7 +390,7 @@ TEST_CASE("nested timeouts: the inner deadline first", "[timeout]") {
 }
 
 TEST_CASE("nested timeouts: the outer deadline first", "[timeout]") {
-    Nested out = weft::run(nested_outer_first(), paused_clock());
+    Nested out = weft::run(nested_outer_first(), test::paused_clock());
     CHECK(out.outer_at_ms == 10);
     CHECK(out.outer_expired);
     CHECK_FALSE(out.inner_expired);

@@ -21,20 +21,15 @@
 #include <thread>
 #include <type_traits>
 
-#include "support/counted.hpp"
+#include "support/clock.hpp"
+#include "support/scaled.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-weft::RuntimeOptions paused_clock() { return {.workers = 1, .virtual_time = true}; }
-
 static_assert(std::is_base_of_v<weft::CancelledError, weft::TimeoutError>);
 static_assert(std::is_base_of_v<weft::Error, weft::TimeoutError>);
-
-std::int64_t ms_since(weft::Clock::time_point start) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(weft::now() - start).count();
-}
 
 // ---- item 4: nested scopes that both expired --------------------------------------------
 
@@ -115,7 +110,7 @@ weft::Task<Nested> nested_same_tick() {
         out.outer_lost = true;
     } catch (const weft::TimeoutError& e) {
         out.second_raised = e.scope();
-        if (ms_since(start) != 20) out.outer_lost = true;  // not at the deadline: lost and found late
+        if (test::ms_since(start) != 20) out.outer_lost = true;  // not at the deadline: lost and found late
     }
     co_return out;
 }
@@ -135,7 +130,7 @@ weft::Task<int> retry_loop_with_scopes(int* attempts) {
             }
         }
     } catch (const weft::TimeoutError&) {
-        co_return static_cast<int>(ms_since(start));
+        co_return static_cast<int>(test::ms_since(start));
     }
     co_return -1;
 }
@@ -159,7 +154,7 @@ weft::Task<int> retry_loop_with_wait_for(int* attempts) {
     try {
         co_await weft::wait_for(retry_attempts(attempts), 10ms);
     } catch (const weft::TimeoutError&) {
-        co_return static_cast<int>(ms_since(start));
+        co_return static_cast<int>(test::ms_since(start));
     }
     co_return -1;
 }
@@ -218,7 +213,7 @@ weft::Task<Raised> already_expired(Past past, NextAwait kind) {
     } catch (const weft::TimeoutError& e) {
         out.raised = true;
         out.own_scope = e.scope() == &*scope;
-        out.at_ms = ms_since(start);
+        out.at_ms = test::ms_since(start);
     }
     co_return out;
 }
@@ -285,7 +280,7 @@ weft::Task<Outcome> deadline_over_work(Form form, Seen* seen) {
         }
     } catch (const weft::TimeoutError&) {
         out.caller_timeout = true;
-        out.at_ms = ms_since(start);
+        out.at_ms = test::ms_since(start);
     } catch (const weft::CancelledError&) {
         out.caller_cancelled = true;
     }
@@ -364,18 +359,18 @@ TEST_CASE("nested timeouts expired while the task was suspended: each raises, in
 }
 
 TEST_CASE("nested timeouts with the same deadline (paused clock): the outer one is not lost", "[timeout][item4]") {
-    check_both_raised(weft::run(nested_same_tick(), paused_clock()));
+    check_both_raised(weft::run(nested_same_tick(), test::paused_clock()));
 }
 
 TEST_CASE("a retry loop inside an overall deadline ends at the overall deadline", "[timeout][item4]") {
     SECTION("timeout() scopes: the attempt's catch rethrows what is not its own") {
         int attempts = 0;
-        CHECK(weft::run(retry_loop_with_scopes(&attempts), paused_clock()) == 10);
+        CHECK(weft::run(retry_loop_with_scopes(&attempts), test::paused_clock()) == 10);
         CHECK(attempts == 3);
     }
     SECTION("wait_for inside wait_for: the overall deadline is a CancelledError inside") {
         int attempts = 0;
-        CHECK(weft::run(retry_loop_with_wait_for(&attempts), paused_clock()) == 10);
+        CHECK(weft::run(retry_loop_with_wait_for(&attempts), test::paused_clock()) == 10);
         CHECK(attempts == 3);
     }
 }
@@ -384,7 +379,7 @@ TEST_CASE("a scope whose deadline has passed raises at the very next await", "[t
     const Past past = GENERATE(Past::zero, Past::negative, Past::at_past, Past::rescheduled);
     const NextAwait kind = GENERATE(NextAwait::sleep_zero, NextAwait::yield, NextAwait::sleep_long, NextAwait::join);
     CAPTURE(static_cast<int>(past), static_cast<int>(kind));
-    Raised out = weft::run(already_expired(past, kind), paused_clock());
+    Raised out = weft::run(already_expired(past, kind), test::paused_clock());
     CHECK(out.raised);
     CHECK(out.own_scope);
     CHECK(out.awaits_passed == 0);
@@ -396,7 +391,7 @@ TEST_CASE("code inside a deadline sees a cancellation; the caller sees TimeoutEr
                                Form::scope);
     CAPTURE(static_cast<int>(form));
     Seen seen;
-    Outcome out = weft::run(deadline_over_work(form, &seen), paused_clock());
+    Outcome out = weft::run(deadline_over_work(form, &seen), test::paused_clock());
     CHECK(out.caller_timeout);
     CHECK_FALSE(out.caller_cancelled);
     CHECK(out.at_ms == 50);

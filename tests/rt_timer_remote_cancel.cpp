@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "support/counted.hpp"
+#include "support/scaled.hpp"
 
 using namespace std::chrono_literals;
 

@@ -15,19 +15,13 @@
 #include <string>
 #include <vector>
 
-#include "support/counted.hpp"
+#include "support/clock.hpp"
 #include "support/foreign_coroutine.hpp"
+#include "support/scaled.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
-
-// The paused clock: one worker, time jumps to the next timer whenever it is idle.
-weft::RuntimeOptions paused_clock() { return {.workers = 1, .virtual_time = true}; }
-
-std::int64_t ms_since(weft::Clock::time_point start) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(weft::now() - start).count();
-}
 
 struct Stamp {
     char name;
@@ -38,7 +32,7 @@ struct Stamp {
 weft::Task<void> sleep_then_log(char name, std::chrono::milliseconds delay,
                                 weft::Clock::time_point start, std::vector<Stamp>* log) {
     co_await weft::sleep(delay);
-    log->push_back({name, ms_since(start)});
+    log->push_back({name, test::ms_since(start)});
 }
 
 weft::Task<std::vector<Stamp>> sleepers_wake_in_deadline_order() {
@@ -58,15 +52,15 @@ weft::Task<std::vector<std::int64_t>> sleep_until_and_zero() {
     const auto start = weft::now();
     std::vector<std::int64_t> at;
     co_await weft::sleep_until(start + 250ms);
-    at.push_back(ms_since(start));
+    at.push_back(test::ms_since(start));
     co_await weft::sleep_until(start + 100ms);  // in the past: just a yield
-    at.push_back(ms_since(start));
+    at.push_back(test::ms_since(start));
     co_await weft::sleep(0ms);
-    at.push_back(ms_since(start));
+    at.push_back(test::ms_since(start));
     co_await weft::sleep(-5s);
-    at.push_back(ms_since(start));
+    at.push_back(test::ms_since(start));
     co_await weft::sleep(std::chrono::microseconds(1));  // rounded up to the next tick
-    at.push_back(ms_since(start));
+    at.push_back(test::ms_since(start));
     co_return at;
 }
 
@@ -87,10 +81,41 @@ weft::Task<int> many_real_sleepers(int count) {
     co_return early.load();
 }
 
-weft::Task<int> sleep_after_spawned_elsewhere() {
-    // A task that sleeps while the runtime also has other workers busy yielding.
-    co_await weft::sleep(2ms);
-    co_return 7;
+// Keeps a worker busy (its run queue never empty) until `stop`.
+weft::Task<void> busy_yielding(std::atomic<int>* started, const std::atomic<bool>* stop) {
+    started->fetch_add(1);
+    while (!stop->load()) co_await weft::yield_now();
+}
+
+struct SleepsWhileBusy {
+    int busy_at_first_sleep = 0;  // yielders running when the sleepers were spawned
+    int woke = 0;                 // sleepers whose sleep ended
+    int early = 0;                // of which: before their deadline
+};
+
+// Sleepers spawned (so they may arm their timers on any worker) while one task per worker
+// keeps every worker busy yielding: a busy worker still checks its timers, so every sleep
+// ends, and none ends before its deadline.
+weft::Task<SleepsWhileBusy> sleep_after_spawned_elsewhere(unsigned workers) {
+    constexpr int kSleepers = 32;
+    std::atomic<int> started{0};
+    std::atomic<bool> stop{false};
+    std::vector<weft::JoinHandle<void>> busy;
+    for (unsigned w = 0; w < workers; ++w) busy.push_back(weft::spawn(busy_yielding(&started, &stop)));
+    while (started.load() < static_cast<int>(workers)) co_await weft::yield_now();
+    SleepsWhileBusy out;
+    out.busy_at_first_sleep = started.load();
+    std::atomic<int> early{0};
+    std::vector<weft::JoinHandle<void>> sleepers;
+    for (int i = 0; i < kSleepers; ++i) sleepers.push_back(weft::spawn(sleep_never_early(i, &early)));
+    for (auto& handle : sleepers) {
+        co_await handle;
+        ++out.woke;
+    }
+    out.early = early.load();
+    stop = true;
+    for (auto& handle : busy) co_await handle;
+    co_return out;
 }
 
 // ---- call_later / call_at -------------------------------------------------------------
@@ -105,10 +130,10 @@ struct CallbackRun {
 weft::Task<CallbackRun> callbacks_in_order() {
     const auto start = weft::now();
     CallbackRun run;
-    auto c = weft::call_later(30ms, [&] { run.log.push_back({'c', ms_since(start)}); });
-    auto a = weft::call_later(10ms, [&] { run.log.push_back({'a', ms_since(start)}); });
-    auto b = weft::call_at(start + 20ms, [&] { run.log.push_back({'b', ms_since(start)}); });
-    auto x = weft::call_later(15ms, [&] { run.log.push_back({'x', ms_since(start)}); });
+    auto c = weft::call_later(30ms, [&] { run.log.push_back({'c', test::ms_since(start)}); });
+    auto a = weft::call_later(10ms, [&] { run.log.push_back({'a', test::ms_since(start)}); });
+    auto b = weft::call_at(start + 20ms, [&] { run.log.push_back({'b', test::ms_since(start)}); });
+    auto x = weft::call_later(15ms, [&] { run.log.push_back({'x', test::ms_since(start)}); });
     run.cancel_before = x.cancel();  // never runs
     co_await weft::sleep(1h);
     run.cancel_after = a.cancel();  // already ran
@@ -164,7 +189,7 @@ test::ForeignCoroutine sleep_outside_weft(bool* refused) {
 }  // namespace
 
 TEST_CASE("sleepers wake in deadline order at exactly their deadline (paused clock)", "[timers]") {
-    auto log = weft::run(sleepers_wake_in_deadline_order(), paused_clock());
+    auto log = weft::run(sleepers_wake_in_deadline_order(), test::paused_clock());
     REQUIRE(log.size() == 5);
     CHECK(log[0].name == 'z');
     CHECK(log[0].at_ms == 0);
@@ -179,7 +204,7 @@ TEST_CASE("sleepers wake in deadline order at exactly their deadline (paused clo
 }
 
 TEST_CASE("sleep_until, sleep(0) and negative sleeps (paused clock)", "[timers]") {
-    auto at = weft::run(sleep_until_and_zero(), paused_clock());
+    auto at = weft::run(sleep_until_and_zero(), test::paused_clock());
     REQUIRE(at == std::vector<std::int64_t>{250, 250, 250, 250, 251});
 }
 
@@ -194,12 +219,20 @@ TEST_CASE("sleeps on the real clock never end early, on 1, 2 and 4 workers", "[t
     const unsigned workers = GENERATE(1u, 2u, 4u);
     CAPTURE(workers);
     CHECK(weft::run(many_real_sleepers(test::scaled(2'000, 300)), {.workers = workers}) == 0);
-    CHECK(weft::run(sleep_after_spawned_elsewhere(), {.workers = workers}) == 7);
+}
+
+TEST_CASE("sleeps end, never early, while every worker is busy yielding, on 1, 2 and 4 workers", "[timers]") {
+    const unsigned workers = GENERATE(1u, 2u, 4u);
+    CAPTURE(workers);
+    const SleepsWhileBusy out = weft::run(sleep_after_spawned_elsewhere(workers), {.workers = workers});
+    CHECK(out.busy_at_first_sleep == static_cast<int>(workers));
+    CHECK(out.woke == 32);
+    CHECK(out.early == 0);
 }
 
 TEST_CASE("call_later and call_at run their callbacks in time order; cancel() stops one",
           "[timers][call_later]") {
-    auto run = weft::run(callbacks_in_order(), paused_clock());
+    auto run = weft::run(callbacks_in_order(), test::paused_clock());
     REQUIRE(run.log.size() == 3);
     CHECK(run.log[0].name == 'a');
     CHECK(run.log[0].at_ms == 10);
@@ -214,7 +247,7 @@ TEST_CASE("call_later and call_at run their callbacks in time order; cancel() st
 
 TEST_CASE("call_later + cancel: the callback never runs, a second cancel is false",
           "[timers][call_later]") {
-    auto result = weft::run(call_later_then_cancel(), paused_clock());
+    auto result = weft::run(call_later_then_cancel(), test::paused_clock());
     CHECK(result.cancelled);
     CHECK_FALSE(result.ran);
     CHECK_FALSE(result.cancel_again);
@@ -222,13 +255,13 @@ TEST_CASE("call_later + cancel: the callback never runs, a second cancel is fals
 
 TEST_CASE("call_later: cancel() that returns true at the callback's own instant wins",
           "[timers][call_later]") {
-    auto result = weft::run(cancel_at_the_callback_instant(), paused_clock());
+    auto result = weft::run(cancel_at_the_callback_instant(), test::paused_clock());
     CHECK(result.cancelled);
     CHECK_FALSE(result.ran);
 }
 
 TEST_CASE("a detached call_later still fires", "[timers][call_later]") {
-    CHECK(weft::run(detached_timer_still_fires(), paused_clock()));
+    CHECK(weft::run(detached_timer_still_fires(), test::paused_clock()));
 }
 
 TEST_CASE("timers outside a task, and a paused clock on several workers, are refused", "[timers]") {

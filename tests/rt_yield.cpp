@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "support/counted.hpp"
 #include "support/foreign_coroutine.hpp"
+#include "support/scaled.hpp"
 
 namespace {
 

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "support/clock.hpp"
+#include "support/scaled.hpp"
 #include "support/sync_steps.hpp"
 
 using namespace std::chrono_literals;
@@ -179,7 +181,7 @@ TEST_CASE("Barrier: reset fails the waiting tasks and starts over", "[sync][barr
 }
 
 TEST_CASE("Barrier: a cancelled or timed-out waiter leaves the round without breaking it", "[sync][barrier][cancel]") {
-    weft::run(cancelled_waiter_leaves(), test::virtual_clock());
+    weft::run(cancelled_waiter_leaves(), test::paused_clock());
 }
 
 TEST_CASE("Barrier: parties must be at least 1", "[sync][barrier]") {
@@ -188,5 +190,5 @@ TEST_CASE("Barrier: parties must be at least 1", "[sync][barrier]") {
 
 TEST_CASE("Barrier: many rounds on several workers", "[sync][barrier][stress]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
-    weft::run(many_rounds(5, test::sized(2000, 200)), test::workers(workers));
+    weft::run(many_rounds(5, test::scaled(2000, 200)), test::workers(workers));
 }

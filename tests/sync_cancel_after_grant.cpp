@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "support/random.hpp"
+#include "support/scaled.hpp"
 #include "support/sync_steps.hpp"
 
 namespace {
@@ -325,13 +327,6 @@ weft::Task<void> cancelled_while_running() {
 
 // ---- storms, several workers --------------------------------------------------------------
 
-std::uint64_t splitmix(std::uint64_t& state) noexcept {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 // Per task: did a cancel() on it return true; how did it end.
 struct Fate {
     std::atomic<bool> cancel_returned_true{false};
@@ -348,7 +343,7 @@ template <class T>
 weft::Task<void> cancel_some(std::vector<weft::JoinHandle<T>>* handles, std::vector<Fate>* fates,
                              std::uint64_t seed, int kills) {
     for (int k = 0; k < kills; ++k) {
-        std::uint64_t r = splitmix(seed);
+        std::uint64_t r = test::splitmix64(seed);
         if (r & 1) co_await weft::yield_now();
         std::size_t i = (r >> 8) % handles->size();
         if ((*handles)[i].cancel()) (*fates)[i].cancel_returned_true.store(true, std::memory_order_relaxed);
@@ -405,7 +400,7 @@ weft::Task<Tally> semaphore_storm(int rounds, int tasks, int permits, std::uint6
         std::vector<Fate> fates(static_cast<std::size_t>(tasks));
         for (int i = 0; i < tasks; ++i) handles.push_back(weft::spawn(semaphore_user(&round)));
         std::vector<weft::JoinHandle<void>> killers;
-        for (int k = 0; k < 4; ++k) killers.push_back(weft::spawn(cancel_some(&handles, &fates, splitmix(seed), tasks / 8)));
+        for (int k = 0; k < 4; ++k) killers.push_back(weft::spawn(cancel_some(&handles, &fates, test::splitmix64(seed), tasks / 8)));
         for (auto& killer : killers) co_await killer;
         Tally t = co_await tally(handles, fates);
         CHECK(round.most.load() <= permits);
@@ -438,7 +433,7 @@ weft::Task<Tally> lock_storm(int rounds, int tasks, std::uint64_t seed) {
         std::vector<Fate> fates(static_cast<std::size_t>(tasks));
         for (int i = 0; i < tasks; ++i) handles.push_back(weft::spawn(lock_user(&round)));
         std::vector<weft::JoinHandle<void>> killers;
-        for (int k = 0; k < 4; ++k) killers.push_back(weft::spawn(cancel_some(&handles, &fates, splitmix(seed), tasks / 8)));
+        for (int k = 0; k < 4; ++k) killers.push_back(weft::spawn(cancel_some(&handles, &fates, test::splitmix64(seed), tasks / 8)));
         for (auto& killer : killers) co_await killer;
         Tally t = co_await tally(handles, fates);
         CHECK_FALSE(round.lock.locked());
@@ -476,7 +471,7 @@ weft::Task<Tally> queue_storm(int rounds, int consumers, std::size_t maxsize, st
         const int producers = 4;
         for (int p = 0; p < producers; ++p)
             helpers.push_back(weft::spawn(producer(&q, p * consumers / producers, consumers / producers)));
-        for (int k = 0; k < 4; ++k) helpers.push_back(weft::spawn(cancel_some(&handles, &fates, splitmix(seed), consumers / 8)));
+        for (int k = 0; k < 4; ++k) helpers.push_back(weft::spawn(cancel_some(&handles, &fates, test::splitmix64(seed), consumers / 8)));
         // Consumers still waiting once the items ran out are cancelled below; keep the
         // producers from blocking on a full queue meanwhile by draining only after they end.
         for (auto& helper : helpers) {
@@ -522,7 +517,7 @@ weft::Task<Tally> event_storm(int rounds, int tasks, std::uint64_t seed) {
         std::vector<Fate> fates(static_cast<std::size_t>(tasks));
         for (int i = 0; i < tasks; ++i) handles.push_back(weft::spawn(event_user(&event)));
         std::vector<weft::JoinHandle<void>> killers;
-        for (int k = 0; k < 4; ++k) killers.push_back(weft::spawn(cancel_some(&handles, &fates, splitmix(seed), tasks / 8)));
+        for (int k = 0; k < 4; ++k) killers.push_back(weft::spawn(cancel_some(&handles, &fates, test::splitmix64(seed), tasks / 8)));
         co_await weft::yield_now();
         event.set();
         for (auto& killer : killers) co_await killer;
@@ -585,7 +580,7 @@ TEST_CASE("cancel storm: every Semaphore waiter whose cancel() returned true end
           "[sync][semaphore][cancel][stress]") {
     const unsigned workers = GENERATE(2u, 4u);
     const int permits = GENERATE(1, 3);
-    Tally t = weft::run(semaphore_storm(test::sized(200, 20), 200, permits, 0xA11CE + workers), test::workers(workers));
+    Tally t = weft::run(semaphore_storm(test::scaled(200, 20), 200, permits, 0xA11CE + workers), test::workers(workers));
     CHECK(t.cancel_true_but_value == 0);
     CHECK(t.cancelled > 0);
     CHECK(t.values > 0);
@@ -594,7 +589,7 @@ TEST_CASE("cancel storm: every Semaphore waiter whose cancel() returned true end
 TEST_CASE("cancel storm: every Lock waiter whose cancel() returned true ends cancelled; the lock ends free",
           "[sync][lock][cancel][stress]") {
     const unsigned workers = GENERATE(2u, 4u);
-    Tally t = weft::run(lock_storm(test::sized(200, 20), 200, 0xB0B + workers), test::workers(workers));
+    Tally t = weft::run(lock_storm(test::scaled(200, 20), 200, 0xB0B + workers), test::workers(workers));
     CHECK(t.cancel_true_but_value == 0);
     CHECK(t.cancelled > 0);
     CHECK(t.values > 0);
@@ -604,7 +599,7 @@ TEST_CASE("cancel storm: every consumer whose cancel() returned true ends cancel
           "[sync][queue][cancel][stress]") {
     const unsigned workers = GENERATE(2u, 4u);
     const std::size_t maxsize = GENERATE(std::size_t{0}, std::size_t{8});
-    Tally t = weft::run(queue_storm(test::sized(200, 20), 200, maxsize, 0xC0DE + workers), test::workers(workers));
+    Tally t = weft::run(queue_storm(test::scaled(200, 20), 200, maxsize, 0xC0DE + workers), test::workers(workers));
     CHECK(t.cancel_true_but_value == 0);
     CHECK(t.cancelled > 0);
     CHECK(t.values > 0);
@@ -612,7 +607,7 @@ TEST_CASE("cancel storm: every consumer whose cancel() returned true ends cancel
 
 TEST_CASE("cancel storm: every Event waiter whose cancel() returned true ends cancelled", "[sync][event][cancel][stress]") {
     const unsigned workers = GENERATE(2u, 4u);
-    Tally t = weft::run(event_storm(test::sized(200, 20), 200, 0xE7E + workers), test::workers(workers));
+    Tally t = weft::run(event_storm(test::scaled(200, 20), 200, 0xE7E + workers), test::workers(workers));
     CHECK(t.cancel_true_but_value == 0);
     CHECK(t.cancelled > 0);
 }

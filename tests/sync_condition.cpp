@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "support/clock.hpp"
+#include "support/scaled.hpp"
 #include "support/sync_steps.hpp"
 
 using namespace std::chrono_literals;
@@ -214,11 +216,11 @@ TEST_CASE("Condition: a waiter notified and then cancelled before it runs throws
 }
 
 TEST_CASE("Condition: a timed-out wait holds the lock again", "[sync][condition][cancel]") {
-    weft::run(timed_out_wait(), test::virtual_clock());
+    weft::run(timed_out_wait(), test::paused_clock());
 }
 
 TEST_CASE("Condition: a mailbox on several workers delivers every item once", "[sync][condition][stress]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
-    const std::uint64_t n = test::sized<std::uint64_t>(20000, 2000);
+    const std::uint64_t n = test::scaled<std::uint64_t>(20000, 2000);
     CHECK(weft::run(mailbox_traffic(4, n), test::workers(workers)) == n * (n + 1) / 2);
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "support/clock.hpp"
 #include "support/sync_steps.hpp"
 
 using namespace std::chrono_literals;
@@ -131,7 +132,7 @@ TEST_CASE("Event: wait() on a set event does not suspend", "[sync][event]") {
 }
 
 TEST_CASE("Event: cancelled and timed-out waits leave the queue", "[sync][event][cancel]") {
-    weft::run(cancelled_event_wait(), test::virtual_clock());
+    weft::run(cancelled_event_wait(), test::paused_clock());
 }
 
 TEST_CASE("Latch: counts down, opens once, refuses to go below zero", "[sync][latch]") {

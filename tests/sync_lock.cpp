@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "support/clock.hpp"
+#include "support/scaled.hpp"
 #include "support/sync_steps.hpp"
 
 using namespace std::chrono_literals;
@@ -244,7 +246,7 @@ TEST_CASE("Lock: a waiter cancelled just after the hand-off throws and the lock 
 }
 
 TEST_CASE("Lock: wait_for() on lock() times out and leaves no waiter", "[sync][lock][cancel]") {
-    weft::run(timeout_while_waiting(), test::virtual_clock());
+    weft::run(timeout_while_waiting(), test::paused_clock());
 }
 
 TEST_CASE("Lock: unlocking a lock you do not hold throws UsageError", "[sync][lock]") {
@@ -272,8 +274,8 @@ TEST_CASE("Lock: try_lock/unlock from a plain thread; lock() outside a task thro
 
 TEST_CASE("Lock: exact count under contention", "[sync][lock][stress]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
-    const int tasks = test::sized(1000, 100);
-    const int k = test::sized(1000, 100);
+    const int tasks = test::scaled(1000, 100);
+    const int k = test::scaled(1000, 100);
     SECTION("critical sections without awaits") {
         CHECK(weft::run(many_incrementers(tasks, k, 0), test::workers(workers)) == std::uint64_t(tasks) * k);
     }

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/clock.hpp"
 #include "support/sync_steps.hpp"
 
 using namespace std::chrono_literals;
@@ -486,7 +487,7 @@ TEST_CASE("Queue: a cancelled put has put its item or not, never half", "[sync][
 }
 
 TEST_CASE("Queue: timeouts on get and put leave no waiter", "[sync][queue][cancel]") {
-    weft::run(timed_out_get_and_put(), test::virtual_clock());
+    weft::run(timed_out_get_and_put(), test::paused_clock());
 }
 
 TEST_CASE("LifoQueue: waiting putters and newest-first order", "[sync][queue]") {

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "support/clock.hpp"
+#include "support/scaled.hpp"
 #include "support/sync_steps.hpp"
 
 using namespace std::chrono_literals;
@@ -159,14 +161,16 @@ weft::Task<void> enter_often(weft::Semaphore& sem, Concurrency& c, int times) {
     }
 }
 
-weft::Task<void> permits_never_exceeded(int permits, int tasks, int times) {
+// On one worker the holders yield while inside, so all `permits` are held at once (exactly);
+// on several, threads decide how many overlap: only the bound is exact.
+weft::Task<void> permits_never_exceeded(int permits, int tasks, int times, unsigned workers) {
     weft::Semaphore sem(static_cast<std::size_t>(permits));
     Concurrency c;
     std::vector<weft::JoinHandle<void>> handles;
     for (int i = 0; i < tasks; ++i) handles.push_back(weft::spawn(enter_often(sem, c, times)));
     for (auto& handle : handles) co_await handle;
     CHECK(c.max_inside.load() <= permits);
-    CHECK(c.max_inside.load() >= 1);
+    if (workers == 1) CHECK(c.max_inside.load() == permits);
     CHECK(c.entries.load() == std::uint64_t(tasks) * std::uint64_t(times));
     CHECK(sem.value() == std::size_t(permits));
 }
@@ -194,11 +198,11 @@ TEST_CASE("Semaphore: a waiter cancelled just after its grant gives the permit b
 }
 
 TEST_CASE("Semaphore: a timed-out acquire leaves no waiter behind", "[sync][semaphore][cancel]") {
-    weft::run(timeout_leaves_no_waiter(), test::virtual_clock());
+    weft::run(timeout_leaves_no_waiter(), test::paused_clock());
 }
 
 TEST_CASE("Semaphore: concurrency never exceeds the permits", "[sync][semaphore][stress]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
     const int permits = GENERATE(1, 3);
-    weft::run(permits_never_exceeded(permits, test::sized(200, 40), test::sized(500, 50)), test::workers(workers));
+    weft::run(permits_never_exceeded(permits, test::scaled(200, 40), test::scaled(500, 50), workers), test::workers(workers));
 }

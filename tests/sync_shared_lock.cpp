@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "support/scaled.hpp"
 #include "support/sync_steps.hpp"
 
 namespace {
@@ -150,5 +151,5 @@ TEST_CASE("SharedLock: unlocking what you do not hold throws UsageError", "[sync
 
 TEST_CASE("SharedLock: readers and writers on several workers", "[sync][shared_lock][stress]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
-    weft::run(mixed(40, 10, test::sized(500, 60)), test::workers(workers));
+    weft::run(mixed(40, 10, test::scaled(500, 60)), test::workers(workers));
 }

@@ -18,6 +18,7 @@
 #include <optional>
 #include <vector>
 
+#include "support/scaled.hpp"
 #include "support/sync_steps.hpp"
 
 using namespace std::chrono_literals;
@@ -292,7 +293,7 @@ weft::Task<void> semaphore_chaos(int permits, int tasks, int k, int cancels) {
 
 TEST_CASE("Queue: 8 producers x 8 consumers through maxsize 64, zero loss, zero duplication",
           "[sync][queue][stress]") {
-    const std::uint64_t n = test::sized<std::uint64_t>(10'000'000, 100'000);
+    const std::uint64_t n = test::scaled<std::uint64_t>(10'000'000, 100'000);
     const unsigned workers = GENERATE(2u, 4u);
     if (workers == 2 && n > 1'000'000) return;  // the full size once is enough
     auto t = std::make_unique<Traffic>(64, n, 8, /*chaos=*/false);
@@ -302,11 +303,11 @@ TEST_CASE("Queue: 8 producers x 8 consumers through maxsize 64, zero loss, zero 
 
 TEST_CASE("Queue: exact delivery while consumers are cancelled and puts/gets time out",
           "[sync][queue][stress][cancel]") {
-    const std::uint64_t n = test::sized<std::uint64_t>(1'000'000, 50'000);
+    const std::uint64_t n = test::scaled<std::uint64_t>(1'000'000, 50'000);
     const unsigned workers = GENERATE(1u, 2u, 4u);
     const std::size_t maxsize = GENERATE(64u, 0u);  // lock-free ring; guarded storage
     auto t = std::make_unique<Traffic>(maxsize, n, 8, /*chaos=*/true);
-    weft::run(traffic(*t, 8, 8, n, test::sized(2000, 200)), test::workers(workers));
+    weft::run(traffic(*t, 8, 8, n, test::scaled(2000, 200)), test::workers(workers));
     check_exact(*t, n);
     CHECK(t->cancellations.load() > 0);
     CHECK(t->timeouts.load() > 0);
@@ -316,19 +317,19 @@ TEST_CASE("Lock: 1000 tasks x 1000 increments, with cancelled and timed-out wait
           "[sync][lock][stress][cancel]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
     const int cancels = GENERATE(0, 200);
-    weft::run(lock_chaos(test::sized(1000, 100), test::sized(1000, 100), cancels), test::workers(workers));
+    weft::run(lock_chaos(test::scaled(1000, 100), test::scaled(1000, 100), cancels), test::workers(workers));
 }
 
 TEST_CASE("Semaphore: the permit limit holds and no permit leaks under cancellation",
           "[sync][semaphore][stress][cancel]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
-    weft::run(semaphore_chaos(3, test::sized(200, 40), test::sized(500, 50), 100), test::workers(workers));
+    weft::run(semaphore_chaos(3, test::scaled(200, 40), test::scaled(500, 50), 100), test::workers(workers));
 }
 
 TEST_CASE("Queue: exact delivery through maxsize 1 and through an unbounded queue", "[sync][queue][stress]") {
     const std::size_t maxsize = GENERATE(1u, 0u);
     const unsigned workers = GENERATE(2u, 4u);
-    const std::uint64_t n = test::sized<std::uint64_t>(1'000'000, 50'000);
+    const std::uint64_t n = test::scaled<std::uint64_t>(1'000'000, 50'000);
     auto t = std::make_unique<Traffic>(maxsize, n, 8, /*chaos=*/false);
     weft::run(traffic(*t, 8, 8, n, 0), test::workers(workers));
     check_exact(*t, n);

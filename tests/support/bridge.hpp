@@ -10,16 +10,6 @@
 
 namespace test {
 
-// The full size in optimised builds, a smaller one under the sanitizers (5-20x slower).
-template <class T>
-constexpr T bridge_scaled([[maybe_unused]] T full, [[maybe_unused]] T sanitized) noexcept {
-#ifdef WEFT_SANITIZER_BUILD
-    return sanitized;
-#else
-    return full;
-#endif
-}
-
 // A value that counts `latch` down when its last live copy (not a moved-from shell) dies,
 // so a test can wait, without sleeping, until a dropped result has really been freed.
 class DropSignal {

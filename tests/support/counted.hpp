@@ -6,24 +6,14 @@
 //
 // Counted counts every construction (copies and moves too) and every destruction, so
 // live() == 0 means each object was destroyed exactly once, and constructed() says how many
-// there were. The counters are atomic: objects may die on any worker.
+// there were. The counters are atomic: objects may die on any worker. Cleanup counts
+// the unwinding of the frame that holds it.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 
 namespace test {
-
-// Sizes for the big concurrency tests: the full size in optimised builds, a smaller one
-// (still large enough to interleave threads) under the sanitizers, which run 5-20x slower.
-template <class T>
-constexpr T scaled([[maybe_unused]] T full, [[maybe_unused]] T sanitized) noexcept {
-#ifdef WEFT_SANITIZER_BUILD
-    return sanitized;
-#else
-    return full;
-#endif
-}
 
 class LifeCounter {
 public:
@@ -54,6 +44,13 @@ public:
 
 private:
     LifeCounter* counter_;
+};
+
+// Counts its destruction: RAII cleanup in a task ran, once per object.
+//   test::Cleanup cleanup{&tally->cleanups};
+struct Cleanup {
+    std::atomic<int>* ran;
+    ~Cleanup() { ran->fetch_add(1); }
 };
 
 }  // namespace test

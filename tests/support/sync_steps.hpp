@@ -25,16 +25,6 @@
 
 namespace test {
 
-// The full size in optimised builds, a smaller one under the sanitizers (5-20x slower).
-template <class T>
-constexpr T sized([[maybe_unused]] T full, [[maybe_unused]] T sanitized) noexcept {
-#ifdef WEFT_SANITIZER_BUILD
-    return sanitized;
-#else
-    return full;
-#endif
-}
-
 // Counts live instances (copies and moves included): items a queue drops must be destroyed.
 struct Tracked {
     explicit Tracked(std::atomic<std::int64_t>& live) noexcept : live_(&live) { live_->fetch_add(1); }
@@ -58,9 +48,6 @@ struct EagerCoroutine {
 };
 
 inline weft::RuntimeOptions one_worker() { return weft::RuntimeOptions{.workers = 1, .name = "sync-test"}; }
-inline weft::RuntimeOptions virtual_clock() {
-    return weft::RuntimeOptions{.workers = 1, .name = "sync-test", .virtual_time = true};
-}
 inline weft::RuntimeOptions workers(unsigned n) { return weft::RuntimeOptions{.workers = n, .name = "sync-test"}; }
 
 // Awaits a task that must end by cancellation.

@@ -18,6 +18,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <weft/detail/build_config.hpp>
+
 namespace weft::detail {
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -31,8 +33,9 @@ namespace weft::detail {
 namespace frames {
 
 inline constexpr std::size_t kGranule = 16;   // fine classes: frames pack densely (fewer first-touch faults)
-inline constexpr std::size_t kClasses = 256;  // blocks up to 4 KiB are pooled; larger ones use operator new
-inline constexpr std::size_t kSlabBytes = std::size_t{2} << 20;  // and their alignment
+// Blocks up to 4 KiB are pooled; larger ones use operator new. (The check build pools up to 256 B.)
+inline constexpr std::size_t kClasses = WEFT_CHECK_OR(16, 256);
+inline constexpr std::size_t kSlabBytes = WEFT_CHECK_OR(std::size_t{64} << 10, std::size_t{2} << 20);  // and alignment
 
 struct FreeBlock {
     FreeBlock* next;

@@ -35,17 +35,14 @@
 #include <memory>
 
 #include <weft/detail/atomic.hpp>
+#include <weft/detail/build_config.hpp>
 #include <weft/detail/task_header.hpp>
 
 namespace weft::detail {
 
 class LocalQueue {
 public:
-#ifdef WEFT_SMALL_QUEUES
-    static constexpr std::int64_t kCapacity = 16;
-#else
-    static constexpr std::int64_t kCapacity = 256;
-#endif
+    static constexpr std::int64_t kCapacity = WEFT_CHECK_OR(16, 256);  // a power of two
 
     LocalQueue() : slots_(new Atomic<TaskHeader*>[kCapacity]) {}
 
