@@ -48,7 +48,8 @@ TEST_CASE("the blocking pool grows on demand up to its cap", "[exec][blocking_po
     poll_until(rt, [](auto s) { return s.busy == 4; });
     REQUIRE(stats(rt).threads == 4);  // six calls wait in the queue, no fifth thread
     release->count_down();
-    for (auto& handle : handles) weft::block_on(rt, [](weft::JoinHandle<void> h) -> weft::Task<void> { co_await h; }(std::move(handle)));
+    for (auto& handle : handles)
+        weft::block_on(rt, [](weft::JoinHandle<void> h) -> weft::Task<void> { co_await h; }(std::move(handle)));
     REQUIRE(stats(rt).threads == 4);
 }
 

@@ -85,10 +85,11 @@ struct Gates {
 
 weft::Task<std::uint64_t> long_parallel_for(std::shared_ptr<Gates> gates, std::uint64_t n) {
     co_return co_await weft::compute([gates, n] {
-        tbb::parallel_for(tbb::blocked_range<std::uint64_t>(0, n, 1024), [&](const tbb::blocked_range<std::uint64_t>& r) {
-            if (gates->iterations.fetch_add(r.size()) == 0) gates->started.count_down();
-            gates->cancelled.wait();  // every chunk waits until the awaiter has been cancelled
-        });
+        tbb::parallel_for(tbb::blocked_range<std::uint64_t>(0, n, 1024),
+                          [&](const tbb::blocked_range<std::uint64_t>& r) {
+                              if (gates->iterations.fetch_add(r.size()) == 0) gates->started.count_down();
+                              gates->cancelled.wait();  // every chunk waits until the awaiter has been cancelled
+                          });
         gates->finished.count_down();
         return gates->iterations.load();
     });

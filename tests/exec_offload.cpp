@@ -5,9 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include <weft/compute.hpp>
-#include <weft/weft.hpp>
 #include <weft/sleep.hpp>
 #include <weft/timeout.hpp>
+#include <weft/weft.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -71,7 +71,7 @@ weft::Task<bool> same_exception_object() {
             }
         });
     } catch (const DerivedError& e) {
-        co_return &e == thrown && e.detail() == 7;
+        co_return &e == thrown&& e.detail() == 7;
     }
     co_return false;
 }
@@ -324,7 +324,8 @@ TEST_CASE("cancelling the awaiting task ends the wait at once and drops the resu
 }
 
 TEST_CASE("a call cancelled before a pool thread took it never runs", "[exec][offload][cancel]") {
-    REQUIRE(weft::run(cancelled_before_start_never_runs(), weft::RuntimeOptions{.workers = 1, .max_blocking_threads = 1}));
+    REQUIRE(
+        weft::run(cancelled_before_start_never_runs(), weft::RuntimeOptions{.workers = 1, .max_blocking_threads = 1}));
 }
 
 TEST_CASE("a stop_token callable is stopped when its awaiter is cancelled", "[exec][offload][cancel]") {

@@ -20,7 +20,7 @@ namespace {
 
 weft::Task<std::uint64_t> square_later(std::uint64_t x) {
     co_await weft::yield_now();
-    co_return x * x;
+    co_return x* x;
 }
 
 weft::Task<void> fails() {

@@ -23,8 +23,8 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <thread>
+#include <utility>
 
 #include <weft/io_error.hpp>
 #include <weft/join_handle.hpp>
@@ -56,19 +56,26 @@ constexpr std::string_view kSecond = "xyz";  // the last bytes, without a newlin
 
 const char* name(Op op) {
     switch (op) {
-        case Op::read: return "read";
-        case Op::read_exact: return "read_exact";
-        case Op::read_until: return "read_until";
-        case Op::read_line: return "BufferedReader::read_line";
+        case Op::read:
+            return "read";
+        case Op::read_exact:
+            return "read_exact";
+        case Op::read_until:
+            return "read_until";
+        case Op::read_line:
+            return "BufferedReader::read_line";
     }
     return "?";
 }
 
 const char* name(Order order) {
     switch (order) {
-        case Order::before_first_read: return "data and FIN before the first read";
-        case Order::while_waiting: return "data and FIN while the read waits";
-        case Order::after_short_read: return "data and FIN after a short read";
+        case Order::before_first_read:
+            return "data and FIN before the first read";
+        case Order::while_waiting:
+            return "data and FIN while the read waits";
+        case Order::after_short_read:
+            return "data and FIN after a short read";
     }
     return "?";
 }
@@ -76,10 +83,14 @@ const char* name(Order order) {
 // What the reader saw, through end of stream.
 std::string expected(Op op) {
     switch (op) {
-        case Op::read: return "abc\nxyz<eof>";
-        case Op::read_exact: return "<unexpected eof>";
-        case Op::read_until: return "abc\n|xyz|<eof>";
-        case Op::read_line: return "abc|xyz|<eof>";
+        case Op::read:
+            return "abc\nxyz<eof>";
+        case Op::read_exact:
+            return "<unexpected eof>";
+        case Op::read_until:
+            return "abc\n|xyz|<eof>";
+        case Op::read_line:
+            return "abc|xyz|<eof>";
     }
     return "?";
 }
@@ -96,8 +107,8 @@ weft::Task<std::string> transcript(Stream* stream, Op op, std::atomic<bool>* sta
         }
     } else if (op == Op::read_exact) {
         char buf[64];
-        bool eof = co_await test::throws<weft::UnexpectedEof>(
-            stream->read_exact(buf, kFirst.size() + kSecond.size() + 1));
+        bool eof =
+            co_await test::throws<weft::UnexpectedEof>(stream->read_exact(buf, kFirst.size() + kSecond.size() + 1));
         co_return eof ? "<unexpected eof>" : "<no UnexpectedEof>";
     } else if (op == Op::read_until) {
         for (;;) {

@@ -17,7 +17,7 @@
 namespace {
 
 bool disposition_is_default(int signal) {
-    struct sigaction current {};
+    struct sigaction current{};
     ::sigaction(signal, nullptr, &current);
     return current.sa_handler == SIG_DFL;
 }

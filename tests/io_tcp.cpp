@@ -242,8 +242,11 @@ TEST_CASE("io_tcp: a read cancelled by a timeout leaves the stream usable", "[io
             Pair pair = co_await connected_pair();
             char buf[64];
             // Nothing was sent: the read waits, the (virtual) deadline passes.
-            auto read_some = [](TcpStream* s, char* b) -> weft::Task<std::size_t> { co_return co_await s->read(b, 64); };
-            bool timed_out = co_await test::throws<weft::TimeoutError>(weft::wait_for(read_some(&pair.server, buf), 50ms));
+            auto read_some = [](TcpStream* s, char* b) -> weft::Task<std::size_t> {
+                co_return co_await s->read(b, 64);
+            };
+            bool timed_out =
+                co_await test::throws<weft::TimeoutError>(weft::wait_for(read_some(&pair.server, buf), 50ms));
             CHECK(timed_out);
             {
                 auto deadline = weft::timeout(50ms);
@@ -469,7 +472,8 @@ TEST_CASE("io_tcp: per-core listeners serve every connection", "[io][tcp]") {
         []() -> weft::Task<void> {
             auto server = weft::net::PerCoreListener::bind(SocketAddress::loopback_v4(0));
             std::uint16_t port = server.local_address().port();
-            auto serving = weft::spawn(server.serve([](TcpStream s) -> weft::Task<void> { co_await echo(std::move(s)); }));
+            auto serving =
+                weft::spawn(server.serve([](TcpStream s) -> weft::Task<void> { co_await echo(std::move(s)); }));
             std::vector<weft::JoinHandle<std::size_t>> clients;
             int connections = test::scaled(200, 50);
             for (int i = 0; i < connections; ++i)

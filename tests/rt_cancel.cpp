@@ -286,8 +286,7 @@ struct PendingJoin {
 // Cancels itself, then awaits a child that has started and is asleep: the join must throw
 // the pending cancellation at once and pass it on to the child, never hand back the
 // result of a child that is still running (nor free its frame).
-weft::Task<int> join_with_cancel_pending(std::vector<weft::JoinHandle<int>>* self, Tally* tally,
-                                         PendingJoin* out) {
+weft::Task<int> join_with_cancel_pending(std::vector<weft::JoinHandle<int>>* self, Tally* tally, PendingJoin* out) {
     const auto start = weft::now();
     auto child = weft::spawn(sleeper(1h, tally));
     co_await weft::sleep(1ms);  // the child starts and goes to sleep
@@ -354,8 +353,7 @@ weft::Task<Refusal> cancel_a_refuser() {
 // ---- shield
 // ---------------------------------------------------------------------------------------
 
-weft::Task<int> slow_write(std::chrono::milliseconds delay, weft::Clock::time_point start,
-                           std::int64_t* written_at) {
+weft::Task<int> slow_write(std::chrono::milliseconds delay, weft::Clock::time_point start, std::int64_t* written_at) {
     co_await weft::sleep(delay);
     *written_at = test::ms_since(start);
     co_return 9;
@@ -383,8 +381,7 @@ weft::Task<ShieldRun> shield_survives_a_timeout() {
     co_return out;
 }
 
-weft::Task<int> await_shielded(weft::Clock::time_point start, std::int64_t* written_at,
-                               bool* caught) {
+weft::Task<int> await_shielded(weft::Clock::time_point start, std::int64_t* written_at, bool* caught) {
     try {
         co_return co_await weft::shield(slow_write(100ms, start, written_at));
     } catch (const weft::CancelledError&) {
@@ -432,12 +429,9 @@ weft::Task<std::pair<int, std::string>> shield_passes_results_through() {
 
 // ---- a child its joiner runs inline -----------------------------------------------------------
 
-weft::Task<int> nested_spawn_and_await(Tally* tally) {
-    co_return co_await weft::spawn(sleeper(1h, tally));
-}
+weft::Task<int> nested_spawn_and_await(Tally* tally) { co_return co_await weft::spawn(sleeper(1h, tally)); }
 
-weft::Task<bool> cancel_later(std::vector<weft::JoinHandle<int>>* target,
-                              std::chrono::milliseconds delay) {
+weft::Task<bool> cancel_later(std::vector<weft::JoinHandle<int>>* target, std::chrono::milliseconds delay) {
     co_await weft::sleep(delay);
     co_return (*target)[0].cancel();
 }
@@ -505,8 +499,7 @@ weft::Task<int> cancel_many_sleepers(int count, Tally* tally) {
 
 }  // namespace
 
-TEST_CASE("cancel() ends a sleep with CancelledError; RAII and catch-rethrow cleanup run once",
-          "[cancel]") {
+TEST_CASE("cancel() ends a sleep with CancelledError; RAII and catch-rethrow cleanup run once", "[cancel]") {
     Tally tally;
     SleepCancel out = weft::run(cancel_a_sleeper(&tally), test::paused_clock());
     CHECK(out.cancel_result);
@@ -563,8 +556,7 @@ TEST_CASE("cancelling a finished task returns false and changes nothing", "[canc
     CHECK(out.value == 42);
 }
 
-TEST_CASE("a task cancelled before it starts never runs its body, and its frame is freed",
-          "[cancel]") {
+TEST_CASE("a task cancelled before it starts never runs its body, and its frame is freed", "[cancel]") {
     test::LifeCounter frames;
     std::atomic<bool> ran{false};
     NotStarted out = weft::run(cancel_before_start(&frames, &ran), test::paused_clock());
@@ -585,8 +577,7 @@ TEST_CASE("a cancellation requested while the task runs is thrown at its next aw
     CHECK(cancelled);
 }
 
-TEST_CASE("a join with its own cancellation pending throws it and cancels the started child",
-          "[cancel]") {
+TEST_CASE("a join with its own cancellation pending throws it and cancels the started child", "[cancel]") {
     Tally tally;
     PendingJoin out = weft::run(join_a_started_child_with_cancel_pending(&tally), test::paused_clock());
     CHECK(out.threw_at_join);
@@ -607,8 +598,7 @@ TEST_CASE("a task that catches CancelledError and carries on is not cancelled", 
     CHECK(out.value == 5);
 }
 
-TEST_CASE("shield: the inner task survives the awaiter's timeout and its write happens",
-          "[cancel][shield]") {
+TEST_CASE("shield: the inner task survives the awaiter's timeout and its write happens", "[cancel][shield]") {
     ShieldRun out = weft::run(shield_survives_a_timeout(), test::paused_clock());
     CHECK(out.timed_out);
     CHECK(out.timeout_at_ms == 10);
@@ -625,8 +615,7 @@ TEST_CASE("shield: the inner task survives the awaiter's cancellation", "[cancel
     CHECK(out.written_at == 100);
 }
 
-TEST_CASE("shield: without cancellation the result or the exception comes through",
-          "[cancel][shield]") {
+TEST_CASE("shield: without cancellation the result or the exception comes through", "[cancel][shield]") {
     auto [value, error] = weft::run(shield_passes_results_through(), test::paused_clock());
     CHECK(value == 9 + 42);
     CHECK(error == "inner failure");

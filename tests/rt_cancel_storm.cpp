@@ -122,8 +122,7 @@ weft::Task<std::uint32_t> target(Ending ending, std::uint64_t seed, Counters* co
                 }
                 case 3:
                     try {
-                        co_await weft::wait_for(
-                            short_sleep(std::chrono::milliseconds((r >> 8) % 3)), 1ms);
+                        co_await weft::wait_for(short_sleep(std::chrono::milliseconds((r >> 8) % 3)), 1ms);
                     } catch (const weft::TimeoutError&) {
                         counters->timeouts.fetch_add(1, std::memory_order_relaxed);
                     }
@@ -136,8 +135,7 @@ weft::Task<std::uint32_t> target(Ending ending, std::uint64_t seed, Counters* co
                     break;
                 case 6: {
                     std::vector<weft::JoinHandle<int>> handles;
-                    for (auto& task : children(3, r, counters))
-                        handles.push_back(weft::spawn(std::move(task)));
+                    for (auto& task : children(3, r, counters)) handles.push_back(weft::spawn(std::move(task)));
                     auto completed = weft::as_completed(handles);
                     while (auto i = co_await completed.next()) co_await handles[*i];
                     break;
@@ -160,8 +158,8 @@ weft::Task<std::uint32_t> target(Ending ending, std::uint64_t seed, Counters* co
 // Cancels `kills` random targets, each after a random yield or short sleep. Only calls
 // cancel() (which the handle allows from many tasks at once); nobody awaits the handles
 // until every killer has finished.
-weft::Task<void> killer(std::vector<weft::JoinHandle<std::uint32_t>>* targets, std::uint64_t seed,
-                        int kills, Counters* counters) {
+weft::Task<void> killer(std::vector<weft::JoinHandle<std::uint32_t>>* targets, std::uint64_t seed, int kills,
+                        Counters* counters) {
     std::uint64_t rng = seed;
     auto& handles = *targets;
     for (int k = 0; k < kills; ++k) {
@@ -208,23 +206,20 @@ weft::Task<Awaited> storm(int total, int wave, Counters* counters, std::uint64_t
             }
         }
         // Children of cancelled targets were detached and cancelled: let them end.
-        while (counters->children_ended.load() < counters->children_spawned.load())
-            co_await weft::yield_now();
+        while (counters->children_ended.load() < counters->children_spawned.load()) co_await weft::yield_now();
     }
     co_return awaited;
 }
 
 }  // namespace
 
-TEST_CASE("cancellation storm: every task ends exactly once, as finished or cancelled",
-          "[cancel][storm]") {
+TEST_CASE("cancellation storm: every task ends exactly once, as finished or cancelled", "[cancel][storm]") {
     const unsigned workers = GENERATE(2u, 4u);
     CAPTURE(workers);
     const int total = test::scaled(1'000'000, 50'000);
     const int wave = test::scaled(50'000, 5'000);
     Counters counters;
-    Awaited awaited =
-        weft::run(storm(total, wave, &counters, 0x5EED + workers), {.workers = workers});
+    Awaited awaited = weft::run(storm(total, wave, &counters, 0x5EED + workers), {.workers = workers});
     INFO("finished " << counters.finished << ", cancelled " << counters.cancelled << " (unstarted "
                      << counters.unstarted << "), timeouts " << counters.timeouts << ", children "
                      << counters.children_spawned);

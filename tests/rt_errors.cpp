@@ -20,9 +20,7 @@
 
 namespace {
 
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 weft::Task<void> fail_with(std::string what, std::atomic<int>* reached) {
     reached->fetch_add(1);
@@ -90,8 +88,7 @@ weft::Task<void> detach_non_std(std::atomic<int>* reached) {
 
 weft::Task<void> detach_many(int count, std::atomic<int>* reached) {
     for (int i = 0; i < count; ++i)
-        weft::spawn(fail_with(i % 2 ? "odd failure" : "", reached), "task-" + std::to_string(i))
-            .detach();
+        weft::spawn(fail_with(i % 2 ? "odd failure" : "", reached), "task-" + std::to_string(i)).detach();
     co_await until_reached(reached, count);
 }
 

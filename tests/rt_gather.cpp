@@ -75,11 +75,10 @@ struct GatherRun {
 weft::Task<GatherRun> gather_in_argument_order() {
     const auto start = weft::now();
     GatherRun out;
-    out.values = co_await weft::gather(after(30ms, 1, &out.order), text_after(10ms, "two"),
-                                       nothing_after(20ms), after(5ms, 4, &out.order));
+    out.values = co_await weft::gather(after(30ms, 1, &out.order), text_after(10ms, "two"), nothing_after(20ms),
+                                       after(5ms, 4, &out.order));
     std::vector<weft::Task<int>> tasks;
-    for (int i = 0; i < 5; ++i)
-        tasks.push_back(after(std::chrono::milliseconds(50 - 10 * i), i, &out.order));
+    for (int i = 0; i < 5; ++i) tasks.push_back(after(std::chrono::milliseconds(50 - 10 * i), i, &out.order));
     out.vector_values = co_await weft::gather(std::move(tasks));
     out.at_ms = test::ms_since(start);
     co_return out;
@@ -116,10 +115,8 @@ weft::Task<std::vector<weft::Outcome<int>>> gather_collecting_exceptions() {
     co_return co_await weft::gather(weft::return_exceptions, std::move(tasks));
 }
 
-weft::Task<std::tuple<weft::Outcome<int>, weft::Outcome<std::string>>>
-gather_tuple_collecting_exceptions() {
-    co_return co_await weft::gather(weft::return_exceptions, fail_after(5ms, "first"),
-                                    text_after(10ms, "ok"));
+weft::Task<std::tuple<weft::Outcome<int>, weft::Outcome<std::string>>> gather_tuple_collecting_exceptions() {
+    co_return co_await weft::gather(weft::return_exceptions, fail_after(5ms, "first"), text_after(10ms, "ok"));
 }
 
 weft::Task<int> gather_then_cancelled(Tally* tally) {
@@ -141,9 +138,7 @@ weft::Task<bool> cancel_a_gatherer(Tally* tally) {
     co_return threw;
 }
 
-weft::Task<std::vector<int>> gather_nothing() {
-    co_return co_await weft::gather(std::vector<weft::Task<int>>{});
-}
+weft::Task<std::vector<int>> gather_nothing() { co_return co_await weft::gather(std::vector<weft::Task<int>>{}); }
 
 // ---- when_all / when_any
 // ---------------------------------------------------------------------------
@@ -152,8 +147,7 @@ weft::Task<FailFast> when_all_waits_for_everyone(Tally* tally) {
     const auto start = weft::now();
     FailFast out;
     try {
-        co_await weft::when_all(fail_after(20ms, "first"), after(100ms, 1, nullptr, tally),
-                                fail_after(10ms, "third"));
+        co_await weft::when_all(fail_after(20ms, "first"), after(100ms, 1, nullptr, tally), fail_after(10ms, "third"));
     } catch (const std::runtime_error& e) {
         out.error = e.what();
         out.at_ms = test::ms_since(start);
@@ -251,8 +245,7 @@ weft::Task<WaitRun> wait_first_exception() {
     out.at_ms = test::ms_since(start);
     for (auto i : result.pending) handles[i].cancel();
     co_await weft::wait(handles);  // ALL_COMPLETED
-    out.all_cancelled_flags =
-        handles[1].cancelled() && !handles[0].cancelled() && !handles[2].cancelled();
+    out.all_cancelled_flags = handles[1].cancelled() && !handles[0].cancelled() && !handles[2].cancelled();
     try {
         co_await handles[2];
     } catch (const std::runtime_error&) {
@@ -264,8 +257,7 @@ weft::Task<WaitRun> wait_all_completed() {
     const auto start = weft::now();
     WaitRun out;
     std::vector<weft::JoinHandle<int>> handles;
-    for (int i = 0; i < 4; ++i)
-        handles.push_back(weft::spawn(after(std::chrono::milliseconds(40 - 10 * i), i)));
+    for (int i = 0; i < 4; ++i) handles.push_back(weft::spawn(after(std::chrono::milliseconds(40 - 10 * i), i)));
     auto result = co_await weft::wait(handles);
     out.done = result.done;
     out.pending = result.pending;
@@ -356,9 +348,7 @@ TEST_CASE("gather returns results in argument order while they complete in anoth
     CHECK(std::get<1>(out.values) == "two");
     CHECK(std::get<3>(out.values) == 4);
     CHECK(out.vector_values == std::vector<int>{0, 1, 2, 3, 4});
-    CHECK(out.order ==
-          "41"
-          "43210");               // completion order: by deadline
+    CHECK(out.order == "41" "43210");               // completion order: by deadline
     CHECK(out.at_ms == 30 + 50);  // each gather took as long as its slowest task
 }
 
@@ -399,8 +389,7 @@ TEST_CASE("gather of nothing is empty", "[gather]") {
     CHECK(weft::run(gather_nothing(), test::paused_clock()).empty());
 }
 
-TEST_CASE("when_all waits for every task, then rethrows the first failure in argument order",
-          "[gather]") {
+TEST_CASE("when_all waits for every task, then rethrows the first failure in argument order", "[gather]") {
     Tally tally;
     FailFast out = weft::run(when_all_waits_for_everyone(&tally), test::paused_clock());
     CHECK(out.error == "first");
@@ -408,8 +397,7 @@ TEST_CASE("when_all waits for every task, then rethrows the first failure in arg
     CHECK(out.other_finished_at_failure);
 }
 
-TEST_CASE("when_any: the first to finish wins; the others are cancelled before it returns",
-          "[gather]") {
+TEST_CASE("when_any: the first to finish wins; the others are cancelled before it returns", "[gather]") {
     Tally tally;
     AnyRun out = weft::run(when_any_first_wins(&tally), test::paused_clock());
     CHECK(out.index == 1);
@@ -421,8 +409,7 @@ TEST_CASE("when_any: the first to finish wins; the others are cancelled before i
     CHECK(weft::run(when_any_of_nothing(), test::paused_clock()));
 }
 
-TEST_CASE("wait(FIRST_COMPLETED) returns with the rest pending; they can then be cancelled",
-          "[gather][wait]") {
+TEST_CASE("wait(FIRST_COMPLETED) returns with the rest pending; they can then be cancelled", "[gather][wait]") {
     Tally tally;
     WaitRun out = weft::run(wait_first_completed(&tally), test::paused_clock());
     CHECK(out.done == std::vector<std::size_t>{1});

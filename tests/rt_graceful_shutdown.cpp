@@ -70,8 +70,7 @@ struct Graceful {
 weft::Task<Graceful> graceful_main(int count, bool paused_clock, Tally* tally) {
     std::vector<weft::JoinHandle<void>> services;
     for (int i = 0; i < count; ++i)
-        services.push_back(
-            weft::spawn(service(i % 3, std::chrono::milliseconds(1 + i % 7), tally)));
+        services.push_back(weft::spawn(service(i % 3, std::chrono::milliseconds(1 + i % 7), tally)));
     if (paused_clock) {
         co_await weft::sleep(1s);  // virtual: the services run for a while
     } else {
@@ -103,8 +102,7 @@ weft::Task<void> asleep(test::Counted, Tally* tally) {
     co_await weft::sleep(1h);
 }
 
-weft::Task<void> joins_a_sleeper(test::Counted, test::LifeCounter* frames, Tally* tally,
-                                 bool inline_child) {
+weft::Task<void> joins_a_sleeper(test::Counted, test::LifeCounter* frames, Tally* tally, bool inline_child) {
     test::Cleanup cleanup{&tally->cleanups};
     auto child = weft::spawn(asleep(test::Counted(*frames), tally));
     tally->started.fetch_add(1);
@@ -140,9 +138,8 @@ weft::Task<int> block_forever(std::atomic<bool>* started) {
 
 }  // namespace
 
-TEST_CASE(
-    "graceful shutdown: main cancels its services; every cleanup runs exactly once (paused clock)",
-    "[shutdown][timers]") {
+TEST_CASE("graceful shutdown: main cancels its services; every cleanup runs exactly once (paused clock)",
+          "[shutdown][timers]") {
     const int count = 300;
     Tally tally;
     Graceful out = weft::run(graceful_main(count, true, &tally), test::paused_clock());
@@ -155,8 +152,7 @@ TEST_CASE(
     CHECK(tally.iterations > 0);
 }
 
-TEST_CASE("graceful shutdown on many workers: every cleanup runs exactly once",
-          "[shutdown][timers]") {
+TEST_CASE("graceful shutdown on many workers: every cleanup runs exactly once", "[shutdown][timers]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
     CAPTURE(workers);
     const int count = test::scaled(3'000, 600);
@@ -172,8 +168,7 @@ TEST_CASE("graceful shutdown on many workers: every cleanup runs exactly once",
 }
 
 TEST_CASE(
-    "Runtime::shutdown with tasks asleep, joining, in timeout scopes and with timers frees "
-    "everything",
+    "Runtime::shutdown with tasks asleep, joining, in timeout scopes and with timers frees " "everything",
     "[shutdown][timers]") {
     // Real clock: on the paused clock an idle runtime would jump straight to these timers.
     const unsigned workers = GENERATE(1u, 2u);
@@ -186,11 +181,9 @@ TEST_CASE(
         weft::Runtime runtime({.workers = workers});
         for (int i = 0; i < per_kind; ++i) {
             handles.push_back(runtime.spawn(asleep(test::Counted(frames), &tally)));
-            handles.push_back(
-                runtime.spawn(joins_a_sleeper(test::Counted(frames), &frames, &tally, false)));
+            handles.push_back(runtime.spawn(joins_a_sleeper(test::Counted(frames), &frames, &tally, false)));
             handles.push_back(runtime.spawn(in_a_timeout_scope(test::Counted(frames), &tally)));
-            handles.push_back(
-                runtime.spawn(with_a_pending_callback(test::Counted(frames), &tally)));
+            handles.push_back(runtime.spawn(with_a_pending_callback(test::Counted(frames), &tally)));
         }
         handles.push_back(runtime.spawn(spins_until_shutdown(&tally)));
         const int expected = 5 * per_kind + 1;  // joins_a_sleeper counts twice
@@ -223,8 +216,7 @@ TEST_CASE("Runtime::shutdown frees a child that its joiner runs inline", "[shutd
     CHECK(tally.cleanups == 2);
 }
 
-TEST_CASE("block_on of a sleeping task throws RuntimeShutDown when the runtime shuts down",
-          "[shutdown][timers]") {
+TEST_CASE("block_on of a sleeping task throws RuntimeShutDown when the runtime shuts down", "[shutdown][timers]") {
     weft::Runtime runtime({.workers = 1});
     std::atomic<bool> started{false};
     std::exception_ptr error;

@@ -123,8 +123,7 @@ TEST_CASE("children awaited in any order each run once, as themselves", "[join_h
     REQUIRE(weft::run(await_in_order(order), {.workers = workers}) == 0);
 }
 
-TEST_CASE("a fork-join tree awaited in shuffled orders runs every node exactly once",
-          "[join_handle][inline]") {
+TEST_CASE("a fork-join tree awaited in shuffled orders runs every node exactly once", "[join_handle][inline]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
     const int depth = test::scaled(6, 4);  // 6^6 leaves
     CAPTURE(workers);

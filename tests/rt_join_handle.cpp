@@ -129,10 +129,8 @@ weft::Task<void> drop_handles(int count, test::LifeCounter* counter, std::atomic
     std::vector<weft::JoinHandle<void>> late_drops;
     for (int i = 0; i < count; ++i) {
         auto handle = weft::spawn(hold_then_finish(test::Counted(*counter), finished));
-        if (i % 3 == 0)
-            handle.detach();
-        else if (i % 3 == 1)
-            late_drops.push_back(std::move(handle));
+        if (i % 3 == 0) handle.detach();
+        else if (i % 3 == 1) late_drops.push_back(std::move(handle));
         // else: dropped right here, most likely before the task ran
     }
     while (finished->load() < count) co_await weft::yield_now();
@@ -190,15 +188,13 @@ weft::Task<int> second_joiner(weft::JoinHandle<int>* handle) {
 weft::Task<std::pair<int, int>> two_joiners(bool target_started_first) {
     bool suspending = false;
     auto target = weft::spawn(ten_yields_then_eleven());
-    if (target_started_first)
-        co_await weft::yield_now();  // else the first joiner may run it inline
+    if (target_started_first) co_await weft::yield_now();  // else the first joiner may run it inline
     auto first = weft::spawn(first_joiner(&target, &suspending));
     while (!suspending) co_await weft::yield_now();
     auto second = weft::spawn(second_joiner(&target));
     // The target ends within a dozen rounds. A bounded number of turns, so that a lost
     // wake-up fails the test instead of hanging it.
-    for (int turn = 0; turn < 50 && !(first.is_done() && second.is_done()); ++turn)
-        co_await weft::yield_now();
+    for (int turn = 0; turn < 50 && !(first.is_done() && second.is_done()); ++turn) co_await weft::yield_now();
     std::pair<int, int> out{kLostWakeUp, kLostWakeUp};
     if (first.is_done()) out.first = co_await first;
     if (second.is_done()) out.second = co_await second;
@@ -311,10 +307,8 @@ TEST_CASE("a second task awaiting the same JoinHandle gets UsageError", "[join_h
     REQUIRE(first == 11);
 }
 
-TEST_CASE("awaiting a task that is suspended inside a nested co_await waits for all of it",
-          "[join_handle]") {
-    for (int round = 0; round < 3; ++round)
-        REQUIRE(weft::run(join_started_nested_task(), {.workers = 1}) == 2);
+TEST_CASE("awaiting a task that is suspended inside a nested co_await waits for all of it", "[join_handle]") {
+    for (int round = 0; round < 3; ++round) REQUIRE(weft::run(join_started_nested_task(), {.workers = 1}) == 2);
 }
 
 TEST_CASE("cancel() reaches a task while another task awaits it", "[join_handle][cancel]") {

@@ -56,8 +56,7 @@ TEST_CASE("local queue: the first task into an empty queue is stealable, later o
     REQUIRE(queue.owner_empty());
 }
 
-TEST_CASE("local queue: a thief that finds nothing public gets the older half published",
-          "[scheduler][local_queue]") {
+TEST_CASE("local queue: a thief that finds nothing public gets the older half published", "[scheduler][local_queue]") {
     LocalQueue queue;
     auto tasks = std::make_unique<TaskHeader[]>(8);
     push_first_public_rest_private(queue, tasks.get(), 5);
@@ -101,8 +100,7 @@ TEST_CASE("local queue: publish_all makes private tasks stealable", "[scheduler]
     REQUIRE(queue.owner_empty());
 }
 
-TEST_CASE("local queue: the inline push stays private only while push() would",
-          "[scheduler][local_queue]") {
+TEST_CASE("local queue: the inline push stays private only while push() would", "[scheduler][local_queue]") {
     LocalQueue queue;
     const std::int64_t capacity = LocalQueue::kCapacity;
     auto tasks = std::make_unique<TaskHeader[]>(static_cast<std::size_t>(2 * capacity));
@@ -192,8 +190,7 @@ TEST_CASE("local queue: the owner takes a private task from anywhere; the newest
 // The owner pushes, pops and takes tasks out of the middle at random (publishing when
 // asked, as a worker does) while thieves steal; every task must be taken exactly once, by
 // the owner or by one thief.
-TEST_CASE("local queue: concurrent owner and thieves take every task exactly once",
-          "[scheduler][local_queue]") {
+TEST_CASE("local queue: concurrent owner and thieves take every task exactly once", "[scheduler][local_queue]") {
     const int total = test::scaled(400'000, 40'000);
     const int thieves = 3;
     auto tasks = std::make_unique<TaskHeader[]>(static_cast<std::size_t>(total));

@@ -154,8 +154,7 @@ TEST_CASE("block_on from a plain thread, many times on one runtime", "[runtime]"
     const unsigned workers = GENERATE(1u, 4u);
     weft::Runtime runtime({.workers = workers});
     std::uint64_t sum = 0;
-    for (int i = 0; i < 1'000; ++i)
-        sum += static_cast<std::uint64_t>(weft::block_on(runtime, value_of(i)));
+    for (int i = 0; i < 1'000; ++i) sum += static_cast<std::uint64_t>(weft::block_on(runtime, value_of(i)));
     REQUIRE(sum == 1'000u * 999u / 2);
     REQUIRE_THROWS_AS(weft::block_on(runtime, over_quota("bob", 1)), QuotaExceeded);
     REQUIRE(weft::block_on(runtime, value_of(7)) == 7);  // still usable after a failure
@@ -195,8 +194,7 @@ TEST_CASE("Runtime::shutdown from one of its own workers throws UsageError", "[r
     REQUIRE(weft::block_on(runtime, value_of(3)) == 3);  // and the runtime still works
 }
 
-TEST_CASE("weft::spawn outside a runtime throws UsageError and frees the task",
-          "[runtime][usage]") {
+TEST_CASE("weft::spawn outside a runtime throws UsageError and frees the task", "[runtime][usage]") {
     test::LifeCounter counter;
     REQUIRE_THROWS_AS(weft::spawn(holds(test::Counted(counter))), weft::UsageError);
     REQUIRE(counter.live() == 0);
@@ -214,16 +212,14 @@ TEST_CASE("weft::spawn outside a runtime throws UsageError and frees the task",
     REQUIRE(counter.live() == 0);
 }
 
-TEST_CASE("after shutdown, spawn and block_on throw RuntimeShutDown and free the task",
-          "[runtime]") {
+TEST_CASE("after shutdown, spawn and block_on throw RuntimeShutDown and free the task", "[runtime]") {
     test::LifeCounter counter;
     weft::Runtime runtime({.workers = 2});
     REQUIRE(weft::block_on(runtime, value_of(1)) == 1);
     runtime.shutdown();
     runtime.shutdown();  // idempotent
     REQUIRE_THROWS_AS(runtime.spawn(holds(test::Counted(counter))), weft::RuntimeShutDown);
-    REQUIRE_THROWS_AS(weft::block_on(runtime, holds(test::Counted(counter))),
-                      weft::RuntimeShutDown);
+    REQUIRE_THROWS_AS(weft::block_on(runtime, holds(test::Counted(counter))), weft::RuntimeShutDown);
     REQUIRE(counter.constructed() > 0);
     REQUIRE(counter.live() == 0);
 }

@@ -44,8 +44,7 @@ struct Ledger {
 // Destroyed exactly once per task, wherever the frame dies; moved-from copies don't count.
 class Guard {
 public:
-    Guard(std::vector<std::atomic<int>>* slots, int index) noexcept
-        : slots_(slots), index_(index) {}
+    Guard(std::vector<std::atomic<int>>* slots, int index) noexcept : slots_(slots), index_(index) {}
     Guard(Guard&& other) noexcept : slots_(other.slots_), index_(std::exchange(other.index_, -1)) {}
     Guard& operator=(Guard&&) = delete;
     ~Guard() {
@@ -65,8 +64,7 @@ weft::Task<void> child(Guard /*frame_guard*/, Ledger* ledger, int index) {
 }
 
 // A child that first joins another child: at shutdown it may be suspended on that join.
-weft::Task<void> joining_child(Guard /*frame_guard*/, Ledger* ledger, int index,
-                               weft::JoinHandle<void> other) {
+weft::Task<void> joining_child(Guard /*frame_guard*/, Ledger* ledger, int index, weft::JoinHandle<void> other) {
     Guard body_guard(&ledger->body_guard, index);
     ledger->progress[static_cast<std::size_t>(index)] = kStarted;
     co_await other;
@@ -81,9 +79,7 @@ weft::JoinHandle<void> spawn_child(Ledger* ledger, int index) {
 weft::Task<void> spawn_and_leave(Ledger* ledger, int tasks) {
     for (int i = 0; i + 1 < tasks; i += 2) {
         auto first = spawn_child(ledger, i);
-        weft::spawn(
-            joining_child(Guard(&ledger->frame_guard, i + 1), ledger, i + 1, std::move(first)))
-            .detach();
+        weft::spawn(joining_child(Guard(&ledger->frame_guard, i + 1), ledger, i + 1, std::move(first))).detach();
     }
     co_return;
 }
@@ -119,12 +115,10 @@ weft::Task<void> blocker(std::latch* all_blocked, test::LifeCounter* probes) {
 }
 
 // Occupies every worker, then queues the children where no worker will ever take them.
-weft::Task<void> block_all_then_spawn(unsigned workers, Ledger* ledger, int tasks,
-                                      std::latch* all_blocked, std::binary_semaphore* spawned,
-                                      test::LifeCounter* probes) {
+weft::Task<void> block_all_then_spawn(unsigned workers, Ledger* ledger, int tasks, std::latch* all_blocked,
+                                      std::binary_semaphore* spawned, test::LifeCounter* probes) {
     std::vector<weft::JoinHandle<void>> blockers;
-    for (unsigned w = 1; w < workers; ++w)
-        blockers.push_back(weft::spawn(blocker(all_blocked, probes)));
+    for (unsigned w = 1; w < workers; ++w) blockers.push_back(weft::spawn(blocker(all_blocked, probes)));
     all_blocked->arrive_and_wait();  // every worker is now inside one of these tasks
     co_await spawn_and_leave(ledger, tasks);
     spawned->release();
@@ -144,8 +138,7 @@ weft::Task<void> join_forever(test::Counted guard, std::binary_semaphore* runnin
 
 }  // namespace
 
-TEST_CASE("shutdown destroys queued tasks that never ran, each exactly once",
-          "[runtime][shutdown]") {
+TEST_CASE("shutdown destroys queued tasks that never ran, each exactly once", "[runtime][shutdown]") {
     const unsigned workers = GENERATE(1u, 4u);
     const int tasks = test::scaled(10'000, 5'000);
     CAPTURE(workers);
@@ -157,9 +150,7 @@ TEST_CASE("shutdown destroys queued tasks that never ran, each exactly once",
         // The blockers never suspend, so the shutdown's cancellation cannot reach them: they
         // hold their workers until spawns are refused, which is after the grace period.
         weft::Runtime runtime({.workers = workers, .shutdown_grace = std::chrono::milliseconds(0)});
-        runtime
-            .spawn(block_all_then_spawn(workers, &ledger, tasks, &all_blocked, &spawned, &probes))
-            .detach();
+        runtime.spawn(block_all_then_spawn(workers, &ledger, tasks, &all_blocked, &spawned, &probes)).detach();
         spawned.acquire();
         runtime.shutdown();  // the blocked workers see RuntimeShutDown, return, and stop
     }
@@ -168,8 +159,7 @@ TEST_CASE("shutdown destroys queued tasks that never ran, each exactly once",
     REQUIRE(probes.live() == 0);
 }
 
-TEST_CASE("shutdown while tasks run, wait and queue destroys every frame exactly once",
-          "[runtime][shutdown]") {
+TEST_CASE("shutdown while tasks run, wait and queue destroys every frame exactly once", "[runtime][shutdown]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
     const int tasks = test::scaled(10'000, 5'000);
     CAPTURE(workers);
@@ -190,16 +180,14 @@ TEST_CASE("shutdown with tasks spawned from a plain thread still queued", "[runt
         Ledger ledger(tasks);
         {
             weft::Runtime runtime({.workers = 2});
-            for (int i = 0; i < tasks; ++i)
-                runtime.spawn(child(Guard(&ledger.frame_guard, i), &ledger, i)).detach();
+            for (int i = 0; i < tasks; ++i) runtime.spawn(child(Guard(&ledger.frame_guard, i), &ledger, i)).detach();
         }
         REQUIRE(ledger.count(kUnrun) + ledger.count(kStarted) + ledger.count(kFinished) == tasks);
         require_each_destroyed_once(ledger, tasks);
     }
 }
 
-TEST_CASE("shutdown destroys a suspended task and the suspended child it joins",
-          "[runtime][shutdown]") {
+TEST_CASE("shutdown destroys a suspended task and the suspended child it joins", "[runtime][shutdown]") {
     const unsigned workers = GENERATE(1u, 2u);
     CAPTURE(workers);
     test::LifeCounter counter;

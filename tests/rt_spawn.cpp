@@ -58,9 +58,7 @@ weft::Task<std::uint64_t> fib(unsigned n, std::atomic<std::uint64_t>* nodes) {
     co_return a + b;
 }
 
-constexpr std::uint64_t fib_serial(unsigned n) {
-    return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2);
-}
+constexpr std::uint64_t fib_serial(unsigned n) { return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2); }
 
 // A task spawned from a plain thread that fans out again inside the runtime.
 weft::Task<std::uint64_t> fan_out(std::uint64_t value) {
@@ -76,8 +74,7 @@ TEST_CASE("a million tasks spawned from a hundred tasks at once sum exactly", "[
     const std::uint64_t per_spawner = test::scaled<std::uint64_t>(10'000, 2'000);
     const std::uint64_t total = spawners * per_spawner;
     CAPTURE(workers, total);
-    REQUIRE(weft::run(spawn_from_many(spawners, per_spawner), {.workers = workers}) ==
-            sum_below(total));
+    REQUIRE(weft::run(spawn_from_many(spawners, per_spawner), {.workers = workers}) == sum_below(total));
 }
 
 TEST_CASE("recursive fork-join fib spawns one task per node", "[spawn]") {
@@ -110,13 +107,11 @@ TEST_CASE("eight plain threads spawn into one runtime at once", "[spawn][foreign
                 // Spawn everything through Runtime::spawn, then await the handles in one task.
                 Handles handles;
                 for (std::uint64_t i = 0; i < per_thread; ++i)
-                    handles.push_back(
-                        runtime.spawn(i % 2 ? identity(first + i) : fan_out(first + i)));
+                    handles.push_back(runtime.spawn(i % 2 ? identity(first + i) : fan_out(first + i)));
                 handle_sums[t] = weft::block_on(runtime, sum_of(std::move(handles)));
                 // And one block_on per task: many threads blocked on one runtime at once.
                 std::uint64_t sum = 0;
-                for (std::uint64_t i = 0; i < per_thread / 10; ++i)
-                    sum += weft::block_on(runtime, identity(first + i));
+                for (std::uint64_t i = 0; i < per_thread / 10; ++i) sum += weft::block_on(runtime, identity(first + i));
                 block_on_sums[t] = sum;
             });
         }

@@ -41,7 +41,16 @@ weft::Task<int> member(Starts* starts, int index) {
     co_return index;
 }
 
-enum class Kind { gather_tuple, gather_vector, gather_collect, when_all_tuple, when_all_vector, wait, group_run, group_wait };
+enum class Kind {
+    gather_tuple,
+    gather_vector,
+    gather_collect,
+    when_all_tuple,
+    when_all_vector,
+    wait,
+    group_run,
+    group_wait
+};
 
 constexpr int kTuple = 6;  // members of the tuple forms
 
@@ -129,8 +138,7 @@ weft::Task<void> hold_a_worker(Hold* hold) {
 
 }  // namespace
 
-TEST_CASE("gather, when_all, wait and TaskGroup start their members in argument order (one worker)",
-          "[start_order]") {
+TEST_CASE("gather, when_all, wait and TaskGroup start their members in argument order (one worker)", "[start_order]") {
     // Beyond one local queue's worth (256; 16 in the check build), too: spills and refills
     // must keep the order.
     const int count = GENERATE(2, 40, 300);

@@ -243,7 +243,9 @@ TEST_CASE("destroying a Task that never ran frees its frame", "[task]") {
         REQUIRE(counter.live() == 1);
     }
     SECTION("locals of a body that never ran are never constructed") {
-        { weft::Task<void> task = guard_in_body(&counter); }
+        {
+            weft::Task<void> task = guard_in_body(&counter);
+        }
         REQUIRE(counter.constructed() == 2);  // the two Counted of the first frame only
     }
     SECTION("many frames") {

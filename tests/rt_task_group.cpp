@@ -162,8 +162,7 @@ weft::Task<GroupRun> body_fails(Tally* tally) {
 
 weft::Task<void> group_waiter(Tally* tally) {
     co_await weft::TaskGroup::run([&](weft::TaskGroup& group) -> weft::Task<void> {
-        for (int i = 0; i < 5; ++i)
-            group.spawn(member(std::chrono::hours(1 + i), i, tally)).detach();
+        for (int i = 0; i < 5; ++i) group.spawn(member(std::chrono::hours(1 + i), i, tally)).detach();
         co_return;
     });
 }
@@ -187,8 +186,7 @@ weft::Task<std::pair<bool, int>> cancel_the_waiter(Tally* tally) {
 
 weft::Task<void> yield_then_maybe_fail(int index, int fail_every, std::atomic<int>* finished) {
     for (int i = 0; i < index % 4; ++i) co_await weft::yield_now();
-    if (fail_every && index % fail_every == 0)
-        throw std::runtime_error("member " + std::to_string(index));
+    if (fail_every && index % fail_every == 0) throw std::runtime_error("member " + std::to_string(index));
     finished->fetch_add(1);
 }
 
@@ -202,8 +200,7 @@ weft::Task<int> big_group(int count, std::atomic<int>* finished) {
 weft::Task<std::size_t> big_group_with_failures(int count, std::atomic<int>* finished) {
     try {
         weft::TaskGroup group;
-        for (int i = 0; i < count; ++i)
-            group.spawn(yield_then_maybe_fail(i, 1000, finished)).detach();
+        for (int i = 0; i < count; ++i) group.spawn(yield_then_maybe_fail(i, 1000, finished)).detach();
         co_await group.wait();
     } catch (const weft::ExceptionGroup& group) {
         co_return group.exceptions().size();
@@ -229,8 +226,7 @@ TEST_CASE("TaskGroup spawn + wait(); a member's handle is ready afterwards", "[t
     CHECK(tally.finished == 2);
 }
 
-TEST_CASE("TaskGroup: a failure cancels the siblings and the body; ExceptionGroup of one",
-          "[task_group]") {
+TEST_CASE("TaskGroup: a failure cancels the siblings and the body; ExceptionGroup of one", "[task_group]") {
     Tally tally;
     GroupRun out = weft::run(one_failure_cancels_siblings(&tally), test::paused_clock());
     CHECK(out.threw_group);
@@ -244,8 +240,7 @@ TEST_CASE("TaskGroup: a failure cancels the siblings and the body; ExceptionGrou
 // whose timer has fired but which has not run yet: as in asyncio (_must_cancel), that cancel
 // takes effect, so the other never gets to fail. (Which of the two runs first is not asyncio's
 // deadline order yet: a worker runs the tasks that one tick's timers woke newest first.)
-TEST_CASE("TaskGroup: of two failures due at the same instant, the first cancels the second",
-          "[task_group]") {
+TEST_CASE("TaskGroup: of two failures due at the same instant, the first cancels the second", "[task_group]") {
     Tally tally;
     GroupRun out = weft::run(two_failures_at_one_instant(&tally), test::paused_clock());
     CHECK(out.threw_group);
@@ -265,8 +260,7 @@ TEST_CASE("TaskGroup: the body's own failure cancels the members and is reported
     CHECK(tally.cancelled == 1);
 }
 
-TEST_CASE("TaskGroup: cancelling the waiting task cancels and waits for the members",
-          "[task_group]") {
+TEST_CASE("TaskGroup: cancelling the waiting task cancels and waits for the members", "[task_group]") {
     Tally tally;
     auto [threw, cleanups_at_end] = weft::run(cancel_the_waiter(&tally), test::paused_clock());
     CHECK(threw);
@@ -285,7 +279,6 @@ TEST_CASE("TaskGroup with many members on many workers", "[task_group]") {
     // the others, but a member still starts (TaskGroup runs every body) and these have no
     // cancellation point before their throw: every one of them is in the ExceptionGroup.
     std::atomic<int> finished_with_failures{0};
-    const auto failures =
-        weft::run(big_group_with_failures(count, &finished_with_failures), {.workers = workers});
+    const auto failures = weft::run(big_group_with_failures(count, &finished_with_failures), {.workers = workers});
     CHECK(failures == static_cast<std::size_t>((count + 999) / 1000));
 }

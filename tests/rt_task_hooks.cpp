@@ -94,8 +94,7 @@ weft::Task<long> spawn_many(int count) {
 
 #if WEFT_HOOKS
 
-TEST_CASE("task hooks: every task is spawned once, then finished once, with its spawn location",
-          "[runtime][hooks]") {
+TEST_CASE("task hooks: every task is spawned once, then finished once, with its spawn location", "[runtime][hooks]") {
     const unsigned workers = GENERATE(1u, 2u);
     CAPTURE(workers);
     Seen record;

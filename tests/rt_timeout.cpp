@@ -88,8 +88,7 @@ weft::Task<TimedOut> wait_for_handle_too_slow(Tally* tally, bool started) {
     const auto start = weft::now();
     TimedOut out;
     auto handle = weft::spawn(work(1h, 1, tally));
-    if (started)
-        co_await weft::yield_now();  // else the join may run it inline (fork-join fast path)
+    if (started) co_await weft::yield_now();  // else the join may run it inline (fork-join fast path)
     try {
         co_await weft::wait_for(std::move(handle), 50ms);
     } catch (const weft::TimeoutError&) {
@@ -286,8 +285,7 @@ weft::Task<bool> one_timed_out_sleeper(int index, test::LifeCounter* frames, Tal
         if (index % 2) {
             co_await weft::wait_for(counted_work(test::Counted(*frames), tally), delay);
         } else {
-            co_await weft::wait_for(weft::spawn(counted_work(test::Counted(*frames), tally)),
-                                    delay);
+            co_await weft::wait_for(weft::spawn(counted_work(test::Counted(*frames), tally)), delay);
         }
     } catch (const weft::TimeoutError&) {
         co_return weft::now() >= deadline_at;
@@ -297,8 +295,7 @@ weft::Task<bool> one_timed_out_sleeper(int index, test::LifeCounter* frames, Tal
 
 weft::Task<int> many_timeouts(int count, test::LifeCounter* frames, Tally* tally) {
     std::vector<weft::JoinHandle<bool>> handles;
-    for (int i = 0; i < count; ++i)
-        handles.push_back(weft::spawn(one_timed_out_sleeper(i, frames, tally)));
+    for (int i = 0; i < count; ++i) handles.push_back(weft::spawn(one_timed_out_sleeper(i, frames, tally)));
     int on_time = 0;
     for (auto& handle : handles) on_time += (co_await handle) ? 1 : 0;
     // The spawned inner tasks were cancelled and end on their own (some before they started).
@@ -319,8 +316,7 @@ TEST_CASE("wait_for returns the value when the task is in time; nothing fires la
     CHECK(tally.cancelled + tally.timed_out == 0);
 }
 
-TEST_CASE("wait_for(Task) too slow: TimeoutError at the deadline, the inner task unwound",
-          "[timeout]") {
+TEST_CASE("wait_for(Task) too slow: TimeoutError at the deadline, the inner task unwound", "[timeout]") {
     Tally tally;
     TimedOut out = weft::run(wait_for_task_too_slow(&tally), test::paused_clock());
     CHECK(out.threw);
@@ -329,8 +325,7 @@ TEST_CASE("wait_for(Task) too slow: TimeoutError at the deadline, the inner task
     CHECK(tally.cancelled == 1);  // inside wait_for the work sees a cancellation (asyncio's rule)
 }
 
-TEST_CASE("wait_for(JoinHandle) too slow: TimeoutError at the deadline, the task cancelled",
-          "[timeout]") {
+TEST_CASE("wait_for(JoinHandle) too slow: TimeoutError at the deadline, the task cancelled", "[timeout]") {
     SECTION("a task already running on its own is cancelled") {
         Tally tally;
         TimedOut out = weft::run(wait_for_handle_too_slow(&tally, true), test::paused_clock());
@@ -403,8 +398,7 @@ TEST_CASE("a timeout fires while its task keeps yielding (real clock)", "[timeou
     CHECK(weft::run(timeout_ends_a_yield_loop(), {.workers = workers}));
 }
 
-TEST_CASE("many timeouts on many workers: each at or after its deadline, every inner task unwound",
-          "[timeout]") {
+TEST_CASE("many timeouts on many workers: each at or after its deadline, every inner task unwound", "[timeout]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
     CAPTURE(workers);
     const int count = test::scaled(10'000, 1'000);

@@ -170,10 +170,17 @@ weft::Task<int> child_value() {
 
 weft::Task<void> next_await(NextAwait kind) {
     switch (kind) {
-    case NextAwait::sleep_zero: co_await weft::sleep(0ms); break;
-    case NextAwait::yield: co_await weft::yield_now(); break;
-    case NextAwait::sleep_long: co_await weft::sleep(1h); break;
-    case NextAwait::join: break;  // (awaited in place: see already_expired)
+        case NextAwait::sleep_zero:
+            co_await weft::sleep(0ms);
+            break;
+        case NextAwait::yield:
+            co_await weft::yield_now();
+            break;
+        case NextAwait::sleep_long:
+            co_await weft::sleep(1h);
+            break;
+        case NextAwait::join:
+            break;  // (awaited in place: see already_expired)
     }
 }
 
@@ -193,13 +200,19 @@ weft::Task<Raised> already_expired(Past past, NextAwait kind) {
     std::optional<weft::TimeoutScope> scope;
     try {
         switch (past) {
-        case Past::zero: scope.emplace(weft::now() + 0ms); break;
-        case Past::negative: scope.emplace(weft::now() - 1s); break;
-        case Past::at_past: scope.emplace(start); break;
-        case Past::rescheduled:
-            scope.emplace(weft::now() + 1h);
-            scope->reschedule(weft::now() - 1ms);
-            break;
+            case Past::zero:
+                scope.emplace(weft::now() + 0ms);
+                break;
+            case Past::negative:
+                scope.emplace(weft::now() - 1s);
+                break;
+            case Past::at_past:
+                scope.emplace(start);
+                break;
+            case Past::rescheduled:
+                scope.emplace(weft::now() + 1h);
+                scope->reschedule(weft::now() - 1ms);
+                break;
         }
         if (kind == NextAwait::join) {
             auto handle = weft::spawn(child_value());
@@ -262,21 +275,23 @@ weft::Task<Outcome> deadline_over_work(Form form, Seen* seen) {
     const auto start = weft::now();
     try {
         switch (form) {
-        case Form::wait_for_task: co_await weft::wait_for(guarded_work(1h, seen), 50ms); break;
-        case Form::wait_for_handle_unstarted:
-            co_await weft::wait_for(weft::spawn(guarded_work(1h, seen)), 50ms);  // may run inline
-            break;
-        case Form::wait_for_handle_started: {
-            auto handle = weft::spawn(guarded_work(1h, seen));
-            co_await weft::yield_now();  // it starts and sleeps on its own
-            co_await weft::wait_for(std::move(handle), 50ms);
-            break;
-        }
-        case Form::scope: {
-            auto deadline = weft::timeout(50ms);
-            co_await guarded_work(1h, seen);
-            break;
-        }
+            case Form::wait_for_task:
+                co_await weft::wait_for(guarded_work(1h, seen), 50ms);
+                break;
+            case Form::wait_for_handle_unstarted:
+                co_await weft::wait_for(weft::spawn(guarded_work(1h, seen)), 50ms);  // may run inline
+                break;
+            case Form::wait_for_handle_started: {
+                auto handle = weft::spawn(guarded_work(1h, seen));
+                co_await weft::yield_now();  // it starts and sleeps on its own
+                co_await weft::wait_for(std::move(handle), 50ms);
+                break;
+            }
+            case Form::scope: {
+                auto deadline = weft::timeout(50ms);
+                co_await guarded_work(1h, seen);
+                break;
+            }
         }
     } catch (const weft::TimeoutError&) {
         out.caller_timeout = true;
@@ -343,7 +358,8 @@ TEST_CASE("nested timeouts expired while the task was busy: each raises, inner f
         for (auto [inner_ms, outer_ms] : {std::pair{1, 3}, std::pair{3, 1}, std::pair{2, 2}}) {
             CAPTURE(i, inner_ms, outer_ms);
             const unsigned workers = 1u + static_cast<unsigned>(i % 2);
-            check_both_raised(weft::run(nested_both_expired(inner_ms, outer_ms, Passes::while_busy), {.workers = workers}));
+            check_both_raised(
+                weft::run(nested_both_expired(inner_ms, outer_ms, Passes::while_busy), {.workers = workers}));
         }
     }
 }
@@ -353,7 +369,8 @@ TEST_CASE("nested timeouts expired while the task was suspended: each raises, in
     for (int i = 0; i < iterations; ++i) {
         for (auto [inner_ms, outer_ms] : {std::pair{1, 3}, std::pair{3, 1}, std::pair{2, 2}}) {
             CAPTURE(i, inner_ms, outer_ms);
-            check_both_raised(weft::run(nested_both_expired(inner_ms, outer_ms, Passes::while_suspended), {.workers = 1}));
+            check_both_raised(
+                weft::run(nested_both_expired(inner_ms, outer_ms, Passes::while_suspended), {.workers = 1}));
         }
     }
 }
@@ -387,8 +404,8 @@ TEST_CASE("a scope whose deadline has passed raises at the very next await", "[t
 }
 
 TEST_CASE("code inside a deadline sees a cancellation; the caller sees TimeoutError", "[timeout][item6]") {
-    const Form form = GENERATE(Form::wait_for_task, Form::wait_for_handle_unstarted, Form::wait_for_handle_started,
-                               Form::scope);
+    const Form form =
+        GENERATE(Form::wait_for_task, Form::wait_for_handle_unstarted, Form::wait_for_handle_started, Form::scope);
     CAPTURE(static_cast<int>(form));
     Seen seen;
     Outcome out = weft::run(deadline_over_work(form, &seen), test::paused_clock());

@@ -119,9 +119,8 @@ void walking_in_uneven_steps(std::uint64_t epoch, std::uint64_t offset) {
     Timer t;
     t.deadline = deadline;
     wheel.insert(&t);
-    const std::uint64_t steps[] = {offset / 3,  offset / 2,  offset - offset / 64,
-                                   offset - 65, offset - 64, offset - 2,
-                                   offset - 1};
+    const std::uint64_t steps[] = {offset / 3, offset / 2, offset - offset / 64, offset - 65, offset - 64,
+                                   offset - 2, offset - 1};
     for (std::uint64_t step : steps) {
         if (step >= offset) continue;  // wrapped round for small offsets
         REQUIRE(advance(wheel, epoch + step).empty());
@@ -310,8 +309,7 @@ TEST_CASE("timer_wheel: one big advance delivers in deadline order", "[timer_whe
     const std::uint64_t last = std::uint64_t{1} << 37;
     auto fired = advance(wheel, last + 100);
     REQUIRE(fired.size() == timers.size());
-    for (std::size_t i = 1; i < fired.size(); ++i)
-        REQUIRE(fired[i - 1]->deadline <= fired[i]->deadline);
+    for (std::size_t i = 1; i < fired.size(); ++i) REQUIRE(fired[i - 1]->deadline <= fired[i]->deadline);
     for (Timer& t : timers) REQUIRE(t.fired == 1);
 }
 
@@ -362,8 +360,7 @@ TEST_CASE("timer_wheel: random operations against a reference model", "[timer_wh
         Entry* e = free_list.back();
         free_list.pop_back();
         const std::uint64_t base = wheel.elapsed();
-        e->deadline = rng() % 8 == 0 ? base - std::min<std::uint64_t>(base, rng() % 100)
-                                     : base + random_offset();
+        e->deadline = rng() % 8 == 0 ? base - std::min<std::uint64_t>(base, rng() % 100) : base + random_offset();
         e->effective = std::max(e->deadline, now);
         e->generation = generation;
         e->in_model = model.emplace(e->effective, e);
@@ -495,8 +492,7 @@ TEST_CASE("timer_wheel: a million timers armed, half cancelled, the rest fired",
     REQUIRE(wheel.size() == kCount / 2 - due_by_half);
     // The rest in 1 ms steps, the way a worker loop sees time.
     std::size_t stepped = 0;
-    for (std::uint64_t now = kSpan / 2 + 1; now <= kSpan; ++now)
-        stepped += wheel.advance(now, on_due);
+    for (std::uint64_t now = kSpan / 2 + 1; now <= kSpan; ++now) stepped += wheel.advance(now, on_due);
     REQUIRE(stepped == kCount / 2 - due_by_half);
     REQUIRE(fired == kCount / 2);
     REQUIRE(in_order);
@@ -508,8 +504,7 @@ TEST_CASE("timer_wheel: a million timers armed, half cancelled, the rest fired",
 
 TEST_CASE("timer_wheel: drain hands over every node once", "[timer_wheel]") {
     TimerWheel wheel(1000);
-    const std::uint64_t deadlines[] = {3,      1000,     1001,       1064,       5000,
-                                       400000, 1u << 30, kRange + 5, 9 * kRange, UINT64_MAX};
+    const std::uint64_t deadlines[] = {3, 1000, 1001, 1064, 5000, 400000, 1u << 30, kRange + 5, 9 * kRange, UINT64_MAX};
     std::vector<Timer*> owned;
     for (std::uint64_t d : deadlines) {
         for (int copy = 0; copy < 3; ++copy) {

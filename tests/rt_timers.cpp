@@ -29,8 +29,8 @@ struct Stamp {
 };
 
 // One worker: the log needs no lock.
-weft::Task<void> sleep_then_log(char name, std::chrono::milliseconds delay,
-                                weft::Clock::time_point start, std::vector<Stamp>* log) {
+weft::Task<void> sleep_then_log(char name, std::chrono::milliseconds delay, weft::Clock::time_point start,
+                                std::vector<Stamp>* log) {
     co_await weft::sleep(delay);
     log->push_back({name, test::ms_since(start)});
 }
@@ -230,8 +230,7 @@ TEST_CASE("sleeps end, never early, while every worker is busy yielding, on 1, 2
     CHECK(out.early == 0);
 }
 
-TEST_CASE("call_later and call_at run their callbacks in time order; cancel() stops one",
-          "[timers][call_later]") {
+TEST_CASE("call_later and call_at run their callbacks in time order; cancel() stops one", "[timers][call_later]") {
     auto run = weft::run(callbacks_in_order(), test::paused_clock());
     REQUIRE(run.log.size() == 3);
     CHECK(run.log[0].name == 'a');
@@ -245,16 +244,14 @@ TEST_CASE("call_later and call_at run their callbacks in time order; cancel() st
     CHECK(run.done_after);
 }
 
-TEST_CASE("call_later + cancel: the callback never runs, a second cancel is false",
-          "[timers][call_later]") {
+TEST_CASE("call_later + cancel: the callback never runs, a second cancel is false", "[timers][call_later]") {
     auto result = weft::run(call_later_then_cancel(), test::paused_clock());
     CHECK(result.cancelled);
     CHECK_FALSE(result.ran);
     CHECK_FALSE(result.cancel_again);
 }
 
-TEST_CASE("call_later: cancel() that returns true at the callback's own instant wins",
-          "[timers][call_later]") {
+TEST_CASE("call_later: cancel() that returns true at the callback's own instant wins", "[timers][call_later]") {
     auto result = weft::run(cancel_at_the_callback_instant(), test::paused_clock());
     CHECK(result.cancelled);
     CHECK_FALSE(result.ran);
@@ -270,6 +267,5 @@ TEST_CASE("timers outside a task, and a paused clock on several workers, are ref
     auto probe = sleep_outside_weft(&refused);
     CHECK(probe.done());
     CHECK(refused);
-    CHECK_THROWS_AS(weft::Runtime(weft::RuntimeOptions{.workers = 2, .virtual_time = true}),
-                    weft::UsageError);
+    CHECK_THROWS_AS(weft::Runtime(weft::RuntimeOptions{.workers = 2, .virtual_time = true}), weft::UsageError);
 }

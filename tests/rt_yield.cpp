@@ -65,8 +65,7 @@ weft::Task<void> yield_and_count(int yields, std::atomic<std::int64_t>* resumed)
 
 weft::Task<void> many_yielders(int tasks, int yields, std::atomic<std::int64_t>* resumed) {
     std::vector<weft::JoinHandle<void>> handles;
-    for (int i = 0; i < tasks; ++i)
-        handles.push_back(weft::spawn(yield_and_count(yields, resumed)));
+    for (int i = 0; i < tasks; ++i) handles.push_back(weft::spawn(yield_and_count(yields, resumed)));
     for (auto& handle : handles) co_await handle;
 }
 

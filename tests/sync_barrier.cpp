@@ -2,8 +2,8 @@
 // abort, reset, cancellation; then many rounds on several workers.
 #include <catch2/catch.hpp>
 
-#include <weft/weft.hpp>
 #include <weft/testing/waiters.hpp>
+#include <weft/weft.hpp>
 
 #include <algorithm>
 #include <atomic>

@@ -6,8 +6,8 @@
 // every task whose cancel() returned true must end cancelled and every permit/item is counted.
 #include <catch2/catch.hpp>
 
-#include <weft/weft.hpp>
 #include <weft/testing/waiters.hpp>
+#include <weft/weft.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -340,8 +340,8 @@ struct Tally {
 
 // Cancels random tasks of `handles` while they run, recording which cancel() returned true.
 template <class T>
-weft::Task<void> cancel_some(std::vector<weft::JoinHandle<T>>* handles, std::vector<Fate>* fates,
-                             std::uint64_t seed, int kills) {
+weft::Task<void> cancel_some(std::vector<weft::JoinHandle<T>>* handles, std::vector<Fate>* fates, std::uint64_t seed,
+                             int kills) {
     for (int k = 0; k < kills; ++k) {
         std::uint64_t r = test::splitmix64(seed);
         if (r & 1) co_await weft::yield_now();
@@ -400,7 +400,8 @@ weft::Task<Tally> semaphore_storm(int rounds, int tasks, int permits, std::uint6
         std::vector<Fate> fates(static_cast<std::size_t>(tasks));
         for (int i = 0; i < tasks; ++i) handles.push_back(weft::spawn(semaphore_user(&round)));
         std::vector<weft::JoinHandle<void>> killers;
-        for (int k = 0; k < 4; ++k) killers.push_back(weft::spawn(cancel_some(&handles, &fates, test::splitmix64(seed), tasks / 8)));
+        for (int k = 0; k < 4; ++k)
+            killers.push_back(weft::spawn(cancel_some(&handles, &fates, test::splitmix64(seed), tasks / 8)));
         for (auto& killer : killers) co_await killer;
         Tally t = co_await tally(handles, fates);
         CHECK(round.most.load() <= permits);
@@ -433,7 +434,8 @@ weft::Task<Tally> lock_storm(int rounds, int tasks, std::uint64_t seed) {
         std::vector<Fate> fates(static_cast<std::size_t>(tasks));
         for (int i = 0; i < tasks; ++i) handles.push_back(weft::spawn(lock_user(&round)));
         std::vector<weft::JoinHandle<void>> killers;
-        for (int k = 0; k < 4; ++k) killers.push_back(weft::spawn(cancel_some(&handles, &fates, test::splitmix64(seed), tasks / 8)));
+        for (int k = 0; k < 4; ++k)
+            killers.push_back(weft::spawn(cancel_some(&handles, &fates, test::splitmix64(seed), tasks / 8)));
         for (auto& killer : killers) co_await killer;
         Tally t = co_await tally(handles, fates);
         CHECK_FALSE(round.lock.locked());
@@ -471,7 +473,8 @@ weft::Task<Tally> queue_storm(int rounds, int consumers, std::size_t maxsize, st
         const int producers = 4;
         for (int p = 0; p < producers; ++p)
             helpers.push_back(weft::spawn(producer(&q, p * consumers / producers, consumers / producers)));
-        for (int k = 0; k < 4; ++k) helpers.push_back(weft::spawn(cancel_some(&handles, &fates, test::splitmix64(seed), consumers / 8)));
+        for (int k = 0; k < 4; ++k)
+            helpers.push_back(weft::spawn(cancel_some(&handles, &fates, test::splitmix64(seed), consumers / 8)));
         // Consumers still waiting once the items ran out are cancelled below; keep the
         // producers from blocking on a full queue meanwhile by draining only after they end.
         for (auto& helper : helpers) {
@@ -517,7 +520,8 @@ weft::Task<Tally> event_storm(int rounds, int tasks, std::uint64_t seed) {
         std::vector<Fate> fates(static_cast<std::size_t>(tasks));
         for (int i = 0; i < tasks; ++i) handles.push_back(weft::spawn(event_user(&event)));
         std::vector<weft::JoinHandle<void>> killers;
-        for (int k = 0; k < 4; ++k) killers.push_back(weft::spawn(cancel_some(&handles, &fates, test::splitmix64(seed), tasks / 8)));
+        for (int k = 0; k < 4; ++k)
+            killers.push_back(weft::spawn(cancel_some(&handles, &fates, test::splitmix64(seed), tasks / 8)));
         co_await weft::yield_now();
         event.set();
         for (auto& killer : killers) co_await killer;
@@ -563,7 +567,8 @@ TEST_CASE("cancel after grant: a SharedLock granted to a waiter cancelled before
     weft::run(shared_lock_grant_then_cancel(), test::one_worker());
 }
 
-TEST_CASE("cancel after grant: a Latch waiter cancelled after the latch opened ends cancelled", "[sync][latch][cancel]") {
+TEST_CASE("cancel after grant: a Latch waiter cancelled after the latch opened ends cancelled",
+          "[sync][latch][cancel]") {
     weft::run(latch_open_then_cancel(), test::one_worker());
 }
 
@@ -580,7 +585,8 @@ TEST_CASE("cancel storm: every Semaphore waiter whose cancel() returned true end
           "[sync][semaphore][cancel][stress]") {
     const unsigned workers = GENERATE(2u, 4u);
     const int permits = GENERATE(1, 3);
-    Tally t = weft::run(semaphore_storm(test::scaled(200, 20), 200, permits, 0xA11CE + workers), test::workers(workers));
+    Tally t =
+        weft::run(semaphore_storm(test::scaled(200, 20), 200, permits, 0xA11CE + workers), test::workers(workers));
     CHECK(t.cancel_true_but_value == 0);
     CHECK(t.cancelled > 0);
     CHECK(t.values > 0);
@@ -605,7 +611,8 @@ TEST_CASE("cancel storm: every consumer whose cancel() returned true ends cancel
     CHECK(t.values > 0);
 }
 
-TEST_CASE("cancel storm: every Event waiter whose cancel() returned true ends cancelled", "[sync][event][cancel][stress]") {
+TEST_CASE("cancel storm: every Event waiter whose cancel() returned true ends cancelled",
+          "[sync][event][cancel][stress]") {
     const unsigned workers = GENERATE(2u, 4u);
     Tally t = weft::run(event_storm(test::scaled(200, 20), 200, 0xE7E + workers), test::workers(workers));
     CHECK(t.cancel_true_but_value == 0);

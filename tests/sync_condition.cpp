@@ -3,8 +3,8 @@
 // wait keeps its notification); then a producer/consumer hand-off on several workers.
 #include <catch2/catch.hpp>
 
-#include <weft/weft.hpp>
 #include <weft/testing/waiters.hpp>
+#include <weft/weft.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -211,7 +211,8 @@ TEST_CASE("Condition: a cancelled wait re-acquires the lock before it throws", "
     weft::run(cancelled_wait_reacquires(), test::one_worker());
 }
 
-TEST_CASE("Condition: a waiter notified and then cancelled before it runs throws, holding the lock", "[sync][condition][cancel]") {
+TEST_CASE("Condition: a waiter notified and then cancelled before it runs throws, holding the lock",
+          "[sync][condition][cancel]") {
     weft::run(notified_then_cancelled(), test::one_worker());
 }
 

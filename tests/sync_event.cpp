@@ -3,8 +3,8 @@
 // count, arrive_and_wait, and misuse.
 #include <catch2/catch.hpp>
 
-#include <weft/weft.hpp>
 #include <weft/testing/waiters.hpp>
+#include <weft/weft.hpp>
 
 #include <algorithm>
 #include <chrono>

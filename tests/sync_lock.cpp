@@ -2,8 +2,8 @@
 // cancellation of waiters, misuse), then exact counts under contention on several workers.
 #include <catch2/catch.hpp>
 
-#include <weft/weft.hpp>
 #include <weft/testing/waiters.hpp>
+#include <weft/weft.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -240,8 +240,7 @@ TEST_CASE("Lock: a cancelled waiter never holds the lock", "[sync][lock][cancel]
     weft::run(cancelled_waiter_never_holds(), test::one_worker());
 }
 
-TEST_CASE("Lock: a waiter cancelled just after the hand-off throws and the lock comes back",
-          "[sync][lock][cancel]") {
+TEST_CASE("Lock: a waiter cancelled just after the hand-off throws and the lock comes back", "[sync][lock][cancel]") {
     weft::run(cancelled_at_hand_off(), test::one_worker());
 }
 
@@ -253,8 +252,7 @@ TEST_CASE("Lock: unlocking a lock you do not hold throws UsageError", "[sync][lo
     weft::run(unlock_misuse(), test::one_worker());
 }
 
-TEST_CASE("Lock: a child running inline in its joiner neither holds nor unlocks the joiner's lock",
-          "[sync][lock]") {
+TEST_CASE("Lock: a child running inline in its joiner neither holds nor unlocks the joiner's lock", "[sync][lock]") {
     weft::run(inline_child_is_not_the_holder(), test::one_worker());
 }
 
@@ -280,7 +278,6 @@ TEST_CASE("Lock: exact count under contention", "[sync][lock][stress]") {
         CHECK(weft::run(many_incrementers(tasks, k, 0), test::workers(workers)) == std::uint64_t(tasks) * k);
     }
     SECTION("critical sections that suspend") {
-        CHECK(weft::run(many_incrementers(tasks / 10, k, 7), test::workers(workers)) ==
-              std::uint64_t(tasks / 10) * k);
+        CHECK(weft::run(many_incrementers(tasks / 10, k, 7), test::workers(workers)) == std::uint64_t(tasks / 10) * k);
     }
 }

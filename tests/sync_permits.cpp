@@ -9,8 +9,8 @@
 // cancel() returned true ends cancelled.
 #include <catch2/catch.hpp>
 
-#include <weft/weft.hpp>
 #include <weft/testing/waiters.hpp>
+#include <weft/weft.hpp>
 
 #include <algorithm>
 #include <atomic>

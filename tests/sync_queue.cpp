@@ -3,8 +3,8 @@
 // cancellation that never loses an item).
 #include <catch2/catch.hpp>
 
-#include <weft/weft.hpp>
 #include <weft/testing/waiters.hpp>
+#include <weft/weft.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -413,9 +413,8 @@ weft::Task<void> bounded_guarded_storage() {
     co_await q.put(MayThrowOnMove(2));
     CHECK(q.full());
     CHECK_THROWS_AS(q.put_nowait(MayThrowOnMove(9)), weft::QueueFull);
-    auto putter = weft::spawn([](weft::Queue<MayThrowOnMove>& queue) -> weft::Task<void> {
-        co_await queue.put(MayThrowOnMove(3));
-    }(q));
+    auto putter = weft::spawn(
+        [](weft::Queue<MayThrowOnMove>& queue) -> weft::Task<void> { co_await queue.put(MayThrowOnMove(3)); }(q));
     co_await weft::testing::until_waiters(q, 1);
     {
         auto got = co_await q.get();
@@ -468,8 +467,7 @@ TEST_CASE("Queue: shutdown wakes waiting getters with QueueShutDown", "[sync][qu
     weft::run(shutdown_wakes_waiting_getters(maxsize), test::one_worker());
 }
 
-TEST_CASE("Queue: shutdown(immediate) drops the items and counts them done for join",
-          "[sync][queue][shutdown]") {
+TEST_CASE("Queue: shutdown(immediate) drops the items and counts them done for join", "[sync][queue][shutdown]") {
     const std::size_t maxsize = GENERATE(4u, 0u);
     std::atomic<std::int64_t> items{0};
     weft::run(immediate_shutdown(items, maxsize), test::one_worker());

@@ -3,8 +3,8 @@
 // permit limit under contention on several workers.
 #include <catch2/catch.hpp>
 
-#include <weft/weft.hpp>
 #include <weft/testing/waiters.hpp>
+#include <weft/weft.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -204,5 +204,6 @@ TEST_CASE("Semaphore: a timed-out acquire leaves no waiter behind", "[sync][sema
 TEST_CASE("Semaphore: concurrency never exceeds the permits", "[sync][semaphore][stress]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
     const int permits = GENERATE(1, 3);
-    weft::run(permits_never_exceeded(permits, test::scaled(200, 40), test::scaled(500, 50), workers), test::workers(workers));
+    weft::run(permits_never_exceeded(permits, test::scaled(200, 40), test::scaled(500, 50), workers),
+              test::workers(workers));
 }

@@ -3,8 +3,8 @@
 // through, misuse; then readers and writers on several workers with exact counts.
 #include <catch2/catch.hpp>
 
-#include <weft/weft.hpp>
 #include <weft/testing/waiters.hpp>
+#include <weft/weft.hpp>
 
 #include <atomic>
 #include <cstdint>

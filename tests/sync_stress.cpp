@@ -7,8 +7,8 @@
 //    is counted once, the lock ends free, no permit leaks, the permit limit always holds.
 #include <catch2/catch.hpp>
 
-#include <weft/weft.hpp>
 #include <weft/testing/waiters.hpp>
+#include <weft/weft.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -80,7 +80,10 @@ struct Traffic {
     std::atomic<std::uint64_t> cancellations{0};
     bool chaos;
     Traffic(std::size_t maxsize, std::uint64_t n, int producers, bool chaos)
-        : queue(maxsize), arrivals(n), pause(static_cast<std::size_t>(producers)), producers_left(producers),
+        : queue(maxsize),
+          arrivals(n),
+          pause(static_cast<std::size_t>(producers)),
+          producers_left(producers),
           chaos(chaos) {}
 };
 
@@ -291,8 +294,7 @@ weft::Task<void> semaphore_chaos(int permits, int tasks, int k, int cancels) {
 
 }  // namespace
 
-TEST_CASE("Queue: 8 producers x 8 consumers through maxsize 64, zero loss, zero duplication",
-          "[sync][queue][stress]") {
+TEST_CASE("Queue: 8 producers x 8 consumers through maxsize 64, zero loss, zero duplication", "[sync][queue][stress]") {
     const std::uint64_t n = test::scaled<std::uint64_t>(10'000'000, 100'000);
     const unsigned workers = GENERATE(2u, 4u);
     if (workers == 2 && n > 1'000'000) return;  // the full size once is enough
@@ -313,8 +315,7 @@ TEST_CASE("Queue: exact delivery while consumers are cancelled and puts/gets tim
     CHECK(t->timeouts.load() > 0);
 }
 
-TEST_CASE("Lock: 1000 tasks x 1000 increments, with cancelled and timed-out waiters",
-          "[sync][lock][stress][cancel]") {
+TEST_CASE("Lock: 1000 tasks x 1000 increments, with cancelled and timed-out waiters", "[sync][lock][stress][cancel]") {
     const unsigned workers = GENERATE(1u, 2u, 4u);
     const int cancels = GENERATE(0, 200);
     weft::run(lock_chaos(test::scaled(1000, 100), test::scaled(1000, 100), cancels), test::workers(workers));

@@ -54,7 +54,8 @@ public:
                 std::fprintf(stderr, "usage: %s [key=value ...]; bad argument '%s'\n", argv[0], argv[i]);
                 std::exit(2);
             }
-            entries_.push_back({std::string(argv[i], static_cast<std::size_t>(eq - argv[i])), std::string(eq + 1), false});
+            entries_.push_back(
+                {std::string(argv[i], static_cast<std::size_t>(eq - argv[i])), std::string(eq + 1), false});
         }
     }
 

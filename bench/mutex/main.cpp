@@ -40,5 +40,9 @@ int main(int argc, char** argv) {
     const std::uint64_t t = args.get("t", 1000);
     const std::uint64_t k = args.get("k", 1000);
     const bench::Outcome out = bench::run(args, root(t, k));
-    return bench::Result("mutex", args).rate(double(t * k), out.ms).count("t", t).count("k", k).finish(out.check, t * k);
+    return bench::Result("mutex", args)
+        .rate(double(t * k), out.ms)
+        .count("t", t)
+        .count("k", k)
+        .finish(out.check, t * k);
 }

@@ -110,7 +110,8 @@ bench::Outcome run_std_pool(const Params& p) {
     std::vector<std::future<std::uint64_t>> futures;
     futures.reserve(p.n);
     for (std::uint64_t i = 0; i < p.n; ++i)
-        futures.push_back(pool.submit(std::packaged_task<std::uint64_t()>([i, &p] { return blocking_request(i, p.call_ms); })));
+        futures.push_back(
+            pool.submit(std::packaged_task<std::uint64_t()>([i, &p] { return blocking_request(i, p.call_ms); })));
     std::uint64_t sum = 0;
     for (auto& f : futures) sum += f.get();
     return {sum, clock.ms()};
@@ -131,9 +132,9 @@ weft::Task<bench::Outcome> weft_root(Params p) {
 }
 
 bench::Outcome run_weft(const Params& p, unsigned workers) {
-    return weft::run(weft_root(p), weft::RuntimeOptions{.workers = workers,
-                                                        .name = "bench",
-                                                        .max_blocking_threads = p.blocking_threads});
+    return weft::run(
+        weft_root(p),
+        weft::RuntimeOptions{.workers = workers, .name = "bench", .max_blocking_threads = p.blocking_threads});
 }
 
 // Re-runs this program once per variant; returns non-zero if any child failed.

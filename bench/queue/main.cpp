@@ -57,8 +57,9 @@ weft::Task<bench::Outcome> root(std::uint64_t m, std::uint64_t p, std::uint64_t 
         total.count += got.count;
     }
     double ms = clock.ms();
-    if (total.count != m) std::fprintf(stderr, "queue: received %llu items, expected %llu\n",
-                                       static_cast<unsigned long long>(total.count), static_cast<unsigned long long>(m));
+    if (total.count != m)
+        std::fprintf(stderr, "queue: received %llu items, expected %llu\n",
+                     static_cast<unsigned long long>(total.count), static_cast<unsigned long long>(m));
     co_return bench::Outcome{total.count == m ? total.sum : 0, ms};
 }
 

@@ -28,10 +28,11 @@ public:
     }
     void await_resume() {
         // Notified, but cancelled before it ran: the notification goes to the next waiter.
-        if (!settle_wait(*this, condition_.guard_, [this] { condition_.waiters_.remove(this); },
-                         [this] {
-                             if (WaiterNode* next = condition_.waiters_.pop_front()) wake_waiter(next, kNotified);
-                         }))
+        if (!settle_wait(
+                *this, condition_.guard_, [this] { condition_.waiters_.remove(this); },
+                [this] {
+                    if (WaiterNode* next = condition_.waiters_.pop_front()) wake_waiter(next, kNotified);
+                }))
             throw_cancelled();
     }
     bool released() const noexcept { return released_; }

@@ -79,8 +79,7 @@ bool Permits<Word>::settle_locked(std::uint64_t n, std::uint64_t bound) noexcept
         const std::uint64_t counted = Word::put(state, n);
         if (!head || Word::free(counted) < need_of(*head)) {
             std::uint64_t next = (counted & ~kFlags) | flags_for(head);
-            if (next == state ||
-                state_.compare_exchange_weak(state, next, memory_order_release, memory_order_acquire))
+            if (next == state || state_.compare_exchange_weak(state, next, memory_order_release, memory_order_acquire))
                 return true;
             continue;
         }

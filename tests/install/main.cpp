@@ -7,5 +7,7 @@
 #ifndef __TBB_detail__config_H
 #error "<weft/compute.hpp> should bring oneTBB's headers (compute callables use them)"
 #endif
-weft::Task<int> answer() { co_return co_await weft::compute([] { return 42; }); }
+weft::Task<int> answer() {
+    co_return co_await weft::compute([] { return 42; });
+}
 int main() { return weft::run(answer()) == 42 ? 0 : 1; }

@@ -29,15 +29,9 @@ private:
 
 class Counted {
 public:
-    explicit Counted(LifeCounter& counter) noexcept : counter_(&counter) {
-        counter_->constructed_.fetch_add(1);
-    }
-    Counted(const Counted& other) noexcept : counter_(other.counter_) {
-        counter_->constructed_.fetch_add(1);
-    }
-    Counted(Counted&& other) noexcept : counter_(other.counter_) {
-        counter_->constructed_.fetch_add(1);
-    }
+    explicit Counted(LifeCounter& counter) noexcept : counter_(&counter) { counter_->constructed_.fetch_add(1); }
+    Counted(const Counted& other) noexcept : counter_(other.counter_) { counter_->constructed_.fetch_add(1); }
+    Counted(Counted&& other) noexcept : counter_(other.counter_) { counter_->constructed_.fetch_add(1); }
     Counted& operator=(const Counted&) = delete;
     Counted& operator=(Counted&&) = delete;
     ~Counted() { counter_->destroyed_.fetch_add(1); }

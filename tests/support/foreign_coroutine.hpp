@@ -28,8 +28,7 @@ public:
         void unhandled_exception() noexcept { exception = std::current_exception(); }
     };
 
-    ForeignCoroutine(ForeignCoroutine&& other) noexcept
-        : handle_(std::exchange(other.handle_, {})) {}
+    ForeignCoroutine(ForeignCoroutine&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
     ForeignCoroutine& operator=(ForeignCoroutine&&) = delete;
     ~ForeignCoroutine() {
         if (handle_) handle_.destroy();
@@ -40,8 +39,7 @@ public:
     std::exception_ptr exception() const noexcept { return handle_.promise().exception; }
 
 private:
-    explicit ForeignCoroutine(std::coroutine_handle<promise_type> handle) noexcept
-        : handle_(handle) {}
+    explicit ForeignCoroutine(std::coroutine_handle<promise_type> handle) noexcept : handle_(handle) {}
     std::coroutine_handle<promise_type> handle_;
 };
 

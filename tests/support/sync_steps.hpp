@@ -13,8 +13,8 @@
 
 #include <catch2/catch.hpp>
 
-#include <weft/weft.hpp>
 #include <weft/testing/waiters.hpp>
+#include <weft/weft.hpp>
 
 #include <atomic>
 #include <coroutine>

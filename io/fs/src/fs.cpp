@@ -88,8 +88,7 @@ void write_fully(int fd, std::string_view data, std::string_view operation, cons
     }
 }
 
-std::string read_whole(int fd, std::size_t size_hint, std::string_view operation,
-                       const std::filesystem::path& path) {
+std::string read_whole(int fd, std::size_t size_hint, std::string_view operation, const std::filesystem::path& path) {
     std::string data(size_hint, '\0');
     std::size_t size = read_fully(fd, data.data(), data.size(), operation, path);
     if (size < data.size()) {
@@ -108,7 +107,7 @@ std::string read_whole(int fd, std::size_t size_hint, std::string_view operation
 std::string read_file_blocking(const std::filesystem::path& path) {
     FdGuard fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) fail("read_file: open", path);
-    struct stat info {};
+    struct stat info{};
     if (::fstat(fd.get(), &info) != 0) fail("read_file: stat", path);
     if (S_ISDIR(info.st_mode)) fail("read_file: open", path, EISDIR);
     return read_whole(fd.get(), static_cast<std::size_t>(info.st_size), "read_file: read", path);
@@ -126,7 +125,7 @@ void write_file_blocking(const std::filesystem::path& path, std::string_view dat
     if (directory.empty()) directory = ".";
 
     mode_t mode = static_cast<mode_t>(options.permissions & 07777);
-    struct stat existing {};
+    struct stat existing{};
     if (::stat(path.c_str(), &existing) == 0) mode = existing.st_mode & 07777;
 
     // Built with append(): GCC 12 reports a false -Wrestrict on `"." + name + ...` chains.
@@ -150,19 +149,26 @@ void write_file_blocking(const std::filesystem::path& path, std::string_view dat
 
 int open_flags(OpenMode mode) noexcept {
     switch (mode) {
-        case OpenMode::read: return O_RDONLY;
-        case OpenMode::write: return O_WRONLY | O_CREAT | O_TRUNC;
-        case OpenMode::append: return O_WRONLY | O_CREAT | O_APPEND;
-        case OpenMode::read_write: return O_RDWR;
+        case OpenMode::read:
+            return O_RDONLY;
+        case OpenMode::write:
+            return O_WRONLY | O_CREAT | O_TRUNC;
+        case OpenMode::append:
+            return O_WRONLY | O_CREAT | O_APPEND;
+        case OpenMode::read_write:
+            return O_RDWR;
     }
     return O_RDONLY;
 }
 
 int native_whence(Whence whence) noexcept {
     switch (whence) {
-        case Whence::set: return SEEK_SET;
-        case Whence::current: return SEEK_CUR;
-        case Whence::end: return SEEK_END;
+        case Whence::set:
+            return SEEK_SET;
+        case Whence::current:
+            return SEEK_CUR;
+        case Whence::end:
+            return SEEK_END;
     }
     return SEEK_SET;
 }
@@ -176,9 +182,9 @@ Task<std::string> read_file(std::filesystem::path path) {
 }
 
 Task<void> write_file(std::filesystem::path path, std::string data, WriteOptions options) {
-    co_await offload([](const std::filesystem::path& p, const std::string& d,
-                        WriteOptions o) { write_file_blocking(p, d, o); },
-                     std::move(path), std::move(data), options);
+    co_await offload(
+        [](const std::filesystem::path& p, const std::string& d, WriteOptions o) { write_file_blocking(p, d, o); },
+        std::move(path), std::move(data), options);
 }
 
 // --- AsyncFile ---------------------------------------------------------------------------

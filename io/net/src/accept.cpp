@@ -24,9 +24,7 @@ constexpr auto kFirstPause = 5ms;
 constexpr auto kLongestPause = 500ms;
 constexpr auto kTurnCheck = 5ms;  // how often an acceptor waiting for its turn looks
 
-bool out_of_resources(int err) noexcept {
-    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
-}
+bool out_of_resources(int err) noexcept { return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM; }
 
 // An acceptor's place in the line; leaves it however accept_fd() ends (a cancelled
 // acceptor must not hold up the others).

@@ -156,7 +156,8 @@ std::string SocketAddress::to_string() const {
             text += p.empty() ? std::string("(unnamed)") : p;
             return text;
         }
-        default: return "(no address)";
+        default:
+            return "(no address)";
     }
 }
 

@@ -15,8 +15,8 @@ constexpr auto relaxed = weft::detail::memory_order_relaxed;
 IoSource* Descriptor::register_source() {
     std::lock_guard lock(register_mutex_);  // a reader and a writer may both get here first
     if (IoSource* source = source_.load(acquire)) return source;
-    IoSource* source = pinned_worker_ >= 0 ? IoSource::open_on(fd_, static_cast<unsigned>(pinned_worker_))
-                                           : IoSource::open(fd_);
+    IoSource* source =
+        pinned_worker_ >= 0 ? IoSource::open_on(fd_, static_cast<unsigned>(pinned_worker_)) : IoSource::open(fd_);
     source_.store(source, release);
     return source;
 }

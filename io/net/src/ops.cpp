@@ -41,7 +41,8 @@ void block_sigpipe_on_this_thread() noexcept {
 }
 
 ssize_t read_once(int fd, void* data, std::size_t size, int flags, FdKind kind) noexcept {
-    return retry_interrupted([&] { return kind == FdKind::socket ? ::recv(fd, data, size, flags) : ::read(fd, data, size); });
+    return retry_interrupted(
+        [&] { return kind == FdKind::socket ? ::recv(fd, data, size, flags) : ::read(fd, data, size); });
 }
 
 ssize_t write_once(int fd, const void* data, std::size_t size, FdKind kind) noexcept {
@@ -98,7 +99,8 @@ ssize_t AcceptOp::attempt() {
 
 std::optional<int> AcceptOp::finish(ssize_t result) {
     if (result >= 0) return static_cast<int>(result);
-    if (accept_retryable(static_cast<int>(-result))) return static_cast<int>(result);  // -errno: the accept loop decides
+    if (accept_retryable(static_cast<int>(-result)))
+        return static_cast<int>(result);  // -errno: the accept loop decides
     fail(result, "weft::net: accept");
 }
 

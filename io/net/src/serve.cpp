@@ -53,7 +53,7 @@ Task<void> PerCoreListener::serve(ConnectionHandler handler, ServeOptions option
         }
     } close_listeners{listeners_};
     co_await TaskGroup::run([&](TaskGroup& group) -> Task<void> {
-        for (TcpListener& listener : listeners_) 
+        for (TcpListener& listener : listeners_)
             group.spawn(accept_loop(listener, handler, options), "acceptor").detach();
         co_return;
     });

@@ -28,7 +28,8 @@ TcpListener TcpListener::bind(const SocketAddress& address, ListenOptions option
         detail::set_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, options.ipv6_only ? 1 : 0, "TcpListener::bind: IPV6_V6ONLY");
     if (::bind(fd, address.native(), address.native_size()) != 0)
         throw_io_error(errno, "TcpListener::bind " + address.to_string());
-    if (::listen(fd, options.backlog) != 0) throw_io_error(errno, "TcpListener::bind: listen on " + address.to_string());
+    if (::listen(fd, options.backlog) != 0)
+        throw_io_error(errno, "TcpListener::bind: listen on " + address.to_string());
     return listener;
 }
 

@@ -75,8 +75,8 @@ Task<ShutdownReport> Shutdown::run(std::chrono::milliseconds grace) {
             continue;
         }
         report.stragglers.push_back({task.id(), std::string(task.name())});
-        spdlog::warn("weft::Shutdown: task {} '{}' still running {} ms after it was cancelled", task.id(),
-                     task.name(), grace.count());
+        spdlog::warn("weft::Shutdown: task {} '{}' still running {} ms after it was cancelled", task.id(), task.name(),
+                     grace.count());
     }
     co_return report;
 }

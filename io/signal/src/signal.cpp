@@ -65,7 +65,7 @@ void on_signal(int signal) {
 }
 
 void install(int signal) {
-    struct sigaction action {};
+    struct sigaction action{};
     action.sa_handler = on_signal;
     action.sa_flags = SA_RESTART;
     sigemptyset(&action.sa_mask);

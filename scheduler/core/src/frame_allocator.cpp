@@ -16,8 +16,8 @@
 #include <weft/detail/frame_allocator.hpp>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstdint>
+#include <cstdlib>
 #include <mutex>
 #include <new>
 #include <utility>

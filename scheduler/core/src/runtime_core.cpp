@@ -128,7 +128,8 @@ void RuntimeCore::worker_quiet(bool quiet) {
 }
 
 std::chrono::steady_clock::time_point RuntimeCore::now() const noexcept {
-    if (options_.virtual_time) return epoch_ + std::chrono::milliseconds(virtual_elapsed_ms_.load(memory_order_acquire));
+    if (options_.virtual_time)
+        return epoch_ + std::chrono::milliseconds(virtual_elapsed_ms_.load(memory_order_acquire));
     return std::chrono::steady_clock::now();
 }
 
@@ -158,10 +159,11 @@ void RuntimeCore::abandon_queued_tasks() {
     std::vector<std::string> stragglers;
     for (;;) {
         bool any = false;
-        for (auto& worker : workers_) worker->drain([&](TaskHeader* task) {
-            any = true;
-            abandon_task(task, &stragglers);
-        });
+        for (auto& worker : workers_)
+            worker->drain([&](TaskHeader* task) {
+                any = true;
+                abandon_task(task, &stragglers);
+            });
         TaskHeader* task = nullptr;
         while (injection_.try_dequeue(task)) {
             any = true;

@@ -14,9 +14,9 @@
 #include <vector>
 
 #include <weft/detail/atomic.hpp>
-#include "idle_counts.hpp"
 #include <weft/detail/task_header.hpp>
 #include <weft/runtime.hpp>
+#include "idle_counts.hpp"
 
 namespace weft::detail {
 

@@ -16,7 +16,8 @@ std::string_view TaskRef::name() const noexcept { return task_->name_view(); }
 
 void set_task_hooks(const TaskHooks* hooks) {
     if constexpr (!kHooksCompiledIn) {
-        if (hooks) throw UsageError("weft::ext::set_task_hooks: weft was built without WEFT_HOOKS (cmake -DWEFT_HOOKS=ON)");
+        if (hooks)
+            throw UsageError("weft::ext::set_task_hooks: weft was built without WEFT_HOOKS (cmake -DWEFT_HOOKS=ON)");
     }
     detail::g_task_hooks.store(hooks, detail::memory_order_release);
 }

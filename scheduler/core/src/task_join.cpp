@@ -118,8 +118,7 @@ bool join_suspend(TaskHeader* target, std::coroutine_handle<> awaiting, TaskHead
 void join_cancelled(TaskHeader* target, bool propagate) {
     TaskHeader* self = current_task_or_throw("co_await on a JoinHandle");
     std::uintptr_t expected = reinterpret_cast<std::uintptr_t>(self);
-    if (!target->join_waiter.compare_exchange_strong(expected, kNoJoiner, memory_order_acq_rel,
-                                                     memory_order_acquire) &&
+    if (!target->join_waiter.compare_exchange_strong(expected, kNoJoiner, memory_order_acq_rel, memory_order_acquire) &&
         expected != kNoJoiner) {
         // The target finished while we were being cancelled: its completer may still be
         // inside wake(self); wait for it to let go, then hand back the result.

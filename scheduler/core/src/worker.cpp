@@ -9,8 +9,8 @@
 #include <thread>
 
 #include <weft/detail/context.hpp>
-#include <weft/detail/task_transitions.hpp>
 #include <weft/detail/frame_allocator.hpp>
+#include <weft/detail/task_transitions.hpp>
 #include <weft/error.hpp>
 
 #include "cpu_affinity.hpp"

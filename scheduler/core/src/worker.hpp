@@ -106,6 +106,7 @@ private:
     void complete(TaskHeader* task);
     void complete_unstarted(TaskHeader* task);
     void finish(TaskHeader* task);
+
 public:
     static bool is_cancellation(const std::exception_ptr& error) noexcept;
 

@@ -22,7 +22,9 @@ namespace weft::detail {
 
 struct BlockingPool::Shared : std::enable_shared_from_this<Shared> {
     Shared(std::string name, unsigned max_threads, std::chrono::milliseconds keep_alive, std::vector<int> cpus)
-        : thread_name((name + "-blk").substr(0, 15)), max_threads(max_threads), keep_alive(keep_alive),
+        : thread_name((name + "-blk").substr(0, 15)),
+          max_threads(max_threads),
+          keep_alive(keep_alive),
           cpus(std::move(cpus)) {}
 
     void push(BridgeCall* call) noexcept;
@@ -127,8 +129,8 @@ void BlockingPool::Shared::leave(std::uint64_t id) noexcept {
 
 BlockingPool::BlockingPool(std::string name, unsigned max_threads, std::chrono::milliseconds keep_alive,
                            std::vector<int> cpus)
-    : shared_(std::make_shared<Shared>(std::move(name), max_threads == 0 ? 1 : max_threads, keep_alive,
-                                       std::move(cpus))) {}
+    : shared_(
+          std::make_shared<Shared>(std::move(name), max_threads == 0 ? 1 : max_threads, keep_alive, std::move(cpus))) {}
 
 BlockingPool::~BlockingPool() {
     // The bridge closes and releases first; this covers a pool that never got there.

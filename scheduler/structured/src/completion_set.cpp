@@ -6,8 +6,7 @@
 
 namespace weft::detail {
 
-CompletionSet::CompletionSet(const std::vector<TaskHeader*>& tasks)
-    : entries_storage_(new Entry[tasks.size()]) {
+CompletionSet::CompletionSet(const std::vector<TaskHeader*>& tasks) : entries_storage_(new Entry[tasks.size()]) {
     entries_.reserve(tasks.size());
     try {
         for (std::size_t i = 0; i < tasks.size(); ++i) {

@@ -35,9 +35,7 @@ std::optional<TimerWheel::Expiration> TimerWheel::next_expiration() const noexce
         // it are empty (invariant 1); at the top they are the next time round, so last.
         const auto from = (static_cast<unsigned>(elapsed_ >> shift) + 1) & (kSlots - 1);
         const auto slot =
-            (static_cast<unsigned>(std::countr_zero(std::rotr(mask, static_cast<int>(from)))) +
-             from) &
-            (kSlots - 1);
+            (static_cast<unsigned>(std::countr_zero(std::rotr(mask, static_cast<int>(from)))) + from) & (kSlots - 1);
         const std::uint64_t level_span = std::uint64_t{1} << (shift + kSlotBits);
         std::uint64_t start = (elapsed_ & ~(level_span - 1)) + (std::uint64_t{slot} << shift);
         // Top level only, a slot at or behind e's own: the next time round (invariant 3).
@@ -96,8 +94,7 @@ void TimerWheel::collect(std::uint64_t now) noexcept {
 TimerNode* TimerWheel::any_node() noexcept {
     for (std::size_t word = 0; word < kMaskWords; ++word) {
         if (occupied_[word] == 0) continue;
-        const std::size_t ring =
-            word * 64 + static_cast<std::size_t>(std::countr_zero(occupied_[word]));
+        const std::size_t ring = word * 64 + static_cast<std::size_t>(std::countr_zero(occupied_[word]));
         return rings_[ring].next;
     }
     return nullptr;  // unreachable while size_ != 0

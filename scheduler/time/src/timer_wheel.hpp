@@ -148,9 +148,7 @@ private:
         std::uint64_t start;
     };
 
-    static constexpr std::uint64_t bit(std::size_t ring) noexcept {
-        return std::uint64_t{1} << (ring % 64);
-    }
+    static constexpr std::uint64_t bit(std::size_t ring) noexcept { return std::uint64_t{1} << (ring % 64); }
 
     // Invariant 1, or the due ring.
     std::size_t ring_for(std::uint64_t deadline) const noexcept {

@@ -36,8 +36,7 @@ namespace detail {
 class BackpressureGate {
 public:
     BackpressureGate(std::size_t high, std::size_t low) : high_(high), low_(low) {
-        if (high == 0 || low >= high)
-            throw UsageError("weft::BackpressureQueue: need 0 <= low < high (and high >= 1)");
+        if (high == 0 || low >= high) throw UsageError("weft::BackpressureQueue: need 0 <= low < high (and high >= 1)");
     }
     bool admits(std::size_t /*size*/) const noexcept { return !paused_; }
     void pushed(std::size_t size) noexcept {

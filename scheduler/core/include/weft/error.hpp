@@ -4,8 +4,8 @@
 //   catch (const weft::UsageError& e) { spdlog::error("{}", e.what()); }
 #pragma once
 
-#include <stdexcept>
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>

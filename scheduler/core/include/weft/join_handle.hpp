@@ -48,9 +48,7 @@ public:
     /// False once awaited or detached.
     bool valid() const noexcept { return task_ != nullptr; }
 
-    bool is_done() const {
-        return checked().join_waiter.load(std::memory_order_acquire) == detail::kJoinClosed;
-    }
+    bool is_done() const { return checked().join_waiter.load(std::memory_order_acquire) == detail::kJoinClosed; }
     /// Requests cancellation. False if the task already finished (a no-op then).
     bool cancel() { return detail::request_cancel(&mutable_checked(), detail::task_state::kCancelRequested); }
     /// True once the task has finished by cancellation (it never started, or it let

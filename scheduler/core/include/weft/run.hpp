@@ -82,9 +82,10 @@ Task<void> block_on_root(Task<T> task, BlockOnCompletion<T> state, bool shut_dow
         }
     } catch (const CancelledError&) {
         // Cancelled by the runtime's shutdown: the blocked thread hears why.
-        state->exception = current_runtime_shutting_down()
-                               ? std::make_exception_ptr(RuntimeShutDown("the runtime shut down before the task finished"))
-                               : std::current_exception();
+        state->exception =
+            current_runtime_shutting_down()
+                ? std::make_exception_ptr(RuntimeShutDown("the runtime shut down before the task finished"))
+                : std::current_exception();
     } catch (...) {
         state->exception = std::current_exception();
     }

@@ -15,8 +15,8 @@
 
 #include <weft/detail/context.hpp>
 #include <weft/detail/fork_join.hpp>
-#include <weft/detail/task_hooks.hpp>
 #include <weft/detail/task_header.hpp>
+#include <weft/detail/task_hooks.hpp>
 #include <weft/error.hpp>
 #include <weft/join_handle.hpp>
 #include <weft/task.hpp>
@@ -30,10 +30,11 @@ RuntimeCore* current_runtime_or_throw(const char* what);
 
 template <class T>
 [[gnu::always_inline]] inline JoinHandle<T> spawn(Task<T> task, std::string_view name = {},
-                                                 std::source_location where = std::source_location::current()) {
+                                                  std::source_location where = std::source_location::current()) {
     detail::ThreadContext& context = detail::tls_context;
     detail::RuntimeCore* runtime = context.runtime;
-    if (!runtime) runtime = detail::current_runtime_or_throw("weft::spawn (use Runtime::spawn or weft::run from a plain thread)");
+    if (!runtime)
+        runtime = detail::current_runtime_or_throw("weft::spawn (use Runtime::spawn or weft::run from a plain thread)");
     // (Only the empty check on this fork-join fast path: the already-awaited check cost
     // skynet 5%. Runtime::spawn and the combinators check both.)
     auto handle = detail::TaskAccess::release(task);
@@ -55,7 +56,8 @@ template <class T>
 JoinHandle<T> spawn_last(Task<T> task, std::string_view name = {},
                          std::source_location where = std::source_location::current()) {
     RuntimeCore* runtime = tls_context.runtime;
-    if (!runtime) runtime = current_runtime_or_throw("weft::spawn (use Runtime::spawn or weft::run from a plain thread)");
+    if (!runtime)
+        runtime = current_runtime_or_throw("weft::spawn (use Runtime::spawn or weft::run from a plain thread)");
     auto handle = TaskAccess::release_unspent(task, "weft::spawn");
     hooks::spawned(&handle.promise(), name, where);
     launch_last(runtime, &handle.promise(), handle, name);

@@ -22,7 +22,7 @@ void yield_suspend(std::coroutine_handle<> awaiting);
 // only every Worker::kCoopRoundEvery budgets (see run_task).
 void coop_yield_suspend(std::coroutine_handle<> awaiting);
 void yield_resume();  // a cancellation point: throws a pending cancellation
-}
+}  // namespace detail
 
 class [[nodiscard("co_await it")]] YieldAwaiter {
 public:

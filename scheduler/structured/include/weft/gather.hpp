@@ -125,8 +125,7 @@ template <class... Ts>
 Task<std::tuple<Outcome<Ts>...>> gather(ReturnExceptions, Task<Ts>... tasks) {
     std::tuple<JoinHandle<Ts>...> handles{detail::spawn_last(std::move(tasks))...};
     co_await detail::gather_wait(detail::tuple_headers(handles), detail::GatherMode::collect);
-    co_return std::apply([](auto&... h) { return std::tuple<Outcome<Ts>...>{detail::take_outcome(h)...}; },
-                         handles);
+    co_return std::apply([](auto&... h) { return std::tuple<Outcome<Ts>...>{detail::take_outcome(h)...}; }, handles);
 }
 
 template <class T>

@@ -140,8 +140,9 @@ public:
         [[gnu::noinline]] void resume_slow() {
             if (node_.live()) {
                 PutterNode& node = *node_.get();
-                if (!completed(node) &&
-                    !settle_wait(node, queue_.guard_, [this, &node] { queue_.unlink(queue_.putters_, kPutters, &node); }))
+                if (!completed(node) && !settle_wait(node, queue_.guard_, [this, &node] {
+                        queue_.unlink(queue_.putters_, kPutters, &node);
+                    }))
                     throw_cancelled();
                 outcome_ = node.outcome;
                 if (outcome_ == kCancelled) throw_cancelled();  // passed over by admit_putters
@@ -193,12 +194,12 @@ public:
         [[gnu::noinline]] void resume_slow() {
             if (node_.live()) {
                 GetterNode& node = *node_.get();
-                if (!completed(node) &&
-                    !settle_wait(node, queue_.guard_, [this, &node] { queue_.unlink(queue_.getters_, kGetters, &node); }))
+                if (!completed(node) && !settle_wait(node, queue_.guard_, [this, &node] {
+                        queue_.unlink(queue_.getters_, kGetters, &node);
+                    }))
                     throw_cancelled();
                 // Handed an item, then cancelled before it ran: the item goes on (asyncio's rule).
-                if (node.linked && node.outcome == kDone && cancel_pending(node.waker.task) &&
-                    queue_.give_back(item_))
+                if (node.linked && node.outcome == kDone && cancel_pending(node.waker.task) && queue_.give_back(item_))
                     throw_cancelled();
                 outcome_ = node.outcome;
             }

@@ -94,7 +94,8 @@ public:
         for (;;) {
             std::uint64_t tail = tail_.load(memory_order_seq_cst);
             std::uint64_t head = head_.load(memory_order_seq_cst);
-            if (tail_.load(memory_order_seq_cst) == tail) return static_cast<std::size_t>(count_of(tail) - count_of(head));
+            if (tail_.load(memory_order_seq_cst) == tail)
+                return static_cast<std::size_t>(count_of(tail) - count_of(head));
         }
     }
     std::size_t capacity() const noexcept { return capacity_; }

@@ -52,9 +52,7 @@ struct LockWord {
     static constexpr std::uint64_t kMaxFree = 1;
     static constexpr bool kSpins = true;
 
-    static std::uint64_t thread_tag() noexcept {
-        return (reinterpret_cast<std::uintptr_t>(&tls_context) >> 4) << 32;
-    }
+    static std::uint64_t thread_tag() noexcept { return (reinterpret_cast<std::uintptr_t>(&tls_context) >> 4) << 32; }
     static constexpr std::uint64_t initial(std::uint64_t) noexcept { return 0; }
     static std::uint64_t free(std::uint64_t state) noexcept { return (state & kLocked) ? 0 : 1; }
     // One more acquisition, on this thread (flags kept).
@@ -244,8 +242,9 @@ public:
     Guard await_resume() {
         if (!cancellable_) {
             settle_wait(*this, core_.guard_, [] {});
-        } else if (!settle_wait(*this, core_.guard_, [this] { core_.unlink(*this); },
-                                [this] { core_.give_back_locked(*this); })) {
+        } else if (!settle_wait(
+                       *this, core_.guard_, [this] { core_.unlink(*this); },
+                       [this] { core_.give_back_locked(*this); })) {
             throw_cancelled();
         }
         return Guard(core_, adopt_permits);

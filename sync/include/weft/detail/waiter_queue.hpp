@@ -127,7 +127,8 @@ inline void complete_now(WaiterNode& node, std::uint8_t outcome) noexcept {
 
 // Step 2 for a node that will suspend: link it. Under guard.
 inline void enqueue(WaiterQueue& queue, WaiterNode& node) noexcept {
-    if (!queue.registered()) [[unlikely]] queue.register_parked();
+    if (!queue.registered()) [[unlikely]]
+        queue.register_parked();
     node.state.store(WaitState::queued, memory_order_relaxed);
     node.linked = true;
     queue.push_back(&node);

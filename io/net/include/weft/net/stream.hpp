@@ -50,9 +50,7 @@ public:
     Stream& operator=(Stream&&) noexcept = default;
 
     /// Up to `size` bytes as soon as any are available; 0 at end of stream (or size 0).
-    ReadAwaiter read(void* data, std::size_t size) {
-        return {descriptor_, {descriptor_.fd(), data, size, 0, kind_}};
-    }
+    ReadAwaiter read(void* data, std::size_t size) { return {descriptor_, {descriptor_.fd(), data, size, 0, kind_}}; }
     ReadAwaiter read(std::span<std::byte> buffer) { return read(buffer.data(), buffer.size()); }
     /// Exactly `size` bytes (returns size).
     ReadExactAwaiter read_exact(void* data, std::size_t size) {

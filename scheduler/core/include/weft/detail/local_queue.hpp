@@ -218,7 +218,9 @@ public:
     bool looks_empty() const noexcept { return size() == 0; }
 
 private:
-    Atomic<TaskHeader*>& slot(std::int64_t index) noexcept { return slots_[static_cast<std::size_t>(index & (kCapacity - 1))]; }
+    Atomic<TaskHeader*>& slot(std::int64_t index) noexcept {
+        return slots_[static_cast<std::size_t>(index & (kCapacity - 1))];
+    }
 
     void clear_split_request() noexcept {
         if (split_requested_.load(memory_order_relaxed)) split_requested_.store(false, memory_order_relaxed);

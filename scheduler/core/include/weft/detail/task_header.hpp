@@ -36,7 +36,6 @@ namespace weft::detail {
 
 class RuntimeCore;
 
-
 class TaskHeader;
 
 // Who to wake, and for which suspension (see the epoch rule above).

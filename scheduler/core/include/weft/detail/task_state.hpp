@@ -29,7 +29,9 @@ inline constexpr std::uint32_t kCancelBits = kCancelRequested | kTimeoutRequeste
 // ordered before it makes the task end cancelled, one after it returns false.
 inline constexpr std::uint32_t kOutcomeDecided = 1u << 31;
 inline constexpr std::uint64_t kEpochOne = std::uint64_t{1} << 32;
-inline constexpr std::uint32_t epoch_of(std::uint64_t state) noexcept { return static_cast<std::uint32_t>(state >> 32); }
+inline constexpr std::uint32_t epoch_of(std::uint64_t state) noexcept {
+    return static_cast<std::uint32_t>(state >> 32);
+}
 }  // namespace task_state
 
 }  // namespace weft::detail

@@ -71,8 +71,8 @@ inline bool wake(Waker waker) noexcept {
     for (;;) {
         if (ts::epoch_of(state) != waker.epoch) return false;  // that suspension is over
         if (state & (ts::kScheduled | ts::kNotified | ts::kComplete)) return false;
-        std::uint64_t next = (state & ts::kRunning) ? (state | ts::kNotified)
-                                                    : ((state | ts::kScheduled) & ~ts::kWaitCancellable);
+        std::uint64_t next =
+            (state & ts::kRunning) ? (state | ts::kNotified) : ((state | ts::kScheduled) & ~ts::kWaitCancellable);
         if (task->state.compare_exchange_weak(state, next, memory_order_acq_rel, memory_order_relaxed))
             return (next & ts::kScheduled) != 0;
     }
@@ -104,7 +104,8 @@ inline bool cancel(TaskHeader* task) noexcept {
 // The shutdown marks a task it cancels (once), or one spawned while it drains. Returns
 // whether it was marked already.
 inline bool mark_shutdown_cancelled(TaskHeader* task) noexcept {
-    return (task->state.fetch_or(task_state::kShutdownCancelled, memory_order_acq_rel) & task_state::kShutdownCancelled) != 0;
+    return (task->state.fetch_or(task_state::kShutdownCancelled, memory_order_acq_rel) &
+            task_state::kShutdownCancelled) != 0;
 }
 
 // The stopped runtime abandons a task: it never runs again, and later wakes are ignored.
@@ -120,8 +121,7 @@ inline bool take_over_idle(TaskHeader* task) noexcept {
 }
 inline bool take_over_idle(Waker waker) noexcept {
     std::uint64_t state = waker.task->state.load(memory_order_acquire);
-    return task_state::epoch_of(state) == waker.epoch &&
-           !(state & (task_state::kScheduled | task_state::kComplete)) &&
+    return task_state::epoch_of(state) == waker.epoch && !(state & (task_state::kScheduled | task_state::kComplete)) &&
            waker.task->state.compare_exchange_strong(state, state | task_state::kScheduled, memory_order_acq_rel);
 }
 

@@ -91,9 +91,7 @@ public:
 
 private:
     friend class EpollDriver;
-    static std::uint64_t mask(Interest interest) noexcept {
-        return interest == Interest::read ? kReadable : kWritable;
-    }
+    static std::uint64_t mask(Interest interest) noexcept { return interest == Interest::read ? kReadable : kWritable; }
     static std::uint64_t ready_bits(Interest interest) noexcept {
         return interest == Interest::read ? kReadable | kReadClosed | kHangup : kWritable | kHangup;
     }
