@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "support/scaled.hpp"
 #include "support/sync_steps.hpp"
 
 namespace {
@@ -347,7 +348,7 @@ TEST_CASE("permits: ready acquires spend the cooperative budget (a spinning read
 TEST_CASE("permits: SharedLock cancel storm: exclusion holds, nothing leaks, cancel() true ends cancelled",
           "[sync][shared_lock][cancel][stress]") {
     const unsigned workers = GENERATE(2u, 4u);
-    StormTally t = weft::run(shared_lock_storm(test::sized(100, 15), 200, 0x5EED + workers), test::workers(workers));
+    StormTally t = weft::run(shared_lock_storm(test::scaled(100, 15), 200, 0x5EED + workers), test::workers(workers));
     CHECK(t.broken == 0);
     CHECK(t.cancel_true_but_finished == 0);
     CHECK(t.cancelled > 0);
