@@ -17,37 +17,9 @@
 
 namespace weft::detail {
 
-Worker* own_worker(const RuntimeCore* runtime) noexcept {
-    Worker* worker = tls_context.worker;
-    return worker && &worker->core() == runtime ? worker : nullptr;
-}
-
-void place(TaskHeader* task, Placement where) {
-    Worker* worker = own_worker(task->runtime);
-    if (!worker) {
-        task->runtime->inject(task);  // from another thread (or runtime): any worker takes it
-        return;
-    }
-    switch (where) {
-        case Placement::woken:
-            worker->schedule_woken(task);  // the LIFO slot
-            return;
-        case Placement::spawned:
-            worker->push_spawned(task);  // the local queue, newest first
-            return;
-        case Placement::last:
-            worker->push_last(task);  // the back of the round, first-in first-out
-            return;
-    }
-}
-
-void place_or_die(TaskHeader* task, Placement where) noexcept {
-    try {
-        place(task, where);
-    } catch (...) {
-        spdlog::critical("weft: out of memory while scheduling task {}", task->id());
-        std::terminate();
-    }
+void placement_failed(TaskHeader* task) noexcept {
+    spdlog::critical("weft: out of memory while scheduling task {}", task->id());
+    std::terminate();
 }
 
 namespace {

@@ -28,7 +28,7 @@ inline void spawned(TaskHeader* task, bool draining) noexcept {
 // The worker about to resume it: scheduled -> running, with a new resume epoch, in one add
 // (kScheduled + 1 == kRunning). An RMW, not a store: cancel() may poke at any moment.
 // Returns the word before.
-inline std::uint64_t begin_resume(TaskHeader* task) noexcept {
+[[gnu::always_inline]] inline std::uint64_t begin_resume(TaskHeader* task) noexcept {
     static_assert(task_state::kRunning == task_state::kScheduled << 1);
     return task->state.fetch_add(task_state::kEpochOne + task_state::kScheduled, memory_order_acquire);
 }
@@ -42,7 +42,7 @@ inline std::uint64_t begin_resume(TaskHeader* task) noexcept {
 // sets its bit, then pokes the word), so one that arrived while the task was suspending is
 // delivered now. A poke only says "look": the bits may have been consumed or withdrawn since
 // (a timeout scope that ended first), and a spurious resume would confuse the awaiter.
-inline std::uint64_t end_resume(TaskHeader* task, bool yielded, bool cancellable) noexcept {
+[[gnu::always_inline]] inline std::uint64_t end_resume(TaskHeader* task, bool yielded, bool cancellable) noexcept {
     namespace ts = task_state;
     bool cancel_seen = cancellable && cancel_pending(task);
     std::uint64_t state = task->state.load(memory_order_acquire);
@@ -64,7 +64,7 @@ inline std::uint64_t end_resume(TaskHeader* task, bool yielded, bool cancellable
 // places the task), or running -> notified (its worker queues it again after the resume).
 // A waker of an earlier suspension (old epoch), or a task already scheduled, notified or
 // complete, changes nothing.
-inline bool wake(Waker waker) noexcept {
+[[gnu::always_inline]] inline bool wake(Waker waker) noexcept {
     namespace ts = task_state;
     TaskHeader* task = waker.task;
     std::uint64_t state = task->state.load(memory_order_relaxed);
