@@ -55,12 +55,6 @@ bool Permits<Word>::enqueue_or_acquire(WaiterNode& node) noexcept {
     return true;
 }
 
-template <class Word>
-bool Permits<Word>::release_slow(std::uint64_t n, std::uint64_t bound) noexcept {
-    SpinGuard locked(guard_);
-    return settle_locked(n, bound);
-}
-
 // Counts `n` more free permits (0: only re-check after the queue changed), then grants the
 // head of the queue while the free permits cover its ask, and leaves the flags matching the
 // queue; each step is at most one write. False, and nothing changed, if the free count would
@@ -69,7 +63,7 @@ bool Permits<Word>::release_slow(std::uint64_t n, std::uint64_t bound) noexcept 
 // A write is skipped only when the word would not change; that happens only when the head asks
 // one permit, so kHeadAll is clear and no lock-free release can have changed the word either.
 template <class Word>
-bool Permits<Word>::settle_locked(std::uint64_t n, std::uint64_t bound) noexcept {
+[[gnu::always_inline]] inline bool Permits<Word>::settle_locked(std::uint64_t n, std::uint64_t bound) noexcept {
     constexpr std::uint64_t kFlags = Word::kWaiters | Word::kHeadAll;
     // acquire: a grant hands on what the last lock-free release published.
     std::uint64_t state = state_.load(memory_order_acquire);
@@ -97,7 +91,15 @@ bool Permits<Word>::settle_locked(std::uint64_t n, std::uint64_t bound) noexcept
         waiters_.pop_front();
         if (need == kAll) owner_.store(waiting_task(head->waker), memory_order_relaxed);
         wake_waiter(head, kGranted);  // it resumes holding the permits
+        // Lock: its one permit is taken again and the flags already match the queue behind.
+        if constexpr (Word::kHeadAll == 0) return true;
     }
+}
+
+template <class Word>
+bool Permits<Word>::release_slow(std::uint64_t n, std::uint64_t bound) noexcept {
+    SpinGuard locked(guard_);
+    return settle_locked(n, bound);
 }
 
 template <class Word>
