@@ -109,7 +109,10 @@ void RuntimeCore::cancel_and_wait() {
             // Quiet, but tasks parked in sync primitives are out of the workers' sight: cancel
             // the ones not cancelled yet. While any is still parked (a cancelled one has not
             // resumed yet, or waits again in its cleanup), the drain goes on.
-            if (visit_parked_waits({.runtime = this, .cancel = true}) == 0) return;
+            const ParkedWaitList::Visit cancel{.runtime = this, .each = [](const Waker& waker, void*) noexcept {
+                                                   request_shutdown_cancel(waker.task);
+                                               }};
+            if (visit_parked_waits(cancel) == 0) return;
         }
         if (std::chrono::steady_clock::now() >= deadline) return;
         // Quiet workers notify; an injected task or a finishing offloaded call does not, so
@@ -179,7 +182,14 @@ void RuntimeCore::abandon_queued_tasks() {
     }
     // Tasks still parked in sync primitives are linked into them, so they cannot be destroyed
     // here; they are named and stay suspended (their frames are not freed).
-    visit_parked_waits({.runtime = this, .names = &stragglers});
+    const ParkedWaitList::Visit name{.runtime = this,
+                                     .each =
+                                         [](const Waker& waker, void* names) noexcept {
+                                             name_straggler(innermost_task(waker.task),
+                                                            *static_cast<std::vector<std::string>*>(names));
+                                         },
+                                     .context = &stragglers};
+    visit_parked_waits(name);
     log_stragglers(stragglers);
 }
 

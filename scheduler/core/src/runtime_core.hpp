@@ -109,6 +109,8 @@ private:
 // Drops a task that will never run: completes it with RuntimeShutDown, and does the
 // same for the chain of tasks waiting to join it. Each one is named in `stragglers` if given.
 void abandon_task(TaskHeader* task, std::vector<std::string>* stragglers = nullptr) noexcept;
+// Appends "task <id> '<name>'" (the log line's words for a straggler); never throws.
+void name_straggler(const TaskHeader* task, std::vector<std::string>& stragglers) noexcept;
 
 // Wakes a joining task or calls a listener, as `task` finished (join_waiter was `joiner`).
 void notify_joiner(TaskHeader* task, std::uintptr_t joiner) noexcept;

@@ -29,7 +29,6 @@ void join_abandon_inlined(TaskHeader* target, TaskHeader* outer) noexcept {
     target->join_waiter.store(kJoinClosed, memory_order_release);  // the JoinHandle frees it
 }
 
-namespace {
 void name_straggler(const TaskHeader* task, std::vector<std::string>& stragglers) noexcept {
     try {
         std::string_view name = task->name_view();
@@ -39,7 +38,6 @@ void name_straggler(const TaskHeader* task, std::vector<std::string>& stragglers
         // naming must not fail shutdown
     }
 }
-}  // namespace
 
 void abandon_task(TaskHeader* task, std::vector<std::string>* stragglers) noexcept {
     std::vector<TaskHeader*> pending{task};

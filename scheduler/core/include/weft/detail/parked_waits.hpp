@@ -16,27 +16,25 @@
 #pragma once
 
 #include <cstddef>
-#include <string>
-#include <vector>
+
+#include <weft/detail/task_header.hpp>
 
 namespace weft::detail {
-
-class RuntimeCore;
-class TaskHeader;
 
 class ParkedWaitList {
 public:
     static constexpr std::size_t kGuardBusy = static_cast<std::size_t>(-1);
 
-    // What a shutdown asks of each list, for the tasks of `runtime` parked in it.
+    // What a shutdown asks of each list: call each(waker, context) for every waiter of
+    // `runtime` parked in it (the waker its awaiter registered), under the list's guard.
     struct Visit {
         RuntimeCore* runtime = nullptr;
-        bool cancel = false;                     // request_shutdown_cancel() each of them
-        std::vector<std::string>* names = nullptr;  // name each of them (stragglers)
+        void (*each)(const Waker& waker, void* context) noexcept = nullptr;
+        void* context = nullptr;
     };
 
     // Called with the registry shard locked: try the owner's guard (kGuardBusy if taken), then
-    // apply `visit` to the tasks of visit.runtime waiting here; returns how many there are.
+    // call visit.each for the waiters of visit.runtime here; returns how many there are.
     virtual std::size_t visit_parked(const Visit& visit) noexcept = 0;
 
     bool registered() const noexcept { return registered_; }
