@@ -30,34 +30,22 @@ std::string sorted(std::string log) {
     return log;
 }
 
-weft::Task<void> read_until(weft::SharedLock& lock, char name, std::string& log, weft::Event& done) {
-    auto reading = co_await lock.lock_shared();
-    log.push_back(name);
-    co_await done.wait();
-}
-
-weft::Task<void> write_until(weft::SharedLock& lock, char name, std::string& log, weft::Event& done) {
-    auto writing = co_await lock.lock();
-    log.push_back(name);
-    co_await done.wait();
-}
-
 // Readers a, b read; queue: W (writer), c (reader), X (writer), d (reader). Cancelling W lets
 // c in at once, but X still waits for a, b and c, and d stays behind X.
 weft::Task<void> cancelled_head_writer_lets_readers_in_not_the_next_writer() {
     weft::SharedLock lock;
     std::string log;
     weft::Event a_done, b_done, c_done, x_done, d_done, never;
-    auto a = weft::spawn(read_until(lock, 'a', log, a_done));
-    auto b = weft::spawn(read_until(lock, 'b', log, b_done));
+    auto a = weft::spawn(test::read_until(lock, 'a', log, a_done));
+    auto b = weft::spawn(test::read_until(lock, 'b', log, b_done));
     co_await test::settle();
-    auto w = weft::spawn(write_until(lock, 'W', log, never));
+    auto w = weft::spawn(test::write_until(lock, 'W', log, never));
     co_await weft::testing::until_waiters(lock, 1);
-    auto c = weft::spawn(read_until(lock, 'c', log, c_done));
+    auto c = weft::spawn(test::read_until(lock, 'c', log, c_done));
     co_await weft::testing::until_waiters(lock, 2);
-    auto x = weft::spawn(write_until(lock, 'X', log, x_done));
+    auto x = weft::spawn(test::write_until(lock, 'X', log, x_done));
     co_await weft::testing::until_waiters(lock, 3);
-    auto d = weft::spawn(read_until(lock, 'd', log, d_done));
+    auto d = weft::spawn(test::read_until(lock, 'd', log, d_done));
     co_await weft::testing::until_waiters(lock, 4);
     CHECK(sorted(log) == "ab");
 
@@ -104,11 +92,11 @@ weft::Task<void> writer_granted_by_last_reader_then_cancelled() {
     std::string log;
     weft::Event never, bc_done, y_done;
     auto reading = co_await lock.lock_shared();
-    auto w = weft::spawn(write_until(lock, 'W', log, never));
+    auto w = weft::spawn(test::write_until(lock, 'W', log, never));
     co_await weft::testing::until_waiters(lock, 1);
-    auto b = weft::spawn(read_until(lock, 'b', log, bc_done));
+    auto b = weft::spawn(test::read_until(lock, 'b', log, bc_done));
     co_await weft::testing::until_waiters(lock, 2);
-    auto c = weft::spawn(read_until(lock, 'c', log, bc_done));
+    auto c = weft::spawn(test::read_until(lock, 'c', log, bc_done));
     co_await weft::testing::until_waiters(lock, 3);
     reading.unlock();  // the lock goes to W...
     CHECK(lock.locked());
@@ -118,7 +106,7 @@ weft::Task<void> writer_granted_by_last_reader_then_cancelled() {
     CHECK(sorted(log) == "bc");
     CHECK(lock.readers() == 2);
     CHECK_FALSE(lock.locked());
-    auto y = weft::spawn(write_until(lock, 'Y', log, y_done));
+    auto y = weft::spawn(test::write_until(lock, 'Y', log, y_done));
     co_await weft::testing::until_waiters(lock, 1);
     bc_done.set();
     co_await b;
@@ -139,11 +127,11 @@ weft::Task<void> writer_cancelled_behind_a_writer() {
     std::string log;
     weft::Event never, ab_done;
     auto holding = co_await lock.lock();
-    auto w = weft::spawn(write_until(lock, 'W', log, never));
+    auto w = weft::spawn(test::write_until(lock, 'W', log, never));
     co_await weft::testing::until_waiters(lock, 1);
-    auto a = weft::spawn(read_until(lock, 'a', log, ab_done));
+    auto a = weft::spawn(test::read_until(lock, 'a', log, ab_done));
     co_await weft::testing::until_waiters(lock, 2);
-    auto b = weft::spawn(read_until(lock, 'b', log, ab_done));
+    auto b = weft::spawn(test::read_until(lock, 'b', log, ab_done));
     co_await weft::testing::until_waiters(lock, 3);
     CHECK(w.cancel());
     co_await test::expect_cancelled(std::move(w));

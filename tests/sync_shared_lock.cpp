@@ -16,31 +16,19 @@
 
 namespace {
 
-weft::Task<void> read_until(weft::SharedLock& lock, char name, std::string& log, weft::Event& done) {
-    auto reading = co_await lock.lock_shared();
-    log.push_back(name);
-    co_await done.wait();
-}
-
-weft::Task<void> write_until(weft::SharedLock& lock, char name, std::string& log, weft::Event& done) {
-    auto writing = co_await lock.lock();
-    log.push_back(name);
-    co_await done.wait();
-}
-
 weft::Task<void> readers_share_writers_wait() {
     weft::SharedLock lock;
     std::string log;
     weft::Event release_readers, release_writer, release_late;
-    auto r1 = weft::spawn(read_until(lock, 'r', log, release_readers));
-    auto r2 = weft::spawn(read_until(lock, 'r', log, release_readers));
+    auto r1 = weft::spawn(test::read_until(lock, 'r', log, release_readers));
+    auto r2 = weft::spawn(test::read_until(lock, 'r', log, release_readers));
     co_await test::settle();
     CHECK(log == "rr");
     CHECK(lock.readers() == 2);
     CHECK_FALSE(lock.try_lock());
-    auto w = weft::spawn(write_until(lock, 'W', log, release_writer));
+    auto w = weft::spawn(test::write_until(lock, 'W', log, release_writer));
     co_await weft::testing::until_waiters(lock, 1);
-    auto late = weft::spawn(read_until(lock, 'l', log, release_late));  // behind the writer
+    auto late = weft::spawn(test::read_until(lock, 'l', log, release_late));  // behind the writer
     co_await weft::testing::until_waiters(lock, 2);
     CHECK_FALSE(lock.try_lock_shared());
     CHECK(log == "rr");
@@ -66,9 +54,9 @@ weft::Task<void> cancelled_writer_lets_readers_in() {
     std::string log;
     weft::Event done;
     auto reading = co_await lock.lock_shared();
-    auto w = weft::spawn(write_until(lock, 'W', log, done));
+    auto w = weft::spawn(test::write_until(lock, 'W', log, done));
     co_await weft::testing::until_waiters(lock, 1);
-    auto r = weft::spawn(read_until(lock, 'r', log, done));
+    auto r = weft::spawn(test::read_until(lock, 'r', log, done));
     co_await weft::testing::until_waiters(lock, 2);
     w.cancel();
     co_await test::expect_cancelled(std::move(w));

@@ -67,4 +67,17 @@ inline weft::Task<void> settle(int rounds = 4) {
     for (int i = 0; i < rounds; ++i) co_await weft::yield_now();
 }
 
+// A SharedLock reader (writer) that logs `name` once it holds the lock and holds it until `done`.
+inline weft::Task<void> read_until(weft::SharedLock& lock, char name, std::string& log, weft::Event& done) {
+    auto reading = co_await lock.lock_shared();
+    log.push_back(name);
+    co_await done.wait();
+}
+
+inline weft::Task<void> write_until(weft::SharedLock& lock, char name, std::string& log, weft::Event& done) {
+    auto writing = co_await lock.lock();
+    log.push_back(name);
+    co_await done.wait();
+}
+
 }  // namespace test
