@@ -4,6 +4,8 @@
 // word it CASes on and nothing it decided goes stale.
 #include <weft/detail/permits.hpp>
 
+#include <weft/detail/build_config.hpp>
+
 namespace weft::detail {
 
 // Spinning (see lock.hpp). Pauses double up to kMaxPause between looks at the state word, so
@@ -70,6 +72,8 @@ template <class Word>
     for (;;) {
         if (Word::free(state) + n > bound) return false;  // (asyncio checks before granting too)
         WaiterNode* head = waiters_.front();
+        // Anyone queued is flagged (after an unlink the flag may still be set with nobody left).
+        WEFT_ASSERT(!head || (state & Word::kWaiters));
         const std::uint64_t counted = Word::put(state, n);
         if (!head || Word::free(counted) < need_of(*head)) {
             std::uint64_t next = (counted & ~kFlags) | flags_for(head);
@@ -81,6 +85,7 @@ template <class Word>
         std::uint64_t next = (Word::take(counted, need) & ~kFlags) | flags_for(head->next);
         if constexpr (Word::kHeadAll == 0) {
             // Lock: a waiter queued, so kWaiters is set and no fast path can change the word.
+            WEFT_ASSERT((state & Word::kWaiters) && state_.load(memory_order_relaxed) == state);
             state_.store(next, memory_order_release);
         } else if (next != state &&  // (a permit handed on with the flags unchanged: nothing to write)
                    !state_.compare_exchange_weak(state, next, memory_order_acq_rel, memory_order_acquire)) {

@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include <weft/detail/atomic.hpp>
+#include <weft/detail/build_config.hpp>
 #include <weft/detail/task_header.hpp>
 
 namespace weft::detail::transition {
@@ -30,7 +31,11 @@ inline void spawned(TaskHeader* task, bool draining) noexcept {
 // Returns the word before.
 [[gnu::always_inline]] inline std::uint64_t begin_resume(TaskHeader* task) noexcept {
     static_assert(task_state::kRunning == task_state::kScheduled << 1);
-    return task->state.fetch_add(task_state::kEpochOne + task_state::kScheduled, memory_order_acquire);
+    std::uint64_t before = task->state.fetch_add(task_state::kEpochOne + task_state::kScheduled, memory_order_acquire);
+    // Only a scheduled task is resumed, and by one worker at a time.
+    WEFT_ASSERT((before & (task_state::kScheduled | task_state::kRunning | task_state::kComplete)) ==
+                task_state::kScheduled);
+    return before;
 }
 
 // The worker, after a resume that did not finish the task: running -> scheduled (it yielded,
@@ -46,6 +51,7 @@ inline void spawned(TaskHeader* task, bool draining) noexcept {
     namespace ts = task_state;
     bool cancel_seen = cancellable && cancel_pending(task);
     std::uint64_t state = task->state.load(memory_order_acquire);
+    WEFT_ASSERT((state & (task_state::kRunning | task_state::kScheduled)) == task_state::kRunning);
     std::uint64_t next;
     do {
         bool cancel = cancellable && (cancel_seen || ((state & ts::kCancelPoke) && cancel_pending(task)));
