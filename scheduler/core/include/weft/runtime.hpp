@@ -18,6 +18,7 @@
 #include <string_view>
 #include <utility>
 
+#include <weft/detail/context_inherit.hpp>
 #include <weft/detail/task_header.hpp>
 #include <weft/detail/task_hooks.hpp>
 #include <weft/join_handle.hpp>
@@ -81,6 +82,7 @@ public:
                         std::source_location where = std::source_location::current()) {
         auto handle = detail::TaskAccess::release_unspent(task, "Runtime::spawn");
         detail::hooks::spawned(&handle.promise(), name, where);
+        detail::inherit_context_if_used(&handle.promise());  // this thread's or task's context
         detail::launch(core_.get(), &handle.promise(), handle, name);
         return JoinHandle<T>(&handle.promise());
     }

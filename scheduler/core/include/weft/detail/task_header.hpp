@@ -22,6 +22,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,7 @@ class TimeoutScope;
 namespace weft::detail {
 
 class RuntimeCore;
+class ContextMap;
 
 class TaskHeader;
 
@@ -79,6 +81,15 @@ struct TaskExtras {
     Atomic<std::uint64_t> id{0};  // 0: not given out yet
     std::string name;
     TimeoutScope* innermost_scope = nullptr;  // the task's own: its active timeout scopes
+    // cancel(msg): the message the next CancelledError carries (owned; swapped, never read
+    // in place, so concurrent cancel(msg) calls and the delivery each own what they took).
+    Atomic<std::string*> cancel_message{nullptr};
+    Atomic<std::uint32_t> cancel_requests{0};   // cancelling(): cancel() calls not uncancel()ed
+    std::shared_ptr<const ContextMap> context;  // ContextVar values (context_var.hpp); the task's own
+    TaskExtras() = default;
+    TaskExtras(const TaskExtras&) = delete;
+    TaskExtras& operator=(const TaskExtras&) = delete;
+    ~TaskExtras() { delete cancel_message.load(memory_order_relaxed); }
 };
 
 // 96 bytes: kept small because every live task holds one (spawn of 1M tasks is bound by
@@ -145,6 +156,10 @@ void cancellable_suspend_withdrawn() noexcept;
 // Requests cancellation (bit: kCancelRequested or kTimeoutRequested). A task idle in a
 // cancellable wait is scheduled, and its awaiter throws. False if already complete.
 bool request_cancel(TaskHeader* task, std::uint32_t bit) noexcept;
+// cancel(msg): request_cancel(kCancelRequested) whose CancelledError carries `message`.
+bool request_cancel(TaskHeader* task, std::string_view message) noexcept;
+// The CancelledError for `task` (with the message of its cancel(msg), taken, if any).
+std::exception_ptr cancelled_error_for(TaskHeader* task) noexcept;
 
 // The shutdown's cancellation of `task` (request_cancel once: kShutdownCancelled). The caller
 // guarantees that the task is alive. False if it had been cancelled that way already.
