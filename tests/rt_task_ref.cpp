@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "support/clock.hpp"
+#include "support/log_capture.hpp"
 #include "support/scaled.hpp"
 
 using namespace std::chrono_literals;
@@ -117,8 +118,8 @@ TEST_CASE("JoinHandle::cancel(msg): the awaiter's CancelledError carries the mes
         co_return seen;
     };
     CHECK(weft::run(body(), workers(1)) == std::vector<std::string>{"cancelled:shutting down", "cancelled:never mind",
-                                                                     "cancelled:", "cancelled:second",
-                                                                     "cancelled:self, then return"});
+                                                                    "cancelled:", "cancelled:second",
+                                                                    "cancelled:self, then return"});
     CHECK(std::string(weft::CancelledError().what()) == "weft::CancelledError: the task was cancelled");
     CHECK(weft::CancelledError("x").message() == "x");
 }
@@ -243,7 +244,10 @@ TEST_CASE("call_soon: FIFO, after the caller yields, cancellable before it runs"
         co_return log;
     };
     const std::string half = std::to_string(count / 2);
+    test::LogCapture log;
     CHECK(weft::run(body(count), workers(2)) == "not-inline " + half + " " + half + " fifo states survived");
+    REQUIRE(log.errors().size() == 1);
+    CHECK(log.errors()[0].text == "weft: a call_soon callback threw: boom");
     REQUIRE_THROWS_AS(weft::call_soon([] {}), weft::UsageError);
 }
 

@@ -30,7 +30,7 @@ std::uint32_t TaskRef::uncancel() const noexcept {
     if (!extras) return 0;
     std::uint32_t count = extras->cancel_requests.load(detail::memory_order_acquire);
     while (count != 0 && !extras->cancel_requests.compare_exchange_weak(count, count - 1, detail::memory_order_acq_rel,
-                                                                       detail::memory_order_acquire)) {
+                                                                        detail::memory_order_acquire)) {
     }
     if (count == 0) return 0;
     if (count == 1 && task_ == detail::tls_task()) {

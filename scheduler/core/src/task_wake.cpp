@@ -41,8 +41,7 @@ bool request_cancel_as(TaskHeader* task, std::uint32_t bit, std::string* message
         delete message;
         return false;
     }
-    if (TaskHeader* host = task->inline_host.load(memory_order_acquire))
-        return request_cancel_as(host, bit, message);
+    if (TaskHeader* host = task->inline_host.load(memory_order_acquire)) return request_cancel_as(host, bit, message);
     // The message before the bit: the delivery clears the bit, then takes the message.
     if (message) delete task->extras().cancel_message.exchange(message, memory_order_acq_rel);
     // Request first, then look at the state word (transition::cancel).

@@ -42,8 +42,7 @@ public:
 class CancelledError {
 public:
     CancelledError() noexcept = default;
-    explicit CancelledError(std::string message)
-        : message_(std::make_shared<const std::string>(std::move(message))) {}
+    explicit CancelledError(std::string message) : message_(std::make_shared<const std::string>(std::move(message))) {}
     const char* what() const noexcept {
         return message_ ? message_->c_str() : "weft::CancelledError: the task was cancelled";
     }
