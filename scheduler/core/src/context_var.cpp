@@ -73,7 +73,7 @@ const ContextMap* current_context_map() noexcept {
 }
 
 void replace_current_context(ContextPtr context) {
-    if (context) g_context_in_use.store(true, memory_order_relaxed);
+    if (context) g_spawn_extras.store(true, memory_order_relaxed);
     if (TaskHeader* task = running_task()) {
         if (!context && !task->extras_if_any()) return;
         task->extras().context = std::move(context);

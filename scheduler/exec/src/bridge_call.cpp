@@ -58,7 +58,7 @@ bool BridgeCall::suspend(std::coroutine_handle<> awaiting) {
     TaskHeader* self = current_task_or_throw(what_);
     if (cancel_pending(self)) return false;  // resume() delivers it; nothing submitted
     waker_ = prepare_cancellable_suspend(self, awaiting);
-    if (g_context_in_use.load(memory_order_relaxed)) [[unlikely]]
+    if (g_spawn_extras.load(memory_order_relaxed)) [[unlikely]]
         context_ = current_context();
     refs_.store(2, memory_order_relaxed);  // the awaiter + the executor
     // Publishes the waker, refs and payload to the executor's start CAS (acquire) by itself,

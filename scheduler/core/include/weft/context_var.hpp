@@ -53,6 +53,8 @@ namespace detail {
 
 // An immutable snapshot: the values of the ContextVars of one context, by variable id.
 // Shared by reference count between a task and the children that copied it.
+class TaskHeader;
+
 class ContextMap {
 public:
     struct Entry {
@@ -75,9 +77,11 @@ using ContextPtr = std::shared_ptr<const ContextMap>;
 // The context of the code running on this thread: the innermost task's, else the thread's.
 ContextPtr current_context() noexcept;
 const ContextMap* current_context_map() noexcept;  // the same, borrowed (valid until a set())
-// Replaces it (ContextVar::set, Context::run); raises g_context_in_use.
+// Replaces it (ContextVar::set, Context::run); raises g_spawn_extras.
 void replace_current_context(ContextPtr context);
 std::uint64_t next_context_var_id() noexcept;
+// spawn_extras()'s half for contexts: `child` starts with a copy of the current context.
+void inherit_context(TaskHeader* child) noexcept;
 
 // Runs `fn` with `context` as this thread's context (a bridged call on a pool thread);
 // restores the thread's own afterwards.

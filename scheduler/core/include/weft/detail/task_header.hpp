@@ -75,6 +75,10 @@ protected:
     ~CompletionListener() = default;
 };
 
+class TaskRegistry;
+// all_tasks.hpp: the frame of task `id` is being freed (it blocks while all_tasks() looks).
+void unregister_task(TaskRegistry& registry, std::uint64_t id) noexcept;
+
 // What few tasks need: a name, an id someone asked for. Allocated on first need, so that
 // the header of every task stays small (a frame is the memory a live task costs).
 struct TaskExtras {
@@ -86,10 +90,14 @@ struct TaskExtras {
     Atomic<std::string*> cancel_message{nullptr};
     Atomic<std::uint32_t> cancel_requests{0};   // cancelling(): cancel() calls not uncancel()ed
     std::shared_ptr<const ContextMap> context;  // ContextVar values (context_var.hpp); the task's own
+    std::shared_ptr<TaskRegistry> registry;     // all_tasks(): listed there until its frame is freed
     TaskExtras() = default;
     TaskExtras(const TaskExtras&) = delete;
     TaskExtras& operator=(const TaskExtras&) = delete;
-    ~TaskExtras() { delete cancel_message.load(memory_order_relaxed); }
+    ~TaskExtras() {
+        delete cancel_message.load(memory_order_relaxed);
+        if (registry) unregister_task(*registry, id.load(memory_order_relaxed));
+    }
 };
 
 // 96 bytes: kept small because every live task holds one (spawn of 1M tasks is bound by
