@@ -16,6 +16,7 @@
 #include <weft/yield.hpp>
 
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -101,8 +102,8 @@ TEST_CASE("ContextVar: a child gets a copy at spawn; neither side's later set() 
         co_await weft::spawn(set_id("inline-child"));
         log += " " + request_id.get();
         // gather and TaskGroup start their members with the caller's context.
-        auto [x, y] = co_await weft::gather(read_id(), read_id_later());
-        log += " " + x + "/" + y;
+        auto both = co_await weft::gather(read_id(), read_id_later());
+        log += " " + std::get<0>(both) + "/" + std::get<1>(both);
         std::string from_group;
         co_await weft::TaskGroup::run([&from_group](weft::TaskGroup& group) -> weft::Task<void> {
             group
