@@ -270,3 +270,35 @@ TEST_CASE("call_soon from many tasks on many workers: every callback runs once",
     const long expected = static_cast<long>(tasks) * (tasks - 1) / 2;
     CHECK(weft::run(body(tasks), workers(4)) == expected);
 }
+
+TEST_CASE("cancel(msg) of a task awaiting a child reaches the child with the message", "[task_ref]") {
+    auto body = []() -> weft::Task<std::string> {
+        std::string log;
+        for (bool started_first : {true, false}) {  // joined as its own task, or run inline
+            std::string child_saw;
+            weft::Event recorded;  // (weft's joiner raises at once; the child ends on its own)
+            auto parent =
+                weft::spawn([](std::string& child_saw, weft::Event& recorded, bool started_first) -> weft::Task<void> {
+                    auto child = weft::spawn([](std::string& saw, weft::Event& recorded) -> weft::Task<void> {
+                        try {
+                            co_await weft::sleep(1h);
+                        } catch (const weft::CancelledError& e) {
+                            saw = e.message();
+                            recorded.set();
+                            throw;
+                        }
+                    }(child_saw, recorded));
+                    if (started_first) co_await weft::yield_now();
+                    co_await child;
+                }(child_saw, recorded, started_first));
+            co_await weft::yield_now();
+            co_await weft::yield_now();
+            parent.cancel("stop");
+            log += co_await outcome(std::move(parent));
+            co_await recorded.wait();
+            log += "/" + child_saw + " ";
+        }
+        co_return log;
+    };
+    CHECK(weft::run(body(), workers(1)) == "cancelled:stop/stop cancelled:stop/stop ");
+}

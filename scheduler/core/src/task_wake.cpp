@@ -79,6 +79,23 @@ bool request_cancel(TaskHeader* task, std::string_view message) noexcept {
     return request_cancel_counted(task, ts::kCancelRequested, owned);
 }
 
+void propagate_cancel(TaskHeader* self, TaskHeader* target) noexcept {
+    TaskExtras* extras = self->extras_if_any();
+    bool from_cancel = self->cancel_bits.load(memory_order_acquire) & ts::kCancelRequested;
+    // The message is only ever swapped, never read in place (a cancel(msg) from another thread
+    // may replace and free it): take it, copy it, and put it back unless a newer one came.
+    std::unique_ptr<std::string> message(
+        extras && from_cancel ? extras->cancel_message.exchange(nullptr, memory_order_acq_rel) : nullptr);
+    if (!message) {
+        request_cancel(target, ts::kCancelRequested);
+        return;
+    }
+    request_cancel(target, std::string_view(*message));
+    std::string* expected = nullptr;
+    if (extras->cancel_message.compare_exchange_strong(expected, message.get(), memory_order_acq_rel))
+        message.release();
+}
+
 std::exception_ptr cancelled_error_for(TaskHeader* task) noexcept {
     TaskExtras* extras = task->extras_if_any();
     std::unique_ptr<std::string> message(extras ? extras->cancel_message.exchange(nullptr, memory_order_acq_rel)

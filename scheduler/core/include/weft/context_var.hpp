@@ -111,7 +111,7 @@ class ContextVar {
 
 public:
     /// What set() returns: reset() takes it once, on the variable that made it.
-    class [[nodiscard("pass the token to reset(), or drop the set()'s result on purpose")]] Token {
+    class Token {
     public:
         Token(const Token&) = delete;
         Token& operator=(const Token&) = delete;

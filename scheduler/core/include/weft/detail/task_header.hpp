@@ -166,6 +166,9 @@ void cancellable_suspend_withdrawn() noexcept;
 bool request_cancel(TaskHeader* task, std::uint32_t bit) noexcept;
 // cancel(msg): request_cancel(kCancelRequested) whose CancelledError carries `message`.
 bool request_cancel(TaskHeader* task, std::string_view message) noexcept;
+// `self`, cancelled while it awaited `target`, cancels it too (asyncio's propagation), passing
+// on the message of its own cancel(msg) if it has one.
+void propagate_cancel(TaskHeader* self, TaskHeader* target) noexcept;
 // The CancelledError for `task` (with the message of its cancel(msg), taken, if any).
 std::exception_ptr cancelled_error_for(TaskHeader* task) noexcept;
 
