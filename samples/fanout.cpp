@@ -20,7 +20,7 @@ weft::Task<std::uint64_t> fanout(std::uint64_t count) {
     for (auto& handle : handles) {
         sum += co_await std::move(handle);  // resumes once that task has finished
     }
-    std::cout << "task " << weft::current_task().id << " joined " << count << " tasks\n";
+    std::cout << "task " << weft::current_task().id() << " joined " << count << " tasks\n";
     co_return sum;
 }
 

@@ -74,7 +74,7 @@ weft::Task<std::pair<Identity, Identity>> parent_and_nested() {
     co_return std::pair{before, nested};
 }
 
-weft::Task<std::uint64_t> own_id() { co_return weft::current_task().id; }
+weft::Task<std::uint64_t> own_id() { co_return weft::current_task().id(); }
 
 weft::Task<std::set<std::uint64_t>> many_ids(int count) {
     std::vector<weft::JoinHandle<std::uint64_t>> handles;

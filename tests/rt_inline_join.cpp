@@ -37,7 +37,7 @@ weft::Task<Seen> named_child(std::uint64_t value) {
 
 // Spawns `count` named children, awaits them in `order`, and checks each against its handle.
 weft::Task<int> await_in_order(std::vector<std::size_t> order) {
-    const std::uint64_t parent_id = weft::current_task().id;
+    const std::uint64_t parent_id = weft::current_task().id();
     std::vector<weft::JoinHandle<Seen>> children;
     std::vector<std::uint64_t> ids;
     for (std::size_t i = 0; i < order.size(); ++i) {
@@ -48,7 +48,7 @@ weft::Task<int> await_in_order(std::vector<std::size_t> order) {
     for (std::size_t i : order) {
         Seen seen = co_await children[i];
         wrong += seen.value != i || seen.id != ids[i] || seen.name != "child-" + std::to_string(i);
-        wrong += weft::current_task().id != parent_id;  // the parent is itself again
+        wrong += weft::current_task().id() != parent_id;  // the parent is itself again
     }
     co_return wrong;
 }

@@ -149,7 +149,7 @@ namespace {
 
 weft::Task<std::uint64_t> wait_then_report_id(weft::Event& event) {
     co_await event.wait();
-    co_return weft::current_task().id;
+    co_return weft::current_task().id();
 }
 
 // Regression (scheduler fork-join fast path): a task woken by a sync primitive sits at the

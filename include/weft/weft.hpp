@@ -10,7 +10,10 @@
 // never calls compute() compiles none of them.
 #pragma once
 
+#include <weft/all_tasks.hpp>
 #include <weft/call_later.hpp>
+#include <weft/call_soon.hpp>
+#include <weft/context_var.hpp>
 #include <weft/current_task.hpp>
 #include <weft/error.hpp>
 #include <weft/gather.hpp>

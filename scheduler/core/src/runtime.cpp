@@ -1,15 +1,9 @@
-// weft::Runtime and weft::current_task(): the public face of RuntimeCore.
-#include <weft/current_task.hpp>
+// weft::Runtime: the public face of RuntimeCore.
 #include <weft/runtime.hpp>
 
 #include "runtime_core.hpp"
 
 namespace weft {
-
-TaskInfo current_task() {
-    detail::TaskHeader* task = detail::innermost_task(detail::current_task_or_throw("weft::current_task()"));
-    return TaskInfo{task->id(), task->name_view()};
-}
 
 Runtime::Runtime(RuntimeOptions options) : core_(std::make_unique<detail::RuntimeCore>(std::move(options))) {
     core_->start();

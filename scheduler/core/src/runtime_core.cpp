@@ -8,12 +8,14 @@
 #include <vector>
 
 #include <weft/detail/context.hpp>
+#include <weft/detail/context_inherit.hpp>
 #include <weft/detail/parked_waits.hpp>
 #include <weft/error.hpp>
 
 #include "cpu_affinity.hpp"
 #include "executor_bridge.hpp"
 #include "task_placement.hpp"
+#include "task_registry.hpp"
 #include "worker.hpp"
 
 namespace weft::detail {
@@ -27,6 +29,10 @@ RuntimeCore::RuntimeCore(RuntimeOptions options) : options_(std::move(options)) 
         worker_cpus_ = allowed_cpus();
         if (worker_cpus_.empty())
             spdlog::warn("weft: runtime '{}': the allowed CPUs are unknown; its workers are not pinned", options_.name);
+    }
+    if (options_.track_tasks) {
+        task_registry_ = std::make_shared<TaskRegistry>();
+        g_spawn_extras.store(true, memory_order_relaxed);  // spawn now calls spawn_extras()
     }
     bridge_ = std::make_unique<ExecutorBridge>(options_, worker_cpus_);
     workers_.reserve(options_.workers);

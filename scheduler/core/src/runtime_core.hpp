@@ -73,6 +73,8 @@ public:
     IdleCounts& idle() noexcept { return idle_; }
     moodycamel::ConcurrentQueue<TaskHeader*>& injection() noexcept { return injection_; }
     const RuntimeOptions& options() const noexcept { return options_; }
+    // all_tasks()'s list: set only with RuntimeOptions::track_tasks.
+    const std::shared_ptr<TaskRegistry>& task_registry() const noexcept { return task_registry_; }
     // The CPU worker `index` pins itself to (RuntimeOptions::pin_workers), or -1: unpinned.
     int worker_cpu(unsigned index) const noexcept {
         return worker_cpus_.empty() ? -1 : worker_cpus_[index % worker_cpus_.size()];
@@ -86,6 +88,7 @@ private:
     void log_stragglers(const std::vector<std::string>& stragglers) const noexcept;
 
     RuntimeOptions options_;
+    std::shared_ptr<TaskRegistry> task_registry_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::thread> threads_;
     std::vector<int> worker_cpus_;  // pin_workers: the constructing thread's CPUs, in order

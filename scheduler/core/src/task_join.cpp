@@ -127,7 +127,7 @@ void join_cancelled(TaskHeader* target, bool propagate) {
     }
     // Withdrawn, or never registered (join_suspend saw our cancellation first): the target
     // is still running, so its result must not be taken (nor its frame freed) here.
-    if (propagate) request_cancel(target, ts::kCancelRequested);
+    if (propagate) propagate_cancel(self, target);
     throw_if_cancelled(self);
     throw Error("weft internal error: a join resumed with neither completion nor cancellation");
 }

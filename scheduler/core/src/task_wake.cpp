@@ -3,6 +3,9 @@
 // where a woken task goes is place()'s (task_placement.cpp).
 #include <weft/detail/task_header.hpp>
 
+#include <memory>
+#include <string>
+
 #include <weft/detail/context.hpp>
 #include <weft/detail/task_transitions.hpp>
 #include <weft/error.hpp>
@@ -28,15 +31,81 @@ Waker prepare_cancellable_suspend(TaskHeader* self, std::coroutine_handle<> awai
 
 void cancellable_suspend_withdrawn() noexcept { tls_context.cancellable_suspend = false; }
 
-bool request_cancel(TaskHeader* task, std::uint32_t bit) noexcept {
+namespace {
+
+// `message` (owned, may be null) goes with the request to the task that delivers it.
+bool request_cancel_as(TaskHeader* task, std::uint32_t bit, std::string* message) noexcept {
     // A child running inline inside another task's join suspends as that task: the
     // request goes to the host, whose pending await (inside the child) then throws.
-    if (task->join_waiter.load(memory_order_acquire) == kJoinClosed) return false;
-    if (TaskHeader* host = task->inline_host.load(memory_order_acquire)) return request_cancel(host, bit);
+    if (task->join_waiter.load(memory_order_acquire) == kJoinClosed) {
+        delete message;
+        return false;
+    }
+    if (TaskHeader* host = task->inline_host.load(memory_order_acquire)) return request_cancel_as(host, bit, message);
+    // The message before the bit: the delivery clears the bit, then takes the message.
+    if (message) delete task->extras().cancel_message.exchange(message, memory_order_acq_rel);
     // Request first, then look at the state word (transition::cancel).
     if (task->cancel_bits.fetch_or(bit, memory_order_acq_rel) & ts::kOutcomeDecided) return false;
     if (transition::cancel(task)) place_or_die(task, Placement::woken);
     return true;
+}
+
+// asyncio's cancelling() counts the cancel() calls that returned true (on the task addressed,
+// also when an inline join hosts it). Counted before the request, so that the task sees the
+// count when the CancelledError reaches it; taken back if the task had already finished.
+bool request_cancel_counted(TaskHeader* task, std::uint32_t bit, std::string* message) noexcept {
+    if (bit != ts::kCancelRequested) return request_cancel_as(task, bit, message);
+    if (task->join_waiter.load(memory_order_acquire) == kJoinClosed) {
+        delete message;
+        return false;
+    }
+    Atomic<std::uint32_t>& count = task->extras().cancel_requests;
+    count.fetch_add(1, memory_order_acq_rel);
+    if (request_cancel_as(task, bit, message)) return true;
+    count.fetch_sub(1, memory_order_acq_rel);
+    return false;
+}
+
+}  // namespace
+
+bool request_cancel(TaskHeader* task, std::uint32_t bit) noexcept { return request_cancel_counted(task, bit, nullptr); }
+
+bool request_cancel(TaskHeader* task, std::string_view message) noexcept {
+    std::string* owned = nullptr;
+    try {
+        owned = new std::string(message);
+    } catch (...) {  // out of memory: still cancel, without the message
+    }
+    return request_cancel_counted(task, ts::kCancelRequested, owned);
+}
+
+void propagate_cancel(TaskHeader* self, TaskHeader* target) noexcept {
+    TaskExtras* extras = self->extras_if_any();
+    bool from_cancel = self->cancel_bits.load(memory_order_acquire) & ts::kCancelRequested;
+    // The message is only ever swapped, never read in place (a cancel(msg) from another thread
+    // may replace and free it): take it, copy it, and put it back unless a newer one came.
+    std::unique_ptr<std::string> message(
+        extras && from_cancel ? extras->cancel_message.exchange(nullptr, memory_order_acq_rel) : nullptr);
+    if (!message) {
+        request_cancel(target, ts::kCancelRequested);
+        return;
+    }
+    request_cancel(target, std::string_view(*message));
+    std::string* expected = nullptr;
+    if (extras->cancel_message.compare_exchange_strong(expected, message.get(), memory_order_acq_rel))
+        message.release();
+}
+
+std::exception_ptr cancelled_error_for(TaskHeader* task) noexcept {
+    TaskExtras* extras = task->extras_if_any();
+    std::unique_ptr<std::string> message(extras ? extras->cancel_message.exchange(nullptr, memory_order_acq_rel)
+                                                : nullptr);
+    try {
+        return message ? std::make_exception_ptr(CancelledError(std::move(*message)))
+                       : std::make_exception_ptr(CancelledError());
+    } catch (...) {
+        return std::current_exception();  // (std::bad_alloc: the message could not be copied)
+    }
 }
 
 bool request_shutdown_cancel(TaskHeader* task) noexcept {
@@ -51,7 +120,7 @@ void throw_if_cancelled(TaskHeader* task) {
     // scope's bit stays set and raises at the next await (timeout.cpp).
     if (bits & ts::kCancelRequested) {
         task->cancel_bits.fetch_and(~ts::kCancelRequested, memory_order_acq_rel);
-        throw CancelledError();
+        std::rethrow_exception(cancelled_error_for(task));
     }
     TimeoutScopes::throw_expired(task);
 }

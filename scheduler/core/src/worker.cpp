@@ -233,14 +233,14 @@ void Worker::complete(TaskHeader* task) {
     if (task->exception) {
         task->cancelled = is_cancellation(task->exception);
     } else if (bits & ts::kCancelRequested) [[unlikely]] {
-        task->exception = std::make_exception_ptr(CancelledError());
+        task->exception = cancelled_error_for(task);
         task->cancelled = true;
     }
     finish(task);
 }
 
 void Worker::complete_unstarted(TaskHeader* task) {
-    task->exception = std::make_exception_ptr(CancelledError());
+    task->exception = cancelled_error_for(task);
     task->cancelled = true;
     finish(task);
 }

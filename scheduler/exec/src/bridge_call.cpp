@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include <weft/context_var.hpp>
 #include <weft/error.hpp>
 
 #include "executor_bridge.hpp"
@@ -24,7 +25,12 @@ void BridgeCall::execute() noexcept {
     std::uint8_t status = kQueued;
     if (status_.compare_exchange_strong(status, kRunning, memory_order_acq_rel, memory_order_acquire)) {
         started_at_ns_.store(steady_ns(), memory_order_relaxed);
-        invoke();
+        if (context_) {
+            ThreadContextScope scope(context_);  // the callable sees the awaiting task's ContextVars
+            invoke();
+        } else {
+            invoke();
+        }
         status = kRunning;
         // acq_rel: publishes the outcome written by invoke() to the awaiter's acquire.
         if (status_.compare_exchange_strong(status, kCompleting, memory_order_acq_rel, memory_order_acquire)) {
@@ -52,6 +58,8 @@ bool BridgeCall::suspend(std::coroutine_handle<> awaiting) {
     TaskHeader* self = current_task_or_throw(what_);
     if (cancel_pending(self)) return false;  // resume() delivers it; nothing submitted
     waker_ = prepare_cancellable_suspend(self, awaiting);
+    if (g_spawn_extras.load(memory_order_relaxed)) [[unlikely]]
+        context_ = current_context();
     refs_.store(2, memory_order_relaxed);  // the awaiter + the executor
     // Publishes the waker, refs and payload to the executor's start CAS (acquire) by itself,
     // whatever hand-off the executor uses (oneTBB's queues are invisible to ThreadSanitizer).

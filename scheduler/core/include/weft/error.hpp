@@ -5,8 +5,10 @@
 #pragma once
 
 #include <exception>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -34,9 +36,21 @@ public:
 /// from std::exception, so `catch (const std::exception&)` cannot swallow it. A task
 /// that catches it and carries on has refused the cancellation: it completes normally
 /// and cancelled() is false (asyncio's uncancel semantics).
+///
+/// `handle.cancel("shutting down")` (or TaskRef::cancel) gives it a message: message() and
+/// what() return it (asyncio's `CancelledError(msg)`); without one message() is empty.
 class CancelledError {
 public:
-    const char* what() const noexcept { return "weft::CancelledError: the task was cancelled"; }
+    CancelledError() noexcept = default;
+    explicit CancelledError(std::string message) : message_(std::make_shared<const std::string>(std::move(message))) {}
+    const char* what() const noexcept {
+        return message_ ? message_->c_str() : "weft::CancelledError: the task was cancelled";
+    }
+    /// The message given to cancel(msg); empty when none was.
+    std::string_view message() const noexcept { return message_ ? std::string_view(*message_) : std::string_view(); }
+
+private:
+    std::shared_ptr<const std::string> message_;  // shared: copying an exception must not throw
 };
 
 /// A weft deadline passed: what the owner of an expired timeout() scope, and the caller of

@@ -51,6 +51,8 @@ public:
     bool is_done() const { return checked().join_waiter.load(std::memory_order_acquire) == detail::kJoinClosed; }
     /// Requests cancellation. False if the task already finished (a no-op then).
     bool cancel() { return detail::request_cancel(&mutable_checked(), detail::task_state::kCancelRequested); }
+    /// cancel() whose CancelledError carries `message` (asyncio's Task.cancel(msg)).
+    bool cancel(std::string_view message) { return detail::request_cancel(&mutable_checked(), message); }
     /// True once the task has finished by cancellation (it never started, or it let
     /// CancelledError escape).
     bool cancelled() const { return is_done() && checked().cancelled; }

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <utility>
 
+#include <weft/detail/context_inherit.hpp>
 #include <weft/detail/task_header.hpp>
 #include <weft/detail/task_hooks.hpp>
 #include <weft/join_handle.hpp>
@@ -58,6 +59,9 @@ struct RuntimeOptions {
     // destroyed where they stand and named in one log line. asyncio waits without a bound;
     // 5 s keeps a stuck task from hanging the process.
     std::chrono::milliseconds shutdown_grace{5'000};
+    // Keep the list of live tasks that weft::all_tasks() returns (all_tasks.hpp). Off: spawn
+    // then does nothing for it.
+    bool track_tasks = false;
 };
 
 namespace detail {
@@ -81,6 +85,7 @@ public:
                         std::source_location where = std::source_location::current()) {
         auto handle = detail::TaskAccess::release_unspent(task, "Runtime::spawn");
         detail::hooks::spawned(&handle.promise(), name, where);
+        detail::spawn_extras_if_any(&handle.promise(), core_.get());  // this thread's or task's context
         detail::launch(core_.get(), &handle.promise(), handle, name);
         return JoinHandle<T>(&handle.promise());
     }

@@ -22,6 +22,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,7 @@ class TimeoutScope;
 namespace weft::detail {
 
 class RuntimeCore;
+class ContextMap;
 
 class TaskHeader;
 
@@ -73,12 +75,29 @@ protected:
     ~CompletionListener() = default;
 };
 
+class TaskRegistry;
+// all_tasks.hpp: the frame of task `id` is being freed (it blocks while all_tasks() looks).
+void unregister_task(TaskRegistry& registry, std::uint64_t id) noexcept;
+
 // What few tasks need: a name, an id someone asked for. Allocated on first need, so that
 // the header of every task stays small (a frame is the memory a live task costs).
 struct TaskExtras {
     Atomic<std::uint64_t> id{0};  // 0: not given out yet
     std::string name;
     TimeoutScope* innermost_scope = nullptr;  // the task's own: its active timeout scopes
+    // cancel(msg): the message the next CancelledError carries (owned; swapped, never read
+    // in place, so concurrent cancel(msg) calls and the delivery each own what they took).
+    Atomic<std::string*> cancel_message{nullptr};
+    Atomic<std::uint32_t> cancel_requests{0};   // cancelling(): cancel() calls not uncancel()ed
+    std::shared_ptr<const ContextMap> context;  // ContextVar values (context_var.hpp); the task's own
+    std::shared_ptr<TaskRegistry> registry;     // all_tasks(): listed there until its frame is freed
+    TaskExtras() = default;
+    TaskExtras(const TaskExtras&) = delete;
+    TaskExtras& operator=(const TaskExtras&) = delete;
+    ~TaskExtras() {
+        delete cancel_message.load(memory_order_relaxed);
+        if (registry) unregister_task(*registry, id.load(memory_order_relaxed));
+    }
 };
 
 // 96 bytes: kept small because every live task holds one (spawn of 1M tasks is bound by
@@ -145,6 +164,13 @@ void cancellable_suspend_withdrawn() noexcept;
 // Requests cancellation (bit: kCancelRequested or kTimeoutRequested). A task idle in a
 // cancellable wait is scheduled, and its awaiter throws. False if already complete.
 bool request_cancel(TaskHeader* task, std::uint32_t bit) noexcept;
+// cancel(msg): request_cancel(kCancelRequested) whose CancelledError carries `message`.
+bool request_cancel(TaskHeader* task, std::string_view message) noexcept;
+// `self`, cancelled while it awaited `target`, cancels it too (asyncio's propagation), passing
+// on the message of its own cancel(msg) if it has one.
+void propagate_cancel(TaskHeader* self, TaskHeader* target) noexcept;
+// The CancelledError for `task` (with the message of its cancel(msg), taken, if any).
+std::exception_ptr cancelled_error_for(TaskHeader* task) noexcept;
 
 // The shutdown's cancellation of `task` (request_cancel once: kShutdownCancelled). The caller
 // guarantees that the task is alive. False if it had been cancelled that way already.

@@ -6,7 +6,8 @@
 // submitted); whoever lets go last frees it, so the callable may outlive the awaiting frame.
 //
 // Protocol (one CAS on `status_` decides every race):
-//  1. await_suspend registers the task's waker (prepare_cancellable_suspend), then submits.
+//  1. await_suspend registers the task's waker (prepare_cancellable_suspend), takes a copy of
+//     the task's context (ContextVar: the callable runs in it), then submits.
 //  2. The executor starts the call with CAS queued -> running. If that fails the awaiter
 //     abandoned it first and the callable never runs.
 //  3. It runs the callable, stores value or exception, then CAS running -> completing.
@@ -24,6 +25,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <tuple>
@@ -92,6 +94,7 @@ private:
     Atomic<std::uint32_t> refs_{1};
     Atomic<std::int64_t> started_at_ns_{0};
     Waker waker_;
+    std::shared_ptr<const ContextMap> context_;  // the awaiting task's ContextVars, for the callable
     const char* what_;
     const std::type_info* callable_;
     BridgeExecutor executor_;

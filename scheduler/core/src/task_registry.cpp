@@ -1,0 +1,76 @@
+// all_tasks() (all_tasks.hpp), and spawn's slow path for the extras (context_inherit.hpp).
+#include <weft/all_tasks.hpp>
+
+#include <weft/context_var.hpp>
+#include <weft/current_task.hpp>
+#include <weft/detail/context.hpp>
+#include <weft/detail/context_inherit.hpp>
+#include <weft/error.hpp>
+#include <weft/runtime.hpp>
+
+#include "runtime_core.hpp"
+#include "task_registry.hpp"
+
+namespace weft {
+
+namespace detail {
+
+void unregister_task(TaskRegistry& registry, std::uint64_t id) noexcept { registry.erase(id); }
+
+void spawn_extras(TaskHeader* child, RuntimeCore* runtime) noexcept {
+    inherit_context(child);
+    if (const std::shared_ptr<TaskRegistry>& registry = runtime->task_registry()) [[unlikely]] {
+        TaskExtras& extras = child->extras();
+        std::uint64_t id = child->id();
+        try {
+            registry->insert(id, child);
+            extras.registry = registry;
+        } catch (...) {  // out of memory: the task runs unlisted rather than not at all
+        }
+    }
+}
+
+namespace {
+
+bool finished(const TaskHeader* task) noexcept {
+    std::uintptr_t value = task->join_waiter.load(memory_order_acquire);
+    return value == kJoinClosed || value == kJoinClosing;
+}
+
+std::vector<TaskSnapshot> snapshot(RuntimeCore& runtime) {
+    const std::shared_ptr<TaskRegistry>& registry = runtime.task_registry();
+    if (!registry)
+        throw UsageError("weft::all_tasks(): runtime '" + runtime.options().name +
+                         "' does not track its tasks (build it with RuntimeOptions{.track_tasks = true})");
+    std::vector<TaskSnapshot> out;
+    registry->for_each([&](TaskHeader* task) {
+        if (finished(task)) return;
+        out.emplace_back(registry, task->id(), std::string(task->name_view()), TaskRef(task).cancelling());
+    });
+    return out;
+}
+
+}  // namespace
+
+}  // namespace detail
+
+bool TaskSnapshot::cancel() const {
+    return registry_->with(id_, [](detail::TaskHeader* task) { return task && TaskRef(task).cancel(); });
+}
+
+bool TaskSnapshot::cancel(std::string_view message) const {
+    return registry_->with(id_, [message](detail::TaskHeader* task) { return task && TaskRef(task).cancel(message); });
+}
+
+bool TaskSnapshot::done() const {
+    return registry_->with(id_, [](detail::TaskHeader* task) { return !task || detail::finished(task); });
+}
+
+std::vector<TaskSnapshot> all_tasks() {
+    detail::TaskHeader* task = detail::current_task_or_throw("weft::all_tasks()");
+    return detail::snapshot(*task->runtime);
+}
+
+std::vector<TaskSnapshot> all_tasks(Runtime& runtime) { return detail::snapshot(runtime.core()); }
+
+}  // namespace weft
