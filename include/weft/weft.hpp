@@ -12,6 +12,7 @@
 
 #include <weft/call_later.hpp>
 #include <weft/current_task.hpp>
+#include <weft/done_callback.hpp>
 #include <weft/error.hpp>
 #include <weft/gather.hpp>
 #include <weft/join_handle.hpp>

@@ -14,6 +14,7 @@
 #include <weft/error.hpp>
 
 #include "cpu_affinity.hpp"
+#include "done_callbacks.hpp"
 #include "runtime_core.hpp"
 
 namespace weft::detail {
@@ -236,12 +237,16 @@ void Worker::complete(TaskHeader* task) {
         task->exception = std::make_exception_ptr(CancelledError());
         task->cancelled = true;
     }
+    if (bits & ts::kDoneCallbacks) [[unlikely]]
+        run_done_callbacks(task);  // (before close_join: the handle may free the frame after it)
     finish(task);
 }
 
 void Worker::complete_unstarted(TaskHeader* task) {
     task->exception = std::make_exception_ptr(CancelledError());
     task->cancelled = true;
+    if (task->cancel_bits.fetch_or(ts::kOutcomeDecided, memory_order_acq_rel) & ts::kDoneCallbacks)
+        run_done_callbacks(task);
     finish(task);
 }
 

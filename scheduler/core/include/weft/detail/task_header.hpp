@@ -63,6 +63,19 @@ inline constexpr std::uintptr_t kLastJoinMarker = 7;  // observers are 8-aligned
 
 class TaskHeader;
 
+// The done callbacks of a task (done_callbacks.cpp), made by its first add_done_callback.
+class DoneCallbacks;
+struct DoneCallbacksSlot {
+    Atomic<DoneCallbacks*> list{nullptr};
+    DoneCallbacksSlot() = default;
+    DoneCallbacksSlot(const DoneCallbacksSlot&) = delete;
+    DoneCallbacksSlot& operator=(const DoneCallbacksSlot&) = delete;
+    ~DoneCallbacksSlot() {
+        if (DoneCallbacks* callbacks = list.load(memory_order_relaxed)) destroy(callbacks);
+    }
+    static void destroy(DoneCallbacks* callbacks) noexcept;
+};
+
 // Told when a task finishes, on the thread that finished it (keep it short: it runs
 // inside the scheduler). Used by wait(), as_completed(), gather().
 class CompletionListener {
@@ -79,6 +92,7 @@ struct TaskExtras {
     Atomic<std::uint64_t> id{0};  // 0: not given out yet
     std::string name;
     TimeoutScope* innermost_scope = nullptr;  // the task's own: its active timeout scopes
+    DoneCallbacksSlot done_callbacks;
 };
 
 // 96 bytes: kept small because every live task holds one (spawn of 1M tasks is bound by
