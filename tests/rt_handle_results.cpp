@@ -265,6 +265,18 @@ weft::Task<void> never_read_failure() {
     co_await weft::yield_now();
 }
 
+// when_all rethrows the first failure in argument order: that one reached the caller, so it
+// is not logged as unobserved; a later failure nobody saw is (asyncio: "never retrieved").
+weft::Task<std::string> when_all_two_failures() {
+    try {
+        (void)co_await weft::when_all(fail_after_yields("first", 2), value_after_yields(1, 3),
+                                      fail_after_yields("third", 1));
+    } catch (const std::runtime_error& e) {
+        co_return e.what();
+    }
+    co_return "";
+}
+
 // Many lvalue joins racing completion on several workers: each value exactly, no leak.
 weft::Task<std::int64_t> lvalue_joins(int count, test::LifeCounter* counter) {
     std::vector<weft::JoinHandle<int>> handles;
@@ -389,4 +401,12 @@ TEST_CASE("lvalue joins racing completion on several workers: every value, every
         REQUIRE(sum == 2 * (static_cast<std::int64_t>(count) * (count - 1) / 2));
         REQUIRE(counter.live() == 0);
     }
+}
+
+TEST_CASE("when_all: the failure it rethrows is observed, not logged; an unseen one is", "[gather][results]") {
+    test::LogCapture log;
+    REQUIRE(weft::run(when_all_two_failures(), {.workers = 1}) == "first");
+    auto errors = log.errors();
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].text.find("third") != std::string::npos);
 }
