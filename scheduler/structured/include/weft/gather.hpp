@@ -259,7 +259,8 @@ Task<std::vector<result_t<T>>> gather_vector(GatherMode mode, std::vector<Task<T
 }  // namespace detail
 
 // `= delete("why")` (C++26, which clang 19 accepts as an extension): the compiler prints the
-// reason. Elsewhere a plain `= delete`, whose quoted declaration line still shows it.
+// reason. Elsewhere a plain `= delete`; g++ then quotes the declaration's first line, where
+// the parameter's name (pass_std_move_tasks) says it.
 #if defined(__clang__) && __clang_major__ >= 19
 #define WEFT_DELETED_BECAUSE(reason) \
     _Pragma("clang diagnostic push") \
@@ -289,14 +290,16 @@ Task<std::tuple<result_t<detail::gather_value_t<As>>...>> when_all(As&&... args)
 
 template <class... As>
     requires(detail::is_task_lvalue<As &&> || ...)
-void gather(As&&...) = WEFT_DELETED_BECAUSE("weft::gather takes its Tasks over: pass std::move(task)");
+void gather(As&&... pass_std_move_task) =
+    WEFT_DELETED_BECAUSE("weft::gather takes its Tasks over: pass std::move(task)");
 template <class... As>
     requires(detail::is_task_lvalue<As &&> || ...)
 void gather(ReturnExceptions,
             As&&...) = WEFT_DELETED_BECAUSE("weft::gather takes its Tasks over: pass std::move(task)");
 template <class... As>
     requires(detail::is_task_lvalue<As &&> || ...)
-void when_all(As&&...) = WEFT_DELETED_BECAUSE("weft::when_all takes its Tasks over: pass std::move(task)");
+void when_all(As&&... pass_std_move_task) =
+    WEFT_DELETED_BECAUSE("weft::when_all takes its Tasks over: pass std::move(task)");
 
 // ---- vectors ----------------------------------------------------------------------------------
 
@@ -305,7 +308,7 @@ Task<std::vector<result_t<T>>> gather(std::vector<Task<T>>&& tasks) {
     return detail::gather_vector(detail::GatherMode::fail_fast, std::move(tasks));
 }
 template <class T>
-void gather(const std::vector<Task<T>>& tasks) =
+void gather(const std::vector<Task<T>>& pass_std_move_tasks) =
     WEFT_DELETED_BECAUSE("weft::gather takes the vector of Tasks over: pass std::move(tasks)");
 
 /// The caller's handles: they keep their tasks and results (each result here is a copy).
@@ -324,7 +327,7 @@ Task<std::vector<Outcome<T>>> gather(ReturnExceptions, std::vector<Task<T>>&& ta
     return detail::gather_handle_outcomes<T, false>(nullptr, detail::spawn_all(std::move(tasks)));
 }
 template <class T>
-void gather(ReturnExceptions, const std::vector<Task<T>>& tasks) =
+void gather(ReturnExceptions, const std::vector<Task<T>>& pass_std_move_tasks) =
     WEFT_DELETED_BECAUSE("weft::gather takes the vector of Tasks over: pass std::move(tasks)");
 template <class T>
 Task<std::vector<Outcome<T>>> gather(ReturnExceptions, std::vector<JoinHandle<T>>& handles) {
@@ -340,7 +343,7 @@ Task<std::vector<result_t<T>>> when_all(std::vector<Task<T>>&& tasks) {
     return detail::gather_vector(detail::GatherMode::all_then_first_failure, std::move(tasks));
 }
 template <class T>
-void when_all(const std::vector<Task<T>>& tasks) =
+void when_all(const std::vector<Task<T>>& pass_std_move_tasks) =
     WEFT_DELETED_BECAUSE("weft::when_all takes the vector of Tasks over: pass std::move(tasks)");
 template <class T>
 Task<std::vector<result_t<T>>> when_all(std::vector<JoinHandle<T>>& handles) {
@@ -366,7 +369,7 @@ Task<WhenAnyResult<T>> when_any(std::vector<Task<T>>&& tasks) {
     return detail::when_any_tasks(std::move(tasks));
 }
 template <class T>
-void when_any(const std::vector<Task<T>>& tasks) =
+void when_any(const std::vector<Task<T>>& pass_std_move_tasks) =
     WEFT_DELETED_BECAUSE("weft::when_any takes the vector of Tasks over: pass std::move(tasks)");
 
 template <class T, class... Rest>
