@@ -18,6 +18,9 @@
 //    thread, from anywhere else (a plain thread holding a Runtime::spawn handle), or if the
 //    runtime is shutting down. Never called inside add_done_callback() from a worker.
 //  - An exception escaping a callback is logged (spdlog) and dropped.
+//  - An add that races the very end of the task (its outcome decided, its callbacks not yet
+//    run) waits, spinning, for the finishing worker to be done with the callbacks added
+//    earlier: one more reason for a callback never to block, here on a lock the adder holds.
 //  - Add callbacks through the JoinHandle, from the task or thread that holds it (as for
 //    co_await); cancel() alone may be called from anywhere.
 // Where weft differs: asyncio passes the Task object and always schedules; a weft callback
