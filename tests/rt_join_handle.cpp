@@ -1,5 +1,5 @@
 // weft::JoinHandle<T>: results and exceptions through the handle, id()/name()/is_done(),
-// detach() and dropped handles (no leak either way), misuse (awaiting twice, two joiners),
+// detach() and dropped handles (no leak either way), misuse (awaiting a taken handle, two joiners),
 // and cancel() reaching a task that is being awaited.
 //
 // The step-by-step tests run on one worker, where the order is deterministic: a freshly
@@ -107,7 +107,8 @@ weft::Task<Observed> observe_handle() {
     auto [id, name] = co_await handle;
     seen.reported_id = id;
     seen.reported_name = name;
-    seen.valid_after_await = handle.valid();
+    seen.valid_after_await = handle.valid();  // an lvalue await keeps the handle
+    (void)co_await std::move(handle);          // this one takes it
     try {
         (void)handle.id();
     } catch (const weft::UsageError&) {
@@ -137,13 +138,17 @@ weft::Task<void> drop_handles(int count, test::LifeCounter* counter, std::atomic
     late_drops.clear();  // dropped after the tasks finished: the last reference
 }
 
+// An lvalue await keeps the result: a second one returns it again (asyncio). Once taken
+// (co_await std::move), the handle is empty: UsageError.
 weft::Task<bool> await_twice() {
     auto handle = weft::spawn(parse(8));
     int first = co_await handle;
+    int second = co_await handle;
+    int taken = co_await std::move(handle);
     try {
         co_await handle;
     } catch (const weft::UsageError&) {
-        co_return first == 8;
+        co_return first == 8 && second == 8 && taken == 8;
     }
     co_return false;
 }
@@ -276,7 +281,7 @@ TEST_CASE("JoinHandle reports the task's id, name and completion", "[join_handle
     REQUIRE(seen.done_after_run);
     REQUIRE(seen.reported_id == seen.id);
     REQUIRE(seen.reported_name == "parser");
-    REQUIRE_FALSE(seen.valid_after_await);
+    REQUIRE(seen.valid_after_await);
     REQUIRE(seen.throws_when_empty);
 }
 
@@ -294,7 +299,8 @@ TEST_CASE("detached tasks and dropped handles run to completion without leaking"
     }
 }
 
-TEST_CASE("awaiting a JoinHandle twice throws UsageError", "[join_handle][usage]") {
+TEST_CASE("awaiting a JoinHandle twice returns the result again; once taken it throws UsageError",
+          "[join_handle][usage]") {
     REQUIRE(weft::run(await_twice(), {.workers = 2}));
     REQUIRE(weft::run(await_empty_handle(), {.workers = 1}));
 }

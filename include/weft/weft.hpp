@@ -15,6 +15,7 @@
 #include <weft/call_soon.hpp>
 #include <weft/context_var.hpp>
 #include <weft/current_task.hpp>
+#include <weft/done_callback.hpp>
 #include <weft/error.hpp>
 #include <weft/gather.hpp>
 #include <weft/join_handle.hpp>

@@ -57,7 +57,7 @@ Task<ShutdownReport> Shutdown::run(std::chrono::milliseconds grace) {
         auto scope = timeout_at(deadline);
         for (auto& task : tasks) {
             try {
-                co_await task;
+                co_await std::move(task);  // takes it: valid() afterwards means the join was interrupted
             } catch (...) {
                 // Still valid: the join itself was interrupted (our deadline, or run() was
                 // cancelled): stop waiting. Otherwise it is the task's own outcome.

@@ -12,6 +12,7 @@
 #include <weft/detail/task_transitions.hpp>
 #include <weft/error.hpp>
 
+#include "done_callbacks.hpp"
 #include "runtime_core.hpp"
 
 namespace weft::detail {
@@ -49,6 +50,9 @@ void abandon_task(TaskHeader* task, std::vector<std::string>* stragglers) noexce
         current->result_taken = true;  // not a failure of the task's own: don't log it
         current->cancelled = true;
         transition::abandoned(current);
+        if (current->cancel_bits.fetch_or(task_state::kOutcomeDecided, memory_order_acq_rel) &
+            task_state::kDoneCallbacks)
+            run_done_callbacks(current);
         hooks::finished(current);
         std::uintptr_t observer = begin_close(current);
         if (observer == kDetached) {

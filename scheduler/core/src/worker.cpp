@@ -14,6 +14,7 @@
 #include <weft/error.hpp>
 
 #include "cpu_affinity.hpp"
+#include "done_callbacks.hpp"
 #include "runtime_core.hpp"
 
 namespace weft::detail {
@@ -225,23 +226,36 @@ void Worker::cancel_at_resume(TaskHeader* task) noexcept {
     task->cancel_bits.fetch_or(ts::kCancelRequested, memory_order_release);
 }
 
+namespace {
+// complete()'s uncommon cases, out of line so that complete() stays small enough to be inlined
+// into the worker's run_task: a failure, a cancellation, done callbacks.
+[[gnu::noinline]] void settle_uncommon_outcome(TaskHeader* task, std::uint32_t bits) {
+    if (task->exception) {
+        task->cancelled = Worker::is_cancellation(task->exception);
+    } else if (bits & ts::kCancelRequested) {
+        task->exception = cancelled_error_for(task);
+        task->cancelled = true;
+    }
+    if (bits & ts::kDoneCallbacks)
+        run_done_callbacks(task);  // (before close_join: the handle may free the frame after it)
+}
+}  // namespace
+
 void Worker::complete(TaskHeader* task) {
     // The outcome is decided here against request_cancel() by one RMW on the bits. asyncio's
     // `_must_cancel`: a task cancelled while it ran that returned without another await (or
     // without catching the CancelledError) ends cancelled; a cancel() after this returns false.
     std::uint32_t bits = task->cancel_bits.fetch_or(ts::kOutcomeDecided, memory_order_acq_rel);
-    if (task->exception) {
-        task->cancelled = is_cancellation(task->exception);
-    } else if (bits & ts::kCancelRequested) [[unlikely]] {
-        task->exception = cancelled_error_for(task);
-        task->cancelled = true;
-    }
+    if (task->exception || (bits & (ts::kCancelRequested | ts::kDoneCallbacks))) [[unlikely]]
+        settle_uncommon_outcome(task, bits);
     finish(task);
 }
 
 void Worker::complete_unstarted(TaskHeader* task) {
     task->exception = cancelled_error_for(task);
     task->cancelled = true;
+    if (task->cancel_bits.fetch_or(ts::kOutcomeDecided, memory_order_acq_rel) & ts::kDoneCallbacks)
+        run_done_callbacks(task);
     finish(task);
 }
 

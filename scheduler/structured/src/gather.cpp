@@ -29,8 +29,12 @@ Task<void> gather_wait(std::vector<TaskHeader*> tasks, GatherMode mode) {
     }
     if (failure) std::rethrow_exception(failure);
     if (mode == GatherMode::all_then_first_failure) {
-        for (TaskHeader* task : tasks)
-            if (task->exception) std::rethrow_exception(task->exception);
+        for (TaskHeader* task : tasks) {
+            if (task->exception) {
+                task->result_taken = true;  // it reaches the caller: not unobserved
+                std::rethrow_exception(task->exception);
+            }
+        }
     }
 }
 

@@ -1,29 +1,58 @@
-// weft::JoinHandle<T>: the handle spawn() returns for a running task.
+// weft::JoinHandle<T>: the handle spawn() returns for a running task (asyncio's Task).
 //
 //   auto h = weft::spawn(fetch(url), "fetch");
 //   ...
 //   Page page = co_await h;   // resumes on a worker once the task finished;
 //                             // rethrows the task's exception
+//   if (h.done() && !h.cancelled()) log(h.result().size());   // still readable
+//   Page mine = co_await std::move(h);                         // takes it: h is now empty
 //
-// Awaiting consumes the handle: a second co_await throws UsageError. Dropping the
-// handle (or detach()) lets the task run on; its failure is then logged, not lost.
-// cancel() asks the task to stop: it sees CancelledError at its current or next
-// suspension point. If the awaiting task is itself cancelled while it waits here, the
-// awaited task is cancelled too (asyncio's propagation), and the handle stays valid so
-// the caller may await the child's end.
+// Results stay readable (asyncio's Task semantics): once the task finished, done(),
+// cancelled(), result() and exception() read its outcome as often as wanted, and
+// `co_await h` on an lvalue returns it again, each time:
+//  - `co_await h` (lvalue): waits, then returns a copy of the result (rethrows the task's
+//    exception, CancelledError if it was cancelled). The frame, with the result, lives until
+//    the handle is dropped. For a move-only T the first such await moves the value out;
+//    later reads throw UsageError ("moved out").
+//  - `co_await std::move(h)`, `co_await spawn(...)`: waits, then takes the result and frees
+//    the frame at once; the handle is left empty (a later use throws UsageError). This is
+//    the fork-join fast path (skynet, fib, nqueens): no copy, no frame kept.
+//  - result(): the value (a const reference into the frame, valid while the handle holds
+//    it); UsageError if the task has not finished. exception(): nullptr if it returned, its
+//    exception if it failed; both throw CancelledError if it was cancelled.
+// Dropping the handle (or detach()) lets the task run on; its failure is then logged, not
+// lost (reading the outcome through the handle counts as observing it). cancel() asks the
+// task to stop: it sees CancelledError at its current or next suspension point. If the
+// awaiting task is itself cancelled while it waits here, the awaited task is cancelled too
+// (asyncio's propagation), and the handle stays valid so the caller may await the child's end.
+// One task at a time may wait on a handle (a second concurrent awaiter gets UsageError);
+// add_done_callback (done_callback.hpp) has no such limit. Where weft differs from asyncio:
+// a JoinHandle has one owner (move-only), so sharing a task's result means sharing the
+// handle, and the lvalue await copies where Python shares one object.
 #pragma once
 
 #include <cstdint>
+#include <exception>
+#include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <weft/detail/fork_join.hpp>
 #include <weft/detail/task_header.hpp>
+#include <weft/done_callback.hpp>
 #include <weft/error.hpp>
 #include <weft/task.hpp>
 #include <weft/yield.hpp>
 
 namespace weft {
+
+namespace detail {
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_not_finished(const char* what) {
+    throw UsageError(std::string("JoinHandle::") + what +
+                     ": the task has not finished (co_await the handle, or check done() first)");
+}
+}  // namespace detail
 
 template <class T>
 class [[nodiscard("co_await the JoinHandle or call detach()")]] JoinHandle {
@@ -45,23 +74,50 @@ public:
     /// Lets the task run on unobserved (an exception it throws is logged).
     void detach() noexcept { reset(); }
 
-    /// False once awaited or detached.
+    /// False once taken (co_await std::move(h)), detached or moved from.
     bool valid() const noexcept { return task_ != nullptr; }
 
-    bool is_done() const { return checked().join_waiter.load(std::memory_order_acquire) == detail::kJoinClosed; }
+    /// True once the task has finished (returned, failed or was cancelled).
+    bool done() const { return checked().join_waiter.load(std::memory_order_acquire) == detail::kJoinClosed; }
+    bool is_done() const { return done(); }
     /// Requests cancellation. False if the task already finished (a no-op then).
     bool cancel() { return detail::request_cancel(&mutable_checked(), detail::task_state::kCancelRequested); }
     /// cancel() whose CancelledError carries `message` (asyncio's Task.cancel(msg)).
     bool cancel(std::string_view message) { return detail::request_cancel(&mutable_checked(), message); }
     /// True once the task has finished by cancellation (it never started, or it let
     /// CancelledError escape).
-    bool cancelled() const { return is_done() && checked().cancelled; }
+    bool cancelled() const { return done() && checked().cancelled; }
     std::uint64_t id() const { return checked().id(); }
     std::string_view name() const { return checked().name_view(); }
 
-    // Propagate: cancelling the awaiting task cancels this one too (false: shield()). A
-    // template argument, not a field: the common awaiter then tests nothing for it.
-    template <bool Propagate>
+    /// The finished task's value (a reference into its frame, valid while this handle holds
+    /// it; void for Task<void>). Rethrows its exception, CancelledError if it was cancelled;
+    /// UsageError if it has not finished, or if a move-only value was moved out.
+    decltype(auto) result() {
+        detail::TaskPromise<T>& task = finished_or_throw("result()");
+        task.result_taken = true;
+        return task.peek_result();
+    }
+    /// The finished task's exception: nullptr if it returned. CancelledError (thrown) if it
+    /// was cancelled, UsageError if it has not finished.
+    std::exception_ptr exception() {
+        detail::TaskPromise<T>& task = finished_or_throw("exception()");
+        task.result_taken = true;
+        if (task.cancelled) std::rethrow_exception(task.exception);
+        return task.exception;
+    }
+    /// Calls `fn` once when the task finishes (at once-ish if it has): see done_callback.hpp.
+    /// `fn` takes (const weft::FinishedTask&) or nothing.
+    template <class F>
+    void add_done_callback(F&& fn) {
+        detail::add_done_callback(&mutable_checked(), detail::make_done_callback(std::forward<F>(fn)));
+    }
+
+    // Propagate: cancelling the awaiting task cancels this one too (false: shield()).
+    // Consume: take the result and free the frame (co_await on an rvalue) rather than
+    // return a copy and keep both (on an lvalue). Template arguments, not fields: the common
+    // awaiters then test nothing for them.
+    template <bool Propagate, bool Consume = true>
     class BasicAwaiter {
     public:
         explicit BasicAwaiter(JoinHandle& handle) noexcept : handle_(handle) {}
@@ -113,10 +169,15 @@ public:
             } else if (handle_.task_->join_waiter.load(std::memory_order_acquire) != detail::kJoinClosed) {
                 detail::join_cancelled(handle_.task_, Propagate);  // throws unless it finished meanwhile
             }
-            detail::TaskPromise<T>* task = std::exchange(handle_.task_, nullptr);
-            Destroyer free_when_returned{task};
-            task->result_taken = true;
-            return task->take_result();
+            if constexpr (Consume) {
+                detail::TaskPromise<T>* task = std::exchange(handle_.task_, nullptr);
+                Destroyer free_when_returned{task};
+                task->result_taken = true;
+                return task->take_result();
+            } else {
+                handle_.task_->result_taken = true;
+                return handle_.task_->read_result();
+            }
         }
 
     private:
@@ -142,10 +203,12 @@ public:
             if (inlined_) detail::join_abandon_inlined(handle_.task_, outer_);
         }
     };
-    using Awaiter = BasicAwaiter<true>;
+    using Awaiter = BasicAwaiter<true, false>;          // co_await h: keeps the handle
+    using TakingAwaiter = BasicAwaiter<true, true>;     // co_await std::move(h): takes it
 
     // For weft's combinators: the task behind the handle, and the result of a task known
-    // to have finished (consumes the handle like co_await does).
+    // to have finished: taken (consumes the handle like co_await std::move(h)) or read (like
+    // co_await h: the handle keeps it).
     detail::TaskHeader* task_header() const noexcept { return task_; }
     T take_ready_result() {
         detail::TaskPromise<T>* task = &mutable_checked();
@@ -155,9 +218,15 @@ public:
         task->result_taken = true;
         return task->take_result();
     }
+    T read_ready_result() {
+        detail::TaskPromise<T>* task = &mutable_checked();
+        detail::wait_closed(task);
+        task->result_taken = true;
+        return task->read_result();
+    }
 
     Awaiter operator co_await() & noexcept { return Awaiter(*this); }
-    Awaiter operator co_await() && noexcept { return Awaiter(*this); }
+    TakingAwaiter operator co_await() && noexcept { return TakingAwaiter(*this); }
 
 private:
     // A finished (kJoinClosed) task belongs to its handle alone: freed with no atomics.
@@ -167,12 +236,20 @@ private:
     };
 
     const detail::TaskPromise<T>& checked() const {
-        if (!task_) throw UsageError("JoinHandle is empty: it was already awaited, detached or moved from");
+        if (!task_) [[unlikely]]
+            throw UsageError("JoinHandle is empty: its result was taken (co_await std::move(handle)), or it was "
+                             "detached or moved from");
         return *task_;
     }
     detail::TaskPromise<T>& mutable_checked() {
         checked();
         return *task_;
+    }
+    detail::TaskPromise<T>& finished_or_throw(const char* what) {
+        detail::TaskPromise<T>& task = mutable_checked();
+        if (task.join_waiter.load(std::memory_order_acquire) != detail::kJoinClosed) [[unlikely]]
+            detail::throw_not_finished(what);
+        return task;
     }
     void reset() noexcept {
         if (task_) detail::release_handle(std::exchange(task_, nullptr));

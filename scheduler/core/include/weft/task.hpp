@@ -87,8 +87,30 @@ public:
         rethrow_if_failed();
         return std::move(*value_);
     }
+    // Non-consuming reads for a JoinHandle that keeps the frame (join_handle.hpp): a copy,
+    // or for a move-only T the value itself, moved out once (later reads: UsageError).
+    T read_result() {
+        const T& value = peek_result();
+        if constexpr (std::is_copy_constructible_v<T>) {
+            return value;
+        } else {
+            T out = std::move(*value_);
+            value_.reset();
+            return out;
+        }
+    }
+    const T& peek_result() const {
+        rethrow_if_failed();
+        if (!value_) [[unlikely]]
+            throw_moved_out();
+        return *value_;
+    }
 
 private:
+    [[noreturn, gnu::cold]] static void throw_moved_out() {
+        throw UsageError("the task's result (a move-only type) was moved out by an earlier co_await of the JoinHandle");
+    }
+
     std::optional<T> value_;
 };
 
@@ -98,6 +120,8 @@ public:
     Task<void> get_return_object() noexcept;
     void return_void() const noexcept {}
     void take_result() const { rethrow_if_failed(); }
+    void read_result() const { rethrow_if_failed(); }
+    void peek_result() const { rethrow_if_failed(); }
 };
 
 }  // namespace detail

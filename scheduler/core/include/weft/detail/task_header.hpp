@@ -65,6 +65,19 @@ inline constexpr std::uintptr_t kLastJoinMarker = 7;  // observers are 8-aligned
 
 class TaskHeader;
 
+// The done callbacks of a task (done_callbacks.cpp), made by its first add_done_callback.
+class DoneCallbacks;
+struct DoneCallbacksSlot {
+    Atomic<DoneCallbacks*> list{nullptr};
+    DoneCallbacksSlot() = default;
+    DoneCallbacksSlot(const DoneCallbacksSlot&) = delete;
+    DoneCallbacksSlot& operator=(const DoneCallbacksSlot&) = delete;
+    ~DoneCallbacksSlot() {
+        if (DoneCallbacks* callbacks = list.load(memory_order_relaxed)) destroy(callbacks);
+    }
+    static void destroy(DoneCallbacks* callbacks) noexcept;
+};
+
 // Told when a task finishes, on the thread that finished it (keep it short: it runs
 // inside the scheduler). Used by wait(), as_completed(), gather().
 class CompletionListener {
@@ -91,6 +104,7 @@ struct TaskExtras {
     Atomic<std::uint32_t> cancel_requests{0};   // cancelling(): cancel() calls not uncancel()ed
     std::shared_ptr<const ContextMap> context;  // ContextVar values (context_var.hpp); the task's own
     std::shared_ptr<TaskRegistry> registry;     // all_tasks(): listed there until its frame is freed
+    DoneCallbacksSlot done_callbacks;
     TaskExtras() = default;
     TaskExtras(const TaskExtras&) = delete;
     TaskExtras& operator=(const TaskExtras&) = delete;

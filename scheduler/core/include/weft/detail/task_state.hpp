@@ -28,6 +28,9 @@ inline constexpr std::uint32_t kCancelBits = kCancelRequested | kTimeoutRequeste
 // Set by the worker that completes the task, in the same RMW that reads the bits: a cancel()
 // ordered before it makes the task end cancelled, one after it returns false.
 inline constexpr std::uint32_t kOutcomeDecided = 1u << 31;
+// A done callback was added (done_callbacks.cpp): the completer, reading this in the RMW that
+// sets kOutcomeDecided, runs the callbacks; a task with it is never joined inline.
+inline constexpr std::uint32_t kDoneCallbacks = 1u << 30;
 inline constexpr std::uint64_t kEpochOne = std::uint64_t{1} << 32;
 inline constexpr std::uint32_t epoch_of(std::uint64_t state) noexcept {
     return static_cast<std::uint32_t>(state >> 32);
