@@ -180,7 +180,32 @@ weft::Task<void> wait_blocking_inside_task_refused() {
     co_return;
 }
 
+weft::Task<void> await_until_shutdown(weft::Future<int> f, std::shared_ptr<std::atomic<int>> unwound) {
+    try {
+        (void)co_await f;
+    } catch (const weft::CancelledError&) {
+        unwound->fetch_add(1);
+        throw;
+    }
+}
+
+weft::Task<void> main_leaves_waiters(weft::Future<int> f, std::shared_ptr<std::atomic<int>> unwound) {
+    for (int i = 0; i < 3; ++i) weft::spawn(await_until_shutdown(f, unwound)).detach();
+    co_await weft::testing::until_waiters(f, 3);
+}
+
 }  // namespace
+
+TEST_CASE("Future: at shutdown, tasks awaiting a future nobody sets are cancelled", "[sync][future][shutdown]") {
+    const unsigned workers = GENERATE(1u, 2u);
+    weft::Future<int> f;
+    auto unwound = std::make_shared<std::atomic<int>>(0);
+    weft::run(main_leaves_waiters(f, unwound), weft::RuntimeOptions{.workers = workers});
+    CHECK(unwound->load() == 3);
+    CHECK_FALSE(f.done());  // untouched, and still usable
+    f.set_result(1);
+    CHECK(f.result() == 1);
+}
 
 TEST_CASE("Future: set once, awaited by several tasks, readable after", "[sync][future]") {
     weft::run(states_and_errors(), test::one_worker());
@@ -233,7 +258,8 @@ struct Request {
 
 weft::Task<int> call(weft::Queue<Request>& q, int x) {
     weft::Future<int> reply;
-    co_await q.put(Request{x, reply});
+    Request request{x, reply};  // (not built inside the co_await: g++ 12 destroys such a temporary twice)
+    co_await q.put(std::move(request));
     co_return co_await reply;
 }
 

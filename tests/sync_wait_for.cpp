@@ -158,6 +158,37 @@ weft::Task<void> semaphore_times_out_permit_stays() {
     CHECK(sem.value() == 1);
 }
 
+// asyncio's wait_for(cond.wait()): on timeout the lock has been taken again, as after any wait.
+weft::Task<void> condition_wait_times_out_lock_retaken() {
+    weft::Condition cond;
+    auto held = co_await cond.lock();
+    bool timed_out = false;
+    try {
+        co_await weft::wait_for(cond.wait(), 30ms);
+    } catch (const weft::TimeoutError&) {
+        timed_out = true;
+    }
+    CHECK(timed_out);
+    CHECK(cond.underlying_lock().held_by_current_task());
+    CHECK(weft::testing::waiters(cond) == 0);
+}
+
+// A put that times out on a full queue puts nothing (the item goes with the awaiter).
+weft::Task<void> queue_put_times_out() {
+    weft::Queue<int> q(1);
+    co_await weft::wait_for(q.put(1), 10ms);
+    bool timed_out = false;
+    try {
+        co_await weft::wait_for(q.put(2), 10ms);
+    } catch (const weft::TimeoutError&) {
+        timed_out = true;
+    }
+    CHECK(timed_out);
+    CHECK(q.qsize() == 1);
+    CHECK(q.get_nowait() == 1);
+    CHECK(weft::testing::waiters(q) == 0);
+}
+
 weft::Task<void> set_after(weft::Event& event, std::chrono::milliseconds delay) {
     co_await weft::sleep(delay);
     event.set();
@@ -288,6 +319,14 @@ TEST_CASE("wait_for(lock.lock()) returns the Guard; on timeout the lock is not h
 
 TEST_CASE("wait_for(sem.acquire()): on timeout the permit stays with the semaphore", "[wait_for]") {
     weft::run(semaphore_times_out_permit_stays(), test::paused_clock());
+}
+
+TEST_CASE("wait_for(cond.wait()) times out holding the lock again", "[wait_for]") {
+    weft::run(condition_wait_times_out_lock_retaken(), test::paused_clock());
+}
+
+TEST_CASE("wait_for(q.put()) on a full queue times out having put nothing", "[wait_for]") {
+    weft::run(queue_put_times_out(), test::paused_clock());
 }
 
 TEST_CASE("wait_for(event.wait()) times out and returns once set", "[wait_for]") {

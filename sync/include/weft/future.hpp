@@ -4,7 +4,8 @@
 //   struct Request { int x; weft::Future<int> reply; };
 //   weft::Task<int> call(weft::Queue<Request>& q, int x) {
 //       weft::Future<int> reply;
-//       co_await q.put({x, reply});      // a copy of the handle: the same future
+//       Request request{x, reply};       // a copy of the handle: the same future
+//       co_await q.put(std::move(request));
 //       co_return co_await reply;        // resumes once the batcher set it
 //   }
 //   ... batcher: for (auto& r : batch) r.reply.set_result(r.x * 2);
