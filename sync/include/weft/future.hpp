@@ -27,10 +27,12 @@
 //    result()/exception() throw InvalidStateError while pending, CancelledError if cancelled.
 //  - Awaiting is a cancellation point. A task cancelled (or timed out) while awaiting leaves
 //    the future untouched: it stays pending, other awaiters keep waiting, the setter still
-//    succeeds. weft differs from asyncio here (asyncio's Task.cancel() cancels the future it
-//    awaits) because a weft Future is shared by many awaiters and set from other threads,
-//    as with Tokio's oneshot (a dropped receiver does not cancel the sender). A task that
-//    owns the future and wants asyncio's behaviour calls f.cancel() in its catch.
+//    succeeds. weft differs from asyncio here: asyncio's Task.cancel() cancels the future the
+//    task awaits, so every other task awaiting it gets CancelledError too. A weft Future is
+//    shared by many awaiters and set from other threads, so one awaiter giving up must not
+//    take the result from the others (as with Tokio's oneshot, where a dropped receiver does
+//    not cancel the sender). A task that owns the future and wants asyncio's behaviour calls
+//    f.cancel() in its catch.
 //  - From a plain thread: co_await throws UsageError (there is no task to suspend); use
 //    wait_blocking(), which blocks the thread until the future is done (UsageError inside a
 //    task: it would block a worker).
