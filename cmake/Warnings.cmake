@@ -3,7 +3,10 @@
 
 option(WEFT_WERROR "Treat compiler warnings in weft's own targets as errors" OFF)
 
-set(WEFT_WARNING_FLAGS -Wall -Wextra -Wpedantic)
+# -Werror=return-type always: a Task<> function whose body has no co_await/co_return is a plain
+# function returning nothing (undefined behaviour when called), and a value-returning function
+# that falls off its end is the same bug; neither should ever build.
+set(WEFT_WARNING_FLAGS -Wall -Wextra -Wpedantic -Werror=return-type)
 
 function(weft_target_warnings target)
     target_compile_options(${target} PRIVATE

@@ -33,11 +33,12 @@
 #include <weft/wait.hpp>
 #include <weft/yield.hpp>
 
-// weft::sync: locks, events, conditions, semaphores, barriers, latches, queues.
+// weft::sync: locks, events, futures, conditions, semaphores, barriers, latches, queues.
 #include <weft/backpressure_queue.hpp>
 #include <weft/barrier.hpp>
 #include <weft/condition.hpp>
 #include <weft/event.hpp>
+#include <weft/future.hpp>
 #include <weft/latch.hpp>
 #include <weft/lock.hpp>
 #include <weft/queue.hpp>

@@ -17,6 +17,11 @@ std::size_t WaiterQueue::visit_parked(const Visit& visit) noexcept {
     return waiting;
 }
 
+void WaiterNode::throw_moved_awaiter() {
+    throw UsageError("a weft awaiter was moved after it was awaited: an awaiter may be moved (into wait_for) "
+                     "only before its co_await, and is awaited once");
+}
+
 void throw_cancelled() {
     TaskHeader* self = current_task_or_throw("a weft::sync wait");
     throw_if_cancelled(self);

@@ -27,6 +27,17 @@ public:
     using Error::Error;
 };
 
+/// An operation that the object's state does not allow (asyncio.InvalidStateError): a
+/// Future's result set twice, or read before it is done.
+///
+///   weft::Future<int> f;
+///   f.set_result(1);
+///   f.set_result(2);   // throws weft::InvalidStateError
+class InvalidStateError : public Error {
+public:
+    using Error::Error;
+};
+
 /// Delivered to a cancelled task at its current or next suspension point.
 ///
 ///   try { co_await weft::sleep(10s); }

@@ -37,8 +37,10 @@
 
 #include <chrono>
 #include <exception>
+#include <type_traits>
 #include <utility>
 
+#include <weft/detail/awaitable.hpp>
 #include <weft/detail/timer.hpp>
 #include <weft/error.hpp>
 #include <weft/join_handle.hpp>
@@ -113,27 +115,68 @@ TimeoutScope timeout(std::chrono::duration<Rep, Period> duration) {
     return TimeoutScope(now() + std::chrono::duration_cast<Clock::duration>(duration));
 }
 
-template <class T, class Rep, class Period>
-Task<T> wait_for(Task<T> task, std::chrono::duration<Rep, Period> duration) {
-    TimeoutScope deadline =
-        detail::TimeoutScopes::converting(now() + std::chrono::duration_cast<Clock::duration>(duration));
+namespace detail {
+template <class A>
+inline constexpr bool wait_for_refused = false;
+
+// wait_for's coroutine: owns the awaitable in its frame (moved or copied in by wait_for).
+template <class R, class A, class Rep, class Period>
+Task<R> wait_for_owned(A awaitable, std::chrono::duration<Rep, Period> duration) {
+    TimeoutScope deadline = TimeoutScopes::converting(now() + std::chrono::duration_cast<Clock::duration>(duration));
     try {
-        co_return co_await std::move(task);
+        if constexpr (std::is_void_v<R>) {
+            co_await std::move(awaitable);
+        } else {
+            co_return co_await std::move(awaitable);
+        }
     } catch (const CancelledError&) {
-        detail::TimeoutScopes::convert(deadline);
+        TimeoutScopes::convert(deadline);
         throw;
     }
 }
+}  // namespace detail
 
-template <class T, class Rep, class Period>
-Task<T> wait_for(JoinHandle<T> handle, std::chrono::duration<Rep, Period> duration) {
-    TimeoutScope deadline =
-        detail::TimeoutScopes::converting(now() + std::chrono::duration_cast<Clock::duration>(duration));
-    try {
-        co_return co_await handle;
-    } catch (const CancelledError&) {
-        detail::TimeoutScopes::convert(deadline);
-        throw;
+/// Awaits `awaitable` with a deadline (asyncio.wait_for): its result, or TimeoutError once
+/// `duration` has passed, the inner wait then cancelled.
+///
+///   int v = co_await weft::wait_for(compute(), 500ms);        // a Task (cancelled at the deadline)
+///   Item i = co_await weft::wait_for(queue.get(), 1s);        // any awaitable: a queue get,
+///   auto held = co_await weft::wait_for(lock.lock(), 1s);     //   a Lock::Guard, a permit,
+///   co_await weft::wait_for(event.wait(), 1s);                //   an event, a stream read,
+///   co_await weft::wait_for(weft::shield(work()), 1s);        //   a Shielded, a Future, a JoinHandle
+///
+/// The awaitable is moved into wait_for's frame, so the returned Task may be stored or
+/// spawned (the primitive an awaiter refers to must still outlive it, as with `co_await`).
+/// An lvalue is copied if it can be (a Future is a handle: the copy is the same future), and
+/// refused otherwise: pass `std::move(x)`, or the call itself (`wait_for(q.get(), 1s)`).
+/// An awaiter can be moved only before it is awaited (UsageError otherwise).
+///
+/// At the deadline the inner wait is cancelled the way cancel() does it (a JoinHandle's task
+/// is cancelled too; a Shielded one runs on). Nothing is lost: a sync wait that was granted
+/// its item, permit or lock before the task ran again passes it on (the `_must_cancel` rule,
+/// waiter_queue.hpp), so on TimeoutError the queue still has the item, the semaphore the
+/// permit, and the lock is not held. A result returned by reference is returned as a copy.
+template <class A, class Rep, class Period>
+auto wait_for(A&& awaitable, std::chrono::duration<Rep, Period> duration) {
+    using Owned = std::remove_cvref_t<A>;
+    if constexpr (!detail::awaitable<Owned>) {
+        static_assert(detail::wait_for_refused<A>,
+                      "weft::wait_for(awaitable, duration): the first argument is not awaitable (it has no "
+                      "operator co_await and is not an awaiter; if it is, pass it as an rvalue)");
+        return Task<void>();
+    } else if constexpr (!std::is_rvalue_reference_v<A&&> && !std::is_copy_constructible_v<Owned>) {
+        static_assert(detail::wait_for_refused<A>,
+                      "weft::wait_for(awaitable, duration): this awaitable is an lvalue that cannot be copied: "
+                      "pass the call itself (wait_for(queue.get(), 1s)) or std::move(it); wait_for keeps it in "
+                      "its own frame");
+        return Task<void>();
+    } else if constexpr (!std::is_move_constructible_v<Owned>) {
+        static_assert(detail::wait_for_refused<A>,
+                      "weft::wait_for(awaitable, duration): this awaitable cannot be moved into wait_for's frame");
+        return Task<void>();
+    } else {
+        using R = std::remove_cvref_t<detail::await_result_t<Owned>>;
+        return detail::wait_for_owned<R, Owned>(std::forward<A>(awaitable), duration);
     }
 }
 

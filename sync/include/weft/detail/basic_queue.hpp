@@ -108,6 +108,8 @@ public:
         PutAwaiter(BasicQueue& queue, T&& item) : queue_(queue), item_(std::move(item)) {}
         PutAwaiter(const PutAwaiter&) = delete;
         PutAwaiter& operator=(const PutAwaiter&) = delete;
+        // Only before it is awaited (into wait_for's frame).
+        PutAwaiter(PutAwaiter&& other) : queue_(unstarted(other).queue_), item_(std::move(other.item_)) {}
 
         bool await_ready() {
             Fast fast = queue_.put_fast(item_);
@@ -137,6 +139,13 @@ public:
         }
 
     private:
+        template <class Awaiter>
+        static Awaiter& unstarted(Awaiter& awaiter) {
+            if (awaiter.outcome_ != 0 || awaiter.node_.live()) [[unlikely]]
+                WaiterNode::throw_moved_awaiter();
+            return awaiter;
+        }
+
         [[gnu::noinline]] void resume_slow() {
             if (node_.live()) {
                 PutterNode& node = *node_.get();
@@ -162,6 +171,8 @@ public:
         explicit GetAwaiter(BasicQueue& queue) noexcept : queue_(queue) {}
         GetAwaiter(const GetAwaiter&) = delete;
         GetAwaiter& operator=(const GetAwaiter&) = delete;
+        // Only before it is awaited (into wait_for's frame).
+        GetAwaiter(GetAwaiter&& other) : queue_(unstarted(other).queue_) {}
 
         bool await_ready() {
             Fast fast = queue_.get_fast(item_);
@@ -191,6 +202,13 @@ public:
         }
 
     private:
+        template <class Awaiter>
+        static Awaiter& unstarted(Awaiter& awaiter) {
+            if (awaiter.outcome_ != 0 || awaiter.node_.live()) [[unlikely]]
+                WaiterNode::throw_moved_awaiter();
+            return awaiter;
+        }
+
         [[gnu::noinline]] void resume_slow() {
             if (node_.live()) {
                 GetterNode& node = *node_.get();

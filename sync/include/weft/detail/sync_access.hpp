@@ -12,8 +12,12 @@ struct SyncAccess {
     // How many tasks are queued on `primitive` right now (all its waiter queues together).
     template <class Primitive>
     static std::size_t waiters(const Primitive& primitive) noexcept {
-        SpinGuard locked(primitive.guard_);
-        return primitive.waiter_count_locked();
+        if constexpr (requires { primitive.shared_core(); }) {  // a handle to shared state (Future)
+            return waiters(primitive.shared_core());
+        } else {
+            SpinGuard locked(primitive.guard_);
+            return primitive.waiter_count_locked();
+        }
     }
 };
 

@@ -71,6 +71,15 @@ struct WaiterNode {
     // rather than queue a copy while the code reads the original (that broke Condition).
     WaiterNode(const WaiterNode&) = delete;
     WaiterNode& operator=(const WaiterNode&) = delete;
+    // Moved only before it is awaited (wait_for() moves the awaiter into its own frame): the
+    // new node starts fresh, keeping the primitive's tag. UsageError for a node that has been
+    // awaited (it may be linked in a queue, or hold a grant).
+    WaiterNode(WaiterNode&& other) : tag(other.tag) {
+        if (other.linked || other.state.load(memory_order_relaxed) != WaitState::idle) [[unlikely]]
+            throw_moved_awaiter();
+    }
+
+    [[noreturn]] static void throw_moved_awaiter();
 };
 
 // An intrusive FIFO of nodes. Not synchronised: always used under the owner's guard, which it
