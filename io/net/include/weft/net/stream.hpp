@@ -72,6 +72,9 @@ public:
         return {descriptor_, {descriptor_.fd(), static_cast<const char*>(data), size, kind_}};
     }
     WriteAllAwaiter write_all(std::string_view text) { return write_all(text.data(), text.size()); }
+    /// One write attempt now, never waiting: how many bytes the kernel took (0 if its buffer
+    /// is full). Throws as write() does. Not a cancellation point (StreamWriter::write uses it).
+    std::size_t try_write(const void* data, std::size_t size);
 
     /// shutdown(2): `write` sends end-of-stream to the peer and keeps reading possible.
     void shutdown(ShutdownMode how = ShutdownMode::write);
