@@ -68,7 +68,8 @@ TEST_CASE("io_split: the two halves in two tasks carry full duplex traffic", "[i
     const std::string b_to_a = test::pattern(12, 5 << 20);
     for (int round = 0; round < kRounds; ++round) {
         auto [at_a, at_b] = weft::run(
-            [](const std::string& a_to_b, const std::string& b_to_a) -> weft::Task<std::pair<std::string, std::string>> {
+            [](const std::string& a_to_b,
+               const std::string& b_to_a) -> weft::Task<std::pair<std::string, std::string>> {
                 auto listener = TcpListener::bind(SocketAddress::ip("127.0.0.1", 0));
                 auto accepting = weft::spawn(listener.accept());
                 TcpStream a = co_await TcpStream::connect(listener.local_address());
@@ -109,14 +110,12 @@ TEST_CASE("io_split: closing the write half ends the peer's stream; the read hal
         CHECK(reply == "got 8 bytes: question");
         co_await server;
         // (A closed half throws at the call, before any await.)
-        bool usage = co_await test::throws<weft::UsageError>([&]() -> weft::Task<void> {
-            co_await writer.write_all(std::string_view("x"));
-        }());
+        bool usage = co_await test::throws<weft::UsageError>(
+            [&]() -> weft::Task<void> { co_await writer.write_all(std::string_view("x")); }());
         CHECK(usage);
         reader.close();
-        bool usage2 = co_await test::throws<weft::UsageError>([&]() -> weft::Task<void> {
-            co_await reader.read(buf, 1);
-        }());
+        bool usage2 =
+            co_await test::throws<weft::UsageError>([&]() -> weft::Task<void> { co_await reader.read(buf, 1); }());
         CHECK(usage2);
     }());
 }

@@ -117,8 +117,7 @@ TEST_CASE("io_stream_writer: written bytes go out without drain(), close() sends
         auto [a, b] = UnixStream::pair();
         StreamWriter writer(std::move(a));
         std::string data = test::pattern(5, 4 << 20);  // far more than the socket buffer
-        for (std::size_t i = 0; i < data.size(); i += 100000)
-            writer.write(std::string_view(data).substr(i, 100000));
+        for (std::size_t i = 0; i < data.size(); i += 100000) writer.write(std::string_view(data).substr(i, 100000));
         CHECK(writer.buffer_size() > 0);  // the kernel could not take it all
         StreamReader reader(std::move(b));
         // Nobody drains: the background sender delivers everything.
@@ -143,28 +142,30 @@ TEST_CASE("io_stream_writer: written bytes go out without drain(), close() sends
 }
 
 TEST_CASE("io_stream_writer: a drain cancelled by a timeout loses nothing", "[io][stream_writer]") {
-    weft::run([]() -> weft::Task<void> {
-        auto [a, b] = UnixStream::pair();
-        StreamWriter writer(std::move(a));
-        writer.set_write_buffer_limits(1024);
-        std::string data = test::pattern(6, 2 << 20);
-        writer.write(data);
-        bool timed_out = false;
-        try {
-            co_await weft::wait_for(writer.drain(), 1s);  // nobody reads: it cannot finish
-        } catch (const weft::TimeoutError&) {
-            timed_out = true;
-        }
-        CHECK(timed_out);
-        CHECK(writer.buffer_size() > 1024);
-        writer.write(std::string_view("end"));
-        writer.close();
-        StreamReader reader(std::move(b));
-        std::string got = co_await reader.read_to_end();
-        CHECK(got.size() == data.size() + 3);
-        CHECK(got == data + "end");
-        co_await writer.wait_closed();
-    }(), test::paused_clock());
+    weft::run(
+        []() -> weft::Task<void> {
+            auto [a, b] = UnixStream::pair();
+            StreamWriter writer(std::move(a));
+            writer.set_write_buffer_limits(1024);
+            std::string data = test::pattern(6, 2 << 20);
+            writer.write(data);
+            bool timed_out = false;
+            try {
+                co_await weft::wait_for(writer.drain(), 1s);  // nobody reads: it cannot finish
+            } catch (const weft::TimeoutError&) {
+                timed_out = true;
+            }
+            CHECK(timed_out);
+            CHECK(writer.buffer_size() > 1024);
+            writer.write(std::string_view("end"));
+            writer.close();
+            StreamReader reader(std::move(b));
+            std::string got = co_await reader.read_to_end();
+            CHECK(got.size() == data.size() + 3);
+            CHECK(got == data + "end");
+            co_await writer.wait_closed();
+        }(),
+        test::paused_clock());
 }
 
 TEST_CASE("io_stream_writer: a failed send is raised by drain(), write() and wait_closed()", "[io][stream_writer]") {
