@@ -60,7 +60,7 @@ public:
     /// 0 at end of stream, fewer than `max` without the delimiter if the stream ended,
     /// `max` without it if the line is longer (the rest stays in the stream). Consumes no
     /// byte past the delimiter (it peeks first), so the stream can be handed on afterwards.
-    /// Sockets only; prefer BufferedReader for many small lines.
+    /// Sockets only; prefer StreamReader (stream_reader.hpp) for many small lines.
     Task<std::size_t> read_until(std::string& line, char delimiter, std::size_t max = 64 * 1024);
 
     /// Writes some of the bytes (at least one unless size is 0); returns how many.
