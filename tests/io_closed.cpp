@@ -9,8 +9,8 @@
 
 #include <weft/error.hpp>
 #include <weft/io_error.hpp>
-#include <weft/net/buffered_reader.hpp>
 #include <weft/net/pipe.hpp>
+#include <weft/net/stream_reader.hpp>
 #include <weft/net/tcp_listener.hpp>
 #include <weft/net/tcp_stream.hpp>
 #include <weft/net/udp_socket.hpp>
@@ -60,8 +60,8 @@ weft::Task<void> check_closed(weft::net::Stream& stream) {
     CHECK(r4 == "usage");
     auto r5 = co_await outcome(stream.write_all("closed"));
     CHECK(r5 == "usage");
-    weft::net::BufferedReader<weft::net::Stream> reader(stream);
-    auto r6 = co_await outcome(reader.read_line(line));
+    weft::net::StreamReader<weft::net::Stream&> reader(stream);
+    auto r6 = co_await outcome(reader.read_line());
     CHECK(r6 == "usage");
     CHECK(sync_outcome([&] { stream.shutdown(); }) == "usage");
 }

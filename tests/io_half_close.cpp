@@ -1,5 +1,5 @@
 // End of stream is never lost: the peer's last bytes and its FIN (shutdown(SHUT_WR)) reach
-// read(), read_exact(), read_until() and BufferedReader::read_line() in every order:
+// read(), read_exact(), read_until() and StreamReader::read_line() in every order:
 // before the first read, while the read waits, and after a short read. The hard case is
 // one epoll event carrying both the data and the FIN: the short read that takes the data
 // must not clear the "peer closed" readiness, or the next read waits forever.
@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -28,7 +29,7 @@
 
 #include <weft/io_error.hpp>
 #include <weft/join_handle.hpp>
-#include <weft/net/buffered_reader.hpp>
+#include <weft/net/stream_reader.hpp>
 #include <weft/net/tcp_listener.hpp>
 #include <weft/net/tcp_stream.hpp>
 #include <weft/net/unix_stream.hpp>
@@ -63,7 +64,7 @@ const char* name(Op op) {
         case Op::read_until:
             return "read_until";
         case Op::read_line:
-            return "BufferedReader::read_line";
+            return "StreamReader::read_line";
     }
     return "?";
 }
@@ -118,12 +119,11 @@ weft::Task<std::string> transcript(Stream* stream, Op op, std::atomic<bool>* sta
             out += piece + "|";
         }
     } else {
-        weft::net::BufferedReader<Stream> reader(*stream);
-        std::string line;
+        weft::net::StreamReader<Stream&> reader(*stream);
         for (;;) {
-            bool more = co_await reader.read_line(line);
-            if (!more) break;
-            out += line + "|";
+            std::optional<std::string> line = co_await reader.read_line();
+            if (!line) break;
+            out += *line + "|";
         }
     }
     co_return out + "<eof>";

@@ -274,6 +274,7 @@ Task<std::optional<std::string>> AsyncFile::read_line() {
         if (newline != std::string::npos) {
             std::string line = buffer_.substr(consumed_, newline - consumed_);
             consumed_ = newline + 1;
+            if (!line.empty() && line.back() == '\r') line.pop_back();  // "\r\n" too
             co_return line;
         }
         searched = buffer_.size();

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include <weft/detail/io_operation.hpp>
+
 namespace weft::net {
 
 Task<std::size_t> Stream::read_until(std::string& line, char delimiter, std::size_t max) {
@@ -20,6 +22,13 @@ Task<std::size_t> Stream::read_until(std::string& line, char delimiter, std::siz
         if (hit && got == take) co_return appended;
     }
     co_return appended;
+}
+
+std::size_t Stream::try_write(const void* data, std::size_t size) {
+    descriptor_.require_open();
+    if (size == 0) return 0;
+    detail::WriteSomeOp op{descriptor_.fd(), data, size, kind_};
+    return weft::detail::try_now(descriptor_.registered(), op).value_or(0);
 }
 
 void Stream::shutdown(ShutdownMode how) {

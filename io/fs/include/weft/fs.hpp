@@ -72,7 +72,8 @@ public:
     Task<std::string> read(std::size_t max_bytes);
     /// From the current position to the end.
     Task<std::string> read_to_end();
-    /// The next line without its '\n'; the last line may lack one. nullopt at end of file.
+    /// The next line without its terminator ("\n" or "\r\n"); a last line without "\n" as it
+    /// is; nullopt at end of file (weft's one read_line convention, as StreamReader's).
     Task<std::optional<std::string>> read_line();
     /// Writes all of `data`; returns its size.
     Task<std::size_t> write(std::string data);

@@ -32,6 +32,7 @@ public:
     using Stream::close;
     using Stream::is_open;
     using Stream::native_handle;
+    using Stream::try_write;
     using Stream::write;
     using Stream::write_all;
 };

@@ -60,7 +60,7 @@ public:
     /// 0 at end of stream, fewer than `max` without the delimiter if the stream ended,
     /// `max` without it if the line is longer (the rest stays in the stream). Consumes no
     /// byte past the delimiter (it peeks first), so the stream can be handed on afterwards.
-    /// Sockets only; prefer BufferedReader for many small lines.
+    /// Sockets only; prefer StreamReader (stream_reader.hpp) for many small lines.
     Task<std::size_t> read_until(std::string& line, char delimiter, std::size_t max = 64 * 1024);
 
     /// Writes some of the bytes (at least one unless size is 0); returns how many.
@@ -72,6 +72,9 @@ public:
         return {descriptor_, {descriptor_.fd(), static_cast<const char*>(data), size, kind_}};
     }
     WriteAllAwaiter write_all(std::string_view text) { return write_all(text.data(), text.size()); }
+    /// One write attempt now, never waiting: how many bytes the kernel took (0 if its buffer
+    /// is full). Throws as write() does. Not a cancellation point (StreamWriter::write uses it).
+    std::size_t try_write(const void* data, std::size_t size);
 
     /// shutdown(2): `write` sends end-of-stream to the peer and keeps reading possible.
     void shutdown(ShutdownMode how = ShutdownMode::write);
