@@ -406,7 +406,7 @@ TEST_CASE("io_process: the child starts with no signal blocked even if the spawn
     ::pthread_sigmask(SIG_BLOCK, &pipe_only, &previous);
     weft::run([]() -> weft::Task<void> {
         // Each worker that wrote to a pipe blocks SIGPIPE on itself; a child must not inherit it.
-        auto out = co_await run_output({"sh", "-c", "grep -E '^Sig(Blk|Ign)' /proc/self/status"}, {.out = Stdio::pipe});
+        auto out = co_await run_output({"grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"}, {.out = Stdio::pipe});
         CHECK_THAT(out.out, Catch::Contains("SigBlk:\t0000000000000000"));
     }());
     ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
