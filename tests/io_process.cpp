@@ -22,18 +22,22 @@
 #include <weft/error.hpp>
 #include <weft/io_error.hpp>
 #include <weft/join_handle.hpp>
+#include <weft/net/buffered_reader.hpp>
 #include <weft/process/process.hpp>
 #include <weft/run.hpp>
 #include <weft/spawn.hpp>
 #include <weft/task.hpp>
+#include <weft/timeout.hpp>
 #include <weft/yield.hpp>
 
 #include "orphan_reaper.hpp"
+#include "support/clock.hpp"
 #include "support/io.hpp"
 
 using weft::process::Options;
 using weft::process::Process;
 using weft::process::Stdio;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -227,6 +231,19 @@ TEST_CASE("io_process: the pipes are weft streams; merge, null and inherit", "[i
         CHECK(status == 0);
         CHECK_THROWS_AS(cat.err(), weft::UsageError);  // not Stdio::pipe
 
+        // Line by line through the buffered reader that sockets use.
+        auto lines = weft::process::spawn({"printf", "first\\nsecond\\n"}, {.out = Stdio::pipe});
+        weft::net::BufferedReader reader(lines.out());
+        std::string line;
+        bool got_first = co_await reader.read_line(line);
+        CHECK((got_first && line == "first"));
+        bool got_second = co_await reader.read_line(line);
+        CHECK((got_second && line == "second"));
+        bool got_end = co_await reader.read_line(line);
+        CHECK_FALSE(got_end);
+        int printed = co_await lines.wait();
+        CHECK(printed == 0);
+
         auto merged = co_await run_output({"sh", "-c", "echo out; echo err >&2; echo out2"},
                                           {.out = Stdio::pipe, .err = Stdio::merge});
         CHECK(merged.out == "out\nerr\nout2\n");
@@ -316,6 +333,21 @@ TEST_CASE("io_process: a cancelled wait kills nothing and a later wait gets the 
             CHECK(status2 == 0);
         }(yields),
         {.workers = workers});
+}
+
+TEST_CASE("io_process: wait_for(wait(), ...) times out and leaves the child running", "[io][process]") {
+    weft::run(
+        []() -> weft::Task<void> {
+            auto cat = weft::process::spawn({"cat"}, {.in = Stdio::pipe});
+            // The paused clock jumps to the deadline: cat runs until its stdin closes.
+            bool timed_out = co_await test::throws<weft::TimeoutError>(weft::wait_for(cat.wait(), 1h));
+            CHECK(timed_out);
+            CHECK_FALSE(cat.returncode().has_value());
+            cat.in().close();
+            int status = co_await cat.wait();
+            CHECK(status == 0);
+        }(),
+        test::paused_clock());
 }
 
 TEST_CASE("io_process: kill, terminate and send_signal, and nothing once it exited", "[io][process]") {

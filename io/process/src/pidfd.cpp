@@ -40,7 +40,9 @@ int status_of(const siginfo_t& info) noexcept {
 void require_pidfd_support() {
     static const int missing = [] {
         int self = pidfd_open(::getpid());
-        if (self < 0) return errno == ENOSYS ? ENOSYS : 0;  // other errors (EMFILE) surface later
+        // ENOSYS: kernel before 5.3; EPERM: a seccomp filter (older container runtimes) that
+        // refuses system calls it does not know. Other errors (EMFILE) surface later.
+        if (self < 0) return errno == ENOSYS || errno == EPERM ? errno : 0;
         siginfo_t info;
         // We are not our own child: ECHILD if waitid knows P_PIDFD (5.4), EINVAL if not (5.3).
         int err = pidfd_try_wait(self, info) == 0 ? 0 : errno;
@@ -48,7 +50,9 @@ void require_pidfd_support() {
         return err == EINVAL ? ENOSYS : 0;
     }();
     if (missing)
-        throw ProcessError(missing, "weft::process needs pidfd_open(2) and waitid(P_PIDFD): Linux 5.4 or later", "");
+        throw ProcessError(
+            missing,
+            "weft::process needs pidfd_open(2) and waitid(P_PIDFD) (Linux 5.4 or later, not blocked by seccomp)", "");
 }
 
 }  // namespace weft::process::detail

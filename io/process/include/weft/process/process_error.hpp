@@ -10,8 +10,9 @@
 // from create_subprocess_exec): ENOENT (program not found, or cwd missing), EACCES (not
 // executable), ENOEXEC (not a program the kernel can run), ECHILD (someone else reaped the
 // child: SIGCHLD set to SIG_IGN, or a waitpid(-1) elsewhere in the process), ENOSYS (the
-// kernel has no pidfd: Linux 5.4 or later is required). Failures to allocate what a spawn
-// needs (pipes, descriptors) are plain IoErrors such as TooManyFiles.
+// kernel has no pidfd: Linux 5.4 or later is required) or EPERM (a seccomp filter blocks
+// it). Failures to allocate what a spawn needs (pipes, descriptors) are plain IoErrors such
+// as TooManyFiles.
 #pragma once
 
 #include <string>
