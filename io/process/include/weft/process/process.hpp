@@ -40,7 +40,7 @@
 // once the child has exited it does nothing and returns false (Popen.send_signal's rule;
 // asyncio raises ProcessLookupError once the transport is closed).
 // Requires Linux 5.4+ (pidfd_open, waitid P_PIDFD); else spawn() throws ProcessError ENOSYS.
-// The runtime must not set SIGCHLD to SIG_IGN nor reap children with waitpid(-1) elsewhere:
+// The program must not set SIGCHLD to SIG_IGN nor reap children with waitpid(-1) elsewhere:
 // wait() then throws ProcessError ECHILD.
 #pragma once
 
