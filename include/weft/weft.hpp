@@ -46,8 +46,8 @@
 #include <weft/semaphore.hpp>
 #include <weft/shared_lock.hpp>
 
-// weft::io: sockets, pipes, signals and graceful shutdown, on each worker's reactor; async
-// files and DNS on the blocking pool.
+// weft::io: sockets, pipes, child processes, signals and graceful shutdown, on each worker's
+// reactor; async files and DNS on the blocking pool.
 #include <weft/fs.hpp>
 #include <weft/io_error.hpp>
 #include <weft/net/address.hpp>
@@ -65,6 +65,9 @@
 #include <weft/net/tcp_stream.hpp>
 #include <weft/net/udp_socket.hpp>
 #include <weft/net/unix_stream.hpp>
+#include <weft/process/options.hpp>
+#include <weft/process/process.hpp>
+#include <weft/process/process_error.hpp>
 #include <weft/resolve.hpp>
 #include <weft/shutdown.hpp>
 #include <weft/signal.hpp>
