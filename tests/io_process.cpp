@@ -40,6 +40,9 @@ using weft::process::Process;
 using weft::process::Stdio;
 using namespace std::chrono_literals;
 
+// (g++ 12 rejects a braced argument list inside a co_await expression: "array used as
+// initializer". So each run_output/run_status task is made first, then awaited.)
+
 namespace {
 
 // Whether `pid` is still a child of ours (running, or a zombie nobody reaped).
@@ -99,13 +102,17 @@ E thrown_by(std::vector<std::string> argv, Options options = {}) {
 
 TEST_CASE("io_process: exit statuses are asyncio's: the exit code, or minus the signal", "[io][process]") {
     weft::run([]() -> weft::Task<void> {
-        int ok = co_await run_status({"/bin/true"});
+        auto ok_task = run_status({"/bin/true"});
+        int ok = co_await std::move(ok_task);
         CHECK(ok == 0);
-        int failed = co_await run_status({"/bin/false"});
+        auto failed_task = run_status({"/bin/false"});
+        int failed = co_await std::move(failed_task);
         CHECK(failed == 1);
-        int seven = co_await run_status({"sh", "-c", "exit 7"});
+        auto seven_task = run_status({"sh", "-c", "exit 7"});
+        int seven = co_await std::move(seven_task);
         CHECK(seven == 7);
-        int killed = co_await run_status({"sh", "-c", "kill -9 $$"});
+        auto killed_task = run_status({"sh", "-c", "kill -9 $$"});
+        int killed = co_await std::move(killed_task);
         CHECK(killed == -9);
 
         // nullopt while it runs (cat waits for its stdin), the status once it exited.
@@ -174,12 +181,14 @@ TEST_CASE("io_process: the child sees only descriptors 0, 1 and 2", "[io][proces
     int leaky = ::open("/dev/null", O_RDONLY);
     REQUIRE(leaky > 2);
     weft::run([]() -> weft::Task<void> {
-        auto all_piped = co_await run_output({"sh", "-c", "ls /proc/$$/fd"},
-                                             {.in = Stdio::pipe, .out = Stdio::pipe, .err = Stdio::pipe});
+        auto all_piped_task =
+            run_output({"sh", "-c", "ls /proc/$$/fd"}, {.in = Stdio::pipe, .out = Stdio::pipe, .err = Stdio::pipe});
+        auto all_piped = co_await std::move(all_piped_task);
         CHECK(all_piped.out == "0\n1\n2\n");
         CHECK(all_piped.err.empty());
         CHECK(all_piped.returncode == 0);
-        auto some_null = co_await run_output({"sh", "-c", "ls /proc/$$/fd"}, {.in = Stdio::null, .out = Stdio::pipe});
+        auto some_null_task = run_output({"sh", "-c", "ls /proc/$$/fd"}, {.in = Stdio::null, .out = Stdio::pipe});
+        auto some_null = co_await std::move(some_null_task);
         CHECK(some_null.out == "0\n1\n2\n");
     }());
     ::close(leaky);
@@ -191,27 +200,31 @@ TEST_CASE("io_process: communicate moves megabytes both ways without a pipe-full
         []() -> weft::Task<void> {
             // 10 MB through cat, compared byte for byte.
             std::string ten_mb = test::pattern(3, 10 << 20);
-            auto echoed = co_await run_output({"cat"}, {.in = Stdio::pipe, .out = Stdio::pipe}, ten_mb);
+            auto echoed_task = run_output({"cat"}, {.in = Stdio::pipe, .out = Stdio::pipe}, ten_mb);
+            auto echoed = co_await std::move(echoed_task);
             CHECK(echoed.returncode == 0);
             CHECK(echoed.out.size() == ten_mb.size());
             CHECK(echoed.out == ten_mb);
 
             // The child's checksum of what it read equals ours (cksum(1), POSIX CRC).
-            auto summed = co_await run_output({"cksum"}, {.in = Stdio::pipe, .out = Stdio::pipe}, ten_mb);
+            auto summed_task = run_output({"cksum"}, {.in = Stdio::pipe, .out = Stdio::pipe}, ten_mb);
+            auto summed = co_await std::move(summed_task);
             CHECK(summed.out == std::to_string(posix_cksum(ten_mb)) + " " + std::to_string(ten_mb.size()) + "\n");
 
             // 3 MB to stderr before the child reads any of its 2 MB of stdin: a parent that
             // wrote stdin first and read afterwards would stall with the child.
             std::string two_mb = test::pattern(5, 2 << 20);
-            auto both = co_await run_output({"sh", "-c", "head -c 3000000 /dev/zero >&2; cat"},
-                                            {.in = Stdio::pipe, .out = Stdio::pipe, .err = Stdio::pipe}, two_mb);
+            auto both_task = run_output({"sh", "-c", "head -c 3000000 /dev/zero >&2; cat"},
+                                        {.in = Stdio::pipe, .out = Stdio::pipe, .err = Stdio::pipe}, two_mb);
+            auto both = co_await std::move(both_task);
             CHECK(both.returncode == 0);
             CHECK(both.out == two_mb);
             CHECK(both.err == std::string(3000000, '\0'));
 
             // A child that exits without reading its input: the BrokenPipe is ignored.
-            auto unread = co_await run_output({"sh", "-c", "echo done; exit 3"},
-                                              {.in = Stdio::pipe, .out = Stdio::pipe}, test::pattern(7, 1 << 20));
+            auto unread_task = run_output({"sh", "-c", "echo done; exit 3"}, {.in = Stdio::pipe, .out = Stdio::pipe},
+                                          test::pattern(7, 1 << 20));
+            auto unread = co_await std::move(unread_task);
             CHECK(unread.returncode == 3);
             CHECK(unread.out == "done\n");
         }(),
@@ -244,20 +257,26 @@ TEST_CASE("io_process: the pipes are weft streams; merge, null and inherit", "[i
         int printed = co_await lines.wait();
         CHECK(printed == 0);
 
-        auto merged = co_await run_output({"sh", "-c", "echo out; echo err >&2; echo out2"},
-                                          {.out = Stdio::pipe, .err = Stdio::merge});
+        auto merged_task =
+            run_output({"sh", "-c", "echo out; echo err >&2; echo out2"}, {.out = Stdio::pipe, .err = Stdio::merge});
+
+        auto merged = co_await std::move(merged_task);
         CHECK(merged.out == "out\nerr\nout2\n");
         CHECK(merged.err.empty());
 
-        auto silenced =
-            co_await run_output({"sh", "-c", "echo out; echo err >&2"}, {.out = Stdio::null, .err = Stdio::pipe});
+        auto silenced_task =
+            run_output({"sh", "-c", "echo out; echo err >&2"}, {.out = Stdio::null, .err = Stdio::pipe});
+
+        auto silenced = co_await std::move(silenced_task);
         CHECK(silenced.out.empty());
         CHECK(silenced.err == "err\n");
 
         // stdin from /dev/null reads nothing; communicate() without pipes just waits.
-        auto empty = co_await run_output({"wc", "-c"}, {.in = Stdio::null, .out = Stdio::pipe});
+        auto empty_task = run_output({"wc", "-c"}, {.in = Stdio::null, .out = Stdio::pipe});
+        auto empty = co_await std::move(empty_task);
         CHECK(empty.out == "0\n");
-        auto quiet = co_await run_output({"/bin/true"}, {});
+        auto quiet_task = run_output({"/bin/true"}, {});
+        auto quiet = co_await std::move(quiet_task);
         CHECK(quiet.returncode == 0);
         CHECK(quiet.out.empty());
 
@@ -276,28 +295,33 @@ TEST_CASE("io_process: env replaces the environment, cwd and PATH are honoured",
     ::chmod(script.c_str(), 0755);
 
     weft::run([](std::string dir) -> weft::Task<void> {
-        auto env = co_await run_output(
+        auto env_task = run_output(
             {"/usr/bin/env"},
             {.out = Stdio::pipe, .env = std::map<std::string, std::string>{{"ONE", "1"}, {"TWO", "two words"}}});
+        auto env = co_await std::move(env_task);
         CHECK(env.out == "ONE=1\nTWO=two words\n");
 
-        auto in_dir = co_await run_output({"sh", "-c", "pwd; echo \"$WEFT_X\""},
-                                          {.out = Stdio::pipe,
-                                           .env =
-                                               [] {
-                                                   auto e = weft::process::current_environment();
-                                                   e["WEFT_X"] = "extended";
-                                                   return e;
-                                               }(),
-                                           .cwd = dir});
+        auto in_dir_task =
+            run_output({"sh", "-c", "pwd; echo \"$WEFT_X\""}, {.out = Stdio::pipe,
+                                                               .env =
+                                                                   [] {
+                                                                       auto e = weft::process::current_environment();
+                                                                       e["WEFT_X"] = "extended";
+                                                                       return e;
+                                                                   }(),
+                                                               .cwd = dir});
+
+        auto in_dir = co_await std::move(in_dir_task);
         CHECK(in_dir.out == dir + "\nextended\n");
 
         // A bare name is searched in the child's PATH (Options::env) when it sets one.
-        auto found = co_await run_output(
+        auto found_task = run_output(
             {"weft-hello"}, {.out = Stdio::pipe, .env = std::map<std::string, std::string>{{"PATH", dir}}, .cwd = "/"});
+        auto found = co_await std::move(found_task);
         CHECK(found.out == "hello from /\n");
         // And a relative path is relative to cwd.
-        auto relative = co_await run_output({"./weft-hello"}, {.out = Stdio::pipe, .cwd = dir});
+        auto relative_task = run_output({"./weft-hello"}, {.out = Stdio::pipe, .cwd = dir});
+        auto relative = co_await std::move(relative_task);
         CHECK(relative.out == "hello from " + dir + "\n");
     }(dir));
     ::unlink(script.c_str());
@@ -438,7 +462,8 @@ TEST_CASE("io_process: the child starts with no signal blocked even if the spawn
     ::pthread_sigmask(SIG_BLOCK, &pipe_only, &previous);
     weft::run([]() -> weft::Task<void> {
         // Each worker that wrote to a pipe blocks SIGPIPE on itself; a child must not inherit it.
-        auto out = co_await run_output({"grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"}, {.out = Stdio::pipe});
+        auto out_task = run_output({"grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"}, {.out = Stdio::pipe});
+        auto out = co_await std::move(out_task);
         CHECK_THAT(out.out, Catch::Contains("SigBlk:\t0000000000000000"));
     }());
     ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);

@@ -128,9 +128,10 @@ std::string find_program(const std::string& program, const Options& options) {
     std::size_t start = 0;
     for (;;) {
         std::size_t end = path.find(':', start);
-        std::string dir = path.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        std::string_view dir = std::string_view(path).substr(start, end == std::string::npos ? end : end - start);
         if (dir.empty()) dir = ".";  // an empty PATH entry means the current directory
-        std::string candidate = dir + "/" + program;
+        std::string candidate;
+        candidate.append(dir).append("/").append(program);
         if (is_executable_file(candidate)) return candidate;
         if (::access(candidate.c_str(), F_OK) == 0) denied = true;
         if (end == std::string::npos) break;
