@@ -87,7 +87,7 @@ struct WaiterNode {
 class WaiterQueue final : public ParkedWaitList {
 public:
     explicit WaiterQueue(SpinLock& guard) noexcept : guard_(guard) {}
-    ~WaiterQueue() = default;
+    ~WaiterQueue() { leave_registry(); }  // before this part goes: a shutdown may be walking
     using ParkedWaitList::register_parked;  // by enqueue(), on the first wait
 
     bool empty() const noexcept { return head_ == nullptr; }

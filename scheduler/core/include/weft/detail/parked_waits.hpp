@@ -12,7 +12,8 @@
 // kGuardBusy), so the two orders cannot deadlock; a busy guard counts as "still waiting".
 //
 // A second kind of waiter list (an I/O driver's, say) plugs in the same way: derive from
-// ParkedWaitList, call register_parked() on its first wait, and implement visit_parked().
+// ParkedWaitList, call register_parked() on its first wait, implement visit_parked(), and call
+// leave_registry() first thing in its destructor.
 #pragma once
 
 #include <cstddef>
@@ -41,14 +42,18 @@ public:
 
 protected:
     ParkedWaitList() = default;
-    ~ParkedWaitList() {
-        if (registered_) unregister_parked();
-    }
+    ~ParkedWaitList() { leave_registry(); }
     ParkedWaitList(const ParkedWaitList&) = delete;
     ParkedWaitList& operator=(const ParkedWaitList&) = delete;
 
     // Under the owner's guard, before the list's first waiter parks (once: check registered()).
     void register_parked() noexcept;
+    // The derived list's destructor calls this first: once the derived part is destroyed, a
+    // shutdown walking the registry would call visit_parked() on a half-destroyed object (the
+    // base's destructor is too late for that; it only repeats the call, which is then a no-op).
+    void leave_registry() noexcept {
+        if (registered_) unregister_parked();
+    }
 
 private:
     friend class ParkedWaitRegistry;
