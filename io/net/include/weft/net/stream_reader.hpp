@@ -30,6 +30,7 @@
 // nothing when cancelled (bytes already read stay buffered for the next call). read_exact()
 // into the caller's buffer may have filled an unknown prefix (as Stream::read_exact).
 // One task reads at a time; the end of stream is remembered (later reads return it at once).
+// (Each co_await is into a local: g++ 12 miscompiled `while (co_await f() != 0) {}`, hanging.)
 #pragma once
 
 #include <algorithm>
@@ -85,8 +86,8 @@ public:
     /// that came) if the stream ends first. Loses nothing when cancelled.
     Task<std::string> read_exactly(std::size_t count) {
         while (end_ - begin_ < count) {
-            if (co_await fill_more(count - (end_ - begin_)) == 0)
-                throw IncompleteReadError("StreamReader::read_exactly", take(end_ - begin_), count);
+            std::size_t got = co_await fill_more(count - (end_ - begin_));
+            if (got == 0) throw IncompleteReadError("StreamReader::read_exactly", take(end_ - begin_), count);
         }
         co_return take(count);
     }
@@ -125,7 +126,8 @@ public:
             }
             if (have.size() > limit_) throw LimitOverrun("StreamReader::read_line", have.size(), limit_);
             searched = have.size();
-            if (co_await fill_more(kChunk) == 0) break;
+            std::size_t got = co_await fill_more(kChunk);
+            if (got == 0) break;
         }
         if (begin_ == end_) co_return std::nullopt;
         co_return take(end_ - begin_);  // a last line without "\n"
@@ -133,7 +135,9 @@ public:
 
     /// Everything until the end of the stream (asyncio's read(-1)); no limit applies.
     Task<std::string> read_to_end() {
-        while (co_await fill_more(std::max(kChunk, end_ - begin_)) != 0) {
+        for (;;) {
+            std::size_t got = co_await fill_more(std::max(kChunk, end_ - begin_));
+            if (got == 0) break;
         }
         co_return take(end_ - begin_);
     }
@@ -214,8 +218,8 @@ private:
                 throw LimitOverrun("StreamReader::read_until", have.size(), limit_);
             // The separator may straddle the end of what is here: search its last bytes again.
             searched = have.size() >= separator.size() ? have.size() - separator.size() + 1 : 0;
-            if (co_await fill_more(kChunk) == 0)
-                throw IncompleteReadError("StreamReader::read_until", take(end_ - begin_), std::nullopt);
+            std::size_t got = co_await fill_more(kChunk);
+            if (got == 0) throw IncompleteReadError("StreamReader::read_until", take(end_ - begin_), std::nullopt);
         }
     }
 
