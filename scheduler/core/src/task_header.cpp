@@ -6,6 +6,8 @@
 #include <weft/detail/context.hpp>
 #include <weft/error.hpp>
 
+#include "task_registry.hpp"
+
 namespace weft::detail {
 
 namespace {
@@ -34,7 +36,14 @@ TaskExtras& TaskHeader::extras() const noexcept {
     return *extras;
 }
 
-void TaskHeader::set_name(std::string_view name) { extras().name = name; }
+void TaskHeader::set_name(std::string_view name) {
+    TaskExtras& extras = this->extras();
+    if (extras.registry) [[unlikely]] {  // listed already: all_tasks() may be reading it
+        extras.registry->locked([&] { extras.name = name; });
+    } else {
+        extras.name = name;
+    }
+}
 
 std::uint64_t TaskHeader::id() const noexcept {
     TaskExtras& extras = this->extras();

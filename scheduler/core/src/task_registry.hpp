@@ -4,7 +4,8 @@
 // ~TaskExtras when its frame is freed. Both take the mutex, so while all_tasks() (or a
 // snapshot's cancel()) holds it no listed frame can be freed: the TaskHeader* it finds is
 // valid until it lets go. Finished tasks whose JoinHandle still holds the frame stay listed
-// until then and are filtered out by their join word.
+// until then and are filtered out by their join word. A listed task's name is written under the
+// mutex too (set_name): spawn() lists a task before launch() names it.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +31,13 @@ public:
     void for_each(Fn&& fn) {
         std::lock_guard lock(mutex_);
         for (auto& [id, task] : tasks_) fn(task);
+    }
+    // fn() under the lock: a listed task's spawner naming it (launch names a task after
+    // spawn_extras() listed it, and all_tasks() reads names).
+    template <class Fn>
+    void locked(Fn&& fn) {
+        std::lock_guard lock(mutex_);
+        fn();
     }
     // fn(TaskHeader* or nullptr) for task `id`, under the lock.
     template <class Fn>
