@@ -13,6 +13,7 @@
 #include <weft/wait.hpp>
 #include <weft/yield.hpp>
 
+#include <atomic>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -409,4 +410,35 @@ TEST_CASE("when_all: the failure it rethrows is observed, not logged; an unseen 
     auto errors = log.errors();
     REQUIRE(errors.size() == 1);
     CHECK(errors[0].text.find("third") != std::string::npos);
+}
+
+// Bad input is refused before anything starts: an empty handle among gather's arguments must not
+// leave the Tasks beside it spawned and running detached.
+namespace {
+weft::Task<int> count_run(std::atomic<int>& runs) {
+    runs.fetch_add(1, std::memory_order_relaxed);
+    co_return 1;
+}
+
+weft::Task<int> gather_with_an_empty_handle(std::atomic<int>& runs) {
+    weft::JoinHandle<int> empty;
+    bool refused = false;
+    try {
+        auto both = co_await weft::gather(count_run(runs), std::move(empty));
+        (void)both;
+    } catch (const weft::UsageError&) {
+        refused = true;
+    }
+    // One worker, FIFO: a task spawned by gather would be queued ahead of this yield.
+    co_await weft::yield_now();
+    co_await weft::yield_now();
+    co_return refused ? 1 : 0;
+}
+}  // namespace
+
+TEST_CASE("gather with an empty JoinHandle throws UsageError before spawning its Tasks", "[gather][results]") {
+    std::atomic<int> runs{0};
+    int refused = weft::run(gather_with_an_empty_handle(runs), {.workers = 1});
+    CHECK(refused == 1);
+    CHECK(runs.load() == 0);
 }

@@ -109,8 +109,16 @@ inline constexpr bool is_task_lvalue<Task<T>&> = true;
 template <class T>
 inline constexpr bool is_task_lvalue<const Task<T>&> = true;
 
+[[noreturn]] inline void throw_empty_gather_handle() {
+    throw UsageError("gather: a JoinHandle is empty (its result was taken, or it was detached or moved)");
+}
+
+// Checked in the call, before the gathering coroutine starts any Task: bad input spawns nothing.
 template <class A>
 gather_stored_t<A> gather_arg(A&& arg) {
+    if constexpr (requires { arg.valid(); }) {
+        if (!arg.valid()) throw_empty_gather_handle();
+    }
     if constexpr (std::is_lvalue_reference_v<A>) {
         return Borrowed<gather_value_t<A>>{&arg};
     } else {
@@ -134,8 +142,7 @@ Borrowed<T> start(Borrowed<T>&& borrowed) {
 
 template <class T>
 TaskHeader* header_of(const JoinHandle<T>& handle) {
-    if (!handle.valid())
-        throw UsageError("gather: a JoinHandle is empty (its result was taken, or it was detached or moved)");
+    if (!handle.valid()) throw_empty_gather_handle();
     return handle.task_header();
 }
 template <class T>
