@@ -64,17 +64,22 @@ struct Finished {
     int status = -1;
 };
 
-// popen(3) on the blocking pool: the whole stdout, then the exit status.
-Finished run_process(const std::string& command) {
+// The rest of a popen(3)ed command's stdout, then its exit status (blocking: call it offloaded).
+Finished read_and_close(FILE* pipe) {
     Finished done;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe) return done;
     char buf[65536];
     std::size_t n;
     while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) done.output.append(buf, n);
     int status = ::pclose(pipe);
     done.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return done;
+}
+
+// popen(3) on the blocking pool: the whole stdout, then the exit status.
+Finished run_process(const std::string& command) {
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (!pipe) return {};
+    return read_and_close(pipe);
 }
 
 // The protocol the Python clients speak: echo / upload / download / quit, one per line.
@@ -271,15 +276,7 @@ TEST_CASE("io_streams_interop: weft open_connection clients against a Python asy
             for (unsigned c = 0; c < kClients; ++c) clients.push_back(weft::spawn(put_to_python(port, c)));
             int good = 0;
             for (auto& c : clients) good += (co_await weft::wait_for(std::move(c), 60s)) ? 1 : 0;
-            Finished done = co_await weft::offload([server] {
-                Finished rest;
-                char buf[256];
-                std::size_t n;
-                while ((n = std::fread(buf, 1, sizeof buf, server)) > 0) rest.output.append(buf, n);
-                int status = ::pclose(server);
-                rest.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-                return rest;
-            });
+            Finished done = co_await weft::offload([server] { return read_and_close(server); });
             co_return std::pair{good, done};
         }(script),
         {.workers = 4});
