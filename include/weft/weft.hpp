@@ -71,3 +71,9 @@
 #include <weft/resolve.hpp>
 #include <weft/shutdown.hpp>
 #include <weft/signal.hpp>
+
+// weft::http and weft::tls: HTTP/1.1 server and client, TLS streams (OpenSSL).
+#include <weft/http/errors.hpp>
+#include <weft/http/headers.hpp>
+#include <weft/http/method.hpp>
+#include <weft/http/status.hpp>
