@@ -37,7 +37,7 @@ struct ClientOptions {
     /// against a self-signed server only: the connection is then open to impersonation).
     bool verify = true;
     /// A PEM file of the CAs to trust instead of the system store; empty: the system store.
-    std::string ca_file;
+    std::string ca_file{};
     /// ALPN protocols offered, most preferred first; empty: no ALPN extension.
     std::vector<std::string> alpn = {"http/1.1"};
 };
