@@ -39,57 +39,72 @@ void require_open(const StreamState& s) {
     if (!s.tcp.is_open()) throw UsageError("tls::Stream: stream is closed");
 }
 
-// Under the mutex: whether the caller becomes the flusher (there is ciphertext to send and
-// nobody is sending).
-bool claim_flush(StreamState& s) {
-    if (s.flushing || s.broken || BIO_ctrl_pending(s.wbio) == 0) return false;
-    s.flushing = true;
-    return true;
+// Under the mutex, after queueing bytes in wbio: whether the caller now holds `sending` and
+// must drain (stream_state.hpp: the rule that strands no bytes).
+bool try_claim_sending(StreamState& s) {
+    if (s.broken || BIO_ctrl_pending(s.wbio) == 0) return false;
+    return s.sending.try_lock();
 }
 
-// The flusher's loop: sends wbio's bytes (its own and any queued meanwhile by the other
-// task) until wbio is empty, then the FIN if shutdown() asked for it. Gives up `flushing`
-// when done. A failure or cancellation loses ciphertext: the stream is broken.
-Task<void> flush(StreamState& s) {
+// Marks the stream broken and gives up `sending`: ciphertext was lost.
+void abandon_sending(StreamState& s) noexcept {
+    std::lock_guard lock(s.mutex);
+    s.broken = true;
+    s.sending.unlock();
+}
+
+// The holder of `sending` drains wbio to tcp: its own records and any the other task queued
+// meanwhile, until wbio is empty; then the FIN if shutdown() asked for it, and unlocks
+// `sending` (both under the mutex: stream_state.hpp). A failure or cancellation loses
+// ciphertext: the stream is broken.
+Task<void> drain(StreamState& s) {
     try {
         for (;;) {
             std::size_t n = 0;
-            bool fin = false;
             {
                 std::lock_guard lock(s.mutex);
-                int got = BIO_read(s.wbio, s.out_buf.get(), static_cast<int>(detail::kOutChunk));
+                int got = s.broken ? 0 : BIO_read(s.wbio, s.out_buf.get(), static_cast<int>(detail::kOutChunk));
                 if (got <= 0) {
-                    s.flushing = false;
-                    fin = std::exchange(s.fin_pending, false);
-                } else {
-                    n = static_cast<std::size_t>(got);
-                }
-            }
-            if (n == 0) {
-                if (fin) {
-                    try {
-                        s.tcp.shutdown(net::ShutdownMode::write);
-                    } catch (const IoError&) {
-                        // The peer is gone (ENOTCONN): nothing left to tell it.
+                    if (std::exchange(s.fin_pending, false)) {
+                        try {
+                            s.tcp.shutdown(net::ShutdownMode::write);  // close_notify is out: FIN
+                        } catch (const IoError&) {
+                            // The peer is gone (ENOTCONN): nothing left to tell it.
+                        }
                     }
+                    s.sending.unlock();
+                    co_return;
                 }
-                co_return;
+                n = static_cast<std::size_t>(got);
             }
             co_await s.tcp.write_all(s.out_buf.get(), n);
         }
     } catch (...) {
-        std::lock_guard lock(s.mutex);
-        s.flushing = false;
-        s.broken = true;
+        abandon_sending(s);
         throw;
     }
 }
 
+// A writer's way to `sending`: waits for it (the reader may hold it while sending a protocol
+// reply, and sends this writer's records too). A cancelled wait breaks the stream, as any
+// cancelled write does.
+Task<void> send_queued(StreamState& s) {
+    try {
+        Lock::Guard held = co_await s.sending.lock();
+        held.detach();  // drain() unlocks it, under the mutex
+    } catch (...) {
+        std::lock_guard lock(s.mutex);
+        s.broken = true;
+        throw;
+    }
+    co_await drain(s);
+}
+
 // Sends an alert OpenSSL queued before failing, if it can; the failure is what the caller
 // reports, so a send error here is dropped.
-Task<void> flush_alert(StreamState& s) {
+Task<void> drain_alert(StreamState& s) {
     try {
-        co_await flush(s);
+        co_await drain(s);
     } catch (const Error&) {
     }
 }
@@ -140,13 +155,13 @@ Task<void> handshake(StreamState& s, const char* who) {
                     verify = SSL_get_verify_result(s.ssl);
                 }
             }
-            flush_now = claim_flush(s);
+            flush_now = try_claim_sending(s);  // no other task has the stream yet: succeeds
         }
         if (flush_now) {
             if (failure.empty()) {
-                co_await flush(s);
+                co_await drain(s);
             } else {
-                co_await flush_alert(s);
+                co_await drain_alert(s);
             }
         }
         if (err == SSL_ERROR_NONE) {
@@ -248,14 +263,15 @@ Task<std::size_t> Stream::read(void* data, std::size_t size) {
                     failure = detail::take_openssl_errors("the connection failed");
                 }
             }
-            // Reading can queue bytes for the peer (a KeyUpdate reply, an alert).
-            flush_now = claim_flush(s);
+            // Reading can queue bytes for the peer (a KeyUpdate reply, an alert). If the
+            // writer is sending, it sends them after its own; the reader never waits for it.
+            flush_now = try_claim_sending(s);
         }
         if (flush_now) {
             if (failure.empty()) {
-                co_await flush(s);
+                co_await drain(s);
             } else {
-                co_await flush_alert(s);
+                co_await drain_alert(s);
             }
         }
         if (err == SSL_ERROR_NONE) co_return got;
@@ -280,7 +296,6 @@ Task<std::size_t> Stream::write(const void* data, std::size_t size) {
     Exclusive writer(s.writing, "tls::Stream::write: another task is writing this stream");
     if (size == 0) co_return 0;
     std::size_t written = 0;
-    bool flush_now = false;
     {
         std::lock_guard lock(s.mutex);
         if (s.shut_down) throw UsageError("tls::Stream::write: the stream was shut down");
@@ -290,10 +305,8 @@ Task<std::size_t> Stream::write(const void* data, std::size_t size) {
             s.broken = true;
             throw TlsError("tls::Stream::write: " + detail::take_openssl_errors("the connection failed"));
         }
-        flush_now = claim_flush(s);
     }
-    // Not the flusher: the reader is sending a protocol reply and sends these records next.
-    if (flush_now) co_await flush(s);
+    co_await send_queued(s);
     co_return written;
 }
 
@@ -311,7 +324,6 @@ Task<void> Stream::shutdown() {
     StreamState& s = require_state();
     require_open(s);
     Exclusive writer(s.writing, "tls::Stream::shutdown: another task is writing this stream");
-    bool flush_now = false;
     {
         std::lock_guard lock(s.mutex);
         if (s.shut_down) co_return;
@@ -324,9 +336,8 @@ Task<void> Stream::shutdown() {
             throw TlsError("tls::Stream::shutdown: " + detail::take_openssl_errors("the connection failed"));
         }
         s.fin_pending = true;
-        flush_now = claim_flush(s);
     }
-    if (flush_now) co_await flush(s);
+    co_await send_queued(s);
 }
 
 void Stream::close() noexcept {

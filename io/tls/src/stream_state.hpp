@@ -1,12 +1,17 @@
 // A tls::Stream's state, on the heap so that its mutex never moves.
 //
 // Who touches what (stream.hpp's concurrency contract: one reader and one writer at a time):
-//   mutex guards ssl, both BIOs, flushing, broken, shut_down and fin_pending. It is held
-//       only around OpenSSL calls and flag changes, never across an await.
+//   mutex guards ssl, both BIOs, broken, shut_down and fin_pending. It is held only around
+//       OpenSSL calls and flag changes, never across an await.
 //   in_buf, tcp_eof: the reader's alone (and the handshake's, before the Stream exists).
-//   out_buf: the flusher's alone, that is, whoever set `flushing` (under the mutex) until it
-//       clears it; setting and clearing under the mutex orders one flusher's use of out_buf
-//       before the next one's. Only the flusher writes to tcp.
+//   sending: held by the task that drains wbio to tcp (the only one writing to tcp, the only
+//       one using out_buf). The rule that keeps bytes from being stranded in wbio: the
+//       holder finds wbio empty and unlocks `sending` in one critical section of `mutex`,
+//       and a task that queued bytes in wbio tries to lock `sending` in the same critical
+//       section as it queued them. So either it gets `sending` and drains them itself, or
+//       the holder has not yet made its final check and will see them.
+//       A writer waits for `sending` (backpressure: its write() returns once its records are
+//       in the kernel); the reader only tries it (a reader never waits for a writer).
 //   reading, writing: atomics, to refuse a second reader or writer (UsageError).
 #pragma once
 
@@ -18,6 +23,7 @@
 #include <mutex>
 #include <string>
 
+#include <weft/lock.hpp>
 #include <weft/net/tcp_stream.hpp>
 
 #include "context_state.hpp"
@@ -43,7 +49,7 @@ struct StreamState {
     BIO* rbio = nullptr;  // ciphertext from the peer, filled by the reader
     BIO* wbio = nullptr;  // ciphertext for the peer, drained by the flusher
 
-    bool flushing = false;     // someone is draining wbio to tcp
+    Lock sending;              // see above
     bool broken = false;       // ciphertext was lost (a failed or cancelled send): no more writes
     bool shut_down = false;    // close_notify queued
     bool fin_pending = false;  // send the TCP FIN once wbio is drained (after close_notify)

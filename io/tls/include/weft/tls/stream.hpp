@@ -20,10 +20,12 @@
 // Concurrency: one task may read while another writes (as with TcpStream); two readers or two
 // writers at once is UsageError. The SSL object is not thread-safe, so each OpenSSL call runs
 // in a short critical section (a mutex held only around the call, never across an await);
-// the socket I/O happens outside it. Ciphertext leaves through one task at a time: if a read
-// produced protocol bytes (a TLS 1.3 KeyUpdate reply, an alert) while the writer is sending,
-// the writer sends them after its own; if a write's records are queued while the reader is
-// sending such bytes, the reader sends them, and write() returns once they are queued.
+// the socket I/O happens outside it. Ciphertext leaves through one task at a time (a
+// weft::Lock on the send side): a read that produced protocol bytes (a TLS 1.3 KeyUpdate
+// reply, an alert) while the writer is sending leaves them to the writer, which sends them
+// after its own; a write that finds the reader sending such bytes waits for it (the reader
+// sends the write's records too), so write() returns only once its records are in the
+// kernel and a slow peer holds the writer back, as with TcpStream.
 // Renegotiation (TLS 1.2) is refused, so a write never needs to read.
 //
 // End of stream: read() returns 0 once the peer's close_notify arrived. A TCP end of stream
