@@ -53,11 +53,29 @@ void abandon_sending(StreamState& s) noexcept {
     s.sending.unlock();
 }
 
-// The holder of `sending` drains wbio to tcp: its own records and any the other task queued
-// meanwhile, until wbio is empty; then the FIN if shutdown() asked for it, and unlocks
+// How a task comes to drain wbio.
+enum class Sender {
+    holder,  // it holds `sending` already (try_claim_sending() said so)
+    writer,  // it waits for `sending`: the reader may hold it while sending a protocol reply,
+             // and then sends this writer's records too. A cancelled wait breaks the stream,
+             // as any cancelled write does.
+};
+
+// Drains wbio to tcp while holding `sending`: the task's own records and any the other task
+// queued meanwhile, until wbio is empty; then the FIN if shutdown() asked for it, and unlocks
 // `sending` (both under the mutex: stream_state.hpp). A failure or cancellation loses
-// ciphertext: the stream is broken.
-Task<void> drain(StreamState& s) {
+// ciphertext: the stream is broken. (One coroutine for both ways in: one frame per write.)
+Task<void> drain(StreamState& s, Sender sender) {
+    if (sender == Sender::writer) {
+        try {
+            Lock::Guard held = co_await s.sending.lock();
+            held.detach();  // unlocked below, under the mutex
+        } catch (...) {
+            std::lock_guard lock(s.mutex);
+            s.broken = true;
+            throw;
+        }
+    }
     try {
         for (;;) {
             std::size_t n = 0;
@@ -85,26 +103,11 @@ Task<void> drain(StreamState& s) {
     }
 }
 
-// A writer's way to `sending`: waits for it (the reader may hold it while sending a protocol
-// reply, and sends this writer's records too). A cancelled wait breaks the stream, as any
-// cancelled write does.
-Task<void> send_queued(StreamState& s) {
-    try {
-        Lock::Guard held = co_await s.sending.lock();
-        held.detach();  // drain() unlocks it, under the mutex
-    } catch (...) {
-        std::lock_guard lock(s.mutex);
-        s.broken = true;
-        throw;
-    }
-    co_await drain(s);
-}
-
 // Sends an alert OpenSSL queued before failing, if it can; the failure is what the caller
 // reports, so a send error here is dropped.
 Task<void> drain_alert(StreamState& s) {
     try {
-        co_await drain(s);
+        co_await drain(s, Sender::holder);
     } catch (const Error&) {
     }
 }
@@ -159,7 +162,7 @@ Task<void> handshake(StreamState& s, const char* who) {
         }
         if (flush_now) {
             if (failure.empty()) {
-                co_await drain(s);
+                co_await drain(s, Sender::holder);
             } else {
                 co_await drain_alert(s);
             }
@@ -269,7 +272,7 @@ Task<std::size_t> Stream::read(void* data, std::size_t size) {
         }
         if (flush_now) {
             if (failure.empty()) {
-                co_await drain(s);
+                co_await drain(s, Sender::holder);
             } else {
                 co_await drain_alert(s);
             }
@@ -306,7 +309,7 @@ Task<std::size_t> Stream::write(const void* data, std::size_t size) {
             throw TlsError("tls::Stream::write: " + detail::take_openssl_errors("the connection failed"));
         }
     }
-    co_await send_queued(s);
+    co_await drain(s, Sender::writer);
     co_return written;
 }
 
@@ -337,7 +340,7 @@ Task<void> Stream::shutdown() {
         }
         s.fin_pending = true;
     }
-    co_await send_queued(s);
+    co_await drain(s, Sender::writer);
 }
 
 void Stream::close() noexcept {
