@@ -263,7 +263,7 @@ TEST_CASE("tls_errors: the TCP end without close_notify is UnexpectedEof; a rese
     weft::run([]() -> weft::Task<void> {
         TlsPair pair = co_await tls_pair();
         co_await pair.server.write_all(std::string_view("partial"));
-        pair.server.close();  // no close_notify
+        pair.server.tcp().close();  // no close_notify
         char buf[64];
         std::size_t n = co_await pair.client.read(buf, sizeof buf);
         CHECK(std::string(buf, n) == "partial");  // the data before the cut still arrives
@@ -279,7 +279,7 @@ TEST_CASE("tls_errors: the TCP end without close_notify is UnexpectedEof; a rese
 
         TlsPair reset = co_await tls_pair();
         reset.server.tcp().set_linger(true, 0);
-        reset.server.close();  // RST
+        reset.server.tcp().close();  // RST
         bool was_reset = co_await test::throws<weft::ConnectionReset>(reset.client.read(buf, sizeof buf));
         CHECK(was_reset);
     }());

@@ -112,6 +112,27 @@ Task<void> drain_alert(StreamState& s) {
     }
 }
 
+// close()'s courtesy: close_notify, if it can go out at once. Only when nobody is sending
+// (closing under a write is misuse anyway), the handshake is done and nothing was lost; one
+// non-blocking send, never a wait: if the socket buffer is full, the peer sees the TCP end
+// without it (UnexpectedEof on a weft peer), as it would without this.
+void send_close_notify_now(StreamState& s) noexcept {
+    std::lock_guard lock(s.mutex);
+    if (s.broken || s.shut_down || !SSL_is_init_finished(s.ssl) || !s.sending.try_lock()) return;
+    s.shut_down = true;
+    try {
+        ERR_clear_error();
+        if (SSL_shutdown(s.ssl) >= 0) {
+            int n = BIO_read(s.wbio, s.out_buf.get(), static_cast<int>(detail::kOutChunk));
+            if (n > 0) s.tcp.try_write(s.out_buf.get(), static_cast<std::size_t>(n));
+        }
+    } catch (const Error&) {
+        // The peer is gone: nothing to tell it.
+    }
+    ERR_clear_error();
+    s.sending.unlock();
+}
+
 // "[::1]" -> "::1"; other names unchanged.
 std::string strip_brackets(const std::string& name) {
     if (name.size() >= 2 && name.front() == '[' && name.back() == ']') return name.substr(1, name.size() - 2);
@@ -193,8 +214,14 @@ Task<void> handshake(StreamState& s, const char* who) {
 
 Stream::Stream() noexcept = default;
 Stream::Stream(Stream&&) noexcept = default;
-Stream& Stream::operator=(Stream&&) noexcept = default;
-Stream::~Stream() = default;
+Stream& Stream::operator=(Stream&& other) noexcept {
+    if (this != &other) {
+        close();
+        state_ = std::move(other.state_);
+    }
+    return *this;
+}
+Stream::~Stream() { close(); }
 Stream::Stream(std::unique_ptr<StreamState> state) noexcept : state_(std::move(state)) {}
 
 StreamState& Stream::require_state() const {
@@ -344,7 +371,9 @@ Task<void> Stream::shutdown() {
 }
 
 void Stream::close() noexcept {
-    if (state_) state_->tcp.close();
+    if (!state_ || !state_->tcp.is_open()) return;
+    send_close_notify_now(*state_);
+    state_->tcp.close();
 }
 
 bool Stream::is_open() const noexcept { return state_ && state_->tcp.is_open(); }

@@ -32,9 +32,11 @@
 // without close_notify is weft::UnexpectedEof (a truncation: a peer, or an attacker, cut
 // the stream), as Python's ssl raises SSLEOFError; HTTP/1.1 frames its bodies, so an HTTP
 // client can catch it where the body was complete. shutdown() sends close_notify and then
-// the TCP FIN (the read side stays open, so a request/response peer can still answer);
-// close() just closes the socket (no close_notify: the peer sees UnexpectedEof-like
-// truncation), and so does the destructor.
+// the TCP FIN, waiting for the socket as a write does (the read side stays open, so the peer
+// can still answer). close() (and the destructor) closes the socket at once, after sending
+// close_notify if it can go out without waiting (one non-blocking send; not after a failed
+// write, nor while another task writes), so a stream handed to StreamWriter, which
+// close()s it, still ends cleanly. To cut a stream on purpose (tests), close tcp().
 //
 // Cancellation (timeout(), wait_for(), cancel()):
 //   connect()/accept(): the TcpStream is closed with the half-made connection.
@@ -96,7 +98,8 @@ public:
     /// Sends close_notify (and then the TCP FIN); reading stays possible. Writing afterwards is
     /// UsageError; a second shutdown() does nothing.
     Task<void> shutdown();
-    /// Closes the TCP socket now, without close_notify. Not while another task awaits.
+    /// Sends close_notify if it can without waiting, then closes the TCP socket (header
+    /// comment). Not while another task awaits this stream.
     void close() noexcept;
     bool is_open() const noexcept;
 
