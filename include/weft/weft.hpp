@@ -43,6 +43,7 @@
 #include <weft/lock.hpp>
 #include <weft/queue.hpp>
 #include <weft/queue_errors.hpp>
+#include <weft/rate_limiter.hpp>
 #include <weft/semaphore.hpp>
 #include <weft/shared_lock.hpp>
 
