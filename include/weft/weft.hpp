@@ -21,6 +21,7 @@
 #include <weft/join_handle.hpp>
 #include <weft/offload.hpp>
 #include <weft/outcome.hpp>
+#include <weft/retry.hpp>
 #include <weft/run.hpp>
 #include <weft/runtime.hpp>
 #include <weft/shield.hpp>
