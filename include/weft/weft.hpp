@@ -42,6 +42,7 @@
 #include <weft/future.hpp>
 #include <weft/latch.hpp>
 #include <weft/lock.hpp>
+#include <weft/pool.hpp>
 #include <weft/queue.hpp>
 #include <weft/queue_errors.hpp>
 #include <weft/rate_limiter.hpp>
