@@ -37,6 +37,7 @@
 // weft::sync: locks, events, futures, conditions, semaphores, barriers, latches, queues.
 #include <weft/backpressure_queue.hpp>
 #include <weft/barrier.hpp>
+#include <weft/batcher.hpp>
 #include <weft/condition.hpp>
 #include <weft/event.hpp>
 #include <weft/future.hpp>
