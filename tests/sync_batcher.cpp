@@ -43,7 +43,8 @@ IntBatcher::BatchFn echo(Seen& seen) {
     return [&seen](std::vector<int> items) -> weft::Task<std::vector<std::string>> {
         seen.record(items);
         std::vector<std::string> out;
-        for (int item : items) out.push_back("r" + std::to_string(item));
+        for (int item : items)
+            out.push_back(std::string("r") + std::to_string(item));  // (g++ 12: not "r" + ..., -Wrestrict)
         co_return out;
     };
 }
