@@ -10,9 +10,11 @@
 //       co_await conn->send("SELECT 1");       // a throw here drops conn instead of returning it
 //   }                                           // returned to the pool; the next waiter gets it
 //
-// At most max_size objects exist at once (idle, leased, or being made), always: a slot is a
-// Semaphore permit taken before the factory runs and given back when its object is dropped or
-// returned. acquire() waits FIFO for a slot, then reuses the most recently returned idle
+// At most max_size objects exist at once (idle, leased, or being made), always: a lease (and a
+// factory call) holds a slot, one of max_size Semaphore permits; an idle object holds none,
+// but a task holding a slot takes an idle object if there is one before it may make a new one,
+// so idle + leased + being made never exceeds the permits. acquire() waits FIFO for a slot,
+// then reuses the most recently returned idle
 // object (LIFO: the warm ones are reused, the others age out), first dropping the idle ones
 // older than idle_timeout and running health_check (if set) on the one it picks: false, or a
 // throw, drops it and tries the next (or makes a new one). If no idle object is left it calls
@@ -21,8 +23,10 @@
 // The Lease (RAII): operator-> / * reach the object; destroying the lease returns it to the
 // pool (kept idle up to max_idle, else dropped). It is dropped instead (destroyed, its slot
 // freed) when the lease is destroyed by an exception unwinding through it (cancellation
-// included: the object may be halfway through a request), or after lease.discard(). release()
-// returns it early. A lease may be moved to another task.
+// included: the object may be halfway through a request; the lease compares
+// std::uncaught_exceptions() with its value when it was made), or after lease.discard(). An
+// error caught while the lease is still in scope is not seen: call discard() in that catch.
+// release() returns it early. A lease may be moved to another task.
 //
 // Cancellation leaks nothing: a task cancelled while it waits for a slot holds none (the
 // Semaphore's rule); cancelled inside the factory, its slot is given back; cancelled inside
