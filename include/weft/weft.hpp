@@ -21,6 +21,7 @@
 #include <weft/join_handle.hpp>
 #include <weft/offload.hpp>
 #include <weft/outcome.hpp>
+#include <weft/retry.hpp>
 #include <weft/run.hpp>
 #include <weft/runtime.hpp>
 #include <weft/shield.hpp>
@@ -36,13 +37,16 @@
 // weft::sync: locks, events, futures, conditions, semaphores, barriers, latches, queues.
 #include <weft/backpressure_queue.hpp>
 #include <weft/barrier.hpp>
+#include <weft/batcher.hpp>
 #include <weft/condition.hpp>
 #include <weft/event.hpp>
 #include <weft/future.hpp>
 #include <weft/latch.hpp>
 #include <weft/lock.hpp>
+#include <weft/pool.hpp>
 #include <weft/queue.hpp>
 #include <weft/queue_errors.hpp>
+#include <weft/rate_limiter.hpp>
 #include <weft/semaphore.hpp>
 #include <weft/shared_lock.hpp>
 
