@@ -54,7 +54,7 @@ public:
           parser_({options_.max_header_bytes, options_.max_headers}),
           cap_(kInitialBuffer),
           buf_(new char[kInitialBuffer]) {
-        out_.reserve(16 * 1024);
+        out_.reserve(4 * 1024);
     }
 
     /// Serves the connection until the client leaves, a limit closes it, or the server stops.

@@ -7,7 +7,11 @@
 //       co_return weft::http::Response::text(std::to_string(body.size()));
 //   });
 //   // A large body, piece by piece, never all in memory:
-//   while (std::string_view piece = co_await req.read_some()) sha.update(piece);
+//   for (;;) {
+//       std::string_view piece = co_await req.read_some();   // empty at the end
+//       if (piece.empty()) break;
+//       sha.update(piece);
+//   }
 //
 // Lifetime: every string_view a Request gives (method name, target, headers, path
 // parameters, body pieces) points into the connection's read buffer and is valid until the
