@@ -16,9 +16,11 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include <weft/detail/awaitable.hpp>
 #include <weft/error.hpp>
 #include <weft/http/server.hpp>
 #include <weft/io_error.hpp>
@@ -33,7 +35,7 @@ namespace test {
 template <class F>
 auto with_server(weft::http::Router router, weft::http::ServerOptions options, F body,
                  weft::RuntimeOptions runtime = {.workers = 2}) {
-    using R = typename std::invoke_result_t<F, std::uint16_t>::value_type;
+    using R = std::remove_cvref_t<weft::detail::await_result_t<std::invoke_result_t<F, std::uint16_t>>>;
     return weft::run(
         [](weft::http::Router router, weft::http::ServerOptions options, F body) -> weft::Task<R> {
             weft::http::Server server(std::move(router), options);
