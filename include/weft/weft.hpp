@@ -82,3 +82,7 @@
 #include <weft/http/router.hpp>
 #include <weft/http/server.hpp>
 #include <weft/http/status.hpp>
+#include <weft/tls/certificate_error.hpp>
+#include <weft/tls/context.hpp>
+#include <weft/tls/stream.hpp>
+#include <weft/tls/tls_error.hpp>
