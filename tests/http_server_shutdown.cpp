@@ -87,6 +87,7 @@ TEST_CASE("http_server shutdown: in-flight requests finish, idle connections clo
                 bool refused = co_await test::throws<weft::ConnectionRefused>(TcpStream::connect("127.0.0.1", port));
                 release.set();
                 std::string in_flight = co_await read_to_end(busy);
+                busy.close();
                 weft::ShutdownReport report = co_await stopping;
                 co_return std::tuple{in_flight, first.find("Hello") != std::string::npos ? idle_rest : "no first",
                                      refused, report.clean(), server.connections()};
@@ -162,6 +163,7 @@ TEST_CASE("http_server slowloris: 1,000 connections sending byte by byte do not 
             for (auto& s : slow) co_await s.write_all("Connection: close\r\n\r\n");
             for (auto& s : slow) {
                 std::string got = co_await read_to_end(s);
+                s.close();
                 if (got.rfind("HTTP/1.1 200 OK\r\n", 0) == 0 && test::body_of(got) == "Hello, World!") ++answered;
             }
             serving.cancel();
@@ -174,5 +176,7 @@ TEST_CASE("http_server slowloris: 1,000 connections sending byte by byte do not 
         {.workers = 2});
     CHECK(test::body_of(normal) == "Hello, World!");
     CHECK(answered == kSlow);
-    CHECK(open_while_slow == static_cast<std::size_t>(kSlow));  // the normal one had closed
+    // Every slow one was open (the normal one's server side may not have ended yet).
+    CHECK(open_while_slow >= static_cast<std::size_t>(kSlow));
+    CHECK(open_while_slow <= static_cast<std::size_t>(kSlow) + 1);
 }

@@ -12,10 +12,12 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,9 +30,11 @@
 #include <weft/http/response.hpp>
 #include <weft/http/status.hpp>
 #include <weft/io_error.hpp>
+#include <weft/net/stream.hpp>
 #include <weft/sleep.hpp>
 #include <weft/task.hpp>
 #include <weft/timeout.hpp>
+#include <weft/tls/stream.hpp>
 
 #include "body_source.hpp"
 #include "request_parser.hpp"
@@ -43,6 +47,8 @@ inline constexpr std::size_t kInitialBuffer = 8 * 1024;
 inline constexpr std::size_t kBodyBuffer = 64 * 1024;
 inline constexpr std::size_t kFlushAt = 64 * 1024;  // flush a batch's responses early past this
 inline constexpr std::size_t kMinRead = 2 * 1024;   // compact when less room than this is left
+inline constexpr std::chrono::milliseconds kLinger{2000};  // linger(): at most this long...
+inline constexpr std::size_t kLingerBytes = 1 << 20;       // ...and this many bytes
 
 template <class S>
 class Connection final : public BodySource {
@@ -115,6 +121,7 @@ private:
                 if (r.kind == ParseResult::error) {
                     append_simple_response(out_, r.status, {}, false);
                     co_await flush();
+                    co_await linger();
                     co_return;
                 }
                 first = false;
@@ -122,6 +129,8 @@ private:
                 restore_pipelined_bytes();
                 if (!keep) {
                     co_await flush();
+                    // A clean end (the request read whole, nothing after it) needs no lingering.
+                    co_await linger(!parser_.message_done() || body_failed_ || begin_ < end_ || parser_.stopped());
                     co_return;
                 }
                 if (out_.size() >= kFlushAt) co_await flush();
@@ -166,12 +175,38 @@ private:
                 if (partial) {
                     append_simple_response(out_, 408, {}, false);
                     co_await flush();
+                    co_await linger();
                 }
                 co_return;
             }
             if (n == 0) co_return;  // the client closed
             if (!partial) head_started_ = now();
             end_ += n;
+        }
+    }
+
+    // Closing after our last response while the client may still be sending (a body we did
+    // not read, the rest of a request we refused): closing at once would make the kernel
+    // answer those bytes with a reset, which can destroy the response before the client read
+    // it. So half-close, then read and drop what comes, for a little while (nginx's
+    // lingering close).
+    Task<void> linger(bool drain_input = true) {
+        try {
+            if constexpr (requires { stream_.shutdown(net::ShutdownMode::write); }) {
+                stream_.shutdown(net::ShutdownMode::write);
+            } else {
+                co_await stream_.shutdown();  // TLS: close_notify
+            }
+            if (!drain_input) co_return;
+            auto scope = timeout(kLinger);
+            std::size_t total = 0;
+            while (total < kLingerBytes) {
+                std::size_t n = co_await stream_.read(buf_.get(), cap_);
+                if (n == 0) break;
+                total += n;
+            }
+        } catch (const TimeoutError&) {
+        } catch (const IoError&) {
         }
     }
 
@@ -420,6 +455,21 @@ Task<void> serve_connection(Server::Impl& server, S stream) {
         co_await connection->run(node);
     }
     server.leave(node);
+}
+
+/// A TLS connection's task: the handshake (within header_read_timeout), then as above.
+inline Task<void> serve_tls_connection(Server::Impl& server, net::TcpStream tcp) {
+    std::optional<tls::Stream> stream;
+    try {
+        auto scope = timeout(server.options.header_read_timeout);
+        tls::Stream s = co_await tls::Stream::accept(std::move(tcp), server.tls);
+        stream.emplace(std::move(s));
+    } catch (const TimeoutError&) {
+        co_return;  // a client that never finished its handshake
+    } catch (const IoError&) {
+        co_return;  // not TLS, a failed handshake, or gone
+    }
+    co_await serve_connection<tls::Stream>(server, std::move(*stream));
 }
 
 }  // namespace weft::http::detail

@@ -15,6 +15,10 @@ Server::Server(Router router, ServerOptions options)
     : impl_(std::make_unique<Impl>(std::move(router), std::move(options))) {
     if (impl_->options.max_header_bytes < 64) throw UsageError("weft::http::ServerOptions: max_header_bytes < 64");
     if (impl_->options.max_headers == 0) throw UsageError("weft::http::ServerOptions: max_headers is 0");
+    const ServerOptions& o = impl_->options;
+    if (o.tls_cert_file.empty() != o.tls_key_file.empty())
+        throw UsageError("weft::http::ServerOptions: HTTPS needs both tls_cert_file and tls_key_file");
+    if (!o.tls_cert_file.empty()) impl_->tls = tls::Context::server(o.tls_cert_file, o.tls_key_file);
 }
 
 Server::~Server() = default;
@@ -61,6 +65,7 @@ Task<void> Server::serve() {
     try {
         co_await impl.listener->serve(
             [&impl](net::TcpStream stream) -> Task<void> {
+                if (impl.tls) return detail::serve_tls_connection(impl, std::move(stream));
                 return detail::serve_connection<net::TcpStream>(impl, std::move(stream));
             },
             {.acceptors = impl.options.acceptors, .nodelay = true, .shutdown = nullptr});

@@ -24,6 +24,7 @@
 #include <weft/http/router.hpp>
 #include <weft/http/server.hpp>
 #include <weft/net/serve.hpp>
+#include <weft/tls/context.hpp>
 
 namespace weft::http {
 
@@ -47,7 +48,7 @@ struct Server::Impl {
     Router router;
     ServerOptions options;
     std::optional<net::PerCoreListener> listener;
-    std::shared_ptr<void> tls_context;  // a tls::Context when options name a certificate
+    tls::Context tls;  // set when the options name a certificate: the server speaks HTTPS
 
     std::atomic<bool> draining{false};
     std::mutex mutex;
