@@ -259,6 +259,11 @@ private:
                     response = std::move(r);
                 } catch (const HttpError& e) {
                     response = Response::text(std::string(e.what()) + "\n", e.status());
+                } catch (const TimeoutError& e) {
+                    // The handler's own deadline (the server sets none around it): a failure.
+                    spdlog::error("weft::http: handler for {} {} timed out: {}", request_.method_name(),
+                                  request_.target(), e.what());
+                    failed = true;
                 } catch (const CancelledError&) {
                     throw;
                 } catch (const IoError&) {
