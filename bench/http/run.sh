@@ -39,6 +39,10 @@ pid=""
 path=/
 start() {  # runtime -> sets pid and path; returns 1 if the runtime is unavailable
     path=/
+    if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+        echo "run.sh: something already answers on port $port: stop it or set PORT" >&2
+        exit 1
+    fi
     case $1 in
         weft) [ -x "$weft_bin" ] || return 1; "$weft_bin" --port "$port" >/dev/null 2>&1 & pid=$! ;;
         hyper) [ -x "$hyper_bin" ] || return 1; "$hyper_bin" --port "$port" >/dev/null 2>&1 & pid=$! ;;
@@ -48,7 +52,10 @@ start() {  # runtime -> sets pid and path; returns 1 if the runtime is unavailab
         *) return 1 ;;
     esac
     for _ in $(seq 100); do
-        curl -s -o /dev/null "http://127.0.0.1:$port$path" && return 0
+        if curl -s -o /dev/null "http://127.0.0.1:$port$path"; then
+            kill -0 "$pid" 2>/dev/null && return 0
+            break
+        fi
         sleep 0.05
     done
     echo "run.sh: $1 did not start" >&2
