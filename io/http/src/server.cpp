@@ -38,9 +38,17 @@ std::size_t Server::connections() const noexcept { return impl_->count.load(); }
 namespace {
 
 // Stops the connections (server_state.hpp's protocol) and waits until they have all ended.
+// The last connection leaves (and sets all_closed) under the mutex: taking it once more after
+// seeing the count at zero waits until that connection no longer touches `impl`, which the
+// caller may destroy as soon as drain() returns.
+bool all_left(Server::Impl& impl) {
+    std::lock_guard lock(impl.mutex);
+    return impl.count.load() == 0;
+}
+
 Task<void> drain(Server::Impl& impl) {
     impl.draining.store(true);
-    if (impl.count.load() == 0) co_return;
+    if (all_left(impl)) co_return;
     impl.close_connections(false);
     bool late = false;
     try {
@@ -48,11 +56,15 @@ Task<void> drain(Server::Impl& impl) {
     } catch (const TimeoutError&) {
         late = true;
     }
-    if (!late) co_return;
+    if (!late) {
+        all_left(impl);
+        co_return;
+    }
     spdlog::warn("weft::http: {} connection(s) still busy after the graceful timeout: cancelling them",
                  impl.count.load());
     impl.close_connections(true);
     co_await impl.all_closed.wait();
+    all_left(impl);
 }
 
 }  // namespace
