@@ -79,7 +79,12 @@
 // weft::http and weft::tls: HTTP/1.1 server and client, TLS streams (OpenSSL).
 #include <weft/http/errors.hpp>
 #include <weft/http/headers.hpp>
+#include <weft/http/http_error.hpp>
 #include <weft/http/method.hpp>
+#include <weft/http/request.hpp>
+#include <weft/http/response.hpp>
+#include <weft/http/router.hpp>
+#include <weft/http/server.hpp>
 #include <weft/http/status.hpp>
 #include <weft/tls/certificate_error.hpp>
 #include <weft/tls/context.hpp>

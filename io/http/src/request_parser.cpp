@@ -1,0 +1,208 @@
+#include "request_parser.hpp"
+
+#include <cstdlib>
+#include <cstring>
+
+#include <weft/http/headers.hpp>
+
+namespace weft::http::detail {
+
+namespace {
+
+RequestParser* self(llhttp_t* p) { return static_cast<RequestParser*>(p->data); }
+
+// Extends `view` by [at, at+n) when contiguous (a span llhttp split across two executes);
+// else starts it there.
+void extend(std::string_view& view, const char* at, std::size_t n) {
+    if (!view.empty() && view.data() + view.size() == at) {
+        view = std::string_view(view.data(), view.size() + n);
+    } else {
+        view = std::string_view(at, n);
+    }
+}
+
+std::string_view trim_ows(std::string_view v) {
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    return v;
+}
+
+}  // namespace
+
+const llhttp_settings_t RequestParser::settings_ = [] {
+    llhttp_settings_t s;
+    llhttp_settings_init(&s);
+    s.on_method = &RequestParser::on_method;
+    s.on_url = &RequestParser::on_url;
+    s.on_header_field = &RequestParser::on_header_field;
+    s.on_header_value = &RequestParser::on_header_value;
+    s.on_headers_complete = &RequestParser::on_headers_complete;
+    s.on_body = &RequestParser::on_body;
+    s.on_message_complete = &RequestParser::on_message_complete;
+    return s;
+}();
+
+RequestParser::RequestParser(ParserLimits limits) : limits_(limits) {
+    llhttp_init(&parser_, HTTP_REQUEST, &settings_);
+    parser_.data = this;
+}
+
+int RequestParser::on_method(llhttp_t* p, const char* at, std::size_t n) {
+    extend(self(p)->request_->method_name_, at, n);
+    return 0;
+}
+
+int RequestParser::on_url(llhttp_t* p, const char* at, std::size_t n) {
+    extend(self(p)->request_->target_, at, n);
+    return 0;
+}
+
+int RequestParser::on_header_field(llhttp_t* p, const char* at, std::size_t n) {
+    RequestParser* me = self(p);
+    auto& headers = me->request_->headers_;
+    if (me->in_value_ || headers.empty() || headers.back().name.data() + headers.back().name.size() != at) {
+        if (headers.size() >= me->limits_.max_headers) {
+            me->too_many_headers_ = true;
+            return -1;
+        }
+        headers.push_back({std::string_view(at, n), {}});
+    } else {
+        extend(headers.back().name, at, n);
+    }
+    me->in_value_ = false;
+    return 0;
+}
+
+int RequestParser::on_header_value(llhttp_t* p, const char* at, std::size_t n) {
+    RequestParser* me = self(p);
+    auto& headers = me->request_->headers_;
+    if (headers.empty()) return -1;
+    extend(headers.back().value, at, n);
+    me->in_value_ = true;
+    return 0;
+}
+
+int RequestParser::on_headers_complete(llhttp_t* p) {
+    RequestParser* me = self(p);
+    Request& req = *me->request_;
+    me->head_done_ = true;
+    req.method_ = parse_method(req.method_name_);
+    req.version_major_ = p->http_major;
+    req.version_minor_ = p->http_minor;
+    req.keep_alive_ = llhttp_should_keep_alive(p) != 0;
+    req.chunked_ = (p->flags & F_CHUNKED) != 0;
+    if (p->flags & F_CONTENT_LENGTH) req.content_length_ = p->content_length;
+    for (HeaderView& h : req.headers_) {
+        h.value = trim_ows(h.value);
+        if (h.name.size() == 6 && iequals(h.name, "expect")) req.expect_continue_ = iequals(h.value, "100-continue");
+    }
+    auto q = req.target_.find('?');
+    req.path_ = req.target_.substr(0, q);
+    req.query_ = q == std::string_view::npos ? std::string_view() : req.target_.substr(q + 1);
+    if (p->upgrade || p->method == HTTP_CONNECT) {
+        // We answer, then close: the bytes after this head are not HTTP any more.
+        me->stopped_ = true;
+        req.keep_alive_ = false;
+        me->message_done_ = true;
+        return HPE_PAUSED;
+    }
+    if (!req.has_body()) return 0;  // on_message_complete follows at once and pauses
+    return HPE_PAUSED;
+}
+
+int RequestParser::on_body(llhttp_t* p, const char* at, std::size_t n) {
+    RequestParser* me = self(p);
+    if (!me->pieces_) return -1;  // body bytes while parsing a head: cannot happen
+    me->pieces_->emplace_back(at, n);
+    return 0;
+}
+
+int RequestParser::on_message_complete(llhttp_t* p) {
+    self(p)->message_done_ = true;
+    return HPE_PAUSED;
+}
+
+ParseResult RequestParser::parse_head(const char* data, std::size_t size, Request& request) {
+    ParseResult result;
+    if (stopped_) return {ParseResult::error, 0, 400, "connection cannot be parsed further"};
+    // Blank lines before a request are ignored (RFC 9112 section 2.2).
+    std::size_t skip = 0;
+    while (skip < size && (data[skip] == '\r' || data[skip] == '\n')) ++skip;
+    if (skip > 0) {
+        scanned_ = 0;
+        result = parse_head(data + skip, size - skip, request);
+        result.consumed += skip;
+        return result;
+    }
+    // Find the blank line that ends the head: "\n\r\n" or "\n\n".
+    std::size_t head_end = 0;
+    std::size_t i = scanned_;
+    while (i < size) {
+        const void* nl = std::memchr(data + i, '\n', size - i);
+        if (!nl) {
+            i = size;
+            break;
+        }
+        i = static_cast<std::size_t>(static_cast<const char*>(nl) - data);
+        if (i + 1 < size && data[i + 1] == '\n') {
+            head_end = i + 2;
+            break;
+        }
+        if (i + 2 < size && data[i + 1] == '\r' && data[i + 2] == '\n') {
+            head_end = i + 3;
+            break;
+        }
+        if (i + 2 >= size) break;  // may complete with the next bytes: rescan from this '\n'
+        ++i;
+    }
+    if (head_end == 0) {
+        scanned_ = i;
+        if (size > limits_.max_header_bytes) return {ParseResult::error, 0, 431, "request head too large"};
+        return result;
+    }
+    scanned_ = 0;
+    if (head_end > limits_.max_header_bytes) return {ParseResult::error, 0, 431, "request head too large"};
+
+    request.reset();
+    request_ = &request;
+    pieces_ = nullptr;
+    head_done_ = false;
+    message_done_ = false;
+    too_many_headers_ = false;
+    in_value_ = false;
+    llhttp_errno_t err = llhttp_execute(&parser_, data, head_end);
+    if (err == HPE_PAUSED && head_done_) {
+        llhttp_resume(&parser_);
+        result.kind = ParseResult::head;
+        result.consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data);
+        return result;
+    }
+    stopped_ = true;
+    message_done_ = true;
+    if (too_many_headers_) return {ParseResult::error, 0, 431, "too many header fields"};
+    if (err == HPE_OK) return {ParseResult::error, 0, 400, "malformed request head"};
+    int status = err == HPE_INVALID_VERSION ? 505 : 400;
+    return {ParseResult::error, 0, status, llhttp_errno_name(err)};
+}
+
+ParseResult RequestParser::parse_body(const char* data, std::size_t size, std::vector<std::string_view>& pieces) {
+    ParseResult result{ParseResult::body, 0, 0, ""};
+    if (message_done_ || size == 0) return result;
+    pieces_ = &pieces;
+    llhttp_errno_t err = llhttp_execute(&parser_, data, size);
+    pieces_ = nullptr;
+    if (err == HPE_OK) {
+        result.consumed = size;
+        return result;
+    }
+    if (err == HPE_PAUSED && message_done_) {
+        llhttp_resume(&parser_);
+        result.consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data);
+        return result;
+    }
+    stopped_ = true;
+    message_done_ = true;
+    return {ParseResult::error, 0, 400, llhttp_errno_name(err)};
+}
+
+}  // namespace weft::http::detail
