@@ -73,7 +73,10 @@
 #include <weft/signal.hpp>
 
 // weft::http and weft::tls: HTTP/1.1 server and client, TLS streams (OpenSSL).
+#include <weft/http/client.hpp>
+#include <weft/http/client_response.hpp>
 #include <weft/http/errors.hpp>
 #include <weft/http/headers.hpp>
 #include <weft/http/method.hpp>
 #include <weft/http/status.hpp>
+#include <weft/http/url.hpp>
