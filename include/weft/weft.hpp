@@ -80,3 +80,7 @@
 #include <weft/http/method.hpp>
 #include <weft/http/status.hpp>
 #include <weft/http/url.hpp>
+#include <weft/tls/certificate_error.hpp>
+#include <weft/tls/context.hpp>
+#include <weft/tls/stream.hpp>
+#include <weft/tls/tls_error.hpp>

@@ -1,0 +1,121 @@
+// weft::tls::Stream: a TLS connection over a weft::net::TcpStream (asyncio's start_tls /
+// ssl= streams, Tokio's tokio-rustls / tokio-native-tls TlsStream), OpenSSL underneath.
+//
+//   auto ctx = weft::tls::Context::client();                  // make once, share
+//   auto tcp = co_await weft::net::TcpStream::connect("example.com", 443);
+//   auto tls = co_await weft::tls::Stream::connect(std::move(tcp), ctx, "example.com");
+//   co_await tls.write_all(request.data(), request.size());
+//   weft::net::StreamReader reader(std::move(tls));           // any reader/writer helper works
+//   std::string head = co_await reader.read_until("\r\n\r\n");
+//
+//   // server: per accepted connection
+//   auto tls = co_await weft::tls::Stream::accept(std::move(tcp), server_ctx);
+//
+// How it works: OpenSSL never touches the socket. It reads ciphertext from a memory BIO that
+// this class fills from the TcpStream, and writes ciphertext into a memory BIO that this
+// class drains to the TcpStream with write_all. So every wait is the TcpStream's (on the
+// worker's reactor) and every await is a cancellation point; OpenSSL's calls themselves never
+// block.
+//
+// Concurrency: one task may read while another writes (as with TcpStream); two readers or two
+// writers at once is UsageError. The SSL object is not thread-safe, so each OpenSSL call runs
+// in a short critical section (a mutex held only around the call, never across an await);
+// the socket I/O happens outside it. Ciphertext leaves through one task at a time (a
+// weft::Lock on the send side): a read that produced protocol bytes (a TLS 1.3 KeyUpdate
+// reply, an alert) while the writer is sending leaves them to the writer, which sends them
+// after its own; a write that finds the reader sending such bytes waits for it (the reader
+// sends the write's records too), so write() returns only once its records are in the
+// kernel and a slow peer holds the writer back, as with TcpStream.
+// Renegotiation (TLS 1.2) is refused, so a write never needs to read.
+//
+// End of stream: read() returns 0 once the peer's close_notify arrived. A TCP end of stream
+// without close_notify is weft::UnexpectedEof (a truncation: a peer, or an attacker, cut
+// the stream), as Python's ssl raises SSLEOFError; HTTP/1.1 frames its bodies, so an HTTP
+// client can catch it where the body was complete. shutdown() sends close_notify and then
+// the TCP FIN (the read side stays open, so a request/response peer can still answer);
+// close() just closes the socket (no close_notify: the peer sees UnexpectedEof-like
+// truncation), and so does the destructor.
+//
+// Cancellation (timeout(), wait_for(), cancel()):
+//   connect()/accept(): the TcpStream is closed with the half-made connection.
+//   read(): cancelled while waiting for the peer's bytes (the usual case), nothing is lost and
+//       the stream stays usable, as TcpStream's read. Cancelled while it was sending a
+//       protocol reply (rare), the stream is broken: later writes throw TlsError.
+//   write(), write_all(), shutdown(): the records may be partly sent, so the stream is broken
+//       (later writes throw TlsError): close it. The same after any failed write.
+// Errors: TlsError (protocol failure: OpenSSL's reason), CertificateError (connect() only),
+// UnexpectedEof (see above), the TcpStream's IoErrors (ConnectionReset, BrokenPipe...).
+// Operations on a closed or moved-from stream throw UsageError "stream is closed".
+// Resumes on the worker loop the TcpStream is registered with, as TcpStream does.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <weft/net/tcp_stream.hpp>
+#include <weft/task.hpp>
+#include <weft/tls/certificate_error.hpp>
+#include <weft/tls/context.hpp>
+#include <weft/tls/tls_error.hpp>
+
+struct ssl_st;  // OpenSSL's SSL
+
+namespace weft::tls {
+
+namespace detail {
+struct StreamState;
+}
+
+class Stream {
+public:
+    /// A closed stream; every operation but close() throws UsageError.
+    Stream() noexcept;
+    Stream(Stream&&) noexcept;
+    Stream& operator=(Stream&&) noexcept;
+    ~Stream();
+
+    /// The client handshake over `tcp` with a client Context. `server_name` is sent as SNI
+    /// (unless it is an IP literal) and, when ctx verifies, the certificate must match it
+    /// (DNS name, or IP address for "127.0.0.1" / "::1" / "[::1]"). UsageError: a server
+    /// Context, or an empty server_name with verification on (Python's ValueError).
+    static Task<Stream> connect(net::TcpStream tcp, Context ctx, std::string server_name);
+    /// The server handshake over an accepted `tcp`, with a server Context. A client that never
+    /// speaks keeps it waiting: put a timeout() around it.
+    static Task<Stream> accept(net::TcpStream tcp, Context ctx);
+
+    /// Up to `size` decrypted bytes as soon as any are available; 0 once the peer's
+    /// close_notify arrived (and for size 0).
+    Task<std::size_t> read(void* data, std::size_t size);
+    /// Encrypts and sends some of the bytes (up to one 16 KiB record); returns how many.
+    Task<std::size_t> write(const void* data, std::size_t size);
+    /// Encrypts and sends every byte (returns size).
+    Task<std::size_t> write_all(const void* data, std::size_t size);
+    Task<std::size_t> write_all(std::string_view text) { return write_all(text.data(), text.size()); }
+    /// Sends close_notify (and then the TCP FIN); reading stays possible. Writing afterwards is
+    /// UsageError; a second shutdown() does nothing.
+    Task<void> shutdown();
+    /// Closes the TCP socket now, without close_notify. Not while another task awaits.
+    void close() noexcept;
+    bool is_open() const noexcept;
+
+    /// The protocol ALPN selected ("http/1.1"), "" if none.
+    std::string_view alpn_protocol() const noexcept;
+    /// "TLSv1.3" or "TLSv1.2".
+    std::string_view protocol_version() const noexcept;
+    /// The TCP connection underneath (addresses, nodelay). Reading or writing it directly
+    /// corrupts the TLS stream.
+    net::TcpStream& tcp();
+    /// The SSL object, for what this API does not cover (peer certificate, cipher). Call it
+    /// only while no read or write is in progress.
+    ssl_st* native_handle() const noexcept;
+
+private:
+    explicit Stream(std::unique_ptr<detail::StreamState> state) noexcept;
+    detail::StreamState& require_state() const;
+
+    std::unique_ptr<detail::StreamState> state_;  // on the heap: its mutex must not move
+};
+
+}  // namespace weft::tls

@@ -1,0 +1,111 @@
+#include <weft/tls/context.hpp>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <string>
+
+#include <weft/error.hpp>
+#include <weft/tls/tls_error.hpp>
+
+#include "context_state.hpp"
+#include "openssl_error.hpp"
+
+namespace weft::tls {
+
+namespace {
+
+// ALPN's wire format: each name prefixed by its length (RFC 7301).
+std::string alpn_wire_format(const std::vector<std::string>& protocols) {
+    std::string wire;
+    for (const auto& name : protocols) {
+        if (name.empty() || name.size() > 255) {
+            throw UsageError("tls::Context: an ALPN protocol name must be 1 to 255 bytes, got \"" + name + "\"");
+        }
+        wire += static_cast<char>(name.size());
+        wire += name;
+    }
+    return wire;
+}
+
+std::shared_ptr<detail::ContextState> new_state(bool client) {
+    ERR_clear_error();
+    auto state = std::make_shared<detail::ContextState>();
+    state->client = client;
+    state->ctx = SSL_CTX_new(client ? TLS_client_method() : TLS_server_method());
+    if (!state->ctx) detail::throw_tls_error("tls::Context: SSL_CTX_new");
+    SSL_CTX_set_min_proto_version(state->ctx, TLS1_2_VERSION);
+    // A write must never have to read (stream.hpp): no renegotiation, ever.
+    SSL_CTX_set_options(state->ctx, SSL_OP_NO_RENEGOTIATION);
+    // Records are copied out of the memory BIO before they are sent: the buffer given to
+    // SSL_write need not stay put across a retry.
+    SSL_CTX_set_mode(state->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    return state;
+}
+
+// The server's ALPN choice: the first of its protocols the client offers; none in common:
+// go on without ALPN (SSL_TLSEXT_ERR_NOACK), as Python's ssl and nginx do.
+int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen,
+                void* arg) {
+    const auto* state = static_cast<const detail::ContextState*>(arg);
+    const auto* ours = reinterpret_cast<const unsigned char*>(state->alpn_wire.data());
+    unsigned char* chosen = nullptr;
+    if (SSL_select_next_proto(&chosen, outlen, ours, static_cast<unsigned>(state->alpn_wire.size()), in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED) {
+        return SSL_TLSEXT_ERR_NOACK;
+    }
+    *out = chosen;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+}  // namespace
+
+Context Context::client(ClientOptions options) {
+    auto state = new_state(true);
+    state->verify = options.verify;
+    if (options.verify) {
+        SSL_CTX_set_verify(state->ctx, SSL_VERIFY_PEER, nullptr);
+        if (options.ca_file.empty()) {
+            if (SSL_CTX_set_default_verify_paths(state->ctx) != 1) {
+                detail::throw_tls_error("tls::Context::client: cannot load the system CA store");
+            }
+        } else if (SSL_CTX_load_verify_locations(state->ctx, options.ca_file.c_str(), nullptr) != 1) {
+            detail::throw_tls_error("tls::Context::client: cannot load CA file '" + options.ca_file + "'");
+        }
+    } else {
+        SSL_CTX_set_verify(state->ctx, SSL_VERIFY_NONE, nullptr);
+    }
+    if (!options.alpn.empty()) {
+        std::string wire = alpn_wire_format(options.alpn);
+        // Returns 0 on success (unlike most of OpenSSL).
+        if (SSL_CTX_set_alpn_protos(state->ctx, reinterpret_cast<const unsigned char*>(wire.data()),
+                                    static_cast<unsigned>(wire.size())) != 0) {
+            detail::throw_tls_error("tls::Context::client: SSL_CTX_set_alpn_protos");
+        }
+    }
+    return Context(std::move(state));
+}
+
+Context Context::server(const std::string& cert_file, const std::string& key_file, ServerOptions options) {
+    auto state = new_state(false);
+    if (SSL_CTX_use_certificate_chain_file(state->ctx, cert_file.c_str()) != 1) {
+        detail::throw_tls_error("tls::Context::server: cannot load the certificate chain '" + cert_file + "'");
+    }
+    if (SSL_CTX_use_PrivateKey_file(state->ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+        detail::throw_tls_error("tls::Context::server: cannot load the private key '" + key_file + "'");
+    }
+    if (SSL_CTX_check_private_key(state->ctx) != 1) {
+        detail::throw_tls_error("tls::Context::server: the private key '" + key_file +
+                                "' does not match the certificate '" + cert_file + "'");
+    }
+    state->alpn_wire = alpn_wire_format(options.alpn);
+    if (!state->alpn_wire.empty()) SSL_CTX_set_alpn_select_cb(state->ctx, select_alpn, state.get());
+    return Context(std::move(state));
+}
+
+bool Context::is_client() const noexcept { return state_ && state_->client; }
+
+ssl_ctx_st* Context::native_handle() const noexcept { return state_ ? state_->ctx : nullptr; }
+
+}  // namespace weft::tls

@@ -1,0 +1,357 @@
+#include <weft/tls/stream.hpp>
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include <weft/error.hpp>
+#include <weft/io_error.hpp>
+
+#include "openssl_error.hpp"
+#include "stream_state.hpp"
+
+namespace weft::tls {
+
+using detail::StreamState;
+
+namespace {
+
+// Refuses a second concurrent reader (or writer); released when the operation ends.
+class Exclusive {
+public:
+    Exclusive(std::atomic<bool>& flag, const char* what) : flag_(flag) {
+        if (flag_.exchange(true, std::memory_order_acquire)) throw UsageError(what);
+    }
+    Exclusive(const Exclusive&) = delete;
+    Exclusive& operator=(const Exclusive&) = delete;
+    ~Exclusive() { flag_.store(false, std::memory_order_release); }
+
+private:
+    std::atomic<bool>& flag_;
+};
+
+void require_open(const StreamState& s) {
+    if (!s.tcp.is_open()) throw UsageError("tls::Stream: stream is closed");
+}
+
+// Under the mutex, after queueing bytes in wbio: whether the caller now holds `sending` and
+// must drain (stream_state.hpp: the rule that strands no bytes).
+bool try_claim_sending(StreamState& s) {
+    if (s.broken || BIO_ctrl_pending(s.wbio) == 0) return false;
+    return s.sending.try_lock();
+}
+
+// Marks the stream broken and gives up `sending`: ciphertext was lost.
+void abandon_sending(StreamState& s) noexcept {
+    std::lock_guard lock(s.mutex);
+    s.broken = true;
+    s.sending.unlock();
+}
+
+// The holder of `sending` drains wbio to tcp: its own records and any the other task queued
+// meanwhile, until wbio is empty; then the FIN if shutdown() asked for it, and unlocks
+// `sending` (both under the mutex: stream_state.hpp). A failure or cancellation loses
+// ciphertext: the stream is broken.
+Task<void> drain(StreamState& s) {
+    try {
+        for (;;) {
+            std::size_t n = 0;
+            {
+                std::lock_guard lock(s.mutex);
+                int got = s.broken ? 0 : BIO_read(s.wbio, s.out_buf.get(), static_cast<int>(detail::kOutChunk));
+                if (got <= 0) {
+                    if (std::exchange(s.fin_pending, false)) {
+                        try {
+                            s.tcp.shutdown(net::ShutdownMode::write);  // close_notify is out: FIN
+                        } catch (const IoError&) {
+                            // The peer is gone (ENOTCONN): nothing left to tell it.
+                        }
+                    }
+                    s.sending.unlock();
+                    co_return;
+                }
+                n = static_cast<std::size_t>(got);
+            }
+            co_await s.tcp.write_all(s.out_buf.get(), n);
+        }
+    } catch (...) {
+        abandon_sending(s);
+        throw;
+    }
+}
+
+// A writer's way to `sending`: waits for it (the reader may hold it while sending a protocol
+// reply, and sends this writer's records too). A cancelled wait breaks the stream, as any
+// cancelled write does.
+Task<void> send_queued(StreamState& s) {
+    try {
+        Lock::Guard held = co_await s.sending.lock();
+        held.detach();  // drain() unlocks it, under the mutex
+    } catch (...) {
+        std::lock_guard lock(s.mutex);
+        s.broken = true;
+        throw;
+    }
+    co_await drain(s);
+}
+
+// Sends an alert OpenSSL queued before failing, if it can; the failure is what the caller
+// reports, so a send error here is dropped.
+Task<void> drain_alert(StreamState& s) {
+    try {
+        co_await drain(s);
+    } catch (const Error&) {
+    }
+}
+
+// "[::1]" -> "::1"; other names unchanged.
+std::string strip_brackets(const std::string& name) {
+    if (name.size() >= 2 && name.front() == '[' && name.back() == ']') return name.substr(1, name.size() - 2);
+    return name;
+}
+
+bool is_ip_literal(const std::string& host) {
+    unsigned char buf[sizeof(in6_addr)];
+    return ::inet_pton(AF_INET, host.c_str(), buf) == 1 || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+std::unique_ptr<StreamState> new_state(net::TcpStream tcp, const std::shared_ptr<const detail::ContextState>& ctx,
+                                       const char* who) {
+    auto state = std::make_unique<StreamState>(std::move(tcp), ctx);
+    ERR_clear_error();
+    state->ssl = SSL_new(ctx->ctx);
+    if (!state->ssl) detail::throw_tls_error(std::string(who) + ": SSL_new");
+    state->rbio = BIO_new(BIO_s_mem());
+    state->wbio = BIO_new(BIO_s_mem());
+    if (!state->rbio || !state->wbio) {
+        BIO_free(state->rbio);
+        BIO_free(state->wbio);
+        detail::throw_tls_error(std::string(who) + ": BIO_new");
+    }
+    SSL_set_bio(state->ssl, state->rbio, state->wbio);  // the SSL owns them from here
+    return state;
+}
+
+// Drives SSL_do_handshake: send what it queued, feed it what the peer sends, until done.
+Task<void> handshake(StreamState& s, const char* who) {
+    for (;;) {
+        int err = SSL_ERROR_NONE;
+        std::string failure;
+        long verify = X509_V_OK;
+        bool flush_now = false;
+        {
+            std::lock_guard lock(s.mutex);
+            ERR_clear_error();
+            int r = SSL_do_handshake(s.ssl);
+            if (r != 1) {
+                err = SSL_get_error(s.ssl, r);
+                if (err != SSL_ERROR_WANT_READ) {
+                    failure = detail::take_openssl_errors("the connection failed");
+                    verify = SSL_get_verify_result(s.ssl);
+                }
+            }
+            flush_now = try_claim_sending(s);  // no other task has the stream yet: succeeds
+        }
+        if (flush_now) {
+            if (failure.empty()) {
+                co_await drain(s);
+            } else {
+                co_await drain_alert(s);
+            }
+        }
+        if (err == SSL_ERROR_NONE) {
+            const unsigned char* proto = nullptr;
+            unsigned length = 0;
+            SSL_get0_alpn_selected(s.ssl, &proto, &length);
+            if (proto) s.alpn.assign(reinterpret_cast<const char*>(proto), length);
+            co_return;
+        }
+        if (err != SSL_ERROR_WANT_READ) {
+            if (s.context->client && verify != X509_V_OK) {
+                throw CertificateError(s.host, verify, X509_verify_cert_error_string(verify));
+            }
+            throw TlsError(std::string(who) + ": TLS handshake failed: " + failure);
+        }
+        std::size_t n = co_await s.tcp.read(s.in_buf.get(), detail::kInChunk);
+        if (n == 0) {
+            throw TlsError(std::string(who) + ": the peer closed the connection during the TLS handshake");
+        }
+        std::lock_guard lock(s.mutex);
+        BIO_write(s.rbio, s.in_buf.get(), static_cast<int>(n));
+    }
+}
+
+}  // namespace
+
+Stream::Stream() noexcept = default;
+Stream::Stream(Stream&&) noexcept = default;
+Stream& Stream::operator=(Stream&&) noexcept = default;
+Stream::~Stream() = default;
+Stream::Stream(std::unique_ptr<StreamState> state) noexcept : state_(std::move(state)) {}
+
+StreamState& Stream::require_state() const {
+    if (!state_) throw UsageError("tls::Stream: stream is closed");
+    return *state_;
+}
+
+Task<Stream> Stream::connect(net::TcpStream tcp, Context ctx, std::string server_name) {
+    if (!ctx.state_) throw UsageError("tls::Stream::connect: the Context is empty");
+    if (!ctx.state_->client) throw UsageError("tls::Stream::connect needs a client Context (Context::client())");
+    if (!tcp.is_open()) throw UsageError("tls::Stream::connect: the TcpStream is closed");
+    if (ctx.state_->verify && server_name.empty()) {
+        throw UsageError("tls::Stream::connect: a server_name is needed to verify the certificate");
+    }
+    auto state = new_state(std::move(tcp), ctx.state_, "tls::Stream::connect");
+    SSL* ssl = state->ssl;
+    SSL_set_connect_state(ssl);
+    std::string host = strip_brackets(server_name);
+    bool ip = is_ip_literal(host);
+    // RFC 6066: SNI carries host names only, never an address.
+    if (!ip && !host.empty() && SSL_set_tlsext_host_name(ssl, host.c_str()) != 1) {
+        detail::take_openssl_errors();
+        throw UsageError("tls::Stream::connect: '" + server_name + "' is not a valid server name");
+    }
+    if (ctx.state_->verify) {
+        int ok = 0;
+        if (ip) {
+            ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
+        } else {
+            SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            ok = SSL_set1_host(ssl, host.c_str());
+        }
+        if (ok != 1) {
+            detail::take_openssl_errors();
+            throw UsageError("tls::Stream::connect: '" + server_name + "' is not a valid server name");
+        }
+    }
+    state->host = std::move(server_name);
+    co_await handshake(*state, "tls::Stream::connect");
+    co_return Stream(std::move(state));
+}
+
+Task<Stream> Stream::accept(net::TcpStream tcp, Context ctx) {
+    if (!ctx.state_) throw UsageError("tls::Stream::accept: the Context is empty");
+    if (ctx.state_->client) throw UsageError("tls::Stream::accept needs a server Context (Context::server())");
+    if (!tcp.is_open()) throw UsageError("tls::Stream::accept: the TcpStream is closed");
+    auto state = new_state(std::move(tcp), ctx.state_, "tls::Stream::accept");
+    SSL_set_accept_state(state->ssl);
+    co_await handshake(*state, "tls::Stream::accept");
+    co_return Stream(std::move(state));
+}
+
+Task<std::size_t> Stream::read(void* data, std::size_t size) {
+    StreamState& s = require_state();
+    require_open(s);
+    Exclusive reader(s.reading, "tls::Stream::read: another task is reading this stream");
+    if (size == 0) co_return 0;
+    for (;;) {
+        std::size_t got = 0;
+        int err = SSL_ERROR_NONE;
+        std::string failure;
+        bool flush_now = false;
+        {
+            std::lock_guard lock(s.mutex);
+            ERR_clear_error();
+            if (SSL_read_ex(s.ssl, data, size, &got) != 1) {
+                err = SSL_get_error(s.ssl, 0);
+                if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_ZERO_RETURN) {
+                    failure = detail::take_openssl_errors("the connection failed");
+                }
+            }
+            // Reading can queue bytes for the peer (a KeyUpdate reply, an alert). If the
+            // writer is sending, it sends them after its own; the reader never waits for it.
+            flush_now = try_claim_sending(s);
+        }
+        if (flush_now) {
+            if (failure.empty()) {
+                co_await drain(s);
+            } else {
+                co_await drain_alert(s);
+            }
+        }
+        if (err == SSL_ERROR_NONE) co_return got;
+        if (err == SSL_ERROR_ZERO_RETURN) co_return 0;  // close_notify
+        if (err != SSL_ERROR_WANT_READ) throw TlsError("tls::Stream::read: " + failure);
+        if (s.tcp_eof) {
+            throw UnexpectedEof("tls::Stream::read: the peer closed the connection without TLS close_notify");
+        }
+        std::size_t n = co_await s.tcp.read(s.in_buf.get(), detail::kInChunk);
+        if (n == 0) {
+            s.tcp_eof = true;
+            throw UnexpectedEof("tls::Stream::read: the peer closed the connection without TLS close_notify");
+        }
+        std::lock_guard lock(s.mutex);
+        BIO_write(s.rbio, s.in_buf.get(), static_cast<int>(n));
+    }
+}
+
+Task<std::size_t> Stream::write(const void* data, std::size_t size) {
+    StreamState& s = require_state();
+    require_open(s);
+    Exclusive writer(s.writing, "tls::Stream::write: another task is writing this stream");
+    if (size == 0) co_return 0;
+    std::size_t written = 0;
+    {
+        std::lock_guard lock(s.mutex);
+        if (s.shut_down) throw UsageError("tls::Stream::write: the stream was shut down");
+        if (s.broken) throw TlsError("tls::Stream::write: an earlier write failed or was cancelled mid-record");
+        ERR_clear_error();
+        if (SSL_write_ex(s.ssl, data, std::min(size, detail::kMaxWrite), &written) != 1) {
+            s.broken = true;
+            throw TlsError("tls::Stream::write: " + detail::take_openssl_errors("the connection failed"));
+        }
+    }
+    co_await send_queued(s);
+    co_return written;
+}
+
+Task<std::size_t> Stream::write_all(const void* data, std::size_t size) {
+    const char* bytes = static_cast<const char*>(data);
+    std::size_t done = 0;
+    while (done < size) {
+        std::size_t n = co_await write(bytes + done, size - done);
+        done += n;
+    }
+    co_return size;
+}
+
+Task<void> Stream::shutdown() {
+    StreamState& s = require_state();
+    require_open(s);
+    Exclusive writer(s.writing, "tls::Stream::shutdown: another task is writing this stream");
+    {
+        std::lock_guard lock(s.mutex);
+        if (s.shut_down) co_return;
+        if (s.broken) throw TlsError("tls::Stream::shutdown: an earlier write failed or was cancelled mid-record");
+        s.shut_down = true;
+        ERR_clear_error();
+        // 0: close_notify queued (the peer's not seen yet), 1: both sent; we do not wait.
+        if (SSL_shutdown(s.ssl) < 0) {
+            s.broken = true;
+            throw TlsError("tls::Stream::shutdown: " + detail::take_openssl_errors("the connection failed"));
+        }
+        s.fin_pending = true;
+    }
+    co_await send_queued(s);
+}
+
+void Stream::close() noexcept {
+    if (state_) state_->tcp.close();
+}
+
+bool Stream::is_open() const noexcept { return state_ && state_->tcp.is_open(); }
+
+std::string_view Stream::alpn_protocol() const noexcept { return state_ ? std::string_view(state_->alpn) : ""; }
+
+std::string_view Stream::protocol_version() const noexcept { return state_ ? SSL_get_version(state_->ssl) : ""; }
+
+net::TcpStream& Stream::tcp() { return require_state().tcp; }
+
+ssl_st* Stream::native_handle() const noexcept { return state_ ? state_->ssl : nullptr; }
+
+}  // namespace weft::tls
