@@ -67,7 +67,7 @@ weft::Task<std::string> error_of(weft::Task<std::string> request) {
 
 TEST_CASE("http_client: bodies: Content-Length, chunked, close-delimited, HEAD, 204; connections reused",
           "[http][client]") {
-    if (!test::have_program(kPython)) {
+    if (!test::have_executable(kPython)) {
         WARN("/usr/bin/python3 not found: skipped");
         return;
     }
@@ -112,7 +112,7 @@ TEST_CASE("http_client: bodies: Content-Length, chunked, close-delimited, HEAD, 
 }
 
 TEST_CASE("http_client: each failure is its own exception type carrying the URL", "[http][client]") {
-    if (!test::have_program(kPython)) {
+    if (!test::have_executable(kPython)) {
         WARN("/usr/bin/python3 not found: skipped");
         return;
     }
@@ -180,7 +180,7 @@ TEST_CASE("http_client: each failure is its own exception type carrying the URL"
 }
 
 TEST_CASE("http_client: redirects are off by default, followed up to the limit when on", "[http][client]") {
-    if (!test::have_program(kPython)) {
+    if (!test::have_executable(kPython)) {
         WARN("/usr/bin/python3 not found: skipped");
         return;
     }
@@ -219,7 +219,7 @@ TEST_CASE("http_client: redirects are off by default, followed up to the limit w
 
 TEST_CASE("http_client: N concurrent requests with limit L: at most L connections, each answered once",
           "[http][client]") {
-    if (!test::have_program(kPython)) {
+    if (!test::have_executable(kPython)) {
         WARN("/usr/bin/python3 not found: skipped");
         return;
     }
@@ -246,7 +246,7 @@ TEST_CASE("http_client: N concurrent requests with limit L: at most L connection
 
 TEST_CASE("http_client: a pooled connection closed by the server is retried once (GET), checked first (POST)",
           "[http][client]") {
-    if (!test::have_program(kPython)) {
+    if (!test::have_executable(kPython)) {
         WARN("/usr/bin/python3 not found: skipped");
         return;
     }

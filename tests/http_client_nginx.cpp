@@ -102,7 +102,7 @@ long peak_rss_kb() {
 
 TEST_CASE("http_client/nginx: files, a chunked (SSI) response, 2,000 concurrent keep-alive GETs, a 100 MB body",
           "[http][client][nginx]") {
-    if (!test::have_program(kNginx)) {
+    if (!test::have_executable(kNginx)) {
         WARN("nginx not found: skipped");
         return;
     }

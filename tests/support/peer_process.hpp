@@ -37,7 +37,7 @@ extern char** environ;
 
 namespace test {
 
-inline bool have_program(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
+inline bool have_executable(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
 
 // A port nothing listens on right now (bound to port 0, then closed).
 inline std::uint16_t free_port() {

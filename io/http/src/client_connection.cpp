@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <optional>
 
 #include <weft/http/errors.hpp>
 #include <weft/io_error.hpp>
@@ -48,32 +49,42 @@ Limit limit_of(std::chrono::milliseconds own, RequestTimeout::Phase phase, const
 ClientConnection::ClientConnection(net::TcpStream stream, std::string origin)
     : stream_(std::move(stream)), buffer_(new char[kBufferSize]), origin_(std::move(origin)) {}
 
+ClientConnection::ClientConnection(tls::Stream stream, std::string origin)
+    : tls_(std::move(stream)), secure_(true), buffer_(new char[kBufferSize]), origin_(std::move(origin)) {}
+
 Task<std::unique_ptr<ClientConnection>> ClientConnection::open(const Url& url, const std::string& url_text,
-                                                               const ClientOptions& options,
+                                                               const ClientOptions& options, const tls::Context* tls,
                                                                const Deadlines& deadlines) {
     Limit limit = limit_of(options.connect_timeout, RequestTimeout::Phase::connect, deadlines);
-    net::TcpStream stream;
+    std::unique_ptr<ClientConnection> connection;
     bool timed_out = false;
     try {
-        if (limit.none()) {
-            stream = co_await net::TcpStream::connect(url.host, url.port);
-        } else {
-            auto scope = weft::timeout_at(limit.when);
-            try {
-                stream = co_await net::TcpStream::connect(url.host, url.port);
-            } catch (const TimeoutError& e) {
-                if (e.scope() != &scope) throw;
-                timed_out = true;
+        std::optional<TimeoutScope> scope;
+        if (!limit.none()) scope.emplace(limit.when);
+        try {
+            net::TcpStream stream = co_await net::TcpStream::connect(url.host, url.port);
+            stream.set_nodelay(true);
+            if (tls) {
+                tls::Stream secure = co_await tls::Stream::connect(std::move(stream), *tls, url.host);
+                connection = std::make_unique<ClientConnection>(std::move(secure), url.origin());
+            } else {
+                connection = std::make_unique<ClientConnection>(std::move(stream), url.origin());
             }
+        } catch (const TimeoutError& e) {
+            if (!scope || e.scope() != &*scope) throw;
+            timed_out = true;
         }
     } catch (const ResolveError& e) {
         throw ConnectError(url_text, e.what());
+    } catch (const tls::CertificateError& e) {
+        throw ConnectCertificateError(url_text, e.what());
+    } catch (const tls::TlsError& e) {
+        throw ConnectError(url_text, std::string("TLS handshake failed: ") + e.what());
     } catch (const IoError& e) {
         throw ConnectError(url_text, e.what(), e.code());
     }
     if (timed_out) throw_timeout(url_text, limit);
-    stream.set_nodelay(true);
-    co_return std::make_unique<ClientConnection>(std::move(stream), url.origin());
+    co_return connection;
 }
 
 Task<void> ClientConnection::send(const std::string& url, const Deadlines& deadlines) {
@@ -81,11 +92,19 @@ Task<void> ClientConnection::send(const std::string& url, const Deadlines& deadl
     bool timed_out = false;
     try {
         if (limit.none()) {
-            co_await stream_.write_all(request);
+            if (secure_) {
+                co_await tls_.write_all(request);
+            } else {
+                co_await stream_.write_all(request);
+            }
         } else {
             auto scope = weft::timeout_at(limit.when);
             try {
-                co_await stream_.write_all(request);
+                if (secure_) {
+                    co_await tls_.write_all(request);
+                } else {
+                    co_await stream_.write_all(request);
+                }
             } catch (const TimeoutError& e) {
                 if (e.scope() != &scope) throw;
                 timed_out = true;
@@ -103,11 +122,11 @@ Task<void> ClientConnection::receive(const std::string& url, const Deadlines& de
     bool timed_out = false;
     try {
         if (limit.none()) {
-            n = co_await stream_.read(buffer_.get(), kBufferSize);
+            n = secure_ ? co_await read_some() : co_await stream_.read(buffer_.get(), kBufferSize);
         } else {
             auto scope = weft::timeout_at(limit.when);
             try {
-                n = co_await stream_.read(buffer_.get(), kBufferSize);
+                n = secure_ ? co_await read_some() : co_await stream_.read(buffer_.get(), kBufferSize);
             } catch (const TimeoutError& e) {
                 if (e.scope() != &scope) throw;
                 timed_out = true;
@@ -128,9 +147,20 @@ Task<void> ClientConnection::receive(const std::string& url, const Deadlines& de
     }
 }
 
+Task<std::size_t> ClientConnection::read_some() {
+    try {
+        co_return co_await tls_.read(buffer_.get(), kBufferSize);
+    } catch (const UnexpectedEof&) {
+        // The TCP stream ended without close_notify: the parser decides whether the response
+        // was complete (servers often skip close_notify after a framed body).
+    }
+    co_return 0;
+}
+
 bool ClientConnection::still_open() const noexcept {
     char byte;
-    ssize_t n = ::recv(stream_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    int fd = secure_ ? const_cast<tls::Stream&>(tls_).tcp().native_handle() : stream_.native_handle();
+    ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 

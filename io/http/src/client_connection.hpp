@@ -22,6 +22,8 @@
 #include <weft/http/url.hpp>
 #include <weft/net/tcp_stream.hpp>
 #include <weft/task.hpp>
+#include <weft/tls/context.hpp>
+#include <weft/tls/stream.hpp>
 
 #include "response_parser.hpp"
 
@@ -32,10 +34,13 @@ public:
     static constexpr std::size_t kBufferSize = 16 * 1024;
 
     ClientConnection(net::TcpStream stream, std::string origin);
+    ClientConnection(tls::Stream stream, std::string origin);
 
-    /// Connects to `url`'s origin within options.connect_timeout (and the total deadline).
+    /// Connects to `url`'s origin within options.connect_timeout (and the total deadline);
+    /// https: the TLS handshake with `tls` (SNI and the certificate checked for url.host).
     static Task<std::unique_ptr<ClientConnection>> open(const Url& url, const std::string& url_text,
-                                                        const ClientOptions& options, const Deadlines& deadlines);
+                                                        const ClientOptions& options, const tls::Context* tls,
+                                                        const Deadlines& deadlines);
 
     /// Writes `request` (ServerDisconnected if the peer is gone).
     Task<void> send(const std::string& url, const Deadlines& deadlines);
@@ -54,7 +59,11 @@ public:
     bool reused = false;
 
 private:
-    net::TcpStream stream_;
+    Task<std::size_t> read_some();
+
+    net::TcpStream stream_;  // plain http:// (closed for https://)
+    tls::Stream tls_;        // https:// (closed for http://)
+    bool secure_ = false;
     std::unique_ptr<char[]> buffer_;
     std::string origin_;
 };

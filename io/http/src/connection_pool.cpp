@@ -37,6 +37,14 @@ Semaphore* ConnectionPool::host_limit(const std::string& origin) {
     return slot.get();
 }
 
+const tls::Context& ConnectionPool::tls_context() {
+    // A CA file that cannot be loaded throws here (TlsError naming it), and again next time.
+    std::call_once(tls_once_, [this] {
+        tls_ = tls::Context::client({.verify = options_.verify, .ca_file = options_.ca_file, .alpn = {"http/1.1"}});
+    });
+    return tls_;
+}
+
 std::unique_ptr<ClientConnection> ConnectionPool::take(std::string_view origin, bool check) {
     const unsigned home = thread_slot();
     const auto now = weft::now();
@@ -146,7 +154,15 @@ Task<ClientResponse> ConnectionPool::send(Method method, const Url& url, std::st
         std::unique_ptr<ClientConnection> connection;
         if (attempt == 0) connection = take(origin, /*check=*/!idempotent(method));
         if (!connection) {
-            connection = co_await ClientConnection::open(url, response.url_, options_, deadlines);
+            const tls::Context* tls = nullptr;
+            if (url.is_https()) {
+                try {
+                    tls = &tls_context();
+                } catch (const tls::TlsError& e) {
+                    throw ConnectError(response.url_, std::string("TLS set-up failed: ") + e.what());
+                }
+            }
+            connection = co_await ClientConnection::open(url, response.url_, options_, tls, deadlines);
         }
         serialize(method, url, headers, body, connection->request);
         response.headers_.clear();

@@ -68,6 +68,7 @@ private:
     };
 
     Semaphore* host_limit(const std::string& origin);
+    const tls::Context& tls_context();  // made on the first https:// request
     void serialize(Method method, const Url& url, const Headers& headers, const std::string& body,
                    std::string& out) const;
 
@@ -76,6 +77,8 @@ private:
     std::size_t max_idle_;
     std::atomic<std::size_t> idle_count_{0};
     std::array<Slot, kSlots> slots_;
+    std::once_flag tls_once_;
+    tls::Context tls_;
     std::mutex host_limits_mutex_;  // only when limit_per_host is set
     std::unordered_map<std::string, std::unique_ptr<Semaphore>> host_limits_;
 };
