@@ -108,6 +108,16 @@ TEST_CASE("http_client: bodies: Content-Length, chunked, close-delimited, HEAD, 
         CHECK(streamed == "Hello, chunked world!");
         CHECK(r.body_complete());
         CHECK(client.idle_count() == 1);
+
+        // A response dropped unread closes its connection: the next request opens another.
+        {
+            ClientResponse unread = co_await client.get(server.url("/chunked"));
+            CHECK(unread.status() == 200);
+            CHECK(client.idle_count() == 0);
+        }
+        CHECK(client.idle_count() == 0);
+        std::string third = co_await fetch_text(client, server.url("/count"));
+        CHECK(third == "3");
     }());
 }
 
