@@ -49,7 +49,7 @@ std::string normalize_path(std::string_view target) {
         }
         i = next;
     }
-    if (out.empty()) out = "/";
+    if (out.empty()) out.push_back('/');  // (not `out = "/"`: g++ 12 warns, -Wrestrict)
     if (query != std::string_view::npos) out += target.substr(query);
     return out;
 }
@@ -108,10 +108,9 @@ Url Url::parse(std::string_view text) {
         }
         url.port = static_cast<std::uint16_t>(port);
     }
-    if (target.empty()) {
-        url.target = "/";
-    } else if (target.front() == '?') {
-        url.target = "/" + std::string(target);
+    if (target.empty() || target.front() == '?') {
+        url.target.push_back('/');
+        url.target.append(target);
     } else {
         url.target = normalize_path(target);
     }
