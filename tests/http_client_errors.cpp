@@ -46,6 +46,13 @@ weft::Task<std::string> fetch_text(Client& client, std::string url) {
     co_return body;
 }
 
+// "|url", as error_of's result ends (built by append: g++ 12 warns falsely on "|" + string).
+std::string bar(const std::string& url) {
+    std::string out(1, '|');
+    out += url;
+    return out;
+}
+
 // Counts the requests answered with the right body.
 weft::Task<void> fetch_counted(Client& client, std::string url, std::atomic<int>& answered) {
     std::string body = co_await fetch_text(client, std::move(url));
@@ -132,10 +139,10 @@ TEST_CASE("http_client: each failure is its own exception type carrying the URL"
 
         std::string refused_url = "http://127.0.0.1:" + std::to_string(test::free_port()) + "/x";
         std::string refused = co_await error_of<weft::http::ConnectError>(fetch_text(client, refused_url));
-        CHECK(refused.ends_with("|" + refused_url));
+        CHECK(refused.ends_with(bar(refused_url)));
 
         std::string reset = co_await error_of<weft::http::ServerDisconnected>(fetch_text(client, server.url("/reset")));
-        CHECK(reset.ends_with("|" + server.url("/reset")));
+        CHECK(reset.ends_with(bar(server.url("/reset"))));
         CHECK(reset.find("reset") != std::string::npos);
 
         std::string early =
@@ -144,7 +151,7 @@ TEST_CASE("http_client: each failure is its own exception type carrying the URL"
 
         std::string malformed =
             co_await error_of<weft::http::InvalidResponse>(fetch_text(client, server.url("/malformed")));
-        CHECK(malformed.ends_with("|" + server.url("/malformed")));
+        CHECK(malformed.ends_with(bar(server.url("/malformed"))));
 
         try {
             co_await fetch_text(client, server.url("/silent"));
