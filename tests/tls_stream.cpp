@@ -16,6 +16,7 @@
 #include <weft/join_handle.hpp>
 #include <weft/net/stream_concepts.hpp>
 #include <weft/net/stream_reader.hpp>
+#include <weft/net/stream_writer.hpp>
 #include <weft/net/tcp_listener.hpp>
 #include <weft/net/tcp_stream.hpp>
 #include <weft/run.hpp>
@@ -268,5 +269,37 @@ TEST_CASE("tls_stream: an IP literal is checked against the certificate's IP SAN
         char buf[2];
         std::size_t n = co_await pair.server.read(buf, 2);
         CHECK(n == 2);
+    }());
+}
+
+TEST_CASE("tls_stream: close() sends close_notify when it can; StreamWriter over TLS ends cleanly", "[tls]") {
+    REQUIRE_OPENSSL();
+    weft::run([]() -> weft::Task<void> {
+        TlsPair pair = co_await tls_pair(server_context(), client_context());
+        co_await pair.server.write_all(std::string_view("bye"));
+        pair.server.close();
+        std::string got(3, '\0');
+        bool whole = co_await read_all(&pair.client, &got);
+        CHECK(whole);
+        char c;
+        std::size_t end = co_await pair.client.read(&c, 1);  // close_notify: 0, not UnexpectedEof
+        CHECK(end == 0);
+
+        // StreamWriter buffers, sends in the background and close()s the stream at the end.
+        TlsPair second = co_await tls_pair(server_context(), client_context());
+        const std::string body = test::pattern(11, 300 * 1024);
+        weft::net::StreamWriter writer(std::move(second.server));
+        for (std::size_t i = 0; i < body.size(); i += 7000) {
+            writer.write(std::string_view(body).substr(i, 7000));
+            co_await writer.drain();
+        }
+        writer.close();
+        std::string received(body.size(), '\0');
+        bool all = co_await read_all(&second.client, &received);
+        co_await writer.wait_closed();
+        CHECK(all);
+        CHECK(received == body);
+        std::size_t after = co_await second.client.read(&c, 1);
+        CHECK(after == 0);
     }());
 }

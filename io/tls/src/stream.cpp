@@ -53,11 +53,29 @@ void abandon_sending(StreamState& s) noexcept {
     s.sending.unlock();
 }
 
-// The holder of `sending` drains wbio to tcp: its own records and any the other task queued
-// meanwhile, until wbio is empty; then the FIN if shutdown() asked for it, and unlocks
+// How a task comes to drain wbio.
+enum class Sender {
+    holder,  // it holds `sending` already (try_claim_sending() said so)
+    writer,  // it waits for `sending`: the reader may hold it while sending a protocol reply,
+             // and then sends this writer's records too. A cancelled wait breaks the stream,
+             // as any cancelled write does.
+};
+
+// Drains wbio to tcp while holding `sending`: the task's own records and any the other task
+// queued meanwhile, until wbio is empty; then the FIN if shutdown() asked for it, and unlocks
 // `sending` (both under the mutex: stream_state.hpp). A failure or cancellation loses
-// ciphertext: the stream is broken.
-Task<void> drain(StreamState& s) {
+// ciphertext: the stream is broken. (One coroutine for both ways in: one frame per write.)
+Task<void> drain(StreamState& s, Sender sender) {
+    if (sender == Sender::writer) {
+        try {
+            Lock::Guard held = co_await s.sending.lock();
+            held.detach();  // unlocked below, under the mutex
+        } catch (...) {
+            std::lock_guard lock(s.mutex);
+            s.broken = true;
+            throw;
+        }
+    }
     try {
         for (;;) {
             std::size_t n = 0;
@@ -85,28 +103,34 @@ Task<void> drain(StreamState& s) {
     }
 }
 
-// A writer's way to `sending`: waits for it (the reader may hold it while sending a protocol
-// reply, and sends this writer's records too). A cancelled wait breaks the stream, as any
-// cancelled write does.
-Task<void> send_queued(StreamState& s) {
-    try {
-        Lock::Guard held = co_await s.sending.lock();
-        held.detach();  // drain() unlocks it, under the mutex
-    } catch (...) {
-        std::lock_guard lock(s.mutex);
-        s.broken = true;
-        throw;
-    }
-    co_await drain(s);
-}
-
 // Sends an alert OpenSSL queued before failing, if it can; the failure is what the caller
 // reports, so a send error here is dropped.
 Task<void> drain_alert(StreamState& s) {
     try {
-        co_await drain(s);
+        co_await drain(s, Sender::holder);
     } catch (const Error&) {
     }
+}
+
+// close()'s courtesy: close_notify, if it can go out at once. Only when nobody is sending
+// (closing under a write is misuse anyway), the handshake is done and nothing was lost; one
+// non-blocking send, never a wait: if the socket buffer is full, the peer sees the TCP end
+// without it (UnexpectedEof on a weft peer), as it would without this.
+void send_close_notify_now(StreamState& s) noexcept {
+    std::lock_guard lock(s.mutex);
+    if (s.broken || s.shut_down || !SSL_is_init_finished(s.ssl) || !s.sending.try_lock()) return;
+    s.shut_down = true;
+    try {
+        ERR_clear_error();
+        if (SSL_shutdown(s.ssl) >= 0) {
+            int n = BIO_read(s.wbio, s.out_buf.get(), static_cast<int>(detail::kOutChunk));
+            if (n > 0) s.tcp.try_write(s.out_buf.get(), static_cast<std::size_t>(n));
+        }
+    } catch (const Error&) {
+        // The peer is gone: nothing to tell it.
+    }
+    ERR_clear_error();
+    s.sending.unlock();
 }
 
 // "[::1]" -> "::1"; other names unchanged.
@@ -159,7 +183,7 @@ Task<void> handshake(StreamState& s, const char* who) {
         }
         if (flush_now) {
             if (failure.empty()) {
-                co_await drain(s);
+                co_await drain(s, Sender::holder);
             } else {
                 co_await drain_alert(s);
             }
@@ -172,7 +196,8 @@ Task<void> handshake(StreamState& s, const char* who) {
             co_return;
         }
         if (err != SSL_ERROR_WANT_READ) {
-            if (s.context->client && verify != X509_V_OK) {
+            // (Without verification the result is computed but not enforced: not the cause.)
+            if (s.context->client && s.context->verify && verify != X509_V_OK) {
                 throw CertificateError(s.host, verify, X509_verify_cert_error_string(verify));
             }
             throw TlsError(std::string(who) + ": TLS handshake failed: " + failure);
@@ -190,8 +215,14 @@ Task<void> handshake(StreamState& s, const char* who) {
 
 Stream::Stream() noexcept = default;
 Stream::Stream(Stream&&) noexcept = default;
-Stream& Stream::operator=(Stream&&) noexcept = default;
-Stream::~Stream() = default;
+Stream& Stream::operator=(Stream&& other) noexcept {
+    if (this != &other) {
+        close();
+        state_ = std::move(other.state_);
+    }
+    return *this;
+}
+Stream::~Stream() { close(); }
 Stream::Stream(std::unique_ptr<StreamState> state) noexcept : state_(std::move(state)) {}
 
 StreamState& Stream::require_state() const {
@@ -269,7 +300,7 @@ Task<std::size_t> Stream::read(void* data, std::size_t size) {
         }
         if (flush_now) {
             if (failure.empty()) {
-                co_await drain(s);
+                co_await drain(s, Sender::holder);
             } else {
                 co_await drain_alert(s);
             }
@@ -306,7 +337,7 @@ Task<std::size_t> Stream::write(const void* data, std::size_t size) {
             throw TlsError("tls::Stream::write: " + detail::take_openssl_errors("the connection failed"));
         }
     }
-    co_await send_queued(s);
+    co_await drain(s, Sender::writer);
     co_return written;
 }
 
@@ -337,11 +368,13 @@ Task<void> Stream::shutdown() {
         }
         s.fin_pending = true;
     }
-    co_await send_queued(s);
+    co_await drain(s, Sender::writer);
 }
 
 void Stream::close() noexcept {
-    if (state_) state_->tcp.close();
+    if (!state_ || !state_->tcp.is_open()) return;
+    send_close_notify_now(*state_);
+    state_->tcp.close();
 }
 
 bool Stream::is_open() const noexcept { return state_ && state_->tcp.is_open(); }

@@ -32,6 +32,11 @@ namespace detail {
 struct ContextState;
 }
 
+/// {"http/1.1"}: the ALPN list both sides use by default. (A function, not a braced list in
+/// the member initializers: g++ 12 fails on those when the options are built inside a
+/// co_await expression, "array used as initializer".)
+inline std::vector<std::string> default_alpn() { return {"http/1.1"}; }
+
 struct ClientOptions {
     /// Verify the server's certificate chain and name. false: accept any certificate (tests
     /// against a self-signed server only: the connection is then open to impersonation).
@@ -39,14 +44,14 @@ struct ClientOptions {
     /// A PEM file of the CAs to trust instead of the system store; empty: the system store.
     std::string ca_file{};
     /// ALPN protocols offered, most preferred first; empty: no ALPN extension.
-    std::vector<std::string> alpn = {"http/1.1"};
+    std::vector<std::string> alpn = default_alpn();
 };
 
 struct ServerOptions {
     /// ALPN protocols the server accepts, most preferred first. The first of these the client
     /// offers is selected; none in common (or a client without ALPN): the handshake goes on
     /// without ALPN (alpn_protocol() == ""), as Python's ssl and nginx do. Empty: ALPN off.
-    std::vector<std::string> alpn = {"http/1.1"};
+    std::vector<std::string> alpn = default_alpn();
 };
 
 class Context {

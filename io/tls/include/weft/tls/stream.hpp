@@ -30,11 +30,13 @@
 //
 // End of stream: read() returns 0 once the peer's close_notify arrived. A TCP end of stream
 // without close_notify is weft::UnexpectedEof (a truncation: a peer, or an attacker, cut
-// the stream), as Python's ssl raises SSLEOFError; HTTP/1.1 frames its bodies, so an HTTP
-// client can catch it where the body was complete. shutdown() sends close_notify and then
-// the TCP FIN (the read side stays open, so a request/response peer can still answer);
-// close() just closes the socket (no close_notify: the peer sees UnexpectedEof-like
-// truncation), and so does the destructor.
+// the stream), as Python's ssl raises SSLEOFError with suppress_ragged_eofs off; HTTP/1.1
+// frames its bodies, so an HTTP client can catch it where the body was complete. shutdown() sends close_notify and then
+// the TCP FIN, waiting for the socket as a write does (the read side stays open, so the peer
+// can still answer). close() (and the destructor) closes the socket at once, after sending
+// close_notify if it can go out without waiting (one non-blocking send; not after a failed
+// write, nor while another task writes), so a stream handed to StreamWriter, which
+// close()s it, still ends cleanly. To cut a stream on purpose (tests), close tcp().
 //
 // Cancellation (timeout(), wait_for(), cancel()):
 //   connect()/accept(): the TcpStream is closed with the half-made connection.
@@ -47,6 +49,17 @@
 // UnexpectedEof (see above), the TcpStream's IoErrors (ConnectionReset, BrokenPipe...).
 // Operations on a closed or moved-from stream throw UsageError "stream is closed".
 // Resumes on the worker loop the TcpStream is registered with, as TcpStream does.
+//
+// Where weft differs from Python (ssl / asyncio's start_tls and ssl= streams):
+//  - TLS goes on a connected TcpStream (asyncio's loop.start_tls); Python's
+//    open_connection(ssl=ctx) is TcpStream::connect followed by Stream::connect.
+//  - shutdown() sends close_notify and returns; it does not wait for the peer's (asyncio's
+//    close() + wait_closed() and SSLSocket.unwrap() do, up to ssl_shutdown_timeout).
+//  - A TCP end without close_notify is UnexpectedEof, where SSLSocket's default
+//    (suppress_ragged_eofs=True) reads it as end of stream: a truncation must not pass for
+//    a complete message.
+//  - Not supported: client certificates, session resumption across connections,
+//    renegotiation, TLS 1.0/1.1, early data.
 #pragma once
 
 #include <cstddef>
@@ -96,7 +109,8 @@ public:
     /// Sends close_notify (and then the TCP FIN); reading stays possible. Writing afterwards is
     /// UsageError; a second shutdown() does nothing.
     Task<void> shutdown();
-    /// Closes the TCP socket now, without close_notify. Not while another task awaits.
+    /// Sends close_notify if it can without waiting, then closes the TCP socket (header
+    /// comment). Not while another task awaits this stream.
     void close() noexcept;
     bool is_open() const noexcept;
 
