@@ -77,6 +77,8 @@
 #include <weft/signal.hpp>
 
 // weft::http and weft::tls: HTTP/1.1 server and client, TLS streams (OpenSSL).
+#include <weft/http/client.hpp>
+#include <weft/http/client_response.hpp>
 #include <weft/http/errors.hpp>
 #include <weft/http/headers.hpp>
 #include <weft/http/http_error.hpp>
@@ -86,6 +88,7 @@
 #include <weft/http/router.hpp>
 #include <weft/http/server.hpp>
 #include <weft/http/status.hpp>
+#include <weft/http/url.hpp>
 #include <weft/tls/certificate_error.hpp>
 #include <weft/tls/context.hpp>
 #include <weft/tls/stream.hpp>

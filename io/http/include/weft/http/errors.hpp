@@ -5,6 +5,7 @@
 //   try {
 //       auto response = co_await client.get("http://127.0.0.1:8080/hello");
 //   } catch (const weft::http::ConnectError& e) {        // refused, unreachable, DNS, TLS handshake
+//                                                        // (ConnectCertificateError: verification)
 //       log("{} is down: {}", e.url(), e.what());
 //   } catch (const weft::http::ServerDisconnected& e) {  // reset or closed mid-response
 //   } catch (const weft::http::InvalidResponse& e) {     // not HTTP/1.x, or malformed
@@ -44,6 +45,13 @@ public:
 
 private:
     int errno_code_;
+};
+
+/// An https:// server's certificate did not verify: untrusted issuer, expired, or not for the
+/// URL's host (aiohttp's ClientConnectorCertificateError). what() holds OpenSSL's reason.
+class ConnectCertificateError : public ConnectError {
+public:
+    using ConnectError::ConnectError;
 };
 
 /// The server reset or closed the connection before the response was complete.
