@@ -36,9 +36,9 @@ weft::Task<std::size_t> download_all(int count) {
     for (int i = 0; i < count; ++i) downloads.push_back(download(slots, i));
     auto start = weft::now();
     std::vector<std::size_t> sizes = co_await weft::gather(std::move(downloads));  // all started at once
-    std::cout << count << " downloads of 10 ms, " << kLimit << " at a time: "
-              << std::chrono::duration<double, std::milli>(weft::now() - start).count() << " ms (about "
-              << (count + kLimit - 1) / kLimit * 10 << ")\n";
+    std::cout << count << " downloads of 10 ms, " << kLimit
+              << " at a time: " << std::chrono::duration<double, std::milli>(weft::now() - start).count()
+              << " ms (about " << (count + kLimit - 1) / kLimit * 10 << ")\n";
     std::size_t bytes = 0;
     for (std::size_t size : sizes) bytes += size;
     co_return bytes;

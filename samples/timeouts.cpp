@@ -129,5 +129,6 @@ weft::Task<void> timeouts() {
 int main() {
     weft::run(timeouts(), weft::RuntimeOptions{.workers = 1, .virtual_time = true});
     if (wrong != 0) return 1;
-    std::cout << "timeouts: wait_for gave up, the idle timeout stopped a stalled stream, retry succeeded on attempt 3\n";
+    std::cout
+        << "timeouts: wait_for gave up, the idle timeout stopped a stalled stream, retry succeeded on attempt 3\n";
 }
