@@ -57,7 +57,10 @@ Task<ShutdownReport> Shutdown::run(std::chrono::milliseconds grace) {
         auto scope = timeout_at(deadline);
         for (auto& task : tasks) {
             try {
-                co_await std::move(task);  // takes it: valid() afterwards means the join was interrupted
+                // Takes it: valid() afterwards means the join was interrupted. Not propagating:
+                // at the deadline run() stops waiting, but a straggler was cancelled once
+                // already and must not be cancelled again (asyncio.wait's timeout).
+                co_await JoinHandle<void>::BasicAwaiter</*Propagate=*/false, /*Consume=*/true>(task);
             } catch (...) {
                 // Still valid: the join itself was interrupted (our deadline, or run() was
                 // cancelled): stop waiting. Otherwise it is the task's own outcome.
