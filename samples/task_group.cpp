@@ -25,6 +25,7 @@ weft::Task<int> slow_fetch(std::string item) {
         co_await weft::sleep(1h);
     } catch (const weft::CancelledError&) {
         ++cancelled_members;  // the group cancelled us when a sibling failed
+        std::cout << "group 2: " << item << " cancelled\n";
         throw;
     }
     co_return 0;
