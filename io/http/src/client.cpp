@@ -29,6 +29,20 @@ void Client::close_idle() noexcept { pool_->close_idle(); }
 
 std::size_t Client::idle_count() const noexcept { return pool_->idle_count(); }
 
+Task<ClientResponse> Client::request(Method method, std::string url) {
+    return request(method, std::move(url), RequestOptions{});
+}
+
+Task<ClientResponse> Client::get(std::string url) { return request(Method::get, std::move(url), RequestOptions{}); }
+
+Task<ClientResponse> Client::head(std::string url) { return request(Method::head, std::move(url), RequestOptions{}); }
+
+Task<ClientResponse> Client::post(std::string url, std::string body) {
+    RequestOptions options;
+    options.body = std::move(body);
+    return request(Method::post, std::move(url), std::move(options));
+}
+
 Task<ClientResponse> Client::get(std::string url, RequestOptions options) {
     return request(Method::get, std::move(url), std::move(options));
 }

@@ -80,10 +80,16 @@ public:
     ~Client();
 
     /// Sends the request and reads the response's head (the body is read from the response).
-    Task<ClientResponse> request(Method method, std::string url, RequestOptions options = {});
-    Task<ClientResponse> get(std::string url, RequestOptions options = {});
-    Task<ClientResponse> head(std::string url, RequestOptions options = {});
-    Task<ClientResponse> post(std::string url, std::string body, RequestOptions options = {});
+    /// (The overloads without options exist instead of `RequestOptions options = {}`: g++ 12
+    /// destroys a default argument built inside a co_await expression twice.)
+    Task<ClientResponse> request(Method method, std::string url, RequestOptions options);
+    Task<ClientResponse> request(Method method, std::string url);
+    Task<ClientResponse> get(std::string url, RequestOptions options);
+    Task<ClientResponse> get(std::string url);
+    Task<ClientResponse> head(std::string url, RequestOptions options);
+    Task<ClientResponse> head(std::string url);
+    Task<ClientResponse> post(std::string url, std::string body, RequestOptions options);
+    Task<ClientResponse> post(std::string url, std::string body);
 
     /// Closes every idle connection (in-use ones close when their responses end).
     void close_idle() noexcept;
