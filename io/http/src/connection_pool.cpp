@@ -80,7 +80,12 @@ std::unique_ptr<ClientConnection> ConnectionPool::take(std::string_view origin, 
 }
 
 void ConnectionPool::give_back(std::unique_ptr<ClientConnection> connection) noexcept {
-    if (idle_count_.load(std::memory_order_relaxed) >= max_idle_) return;  // full: closes it
+    // Reserve an idle place first (a CAS, so that two returns racing at max_idle_ - 1 cannot
+    // both get in: the cap is exact); full: the connection is closed.
+    auto count = idle_count_.load(std::memory_order_relaxed);
+    do {
+        if (count >= max_idle_) return;
+    } while (!idle_count_.compare_exchange_weak(count, count + 1, std::memory_order_relaxed));
     connection->idle_since = weft::now();
     connection->reused = true;
     Slot& slot = slots_[thread_slot()];
@@ -89,9 +94,9 @@ void ConnectionPool::give_back(std::unique_ptr<ClientConnection> connection) noe
         auto it = slot.idle.find(connection->origin());
         if (it == slot.idle.end()) it = slot.idle.emplace(connection->origin(), IdleList{}).first;
         it->second.push_back(std::move(connection));
-        idle_count_.fetch_add(1, std::memory_order_relaxed);
     } catch (...) {
-        // Out of memory for the list: the connection is closed instead.
+        // Out of memory for the list: the connection is closed instead, its place given back.
+        idle_count_.fetch_sub(1, std::memory_order_relaxed);
     }
 }
 
