@@ -101,6 +101,22 @@ WORKLOADS = [
 WORKLOAD = {w.name: w for w in WORKLOADS}
 
 
+# What an anchor's program does differently, where that changes what its figure means
+# (anchors/cpp/README.md, anchors/tokio/README.md).
+ANCHOR_NOTES = {
+    ("spawn", "tbb"): "oneTBB's task_group::run stores into a slot and one wait() joins all: no join handle per task",
+    ("queue", "tbb"): "oneTBB's concurrent_bounded_queue between 8 OS threads (TBB tasks must not block)",
+    ("queue", "tokio"): "async_channel (Tokio has no MPMC channel)",
+    ("mutex", "tbb"): "a blocking spin lock taken by at most nproc threads at once, not 1,000 suspended waiters",
+    ("mutex", "asio"): "no async mutex in Asio: a strand-serialised counter stands in",
+    ("fib39", "libfork"): "the suite's program: fib(30) warm-up first, then the timed fib(39)",
+    ("fib39", "TooManyCooks"): "the suite's program: fib(30) warm-up first, then the timed fib(39)",
+}
+# Stand-ins that do other work than the workload asks (no suspension at all): shown, but never
+# the "best anchor" weft is measured against while a like-for-like anchor ran.
+STAND_INS = {("mutex", "tbb"), ("mutex", "asio"), ("queue", "tbb")}
+
+
 def workload_of(name: str) -> Workload:
     """The table's entry, or a guess for a workload the table does not know (a new bench/)."""
     if name in WORKLOAD:
@@ -419,6 +435,12 @@ def build_anchors(env: Env, runtimes: list) -> dict:
                 if not any(build.glob(f"{r}_*")):
                     skipped[r] = why
 
+    return skipped
+
+
+def python_anchor_gaps(env: Env, runtimes: list) -> dict:
+    """The Python anchors need nothing built, but uvloop must import. -> {runtime: why skipped}."""
+    skipped = {}
     if {"python-asyncio", "python-uvloop"} & set(runtimes):
         if subprocess.run([env.python, "-c", "import aiohttp"], capture_output=True).returncode != 0:
             log(f"{env.python} cannot import aiohttp: the Python anchors' crawl will fail")
@@ -622,28 +644,26 @@ def expand_workloads(spec: str) -> list:
     return list(dict.fromkeys(out))
 
 
-def expand_runtimes(spec: str) -> tuple[list, bool]:
-    """-> (runtimes, whether opt-in combinations run too)."""
-    if spec in ("all",):
-        return list(RUNTIME_ORDER), True
-    out = []
-    explicit = False
+def expand_runtimes(spec: str) -> tuple[list, set]:
+    """-> (runtimes in report order, the runtimes named one by one: their OPT_IN workloads run too)."""
+    if spec == "all":
+        return list(RUNTIME_ORDER), set(RUNTIME_ORDER)
+    out, named = [], set()
     for item in [s.strip() for s in spec.split(",") if s.strip()]:
         if item == "default":
             out += DEFAULT_RUNTIMES
         elif item == "python":
             out += ["python-asyncio", "python-uvloop"]
-            explicit = True
         elif item in RUNTIME_ORDER:
             out.append(item)
-            explicit = True
+            named.add(item)
         else:
             raise SystemExit(f"bench-report: unknown runtime '{item}' (known: {', '.join(RUNTIME_ORDER)}, "
                              "default, python, all)")
     if "weft" not in out:
         out.insert(0, "weft")
     order = {r: i for i, r in enumerate(RUNTIME_ORDER)}
-    return sorted(dict.fromkeys(out), key=lambda r: order[r]), explicit and spec != "default"
+    return sorted(dict.fromkeys(out), key=lambda r: order[r]), named
 
 
 def cmd_run(args) -> int:
@@ -664,7 +684,7 @@ def cmd_run(args) -> int:
         workloads = [w.name for w in WORKLOADS if w.quick_default]
     else:
         workloads = [w.name for w in WORKLOADS]
-    runtimes, opt_in = expand_runtimes(args.runtimes or "default")
+    runtimes, named = expand_runtimes(args.runtimes or "default")
     rounds = 1 if args.quick and not args.rounds else (args.rounds or 5)
     if rounds < 1:
         raise SystemExit("bench-report: --rounds must be at least 1")
@@ -672,6 +692,7 @@ def cmd_run(args) -> int:
     meta = machine_meta(env)
     meta["command"] = "tools/bench-report " + shlex.join(sys.argv[1:])
     meta["load_start"] = loadavg()
+    meta["nproc"] = str(nproc)
     meta["rounds"] = str(rounds)
     meta["runtimes"] = " ".join(runtimes)
     meta["mode"] = "quick (small sizes, a smoke test, not a measurement)" if args.quick else "full sizes"
@@ -684,6 +705,7 @@ def cmd_run(args) -> int:
             log(why)
             return 2
         skipped_runtimes = build_anchors(env, runtimes)
+    skipped_runtimes.update(python_anchor_gaps(env, runtimes))
     env.peers_bin = find_peers(env)
     if env.peers_bin:
         meta["peers"] = f"runtime-benchmarks programs from {env.peers_bin} (built by shared/anchors/peers/build.sh)"
@@ -698,9 +720,9 @@ def cmd_run(args) -> int:
                 if runner_for(env, rt, w) is not None:
                     skips.append((w, rt, skipped_runtimes[rt]))
                 continue
-            if (w, rt) in OPT_IN and not opt_in:
-                skips.append((w, rt, "left out by default (slow, and measures something else: see "
-                              "anchors/cpp/README.md); --runtimes all runs it"))
+            if (w, rt) in OPT_IN and rt not in named:
+                skips.append((w, rt, "left out unless named (slow, and measures something else: see "
+                              f"anchors/cpp/README.md); --runtimes default,{rt} or all runs it"))
                 continue
             runner = runner_for(env, rt, w)
             if runner is None:
@@ -730,6 +752,7 @@ def cmd_run(args) -> int:
     log(f"{rounds} round(s) x {len(plan)} runs; program stderr in {logfile}")
     for r in range(1, rounds + 1):
         records.append(f"ROUND {r}")
+        records.append(f"META load_round{r} {loadavg()}")
         for w, rt, runner in plan:
             remaining = [(pw, prt) for pw, prt, _ in plan]
             left_this_round = remaining[remaining.index((w, rt)):]
@@ -870,7 +893,8 @@ def analyse(res: Results, name: str):
                 s.ratio_rounds = len(ratios)
     better = (lambda s: s.median) if wl.lower_is_better else (lambda s: -s.median)
     anchors = [s for s in series if s.runtime != "weft"]
-    best = min(anchors, key=better) if anchors else None
+    like_for_like = [s for s in anchors if (name, s.runtime) not in STAND_INS] or anchors
+    best = min(like_for_like, key=better) if like_for_like else None
     leader = min(series, key=better) if series else None
     return wl, series, best, leader
 
@@ -881,10 +905,8 @@ def fmt(value: float | None) -> str:
     a = abs(value)
     if a >= 1e7:
         return f"{value / 1e6:.1f}M"
-    if a >= 1e5:
+    if a >= 1e6:
         return f"{value / 1e6:.2f}M"
-    if a >= 1e4:
-        return f"{value / 1e3:.1f}k"
     if a >= 100:
         return f"{value:,.0f}"
     if a >= 10:
@@ -960,6 +982,9 @@ def render(raw: Path, out: Path) -> Path:
     if "runtimes" in m:
         md.append(f"- Runtimes asked for: {m['runtimes']}. asyncio and uvloop run only when asked for "
                   "(`--runtimes default,python`): single-threaded, they take minutes per round.")
+    round_loads = [f"{k[len('load_round'):]}: {v.split()[0]}" for k, v in m.items() if k.startswith("load_round")]
+    if round_loads:
+        md.append(f"- 1-minute load average as each round began: {', '.join(round_loads)}.")
     md.append("")
     md.append("## Machine")
     md.append("")
@@ -987,6 +1012,15 @@ def render(raw: Path, out: Path) -> Path:
                   f"{fmt(weft.median) if weft else 'failed'} | {best_s} | "
                   f"{'**' + fmt_ratio(ratio) + '**' if ratio is not None else '–'} {verdict(ratio)} | "
                   f"{leader.runtime if leader else '–'} |")
+    stand_ins = [f"{w}: {rt}" for w, rt in sorted(STAND_INS) if w in names and (w, rt) in res.runs]
+    if stand_ins:
+        md.append("")
+        md.append("The best anchor is chosen among the programs that do the workload's work; stand-ins "
+                  f"that do other work ({', '.join(stand_ins)}: see their sections) are left out of it.")
+    load_note = overload_note(m)
+    if load_note:
+        md.append("")
+        md.append(load_note)
     md.append("")
     for fam in families:
         md.append(f"## {FAMILIES[fam]}")
@@ -1033,6 +1067,11 @@ def render(raw: Path, out: Path) -> Path:
                 elif leader is not None:
                     md.append(f"Leader: **{leader.runtime}** (no anchor ran this workload).")
                 md.append("")
+            present = {s.runtime for s in series}
+            anchor_notes = [f"{rt}: {text}" for (w, rt), text in ANCHOR_NOTES.items() if w == n and rt in present]
+            if anchor_notes:
+                md.append("What differs: " + "; ".join(anchor_notes) + ".")
+                md.append("")
             notes = [f"{rt}: {why}" for w, rt, why in res.skips if w == n]
             notes += [f"{rt}, round {r}: failed ({why})" for r, w, rt, why in res.failures if w == n]
             if notes:
@@ -1053,6 +1092,20 @@ def render(raw: Path, out: Path) -> Path:
     report.write_text("\n".join(md) + "\n")
     log(f"wrote {report}" + (f" and {', '.join(charts.values())}" if charts else ""))
     return report
+
+
+def overload_note(meta: dict) -> str:
+    """A sentence when the machine had more runnable work than cores while measuring."""
+    try:
+        cores = int(meta.get("nproc", ""))
+        loads = [float(meta[k].split()[0]) for k in ("load_start", "load_end") if k in meta]
+    except ValueError:
+        return ""
+    if not loads or max(loads) <= cores:
+        return ""
+    return (f"The 1-minute load average reached {max(loads):.1f} on {cores} cores: every program shared "
+            "its cores with other work, so the absolute figures are slower than on a quiet machine "
+            "(several times, for the fork-join programs); the per-round ratios are the figures to read.")
 
 
 def table_row(cells: list) -> str:
@@ -1080,6 +1133,12 @@ def color_of(runtime: str) -> str:
     others = [r for r in RUNTIME_ORDER if r != "weft"]
     i = others.index(runtime) if runtime in others else hash(runtime)
     return PALETTE[i % len(PALETTE)]
+
+
+def axis_label(top: float):
+    """Tick labels in one unit per axis: 2M 4M 16M, not 2.00M and 16.0M."""
+    scale, suffix = (1e6, "M") if top >= 2e6 else (1e3, "k") if top >= 2e4 else (1, "")
+    return lambda v, _pos: f"{v / scale:g}{suffix}" if v else "0"
 
 
 def draw_family(family: str, items: list, png: Path) -> None:
@@ -1119,16 +1178,17 @@ def draw_family(family: str, items: list, png: Path) -> None:
             ax.set_ylim(top=top * 3)
         else:
             ax.set_ylim(0, top * 1.18)
+        ax.set_xlim(-0.6, max(len(series), 3) - 0.4)  # one bar is as wide in every panel
         ax.set_xticks(list(x))
         ax.set_xticklabels(names, rotation=30, ha="right", fontsize=7)
         ax.tick_params(axis="y", labelsize=7)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: fmt(v) if v else "0"))
+        ax.yaxis.set_major_formatter(FuncFormatter(axis_label(top)))
         ax.yaxis.set_minor_formatter(NullFormatter())
         arrow = "lower is better" if wl.lower_is_better else "higher is better"
         ax.set_title(f"{wl.name}: {wl.metric}\n({wl.unit}, {arrow})", fontsize=8)
     fig.suptitle(f"{FAMILIES[family]}: weft (red) beside its anchors. Bars: median, whiskers: min–max over "
                  "rounds;\nlabels: weft ÷ runtime (median of per-round ratios, < 1 = weft faster)", fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))
     fig.savefig(png, dpi=80)
     plt.close(fig)
 

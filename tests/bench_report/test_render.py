@@ -65,6 +65,8 @@ expect = [
     "Load average at start 1.50 1.20 1.00, at end 2.50 1.80 1.20",
     "the median of those per-round ratios",
     "| CPU | Test CPU 9000 |",
+    "The 1-minute load average reached 2.5 on 2 cores",
+    "1-minute load average as each round began: 2: 1.75.",
 ]
 for line in expect:
     check(line in md, f"REPORT.md has: {line}")
