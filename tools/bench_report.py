@@ -562,7 +562,7 @@ def run_one(env: Env, runner: Runner, w: str, runtime: str, logfile: Path):
         except subprocess.TimeoutExpired:
             kill_group(proc)  # its own session: a run.sh's server and load client go too
             proc.communicate()
-            return None, f"timed out after {env.timeout:.0f} s"
+            return None, f"timed out after {env.timeout:g} s"
         except KeyboardInterrupt:
             kill_group(proc)
             raise
