@@ -424,7 +424,7 @@ weft::Task<int> crawl_and_check(Options o) {
         try {
             co_await fetch_once(crawler.client(), o.url);
         } catch (const std::exception& e) {
-            std::fprintf(stderr, "crawler: the target does not answer: %s\n", e.what());
+            std::fprintf(stderr, "crawler: the first request failed, not crawling: %s\n", e.what());
             status = 1;
         }
     }
