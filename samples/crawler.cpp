@@ -5,7 +5,7 @@
 //           [--rate R] [--slow P] [--errors P] [--resets P] [--url URL] [--json FILE] [--workers N]
 //
 //   crawler --requests 100000 --concurrency 1000     # the tutorials' 100k-request experiment
-//   crawler --url http://127.0.0.1:8080/ --slow 0    # crawl samples/http_server instead
+//   crawler --url http://127.0.0.1:8080/             # crawl samples/http_server's GET / instead
 //
 // By default it crawls a target of its own: a weft::http::Server on 127.0.0.1 (port 0) in the
 // same process, where a share of the pages fail on purpose: --slow P percent answer later
