@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Draws weft_stress's time series (--csv) into a PNG: queue depth over time with the
+watermarks (or the Queue's maxsize) drawn, and items/s in and out.
+
+    plot_stress.py STRESS.csv OUT.png
+
+Needs matplotlib (Debian: python3-matplotlib); renders with the Agg backend (no display)."""
+import csv
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def main(csv_path, png_path):
+    meta = {}
+    rows = []
+    with open(csv_path, newline="") as f:
+        lines = f.read().splitlines()
+    if lines and lines[0].startswith("#"):
+        for word in lines[0].split()[2:]:
+            key, _, value = word.partition("=")
+            meta[key] = value
+        lines = lines[1:]
+    for row in csv.DictReader(lines):
+        rows.append({k: float(v) for k, v in row.items()})
+    if not rows:
+        sys.exit(f"plot_stress: no samples in {csv_path}")
+
+    t = [r["t_s"] for r in rows]
+    fig, (depth_ax, rate_ax) = plt.subplots(2, 1, sharex=True, figsize=(11, 7))
+    title = (f"weft stress: {meta.get('queue', '?')} queue, {meta.get('producers', '?')} producers, "
+             f"{meta.get('consumers', '?')} consumers, factor {meta.get('factor', '?')}")
+    fig.suptitle(title)
+
+    depth_ax.fill_between(t, [r["depth_min"] for r in rows], [r["depth_max"] for r in rows],
+                          step="mid", alpha=0.3, label="depth range in the second")
+    depth_ax.plot(t, [r["depth"] for r in rows], drawstyle="steps-mid", label="depth (sampled)")
+    if meta.get("queue") == "backpressure":
+        depth_ax.axhline(float(meta["high"]), color="red", linestyle="--", label=f"high watermark {meta['high']}")
+        depth_ax.axhline(float(meta["low"]), color="green", linestyle="--", label=f"low watermark {meta['low']}")
+    elif meta.get("maxsize"):
+        depth_ax.axhline(float(meta["maxsize"]), color="red", linestyle="--", label=f"maxsize {meta['maxsize']}")
+    depth_ax.set_ylabel("items queued")
+    depth_ax.set_ylim(bottom=0)
+    depth_ax.legend(loc="lower right", fontsize="small")
+    depth_ax.grid(alpha=0.3)
+
+    rate_ax.plot(t, [r["in_per_s"] for r in rows], label="in (put) items/s")
+    rate_ax.plot(t, [r["out_per_s"] for r in rows], label="out (consumed) items/s")
+    rate_ax.set_ylabel("items/s")
+    rate_ax.set_xlabel("seconds")
+    rate_ax.set_ylim(bottom=0)
+    rate_ax.legend(loc="lower right", fontsize="small")
+    rate_ax.grid(alpha=0.3)
+
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=80)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    main(sys.argv[1], sys.argv[2])
