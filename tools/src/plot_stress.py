@@ -2,7 +2,10 @@
 """Draws weft_stress's time series (--csv) into a PNG: queue depth over time with the
 watermarks (or the Queue's maxsize) drawn, and items/s in and out.
 
-    plot_stress.py STRESS.csv OUT.png
+    plot_stress.py STRESS.csv OUT.png [STRESS-depth.csv]
+
+With the third file (half a second of depth at 1 ms, which weft_stress writes next to the
+CSV) a third panel shows the watermark sawtooth that the per-second samples average away.
 
 Needs matplotlib (Debian: python3-matplotlib); renders with the Agg backend (no display)."""
 import csv
@@ -14,7 +17,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def main(csv_path, png_path):
+def draw_bounds(ax, meta):
+    """The watermarks (BackpressureQueue) or the maxsize (Queue) as dashed lines."""
+    if meta.get("queue") == "backpressure":
+        ax.axhline(float(meta["high"]), color="red", linestyle="--", label=f"high watermark {meta['high']}")
+        ax.axhline(float(meta["low"]), color="green", linestyle="--", label=f"low watermark {meta['low']}")
+    elif meta.get("maxsize"):
+        ax.axhline(float(meta["maxsize"]), color="red", linestyle="--", label=f"maxsize {meta['maxsize']}")
+
+
+def main(csv_path, png_path, depth_path=None):
     meta = {}
     rows = []
     with open(csv_path, newline="") as f:
@@ -29,8 +41,19 @@ def main(csv_path, png_path):
     if not rows:
         sys.exit(f"plot_stress: no samples in {csv_path}")
 
+    trace = []
+    if depth_path:
+        try:
+            with open(depth_path, newline="") as f:
+                trace = [(float(r["t_s"]), float(r["depth"])) for r in csv.DictReader(f)]
+        except OSError:
+            trace = []
+
     t = [r["t_s"] for r in rows]
-    fig, (depth_ax, rate_ax) = plt.subplots(2, 1, sharex=True, figsize=(11, 7))
+    panels = 3 if trace else 2
+    fig, axes = plt.subplots(panels, 1, figsize=(11, 3.4 * panels))
+    depth_ax, rate_ax = axes[0], axes[1]
+    rate_ax.sharex(depth_ax)
     title = (f"weft stress: {meta.get('queue', '?')} queue, {meta.get('producers', '?')} producers, "
              f"{meta.get('consumers', '?')} consumers, factor {meta.get('factor', '?')}")
     fig.suptitle(title)
@@ -38,11 +61,7 @@ def main(csv_path, png_path):
     depth_ax.fill_between(t, [r["depth_min"] for r in rows], [r["depth_max"] for r in rows],
                           step="mid", alpha=0.3, label="depth range in the second")
     depth_ax.plot(t, [r["depth"] for r in rows], drawstyle="steps-mid", label="depth (sampled)")
-    if meta.get("queue") == "backpressure":
-        depth_ax.axhline(float(meta["high"]), color="red", linestyle="--", label=f"high watermark {meta['high']}")
-        depth_ax.axhline(float(meta["low"]), color="green", linestyle="--", label=f"low watermark {meta['low']}")
-    elif meta.get("maxsize"):
-        depth_ax.axhline(float(meta["maxsize"]), color="red", linestyle="--", label=f"maxsize {meta['maxsize']}")
+    draw_bounds(depth_ax, meta)
     depth_ax.set_ylabel("items queued")
     depth_ax.set_ylim(bottom=0)
     depth_ax.legend(loc="lower right", fontsize="small")
@@ -56,11 +75,21 @@ def main(csv_path, png_path):
     rate_ax.legend(loc="lower right", fontsize="small")
     rate_ax.grid(alpha=0.3)
 
+    if trace:
+        trace_ax = axes[2]
+        trace_ax.plot([p[0] for p in trace], [p[1] for p in trace], linewidth=0.8, label="depth every 1 ms")
+        draw_bounds(trace_ax, meta)
+        trace_ax.set_xlabel("seconds (half a second at 1 ms)")
+        trace_ax.set_ylabel("items queued")
+        trace_ax.set_ylim(bottom=0)
+        trace_ax.legend(loc="lower right", fontsize="small")
+        trace_ax.grid(alpha=0.3)
+
     fig.tight_layout()
     fig.savefig(png_path, dpi=80)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:])

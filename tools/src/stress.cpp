@@ -711,9 +711,17 @@ std::string si(double value) {
     return out.str();
 }
 
-// The reporter thread: samples the depth every 10 ms and prints one line a second.
+struct DepthPoint {
+    double t;
+    std::size_t depth;
+};
+// Half a second of depth traced at 1 ms, once the run has settled (--csv's FILE-depth.csv).
+constexpr auto kTraceFrom = 1000ms, kTraceTo = 1500ms;
+
+// The reporter thread: samples the depth and prints one line a second.
 template <class Q>
-void report(Stress<Q>& run, std::atomic<bool>& done, std::vector<Sample>& samples, std::size_t& max_depth) {
+void report(Stress<Q>& run, std::atomic<bool>& done, std::vector<Sample>& samples, std::vector<DepthPoint>& trace,
+            std::size_t& max_depth) {
     auto start = SteadyClock::now();
     Totals previous{};
     auto previous_time = start;
@@ -725,7 +733,15 @@ void report(Stress<Q>& run, std::atomic<bool>& done, std::vector<Sample>& sample
             depth_min = std::min(depth_min, depth);
             depth_max = std::max(depth_max, depth);
             max_depth = std::max(max_depth, depth);
-            std::this_thread::sleep_for(10ms);
+            // Half a second every millisecond (the watermark sawtooth is faster than the
+            // per-second line), else every 10 ms.
+            auto since = SteadyClock::now() - start;
+            if (since >= kTraceFrom && since < kTraceTo) {
+                trace.push_back({std::chrono::duration<double>(since).count(), depth});
+                std::this_thread::sleep_for(1ms);
+            } else {
+                std::this_thread::sleep_for(10ms);
+            }
         }
         if (done.load(std::memory_order_relaxed)) break;
         auto now = SteadyClock::now();
@@ -786,6 +802,12 @@ void write_csv(const std::string& path, const Options& opt, const std::vector<Sa
             << s.rss_mb << ',' << s.cancels << ',' << s.throws << ',' << s.stalls << ',' << s.timeouts << '\n';
 }
 
+// FILE.csv -> FILE-depth.csv: half a second's depth at 1 ms.
+std::string depth_csv_path(const std::string& csv) {
+    std::string stem = csv.size() > 4 && csv.ends_with(".csv") ? csv.substr(0, csv.size() - 4) : csv;
+    return stem + "-depth.csv";
+}
+
 std::string ids_text(const std::vector<std::uint64_t>& ids, std::uint64_t count) {
     std::string text;
     for (std::uint64_t id : ids) text += (text.empty() ? "" : ", ") + item_name(id);
@@ -826,7 +848,8 @@ weft::Task<int> stress(const Options& opt, Q& queue) {
     std::vector<Sample> samples;
     std::size_t max_depth = 0;
     std::atomic<bool> reporter_done{false};
-    std::thread reporter([&] { report(run, reporter_done, samples, max_depth); });
+    std::vector<DepthPoint> trace;
+    std::thread reporter([&] { report(run, reporter_done, samples, trace, max_depth); });
     struct JoinReporter {  // also on the way out by an exception
         std::atomic<bool>& done;
         std::thread& thread;
@@ -942,10 +965,17 @@ weft::Task<int> stress(const Options& opt, Q& queue) {
             << ", \"timed_out\": " << end.timeouts << "}\n}\n";
         if (!out) std::cerr << "stress: cannot write " << opt.json << "\n";
     }
-    if (!opt.csv.empty()) write_csv(opt.csv, opt, samples);
+    std::string depth_csv = depth_csv_path(opt.csv);
+    if (!opt.csv.empty()) {
+        write_csv(opt.csv, opt, samples);
+        std::ofstream out(depth_csv);
+        out << "t_s,depth\n" << std::fixed << std::setprecision(4);
+        for (const DepthPoint& point : trace) out << point.t << ',' << point.depth << '\n';
+    }
     if (!opt.plot.empty()) {
         const char* python = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-        std::string command = std::string(python) + " '" WEFT_STRESS_PLOTTER "' '" + opt.csv + "' '" + opt.plot + "'";
+        std::string command =
+            std::string(python) + " '" WEFT_STRESS_PLOTTER "' '" + opt.csv + "' '" + opt.plot + "' '" + depth_csv + "'";
         if (std::system(command.c_str()) != 0) std::cerr << "stress: the plotter failed: " << command << "\n";
         else std::cout << "stress: plot written to " << opt.plot << "\n";
     }
