@@ -70,7 +70,9 @@ constexpr unsigned kSeqBits = 40;
 constexpr std::uint64_t kSeqMask = (std::uint64_t{1} << kSeqBits) - 1;
 
 std::string item_name(std::uint64_t id) {
-    return "p" + std::to_string(id >> kSeqBits) + "#" + std::to_string(id & kSeqMask);
+    std::string name = "p";  // (appended, not `"p" + ...`: g++ 12's -Wrestrict false positive)
+    name.append(std::to_string(id >> kSeqBits)).append("#").append(std::to_string(id & kSeqMask));
+    return name;
 }
 
 std::uint64_t mix(std::uint64_t x) {  // splitmix64's finaliser: the checksum's per-item term
