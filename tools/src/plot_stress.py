@@ -54,7 +54,11 @@ def main(csv_path, png_path, depth_path=None):
     fig, axes = plt.subplots(panels, 1, figsize=(11, 3.4 * panels))
     depth_ax, rate_ax = axes[0], axes[1]
     rate_ax.sharex(depth_ax)
-    title = (f"weft stress: {meta.get('queue', '?')} queue, {meta.get('producers', '?')} producers, "
+    if meta.get("queue") == "backpressure":
+        kind = f"weft::BackpressureQueue(high {meta.get('high')}, low {meta.get('low')})"
+    else:
+        kind = f"weft::Queue(maxsize {meta.get('maxsize')})"
+    title = (f"weft stress: {kind}, {meta.get('producers', '?')} producers, "
              f"{meta.get('consumers', '?')} consumers, factor {meta.get('factor', '?')}")
     fig.suptitle(title)
 
