@@ -823,6 +823,19 @@ std::string json_ids(const std::vector<std::uint64_t>& ids) {
     return text + "]";
 }
 
+// "" if the task returned, else what ended it.
+weft::Task<std::string> outcome_of(weft::JoinHandle<void>& handle, std::string what) {
+    std::string failure;
+    try {
+        co_await handle;
+    } catch (const weft::CancelledError& e) {
+        failure = what + " ended cancelled (" + e.what() + ")";
+    } catch (const std::exception& e) {
+        failure = what + " failed: " + e.what();
+    }
+    co_return failure;
+}
+
 template <class Q>
 weft::Task<void> join_queue(Q& queue) {
     co_await queue.join();
@@ -874,20 +887,54 @@ weft::Task<int> stress(const Options& opt, Q& queue) {
     // Stop: producers finish their put, chaos stops, the queue drains, the consumers leave.
     run.stopping = true;
     run.chaos = false;
-    for (auto& producer : producers) co_await producer;
-    co_await chaos_monkey;
+    // A task of the stress that fails (a bug: nothing of ours throws but the chaos, which the
+    // supervisors absorb) is reported, and the run still winds down: every task must be gone
+    // before this frame, which they all use, is.
+    std::string failure;
+    auto note = [&failure](std::string text) {
+        if (!text.empty()) failure += (failure.empty() ? "" : "; ") + text;
+    };
+    for (auto& producer : producers) {
+        std::string outcome = co_await outcome_of(producer, "a producer");
+        note(outcome);
+    }
+    std::string monkey_outcome = co_await outcome_of(chaos_monkey, "the chaos monkey");
+    note(monkey_outcome);
+    for (auto& supervisor : supervisors)
+        if (supervisor.done()) {  // before the shutdown: it failed
+            std::string outcome = co_await outcome_of(supervisor, "a consumer supervisor");
+            note(outcome.empty() ? "a consumer supervisor ended early" : outcome);
+        }
     auto drain_start = SteadyClock::now();
-    bool drained = true;
-    try {
-        auto deadline = std::chrono::microseconds(static_cast<std::int64_t>(opt.drain_timeout * 1e6));
-        co_await weft::wait_for(join_queue(queue), deadline);
-    } catch (const weft::TimeoutError&) {
-        drained = false;
+    bool drained = failure.empty();
+    if (drained) {
+        try {
+            auto deadline = std::chrono::microseconds(static_cast<std::int64_t>(opt.drain_timeout * 1e6));
+            co_await weft::wait_for(join_queue(queue), deadline);
+        } catch (const weft::TimeoutError&) {
+            drained = false;
+        }
     }
     double drain_s = std::chrono::duration<double>(SteadyClock::now() - drain_start).count();
     std::size_t left = queue.qsize();
     queue.shutdown(!drained);  // drained: nothing left, the consumers' get() throws QueueShutDown
-    for (auto& supervisor : supervisors) co_await supervisor;
+    for (auto& supervisor : supervisors)
+        if (supervisor.valid() && !supervisor.done()) {
+            std::string outcome = co_await outcome_of(supervisor, "a consumer supervisor");
+            note(outcome);
+        }
+    for (auto& slot : run.slots) {  // consumers left behind by a failed supervisor
+        bool running = false;
+        {
+            std::lock_guard lock(slot->mutex);
+            running = slot->handle.valid() && !slot->handle.done();
+            if (running) slot->handle.cancel("stress: winding down");
+        }
+        if (running) {
+            std::string ignored = co_await outcome_of(slot->handle, "a consumer");
+            (void)ignored;
+        }
+    }
     reporter_done = true;
     reporter.join();
 
@@ -904,7 +951,7 @@ weft::Task<int> stress(const Options& opt, Q& queue) {
     double peak = peak_rss_mb();
     bool rss_ok = peak <= opt.max_rss_mb;
     bool checksum_ok = checksum_in == checksum_out && end.in == end.out;
-    bool pass = verdict.lost == 0 && verdict.duplicated == 0 && checksum_ok && rss_ok && drained;
+    bool pass = verdict.lost == 0 && verdict.duplicated == 0 && checksum_ok && rss_ok && drained && failure.empty();
     double items_per_s = static_cast<double>(at_stop.out) / elapsed;
     double p50 = percentile(end.put_wait, 0.50), p99 = percentile(end.put_wait, 0.99);
     if (opt.queue == "backpressure")
@@ -940,7 +987,8 @@ weft::Task<int> stress(const Options& opt, Q& queue) {
             std::cout << " duplicated " << verdict.duplicated
                       << " item(s): " << ids_text(verdict.duplicated_ids, verdict.duplicated) << ";";
         if (!checksum_ok) std::cout << " checksum mismatch (in " << end.in << " items, out " << end.out << ");";
-        if (!drained)
+        if (!failure.empty()) std::cout << " " << failure << ";";
+        if (!drained && failure.empty())
             std::cout << " the queue did not drain within " << opt.drain_timeout << " s (" << left << " left);";
         if (!rss_ok) std::cout << " peak RSS " << peak << " MB over the limit " << opt.max_rss_mb << " MB;";
         std::cout << std::endl;
@@ -949,16 +997,19 @@ weft::Task<int> stress(const Options& opt, Q& queue) {
     if (!opt.json.empty()) {
         std::ofstream out(opt.json);
         out << std::fixed << std::setprecision(3);
-        out << "{\n  \"verdict\": \"" << (pass ? "pass" : "fail") << "\",\n  \"queue\": \"" << opt.queue
-            << "\",\n  \"producers\": " << opt.producers << ",\n  \"consumers\": " << opt.consumers
-            << ",\n  \"factor\": " << opt.factor << ",\n  \"duration_s\": " << elapsed
-            << ",\n  \"items_in\": " << end.in << ",\n  \"items_out\": " << end.out
-            << ",\n  \"items_per_s\": " << items_per_s << ",\n  \"pauses\": " << end.pauses
-            << ",\n  \"resumes\": " << end.resumes << ",\n  \"put_waits\": " << end.slow_puts
-            << ",\n  \"put_wait_p50_us\": " << p50 << ",\n  \"put_wait_p99_us\": " << p99
-            << ",\n  \"max_depth\": " << max_depth << ",\n  \"peak_rss_mb\": " << peak
-            << ",\n  \"max_rss_mb\": " << opt.max_rss_mb << ",\n  \"lost\": " << verdict.lost
-            << ",\n  \"duplicated\": " << verdict.duplicated << ",\n  \"lost_items\": " << json_ids(verdict.lost_ids)
+        std::string error;  // (no quotes or backslashes in our messages but the exceptions')
+        for (char c : failure) error += (c == '"' || c == '\\') ? '\'' : c;
+        out << "{\n  \"verdict\": \"" << (pass ? "pass" : "fail") << "\",\n  \"error\": \"" << error
+            << "\",\n  \"queue\": \"" << opt.queue << "\",\n  \"producers\": " << opt.producers
+            << ",\n  \"consumers\": " << opt.consumers << ",\n  \"factor\": " << opt.factor
+            << ",\n  \"duration_s\": " << elapsed << ",\n  \"items_in\": " << end.in
+            << ",\n  \"items_out\": " << end.out << ",\n  \"items_per_s\": " << items_per_s
+            << ",\n  \"pauses\": " << end.pauses << ",\n  \"resumes\": " << end.resumes
+            << ",\n  \"put_waits\": " << end.slow_puts << ",\n  \"put_wait_p50_us\": " << p50
+            << ",\n  \"put_wait_p99_us\": " << p99 << ",\n  \"max_depth\": " << max_depth
+            << ",\n  \"peak_rss_mb\": " << peak << ",\n  \"max_rss_mb\": " << opt.max_rss_mb
+            << ",\n  \"lost\": " << verdict.lost << ",\n  \"duplicated\": " << verdict.duplicated
+            << ",\n  \"lost_items\": " << json_ids(verdict.lost_ids)
             << ",\n  \"duplicated_items\": " << json_ids(verdict.duplicated_ids)
             << ",\n  \"checksum_ok\": " << (checksum_ok ? "true" : "false")
             << ",\n  \"drained\": " << (drained ? "true" : "false") << ",\n  \"chaos\": {\"cancelled\": " << end.cancels
