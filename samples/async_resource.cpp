@@ -51,6 +51,7 @@ private:
     bool open_ = true;
 };
 
+// readme: begin with_session
 // `async with open_session(name) as session: return await body(session)`
 template <class Body>
 auto with_session(std::string name, Body body) -> decltype(body(std::declval<Session&>())) {
@@ -67,6 +68,7 @@ auto with_session(std::string name, Body body) -> decltype(body(std::declval<Ses
     co_await weft::shield(session.close());
     std::rethrow_exception(error);  // CancelledError or the body's exception, unchanged
 }
+// readme: end with_session
 
 weft::Task<int> async_resource() {
     int wrong = 0;

@@ -11,12 +11,14 @@
 
 using namespace std::chrono_literals;
 
+// readme: begin producer
 constexpr std::size_t kHigh = 64, kLow = 16;
 
 weft::Task<void> producer(weft::BackpressureQueue<int>& queue, int count) {
     for (int i = 0; i < count; ++i) co_await queue.put(i);  // waits while the queue is paused
     queue.shutdown();  // no more items: the consumer's get() throws once the queue is empty
 }
+// readme: end producer
 
 weft::Task<int> consumer(weft::BackpressureQueue<int>& queue) {
     int expected = 0, out_of_order = 0;
@@ -31,6 +33,7 @@ weft::Task<int> consumer(weft::BackpressureQueue<int>& queue) {
     co_return out_of_order == 0 ? expected : -1;
 }
 
+// readme: begin stats
 weft::Task<int> pipeline(int count) {
     weft::BackpressureQueue<int> queue(kHigh, kLow);
     auto consuming = weft::spawn(consumer(queue));
@@ -38,6 +41,7 @@ weft::Task<int> pipeline(int count) {
     co_await weft::spawn(producer(queue, count));
     int received = co_await consuming;
     weft::BackpressureStats stats = queue.stats();
+    // readme: end stats
     std::cout << "items " << received << ", pauses " << stats.pauses << ", resumes " << stats.resumes
               << ", put() calls that waited " << stats.putter_waits << ", deepest " << stats.max_depth << ", in "
               << std::chrono::duration<double, std::milli>(weft::now() - start).count() << " ms\n";

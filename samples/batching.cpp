@@ -17,6 +17,7 @@ struct Row {
 
 std::atomic<int> round_trips{0};
 
+// readme: begin batcher
 // One query for many ids: SELECT ... WHERE id IN (...).
 weft::Task<std::vector<Row>> get_many(std::vector<std::uint64_t> ids) {
     round_trips.fetch_add(1);
@@ -35,6 +36,7 @@ weft::Task<int> run_lookups(int count) {
     weft::Batcher<std::uint64_t, Row> users(get_many, {.max_size = 50, .max_delay = 5ms});
     std::vector<weft::JoinHandle<bool>> handles;
     for (int i = 0; i < count; ++i) handles.push_back(weft::spawn(lookup(users, static_cast<std::uint64_t>(i))));
+// readme: end batcher
     int right = 0;
     for (auto& handle : handles) right += co_await std::move(handle) ? 1 : 0;
     co_await users.close();

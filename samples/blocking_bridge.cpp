@@ -5,9 +5,11 @@
 // peak RSS are printed, never checked: the check is that every variant computed the same
 // results. `--small` runs fewer, shorter calls (the test suite's size).
 //
+// readme: begin asyncio
 //   results = [blocking_call(i) for i in range(n)]                           # sequential
 //   with ThreadPoolExecutor(8) as pool: results = list(pool.map(blocking_call, range(n)))
 //   results = await asyncio.gather(*(asyncio.to_thread(blocking_call, i) for i in range(n)))
+// readme: end asyncio
 #include <weft/weft.hpp>
 
 #include <sys/resource.h>
@@ -66,6 +68,7 @@ std::vector<std::uint64_t> thread_pool() {
     return results;
 }
 
+// readme: begin offload
 weft::Task<std::uint64_t> call_offloaded(int i) {
     co_return co_await weft::offload(blocking_call, i);  // await asyncio.to_thread(blocking_call, i)
 }
@@ -79,6 +82,7 @@ std::vector<std::uint64_t> offloaded() {
         }(),
         weft::RuntimeOptions{.workers = 2});
 }
+// readme: end offload
 
 // Runs `variant` in a child process; returns its checksum (0 if the child failed).
 std::uint64_t measure(const char* name, std::vector<std::uint64_t> (*variant)()) {

@@ -24,6 +24,7 @@ struct Connection {
 
 bool worker_cleaned_up = false;
 
+// readme: begin cleanup
 weft::Task<void> worker(weft::Event& started) {
     Connection connection;
     try {
@@ -37,6 +38,7 @@ weft::Task<void> worker(weft::Event& started) {
         throw;  // never swallow a cancellation: the task must end cancelled
     }
 }
+// readme: end cleanup
 
 // --- shield ----------------------------------------------------------------------------------
 std::atomic<int> saves_done{0};
@@ -48,11 +50,13 @@ weft::Task<void> save(weft::Event& saving, weft::Event& saved) {
     saved.set();
 }
 
+// readme: begin shield
 weft::Task<void> handler(weft::Event& saving, weft::Event& saved) {
     //   await asyncio.shield(save())
     co_await weft::shield(save(saving, saved));  // raises CancelledError at once if handler is cancelled
     std::cout << "handler: saved\n";
 }
+// readme: end shield
 
 weft::Task<int> cancellation() {
     int wrong = 0;
@@ -62,9 +66,11 @@ weft::Task<int> cancellation() {
     //   try: await task
     //   except asyncio.CancelledError: print('cancelled')
     weft::Event started;
+    // readme: begin cancel
     weft::JoinHandle<void> task = weft::spawn(worker(started));
     co_await started.wait();
     task.cancel("shutting down");
+    // readme: end cancel
     try {
         co_await task;
         std::cout << "main: the worker finished?\n";

@@ -40,6 +40,7 @@ private:
     int id_;
 };
 
+// readme: begin pool
 weft::Task<bool> run_query(weft::Pool<Connection>& pool, int n) {
     try {
         auto conn = co_await pool.acquire();  // waits while all 4 are in use
@@ -53,6 +54,7 @@ weft::Task<int> run_queries(int count) {
     weft::Pool<Connection> pool({.max_size = 4,
                                  .factory = Connection::open,
                                  .health_check = [](Connection& c) -> weft::Task<bool> { co_return c.alive(); }});
+// readme: end pool
     std::vector<weft::JoinHandle<bool>> handles;
     for (int n = 0; n < count; ++n) handles.push_back(weft::spawn(run_query(pool, n)));
     int right = 0;

@@ -185,6 +185,7 @@ public:
         if (o.rate > 0) limiter_.emplace(weft::RateLimiter::Options{.rate = o.rate, .burst = rate_burst(o)});
     }
 
+    // readme: begin fetch
     //   async def fetch(session, url):
     //       async with semaphore:
     //           outcome = await fetch_with_retries(session, url)
@@ -194,6 +195,7 @@ public:
         const Outcome outcome = co_await fetch_with_retries(url);
         stats_.record(page, outcome, weft::now() - start);
     }  // `permit` is released here: the page that has waited longest starts
+    // readme: end fetch
 
     //   for attempt in range(3):
     //       try: return await fetch_once(session, url)
@@ -204,6 +206,7 @@ public:
         std::size_t attempt = 0;
         Outcome outcome = Outcome::ok;
         try {
+            // readme: begin retry
             co_await weft::retry(
                 [&]() -> weft::Task<std::string> {
                     if (++attempt > 1) stats_.retries.fetch_add(1, std::memory_order_relaxed);
@@ -211,6 +214,7 @@ public:
                     co_return co_await fetch_once(client_, url);
                 },
                 policy_);
+            // readme: end retry
         } catch (const weft::http::RequestTimeout&) {
             outcome = Outcome::timeout;
         } catch (const ServerError&) {
@@ -243,6 +247,7 @@ private:
         c.connect_timeout = o.timeout;
         return c;
     }
+    // readme: begin policy
     static weft::RetryPolicy retry_policy(const Options& o) {
         weft::RetryPolicy p;
         p.attempts = o.attempts;
@@ -253,6 +258,7 @@ private:
                                     weft::http::ConnectError, ServerError>();
         return p;
     }
+    // readme: end policy
 
     weft::Semaphore slots_;
     weft::http::Client client_;

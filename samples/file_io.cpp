@@ -20,6 +20,7 @@ weft::Task<int> file_io(fs::path path, int lines) {
     std::string text;
     for (int i = 0; i < lines; ++i) text += "line " + std::to_string(i) + '\n';
 
+    // readme: begin files
     // Whole-file write and read. write_file replaces the file atomically (a temporary file
     // beside it, then a rename), so a reader never sees half of it.
     co_await weft::fs::write_file(path, text);
@@ -37,6 +38,7 @@ weft::Task<int> file_io(fs::path path, int lines) {
         }
         co_await file.close();
     }
+    // readme: end files
     std::cout << "read " << count << " lines\n";
     wrong += (count != lines);
 

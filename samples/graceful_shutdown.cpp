@@ -60,6 +60,7 @@ weft::Task<void> warm_cache(weft::Latch& warmed) {  // a short task that ends on
 
 weft::Task<int> service(int job_count) {
     int wrong = 0;
+    // readme: begin setup
     weft::SignalListener signals({SIGINT, SIGTERM});  // catching starts here: none is missed
 
     weft::Shutdown shutdown;  // tracks the tasks to stop
@@ -67,6 +68,7 @@ weft::Task<int> service(int job_count) {
     weft::Event disk_ready, flushed;
     weft::Latch warmed(2);
     for (int w = 0; w < 4; ++w) shutdown.spawn(worker(jobs), "worker");
+    // readme: end setup
     shutdown.spawn(flush(disk_ready, flushed), "flush");
     shutdown.spawn(warm_cache(warmed), "warm-cache");
     shutdown.spawn(warm_cache(warmed), "warm-cache");
@@ -75,15 +77,19 @@ weft::Task<int> service(int job_count) {
     co_await jobs.join();  // every job processed
     co_await warmed.wait();  // and both warm-ups ended on their own
 
+    // readme: begin signal
     std::raise(SIGTERM);  // what `kill <pid>` or systemd would send
     int sig = co_await signals.recv();
+    // readme: end signal
     std::cout << "got " << (sig == SIGTERM ? "SIGTERM" : "another signal") << " after " << jobs_done
               << " jobs; shutting down\n";
     wrong += (sig != SIGTERM);
 
+    // readme: begin stop
     // Cancel every tracked task and wait for them, at most 500 ms.
     auto start = weft::now();
     weft::ShutdownReport report = co_await shutdown.run(500ms);
+    // readme: end stop
     std::cout << "shutdown: " << report.cancelled << " tasks were running and cancelled, " << report.finished
               << " stopped within the grace period, " << report.stragglers.size() << " did not ("
               << (report.stragglers.empty() ? "" : report.stragglers[0].name) << ") after "

@@ -12,6 +12,7 @@ struct Account {
     weft::Lock lock;
 };
 
+// readme: begin teller
 weft::Task<void> teller(Account& account, weft::Event& open, int deposits) {
     co_await open.wait();  // await open_event.wait()
     for (int i = 0; i < deposits; ++i) {
@@ -25,15 +26,18 @@ weft::Task<void> teller(Account& account, weft::Event& open, int deposits) {
         account.balance = balance + 1;  // overwrite each other's deposits
     }  // `held` unlocks
 }
+// readme: end teller
 
 weft::Task<long long> bank(int tellers, int deposits) {
     Account account;
+    // readme: begin event
     weft::Event open;
     std::vector<weft::JoinHandle<void>> staff;
     for (int t = 0; t < tellers; ++t) staff.push_back(weft::spawn(teller(account, open, deposits)));
     std::cout << "tellers waiting for the bank to open; balance " << account.balance << '\n';
     open.set();  // open_event.set(): every waiting teller starts
     for (auto& handle : staff) co_await std::move(handle);
+    // readme: end event
     co_return account.balance;
 }
 

@@ -25,6 +25,7 @@ weft::Task<std::uint64_t> producer(weft::Queue<Job>& jobs, int id, std::uint64_t
     co_return count;
 }
 
+// readme: begin consumer
 weft::Task<ConsumerStats> consumer(weft::Queue<Job>& jobs) {
     ConsumerStats stats;
     try {
@@ -39,6 +40,7 @@ weft::Task<ConsumerStats> consumer(weft::Queue<Job>& jobs) {
     }
     co_return stats;
 }
+// readme: end consumer
 
 weft::Task<std::uint64_t> pipeline(int producers, int consumers, std::uint64_t per_producer) {
     weft::Queue<Job> jobs(/*maxsize=*/16);
@@ -50,8 +52,10 @@ weft::Task<std::uint64_t> pipeline(int producers, int consumers, std::uint64_t p
     for (int p = 0; p < producers; ++p) {
         std::cout << "producer " << p << ": put " << co_await feeders[p] << " jobs\n";
     }
+    // readme: begin join
     co_await jobs.join();  // every job put has been task_done()
     jobs.shutdown();       // the consumers' get() now throws QueueShutDown
+    // readme: end join
 
     std::uint64_t total_jobs = 0, total_sum = 0;
     for (int c = 0; c < consumers; ++c) {

@@ -24,6 +24,7 @@ struct Api {
     }
 };
 
+// readme: begin limiter
 weft::Task<void> client(weft::RateLimiter& limiter, Api& api, int calls) {
     for (int i = 0; i < calls; ++i) {
         co_await limiter.acquire();  // FIFO: every client gets its turn
@@ -35,6 +36,7 @@ weft::Task<void> run_clients(Api& api) {
     weft::RateLimiter limiter({.rate = 100, .burst = 10});
     std::vector<weft::JoinHandle<void>> handles;
     for (int c = 0; c < 20; ++c) handles.push_back(weft::spawn(client(limiter, api, 3)));
+// readme: end limiter
     for (auto& handle : handles) co_await std::move(handle);
 }
 

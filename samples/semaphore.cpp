@@ -17,25 +17,31 @@ constexpr int kLimit = 3;
 std::atomic<int> running{0};
 std::atomic<int> most_running{0};
 
+// readme: begin acquire
 weft::Task<std::size_t> download(weft::Semaphore& slots, int id) {
     //   async with sem:
     //       return await fetch(url)
     auto permit = co_await slots.acquire();  // waits while all 3 permits are taken
+    // readme: end acquire
     int now_running = ++running;
     int seen = most_running.load();
     while (now_running > seen && !most_running.compare_exchange_weak(seen, now_running)) {
     }
+    // readme: begin release
     co_await weft::sleep(10ms);  // the transfer
     --running;
     co_return ("page-" + std::to_string(id)).size();
 }  // `permit` is released here: the longest-waiting download starts
+// readme: end release
 
 weft::Task<std::size_t> download_all(int count) {
+    // readme: begin limit
     weft::Semaphore slots(kLimit);  // sem = asyncio.Semaphore(3)
     std::vector<weft::Task<std::size_t>> downloads;
     for (int i = 0; i < count; ++i) downloads.push_back(download(slots, i));
     auto start = weft::now();
     std::vector<std::size_t> sizes = co_await weft::gather(std::move(downloads));  // all started at once
+    // readme: end limit
     std::cout << count << " downloads of 10 ms, " << kLimit
               << " at a time: " << std::chrono::duration<double, std::milli>(weft::now() - start).count()
               << " ms (about " << (count + kLimit - 1) / kLimit * 10 << ")\n";

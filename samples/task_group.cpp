@@ -50,6 +50,7 @@ weft::Task<int> task_group() {
     wrong += (total != 900);
 
     // One fails: the two slow members are cancelled, the failure comes out in a group.
+    // readme: begin exception_group
     //   try:
     //       async with asyncio.TaskGroup() as tg: ...
     //   except* ValueError as eg: ...
@@ -78,6 +79,7 @@ weft::Task<int> task_group() {
                   << " sibling(s) cancelled\n";
         wrong += (invalid != 1) + (other != 0);
     }
+    // readme: end exception_group
     wrong += (cancelled_members != 2);
     co_return wrong;
 }

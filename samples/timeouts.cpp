@@ -46,6 +46,7 @@ weft::Task<int> quick_query() {
 }
 
 weft::Task<void> demo_wait_for() {
+    // readme: begin wait_for
     //   try:
     //       await asyncio.wait_for(slow_query(), timeout=0.5)
     //   except TimeoutError:
@@ -58,6 +59,7 @@ weft::Task<void> demo_wait_for() {
     } catch (const weft::TimeoutError&) {  // the caller sees TimeoutError
         std::cout << "wait_for: gave up after " << ms_since(start) << " ms\n";
     }
+    // readme: end wait_for
     check(slow_query_cleaned_up, "slow_query saw no CancelledError");
 
     // Work that finishes in time returns its value as if awaited directly.
@@ -71,6 +73,7 @@ weft::Task<void> demo_wait_for() {
 weft::Task<int> read_chunks(int total, int stall_after) {
     int received = 0;
     try {
+        // readme: begin reschedule
         //   async with asyncio.timeout(0.3) as cm:
         //       async for chunk in stream:
         //           cm.reschedule(asyncio.get_running_loop().time() + 0.3)
@@ -80,6 +83,7 @@ weft::Task<int> read_chunks(int total, int stall_after) {
             ++received;
             idle.reschedule(weft::now() + 300ms);  // progress: push the deadline back
         }
+        // readme: end reschedule
     } catch (const weft::TimeoutError&) {  // our scope expired (e.scope() == &idle)
         std::cout << "timeout: stream stalled after " << received << " chunks\n";
     }
@@ -97,10 +101,12 @@ weft::Task<std::string> flaky_fetch() {  // fails twice, then answers
 }
 
 weft::Task<void> demo_retry() {
+    // readme: begin retry
     // tenacity: @retry(stop=stop_after_attempt(5), wait=wait_exponential(multiplier=0.1))
     auto start = weft::now();
     std::string body = co_await weft::retry([] { return flaky_fetch(); },
                                             {.attempts = 5, .initial = 100ms, .jitter = weft::Jitter::none});
+    // readme: end retry
     std::cout << "retry: '" << body << "' on attempt " << attempts << " after " << ms_since(start)
               << " ms (5 + 100 + 5 + 200 + 5)\n";
     check(body == "payload" && attempts == 3, "retry: not the third attempt's payload");

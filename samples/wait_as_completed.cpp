@@ -27,15 +27,19 @@ std::vector<weft::JoinHandle<int>> start(std::vector<int> delays) {
 weft::Task<int> wait_as_completed() {
     int wrong = 0;
 
+    // readme: begin wait
     // FIRST_COMPLETED: the 1 s job is done, the others still run; cancel them.
     //   done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     //   for t in pending: t.cancel()
     auto tasks = start({3, 1, 2});
     auto [done, pending] = co_await weft::wait(tasks, weft::FIRST_COMPLETED);
+    // readme: end wait
     std::cout << "FIRST_COMPLETED: " << done.size() << " done (the " << tasks[done.at(0)].result() << " s job), "
               << pending.size() << " pending, cancelled\n";
     wrong += (done.size() != 1 || tasks[done[0]].result() != 1 || pending.size() != 2);
+    // readme: begin cancel
     for (std::size_t i : pending) tasks[i].cancel();
+    // readme: end cancel
     for (std::size_t i : pending) {
         try {
             co_await tasks[i];
@@ -53,12 +57,14 @@ weft::Task<int> wait_as_completed() {
     for (std::size_t i : timed.pending) co_await tasks[i];  // let them finish after all
 
     // as_completed: results in the order they finish, not the order started.
+    // readme: begin as_completed
     //   for coro in asyncio.as_completed(tasks):
     //       print(await coro)
     tasks = start({3, 1, 4, 2});
     std::vector<int> order;
     auto completed = weft::as_completed(tasks);
     while (auto i = co_await completed.next()) order.push_back(co_await tasks[*i]);
+    // readme: end as_completed
     std::cout << "as_completed:";
     for (int seconds : order) std::cout << ' ' << seconds;
     std::cout << '\n';
