@@ -16,6 +16,7 @@
 #include <weft/yield.hpp>
 
 #include <chrono>
+#include <string_view>
 
 using namespace std::chrono_literals;
 
@@ -111,15 +112,14 @@ weft::Task<int> scenario_self_cancelling() {
 }
 }  // namespace
 
-// KNOWN BUG, hence [!shouldfail] (Catch2 passes it while it fails; drop the tag with the fix).
 // The request is forwarded to the host (request_cancel_as: inline_host) and counted on the
-// child; the child returns before any await delivers it, join_finish_inlined closes the child
-// as returned, and the request stays pending on the host: the parent's next await throws
-// CancelledError("while running") although nobody cancelled it (its cancelling() is 0), and
-// a parent that returns instead ends cancelled. Joined without the inline path (the child
-// started on its own first), the child ends cancelled and the parent carries on, as asyncio.
+// child; the child returns before any await delivers it. The join (settle_inlined_cancel) takes
+// the request back from the host and ends the child cancelled: the parent catches the child's
+// CancelledError and carries on, as when the child runs as its own task (the case below). Before
+// the fix the request stayed on the host: the parent's next await threw CancelledError("while
+// running") although nobody had cancelled it.
 TEST_CASE("a child joined inline, cancelled while it runs, then returning, does not cancel its parent",
-          "[inline_join][cancel][!shouldfail]") {
+          "[inline_join][cancel]") {
     int result = weft::run(scenario_self_cancelling(), weft::RuntimeOptions{.workers = 1});
     REQUIRE(result >= 0);
 }
@@ -154,4 +154,45 @@ TEST_CASE("a child cancelled while it runs, then returning, ends cancelled; its 
           "[inline_join][cancel]") {
     int result = weft::run(scenario_started_self_cancelling(), weft::RuntimeOptions{.workers = 1});
     REQUIRE(result == 0);  // the child ended cancelled, the parent returned normally
+}
+
+namespace {
+// Both cancelled while the child runs inline: the child ends cancelled, the parent keeps its
+// own request for its next await (asyncio: each task delivers its own).
+weft::Task<int> child_cancelling_both(weft::JoinHandle<int>* parent) {
+    weft::current_task().cancel("child");
+    parent->cancel("parent");
+    co_return 7;
+}
+
+weft::Task<int> parent_cancelled_too(weft::JoinHandle<int>* self, int* child_outcome) {
+    auto slot = weft::spawn(child_cancelling_both(self));
+    try {
+        *child_outcome = co_await slot;
+    } catch (const weft::CancelledError&) {
+        *child_outcome = 0;
+    }
+    try {
+        co_await weft::yield_now();
+    } catch (const weft::CancelledError& error) {
+        co_return std::string_view(error.what()).find("parent") != std::string_view::npos ? 1 : -3;
+    }
+    co_return -4;  // its own cancellation was lost
+}
+
+weft::Task<int> scenario_both_cancelled(int* child_outcome) {
+    weft::JoinHandle<int> parent_handle;
+    parent_handle = weft::spawn(parent_cancelled_too(&parent_handle, child_outcome));
+    co_return co_await parent_handle;
+}
+}  // namespace
+
+TEST_CASE("a child joined inline and its parent, both cancelled while the child runs: each ends its own way",
+          "[inline_join][cancel]") {
+    for (int i = 0; i < 50; ++i) {
+        int child_outcome = -1;
+        int result = weft::run(scenario_both_cancelled(&child_outcome), weft::RuntimeOptions{.workers = 1});
+        REQUIRE(child_outcome == 0);
+        REQUIRE(result == 1);
+    }
 }

@@ -145,6 +145,37 @@ void note_inlined_failure(TaskHeader* target) noexcept {
     target->cancelled = Worker::is_cancellation(target->exception);
 }
 
+void settle_inlined_cancel(TaskHeader* target, TaskHeader* host) noexcept {
+    // Runs on the host's worker, inside the host: nothing else delivers the host's requests.
+    if (!(host->cancel_bits.load(memory_order_acquire) & task_state::kCancelRequested))
+        return;  // delivered at an await inside the child (it then threw, or caught it)
+    TaskExtras& child = target->extras();
+    TaskExtras& hosting = host->extras();
+    if (child.forwarded_before_delivery.load(memory_order_acquire) !=
+        hosting.cancel_deliveries.load(memory_order_acquire))
+        return;  // the child's requests were delivered; the pending one is someone else's
+    std::uint32_t mine = child.forwarded_cancels.exchange(0, memory_order_acq_rel);
+    if (mine == 0) return;
+    std::uint32_t pending = hosting.pending_cancels.load(memory_order_acquire);
+    std::uint32_t left = 0;
+    do {  // (a CAS: other threads may be adding requests meanwhile)
+        left = pending > mine ? pending - mine : 0;
+    } while (!hosting.pending_cancels.compare_exchange_weak(pending, left, memory_order_acq_rel, memory_order_acquire));
+    if (left != 0) {
+        // Others' requests are pending too (the host's own, or another inlined child's): the
+        // child ends cancelled, the host keeps the bit (and the message) for its next await.
+        if (!target->exception) target->exception = std::make_exception_ptr(CancelledError());
+        return;
+    }
+    host->cancel_bits.fetch_and(~task_state::kCancelRequested, memory_order_acq_rel);
+    hosting.cancel_deliveries.fetch_add(1, memory_order_acq_rel);
+    if (target->exception) {
+        delete hosting.cancel_message.exchange(nullptr, memory_order_acq_rel);
+    } else {
+        target->exception = cancelled_error_for(host);  // takes the message
+    }
+}
+
 TaskHeader* innermost_task(TaskHeader* running) noexcept {
     return running->inline_innermost ? running->inline_innermost : running;
 }

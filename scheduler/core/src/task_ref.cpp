@@ -38,6 +38,7 @@ std::uint32_t TaskRef::uncancel() const noexcept {
         // is suspended, so withdrawing the bit cannot leave an awaiter resumed by nothing
         // (a poke already made only says "look": end_resume() re-reads the bits).
         task_->cancel_bits.fetch_and(~ts::kCancelRequested, detail::memory_order_acq_rel);
+        extras->cancel_delivered();
         delete extras->cancel_message.exchange(nullptr, detail::memory_order_acq_rel);
     }
     return count - 1;

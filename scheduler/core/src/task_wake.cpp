@@ -41,7 +41,20 @@ bool request_cancel_as(TaskHeader* task, std::uint32_t bit, std::string* message
         delete message;
         return false;
     }
-    if (TaskHeader* host = task->inline_host.load(memory_order_acquire)) return request_cancel_as(host, bit, message);
+    if (TaskHeader* host = task->inline_host.load(memory_order_acquire)) {
+        // The child is marked, so that its join can take back a request it leaves undelivered
+        // (it returns before another await): asyncio then ends the child cancelled, not its host.
+        if (bit == ts::kCancelRequested) {
+            TaskExtras& child = task->extras();
+            std::uint32_t delivery = host->extras().cancel_deliveries.load(memory_order_acquire);
+            if (child.forwarded_before_delivery.exchange(delivery, memory_order_acq_rel) != delivery)
+                child.forwarded_cancels.store(0, memory_order_relaxed);  // the earlier ones were delivered
+            child.forwarded_cancels.fetch_add(1, memory_order_acq_rel);
+            task->cancel_bits.fetch_or(bit, memory_order_release);
+        }
+        return request_cancel_as(host, bit, message);
+    }
+    if (bit == ts::kCancelRequested) task->extras().pending_cancels.fetch_add(1, memory_order_acq_rel);
     // The message before the bit: the delivery clears the bit, then takes the message.
     if (message) delete task->extras().cancel_message.exchange(message, memory_order_acq_rel);
     // Request first, then look at the state word (transition::cancel).
@@ -120,6 +133,7 @@ void throw_if_cancelled(TaskHeader* task) {
     // scope's bit stays set and raises at the next await (timeout.cpp).
     if (bits & ts::kCancelRequested) {
         task->cancel_bits.fetch_and(~ts::kCancelRequested, memory_order_acq_rel);
+        if (TaskExtras* extras = task->extras_if_any()) extras->cancel_delivered();
         std::rethrow_exception(cancelled_error_for(task));
     }
     TimeoutScopes::throw_expired(task);

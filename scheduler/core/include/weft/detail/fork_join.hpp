@@ -35,6 +35,9 @@ std::coroutine_handle<> join_try_inline_newest(TaskHeader* target, std::coroutin
                                                TaskHeader*& outer) noexcept;
 void requeue_not_inlinable(TaskHeader* target) noexcept;  // taken, but started or observed
 void note_inlined_failure(TaskHeader* target) noexcept;   // sets `cancelled` from the exception
+// A cancel() of the inlined target reached its host and may still be pending there: the
+// target ends cancelled, and the request leaves the host unless the host had its own.
+void settle_inlined_cancel(TaskHeader* target, TaskHeader* host) noexcept;
 
 // ---- inline --------------------------------------------------------------------------------
 
@@ -99,6 +102,9 @@ inline void join_finish_inlined(TaskHeader* target, TaskHeader* outer) noexcept 
     TaskHeader* host = target->inline_host.load(memory_order_relaxed);  // ours: no other writer
     target->inline_host.store(nullptr, memory_order_release);
     host->inline_innermost = outer;  // the innermost child finishes first
+    // Zero at the claim; only a cancel() forwarded to the host (task_wake.cpp) sets it since.
+    if (target->cancel_bits.load(memory_order_acquire) != 0) [[unlikely]]
+        settle_inlined_cancel(target, host);
     if (target->exception) [[unlikely]]
         note_inlined_failure(target);
     hooks::finished(target);

@@ -102,9 +102,22 @@ struct TaskExtras {
     // in place, so concurrent cancel(msg) calls and the delivery each own what they took).
     Atomic<std::string*> cancel_message{nullptr};
     Atomic<std::uint32_t> cancel_requests{0};   // cancelling(): cancel() calls not uncancel()ed
+    // The cancel() requests merged into this task's pending kCancelRequested bit (its own,
+    // and those forwarded from children joined inline in it), and how many times that bit
+    // was delivered or withdrawn. A child joined inline counts the requests it forwarded and
+    // the delivery they await: its join takes them back if it returns before they are
+    // delivered (task_join.cpp, settle_inlined_cancel).
+    Atomic<std::uint32_t> pending_cancels{0};
+    Atomic<std::uint32_t> cancel_deliveries{0};
+    Atomic<std::uint32_t> forwarded_cancels{0};
+    Atomic<std::uint32_t> forwarded_before_delivery{0};
     std::shared_ptr<const ContextMap> context;  // ContextVar values (context_var.hpp); the task's own
     std::shared_ptr<TaskRegistry> registry;     // all_tasks(): listed there until its frame is freed
     DoneCallbacksSlot done_callbacks;
+    void cancel_delivered() noexcept {  // (the task's kCancelRequested bit was just cleared)
+        pending_cancels.store(0, memory_order_relaxed);
+        cancel_deliveries.fetch_add(1, memory_order_acq_rel);
+    }
     TaskExtras() = default;
     TaskExtras(const TaskExtras&) = delete;
     TaskExtras& operator=(const TaskExtras&) = delete;
