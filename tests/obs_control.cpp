@@ -36,6 +36,7 @@ std::string ask(const std::string& path, const std::string& line) {
     std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", path.c_str());
     REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
     REQUIRE(::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()));
+    ::shutdown(fd, SHUT_WR);  // (a line without a newline ends at EOF)
     std::string reply;
     char buffer[4096];
     for (ssize_t n; (n = ::read(fd, buffer, sizeof(buffer))) > 0;) reply.append(buffer, static_cast<std::size_t>(n));

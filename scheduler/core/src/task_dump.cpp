@@ -147,35 +147,56 @@ RuntimeDump collect_dump(RuntimeCore& core) {
     dump.runtime = core.options().name;
     dump.workers = core.worker_count();
     const auto now_ns = static_cast<std::int64_t>(steady_ns());
-    // Children running inline in a host (the fork-join fast path): id -> host id. Their joins
-    // record nothing (no suspension of their own), so the chains are rebuilt below.
-    std::unordered_map<std::uint64_t, std::uint64_t> inlined_in;
+    // Read under each shard's lock (an entry's frame cannot be freed meanwhile); another shard's
+    // task is only compared by address, never dereferenced, as it may be gone by then.
+    struct Raw {
+        const TaskHeader* self;
+        const TaskHeader* host;  // a child running inline in `host` (the fork-join fast path)
+        std::uint64_t state;
+    };
+    std::vector<Raw> raw;
     registry->for_each_entry([&](std::uint64_t id, const TaskRegistry::Entry& entry) {
         const TaskHeader* task = entry.task;
         std::uintptr_t join = task->join_waiter.load(memory_order_acquire);
         if (join == kJoinClosed || join == kJoinClosing) return;  // finished, its handle holds it
-        // A child running inline runs and suspends as its host (listed too: the lock keeps it).
-        const TaskHeader* host = task->inline_host.load(memory_order_acquire);
-        std::uint64_t state = (host ? host : task)->state.load(memory_order_acquire);
+        std::uint64_t state = task->state.load(memory_order_acquire);
         if (state & ts::kComplete) return;
         DumpedTask info;
         info.id = id;
         info.name = std::string(task->name_view());
         const TaskTrace& trace = entry.trace;
-        info.state = (state & ts::kRunning) ? "running" : (state & ts::kScheduled) ? "scheduled" : "suspended";
         info.worker = trace.worker.load(memory_order_relaxed);
         info.parent = trace.parent;
         if (trace.where.file_name() && *trace.where.file_name())
             info.spawned_at = fmt::format("{}:{}", base_name(trace.where.file_name()), trace.where.line());
         info.resumes = trace.resumes.load(memory_order_relaxed);
         info.busy_ns = trace.busy_ns.load(memory_order_relaxed);
-        if (info.state == "suspended") describe_await(info, trace, now_ns);
-        if (host) {
-            if (const TaskExtras* extras = host->extras_if_any())
-                inlined_in[id] = extras->id.load(memory_order_relaxed);
-        }
+        describe_await(info, trace, now_ns);  // (kept below only if it turns out suspended)
+        raw.push_back({task, task->inline_host.load(memory_order_acquire), state});
         dump.tasks.push_back(std::move(info));
     });
+    std::unordered_map<const TaskHeader*, std::size_t> index_of;
+    for (std::size_t i = 0; i < raw.size(); ++i) index_of[raw[i].self] = i;
+    // Children running inline: id -> host id. Their joins record nothing (no suspension of
+    // their own), so the chains are rebuilt below. Such a child runs and suspends as its host.
+    std::unordered_map<std::uint64_t, std::uint64_t> inlined_in;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        std::uint64_t state = raw[i].state;
+        if (raw[i].host) {
+            if (auto it = index_of.find(raw[i].host); it != index_of.end()) {
+                state = raw[it->second].state;
+                inlined_in[dump.tasks[i].id] = dump.tasks[it->second].id;
+            }
+        }
+        DumpedTask& info = dump.tasks[i];
+        info.state = (state & ts::kRunning) ? "running" : (state & ts::kScheduled) ? "scheduled" : "suspended";
+        if (info.state != "suspended") {
+            info.await_kind = "none";
+            info.await_detail.clear();
+            info.await_task = 0;
+            info.timeout_ms = -1;
+        }
+    }
     // Who awaits an inlined child: its spawner when that is the host or inlined in it (the
     // usual `co_await spawn(...)`), else the host.
     if (!inlined_in.empty()) {

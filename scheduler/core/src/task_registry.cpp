@@ -27,10 +27,7 @@ void spawn_extras(TaskHeader* child, RuntimeCore* runtime, const std::source_loc
         TaskHeader* spawner = tls_task();
         std::uint64_t parent = spawner ? innermost_task(spawner)->id() : 0;
         try {
-            TaskTrace* trace = registry->insert(id, child);
-            trace->where = where;
-            trace->parent = parent;
-            extras.trace = trace;
+            extras.trace = registry->insert(id, child, where, parent);
             extras.registry = registry;
         } catch (...) {  // out of memory: the task runs unlisted rather than not at all
         }
