@@ -158,12 +158,11 @@ TEST_CASE("obs_registry: a parent awaiting its child shows the chain down to the
     weft::Runtime rt(registry());
     auto parent = rt.spawn(
         []() -> weft::Task<void> {
-            weft::Event never;
             auto child = weft::spawn(
-                [](weft::Event& e) -> weft::Task<void> {
+                []() -> weft::Task<void> {
                     auto grandchild = weft::spawn(sleeper(), "grandchild");
                     co_await grandchild;
-                }(never),
+                }(),
                 "child");
             co_await child;
         }(),
