@@ -14,6 +14,7 @@
 #include <weft/call_later.hpp>
 #include <weft/call_soon.hpp>
 #include <weft/context_var.hpp>
+#include <weft/control.hpp>
 #include <weft/current_task.hpp>
 #include <weft/done_callback.hpp>
 #include <weft/error.hpp>
@@ -28,6 +29,7 @@
 #include <weft/sleep.hpp>
 #include <weft/spawn.hpp>
 #include <weft/task.hpp>
+#include <weft/task_dump.hpp>
 #include <weft/task_group.hpp>
 #include <weft/threadsafe.hpp>
 #include <weft/timeout.hpp>

@@ -16,15 +16,18 @@ public:
 
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> awaiting) {
-        return suspend_waiter(*this, "weft::Condition::wait()", awaiting, [this] {
-            {
-                SpinGuard locked(condition_.guard_);
-                enqueue(condition_.waiters_, *this);
-            }
-            released_ = true;
-            condition_.lock_->release();  // a notify() from the next holder finds us queued
-            return true;
-        });
+        return suspend_waiter(
+            *this, "weft::Condition::wait()", awaiting,
+            [this] {
+                {
+                    SpinGuard locked(condition_.guard_);
+                    enqueue(condition_.waiters_, *this);
+                }
+                released_ = true;
+                condition_.lock_->release();  // a notify() from the next holder finds us queued
+                return true;
+            },
+            &condition_);
     }
     void await_resume() {
         // Notified, but cancelled before it ran: the notification goes to the next waiter.

@@ -3,24 +3,49 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include <weft/detail/context.hpp>
 #include <weft/detail/context_inherit.hpp>
 #include <weft/detail/parked_waits.hpp>
+#include <weft/detail/task_trace.hpp>
 #include <weft/error.hpp>
 
 #include "cpu_affinity.hpp"
 #include "executor_bridge.hpp"
+#include "inspector.hpp"
 #include "task_placement.hpp"
 #include "task_registry.hpp"
 #include "worker.hpp"
 
 namespace weft::detail {
 
+namespace {
+
+// WEFT_DEBUG=1 and WEFT_CONTROL=path (task_dump.hpp, control.hpp); true if the socket's path
+// came from the environment.
+bool apply_environment(RuntimeOptions& options) {
+    if (const char* debug = std::getenv("WEFT_DEBUG"); debug && *debug && std::string_view(debug) != "0")
+        options.debug = true;
+    bool from_env = false;
+    if (const char* path = std::getenv("WEFT_CONTROL"); path && *path && options.control_socket.empty()) {
+        options.control_socket = path;
+        from_env = true;
+    }
+    if (options.debug || !options.control_socket.empty()) options.task_registry = true;
+    if (options.task_registry) options.track_tasks = true;
+    if (options.slow_resume.count() <= 0) throw UsageError("RuntimeOptions::slow_resume must be positive");
+    return from_env;
+}
+
+}  // namespace
+
 RuntimeCore::RuntimeCore(RuntimeOptions options) : options_(std::move(options)) {
+    const bool control_from_env = apply_environment(options_);
     if (options_.workers == 0) options_.workers = usable_cpus();
     if (options_.workers > 4096) throw UsageError("RuntimeOptions::workers is larger than 4096");
     if (options_.virtual_time && options_.workers != 1)
@@ -38,6 +63,10 @@ RuntimeCore::RuntimeCore(RuntimeOptions options) : options_(std::move(options)) 
     workers_.reserve(options_.workers);
     for (unsigned i = 0; i < options_.workers; ++i) workers_.push_back(std::make_unique<Worker>(*this, i));
     idle_.starting.store(options_.workers, memory_order_relaxed);
+    if (options_.task_registry) {
+        inspector_ = std::make_unique<Inspector>(*this, control_from_env);
+        g_trace_awaits.store(true, memory_order_relaxed);  // awaiters now record what they await
+    }
 }
 
 RuntimeCore::~RuntimeCore() { shutdown(); }
@@ -51,6 +80,7 @@ void RuntimeCore::start() {
     for (unsigned ready = workers_ready_.load(memory_order_acquire); ready < workers_.size();
          ready = workers_ready_.load(memory_order_acquire))
         workers_ready_.wait(ready, memory_order_acquire);
+    if (inspector_) inspector_->start();
 }
 
 void RuntimeCore::worker_ready() noexcept {
@@ -83,11 +113,13 @@ void RuntimeCore::shutdown() {
     std::lock_guard lock(shutdown_mutex_);
     if (shut_down_) return;
     shut_down_ = true;
+    if (options_.debug) log_alive_tasks();
     cancel_and_wait();
     phase_.store(kStopping, memory_order_seq_cst);
     for (auto& worker : workers_) worker->unpark();
     for (auto& thread : threads_) thread.join();
     threads_.clear();
+    if (inspector_) inspector_->stop();  // (the socket file goes with it)
     bridge_->shutdown();  // no task can submit now; its wake-ups land in the injection queue
     abandon_queued_tasks();
 }
@@ -197,6 +229,20 @@ void RuntimeCore::abandon_queued_tasks() {
                                      .context = &stragglers};
     visit_parked_waits(name);
     log_stragglers(stragglers);
+}
+
+// Debug mode: the tasks still alive when the shutdown begins (it cancels them next).
+void RuntimeCore::log_alive_tasks() const noexcept {
+    try {
+        RuntimeDump dump = collect_dump(const_cast<RuntimeCore&>(*this));
+        // (Not the running ones: block_on's task is still returning when its caller shuts the
+        // runtime down, and a task stuck running is the watchdog's to name.)
+        std::erase_if(dump.tasks, [](const DumpedTask& task) { return task.state == "running"; });
+        if (dump.tasks.empty()) return;
+        spdlog::warn("weft debug: runtime '{}' is shutting down with {} task(s) alive (cancelling them now):\n{}",
+                     options_.name, dump.tasks.size(), dump.table());
+    } catch (...) {
+    }
 }
 
 void RuntimeCore::log_stragglers(const std::vector<std::string>& stragglers) const noexcept {

@@ -22,6 +22,7 @@ namespace weft::detail {
 
 class Worker;
 class ExecutorBridge;
+class Inspector;
 
 class RuntimeCore {
 public:
@@ -80,12 +81,15 @@ public:
         return worker_cpus_.empty() ? -1 : worker_cpus_[index % worker_cpus_.size()];
     }
     ExecutorBridge& bridge() noexcept { return *bridge_; }  // offload/compute (executor_bridge.hpp)
+    // The task registry's thread (inspector.hpp): set only with RuntimeOptions::task_registry.
+    Inspector* inspector() noexcept { return inspector_.get(); }
 
 private:
     void wake_one_sleeper() noexcept;
     void cancel_and_wait();
     void abandon_queued_tasks();
     void log_stragglers(const std::vector<std::string>& stragglers) const noexcept;
+    void log_alive_tasks() const noexcept;
 
     RuntimeOptions options_;
     std::shared_ptr<TaskRegistry> task_registry_;
@@ -101,6 +105,7 @@ private:
     std::chrono::steady_clock::time_point epoch_ = std::chrono::steady_clock::now();
     Atomic<std::uint64_t> virtual_elapsed_ms_{0};
     std::unique_ptr<ExecutorBridge> bridge_;
+    std::unique_ptr<Inspector> inspector_;
     std::mutex shutdown_mutex_;
     bool shut_down_ = false;
     std::mutex drain_mutex_;  // worker_quiet() and the shutdown that waits for it

@@ -39,7 +39,7 @@ TaskExtras& TaskHeader::extras() const noexcept {
 void TaskHeader::set_name(std::string_view name) {
     TaskExtras& extras = this->extras();
     if (extras.registry) [[unlikely]] {  // listed already: all_tasks() may be reading it
-        extras.registry->locked([&] { extras.name = name; });
+        extras.registry->locked(extras.id.load(memory_order_relaxed), [&] { extras.name = name; });
     } else {
         extras.name = name;
     }

@@ -31,6 +31,7 @@
 
 #include <weft/detail/context.hpp>
 #include <weft/detail/fork_join.hpp>
+#include <weft/detail/task_trace.hpp>
 #include <weft/error.hpp>
 
 #include "runtime_core.hpp"
@@ -105,6 +106,7 @@ bool join_suspend(TaskHeader* target, std::coroutine_handle<> awaiting, TaskHead
         if (expected == kJoinClosed) return false;
         throw UsageError("a task is already awaiting this JoinHandle");
     }
+    note_await(self, AwaitKind::task, nullptr, target);  // (the target is alive: we hold its slot)
     Waker waker = prepare_cancellable_suspend(self, awaiting);
     target->join_epoch = waker.epoch;
     expected = kJoinRegistering;

@@ -17,13 +17,17 @@ namespace detail {
 
 void unregister_task(TaskRegistry& registry, std::uint64_t id) noexcept { registry.erase(id); }
 
-void spawn_extras(TaskHeader* child, RuntimeCore* runtime) noexcept {
+void spawn_extras(TaskHeader* child, RuntimeCore* runtime, const std::source_location& where) noexcept {
     inherit_context(child);
     if (const std::shared_ptr<TaskRegistry>& registry = runtime->task_registry()) [[unlikely]] {
         TaskExtras& extras = child->extras();
         std::uint64_t id = child->id();
+        // The spawner: the code running on this thread (a child inlined in its joiner spawns as
+        // itself). Its id was given out when it was listed (0: a plain thread).
+        TaskHeader* spawner = tls_task();
+        std::uint64_t parent = spawner ? innermost_task(spawner)->id() : 0;
         try {
-            registry->insert(id, child);
+            extras.trace = registry->insert(id, child, where, parent);
             extras.registry = registry;
         } catch (...) {  // out of memory: the task runs unlisted rather than not at all
         }

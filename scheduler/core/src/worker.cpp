@@ -30,6 +30,12 @@ Worker::Worker(RuntimeCore& core, unsigned index)
       producer_token_(core.injection()),
       consumer_token_(core.injection()) {
     next_round_.reserve(64);
+    if (core.options().task_registry) {
+        trace_ = std::make_unique<WorkerTrace>();
+        trace_->index = index;
+        if (core.options().debug)
+            trace_->slow_ns = static_cast<std::uint64_t>(std::chrono::nanoseconds(core.options().slow_resume).count());
+    }
 }
 
 void Worker::run() {
@@ -194,7 +200,11 @@ void Worker::run_task(TaskHeader* task) {
     tls_context.inline_join_budget = kInlineJoinBudget;
     counters_.resumes.add();
     hooks::resumed(task, index_);
-    resume.resume();
+    if (trace_) [[unlikely]] {
+        traced_resume(*trace_, task, resume);  // the task registry (worker_trace.hpp)
+    } else {
+        resume.resume();
+    }
     tls_context.task = nullptr;
 
     if (task->root.done()) {

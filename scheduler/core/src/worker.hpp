@@ -28,6 +28,7 @@
 
 #include "timer_entry.hpp"
 #include "timer_wheel.hpp"
+#include "worker_trace.hpp"
 
 namespace weft::detail {
 
@@ -73,6 +74,7 @@ public:
     RuntimeCore& core() noexcept { return core_; }
     unsigned index() const noexcept { return index_; }
     const WorkerCounterSet& counters() const noexcept { return counters_; }
+    WorkerTrace* trace() noexcept { return trace_.get(); }  // task registry on: worker_trace.hpp
 
     // After the thread has been joined: hands out every task still queued here.
     template <class Fn>
@@ -150,6 +152,7 @@ private:
     alignas(kCacheLine) Atomic<bool> parked_{false};
     alignas(kCacheLine) Atomic<TimerEntry*> remote_disarmed_{nullptr};  // a stack, via remote_next
     [[no_unique_address]] WorkerCounterSet counters_;  // only in WEFT_HOOKS builds
+    std::unique_ptr<WorkerTrace> trace_;                // only with a task registry
     moodycamel::ProducerToken producer_token_;
     moodycamel::ConsumerToken consumer_token_;
 };

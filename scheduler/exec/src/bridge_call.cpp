@@ -5,6 +5,7 @@
 #include <thread>
 
 #include <weft/context_var.hpp>
+#include <weft/detail/task_trace.hpp>
 #include <weft/error.hpp>
 
 #include "executor_bridge.hpp"
@@ -57,6 +58,7 @@ bool BridgeCall::abandon_for_shutdown(bool running_too) noexcept {
 bool BridgeCall::suspend(std::coroutine_handle<> awaiting) {
     TaskHeader* self = current_task_or_throw(what_);
     if (cancel_pending(self)) return false;  // resume() delivers it; nothing submitted
+    note_await(self, AwaitKind::offload, what_);
     waker_ = prepare_cancellable_suspend(self, awaiting);
     if (g_spawn_extras.load(memory_order_relaxed)) [[unlikely]]
         context_ = current_context();

@@ -1,5 +1,6 @@
 #include <weft/detail/completion_set.hpp>
 
+#include <weft/detail/task_trace.hpp>
 #include <weft/error.hpp>
 
 #include <thread>
@@ -66,6 +67,7 @@ bool CompletionSet::NextAwaiter::await_ready() {
 bool CompletionSet::NextAwaiter::await_suspend(std::coroutine_handle<> awaiting) {
     TaskHeader* self = current_task_or_throw("co_await on a completion set");
     if (cancel_pending(self)) return false;
+    note_await(self, AwaitKind::tasks, "gather/wait/as_completed");
     set_.waiter_ = prepare_cancellable_suspend(self, awaiting);
     std::uintptr_t expected = 0;
     if (set_.done_head_.compare_exchange_strong(expected, kWaiting, memory_order_acq_rel, memory_order_acquire))

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <weft/detail/task_trace.hpp>
+
 namespace weft {
 
 TaskGroup::~TaskGroup() {
@@ -74,6 +76,7 @@ bool GroupState::DrainAwaiter::await_suspend(std::coroutine_handle<> awaiting) {
     if (cancel_pending(self)) return false;
     std::lock_guard lock(state_.mutex_);
     if (state_.live_ == 0) return false;
+    note_await(self, AwaitKind::tasks, "weft::TaskGroup");
     state_.waiter_ = prepare_cancellable_suspend(self, awaiting);
     state_.waiting_ = true;
     return true;

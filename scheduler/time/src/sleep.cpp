@@ -2,6 +2,7 @@
 #include <weft/sleep.hpp>
 
 #include <weft/detail/context.hpp>
+#include <weft/detail/task_trace.hpp>
 #include <weft/error.hpp>
 #include <weft/yield.hpp>
 
@@ -15,6 +16,9 @@ void sleep_suspend(Clock::time_point deadline, TimerEntry*& entry, std::coroutin
         yield_suspend(awaiting);  // sleep(0) yields; a pending cancellation is thrown on resume
         return;
     }
+    note_await(self, AwaitKind::sleep, "weft::sleep()", nullptr,
+               static_cast<std::uint64_t>(
+                   std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count()));
     Waker waker = prepare_cancellable_suspend(self, awaiting);
     entry = arm_timer(waker, deadline, /*kind_timeout=*/false);
 }

@@ -69,8 +69,8 @@ public:
             detail::coop_yield_suspend(awaiting);
             return true;
         }
-        return detail::suspend_waiter(*this, "weft::Event::wait()", awaiting,
-                                      [this] { return event_.enqueue_unless_set(*this); });
+        return detail::suspend_waiter(
+            *this, "weft::Event::wait()", awaiting, [this] { return event_.enqueue_unless_set(*this); }, &event_);
     }
     void await_resume() {
         // (A set() it was woken by wakes every waiter: nothing to pass on.)

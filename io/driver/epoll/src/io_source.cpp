@@ -5,6 +5,7 @@
 #include <thread>
 
 #include <weft/detail/context.hpp>
+#include <weft/detail/task_trace.hpp>
 #include <weft/error.hpp>
 
 #include "epoll_driver.hpp"
@@ -120,6 +121,8 @@ bool IoSource::ReadyAwaiter::await_suspend(std::coroutine_handle<> awaiting) {
         source_.unlock();
         return false;
     }
+    note_await(self, AwaitKind::socket, "weft I/O", &source_,
+               (static_cast<std::uint64_t>(source_.fd()) << 1) | (interest_ == Interest::read ? 0 : 1));
     Waker waker = prepare_cancellable_suspend(self, awaiting);
     if (interest_ == Interest::read) {
         if (source_.reader_waiting_) {

@@ -62,7 +62,23 @@ struct RuntimeOptions {
     // Keep the list of live tasks that weft::all_tasks() returns (all_tasks.hpp). Off: spawn
     // then does nothing for it.
     bool track_tasks = false;
+    // Seeing inside (task_dump.hpp, control.hpp). The task registry: every live task's id, name,
+    // state, worker, spawn location, parent, resumes, busy time and what it awaits, for
+    // Runtime::dump(), the control socket and SIGUSR1 (implies track_tasks). Costs a locked
+    // insert and erase per task and two clock reads per resume; off, nothing.
+    bool task_registry = false;
+    // Debug mode (also WEFT_DEBUG=1 in the environment; implies task_registry): a resume that
+    // runs longer than `slow_resume` without suspending is logged (task id, name, spawn
+    // location); a watchdog logs a worker stuck in one resume for `slow_resume`; tasks alive at
+    // shutdown are listed; waiter lists destroyed with tasks in them are logged.
+    bool debug = false;
+    std::chrono::milliseconds slow_resume{100};
+    // A Unix stream socket serving `ps`, `pstree` and `json` (control.hpp; also WEFT_CONTROL=path
+    // in the environment; implies task_registry). Empty: none. Removed at shutdown.
+    std::string control_socket{};
 };
+
+struct RuntimeDump;
 
 namespace detail {
 template <class Fn>
@@ -85,7 +101,7 @@ public:
                         std::source_location where = std::source_location::current()) {
         auto handle = detail::TaskAccess::release_unspent(task, "Runtime::spawn");
         detail::hooks::spawned(&handle.promise(), name, where);
-        detail::spawn_extras_if_any(&handle.promise(), core_.get());  // this thread's or task's context
+        detail::spawn_extras_if_any(&handle.promise(), core_.get(), where);  // this thread's or task's context
         detail::launch(core_.get(), &handle.promise(), handle, name);
         return JoinHandle<T>(&handle.promise());
     }
@@ -114,6 +130,10 @@ public:
     ///   ...
     ///   rt.shutdown();                           // serve() is cancelled, flushes, ends
     void shutdown();
+
+    /// Every live task and what it awaits, as a tree, a table and JSON (task_dump.hpp). Needs
+    /// RuntimeOptions::task_registry (or debug, or a control socket): UsageError otherwise.
+    RuntimeDump dump();
 
     detail::RuntimeCore& core() noexcept { return *core_; }
 

@@ -42,7 +42,7 @@ template <class T>
     if (!handle) [[unlikely]]
         detail::throw_spent_task("weft::spawn", true);
     detail::hooks::spawned(&handle.promise(), name, where);  // (nothing without WEFT_HOOKS)
-    detail::spawn_extras_if_any(&handle.promise(), runtime);  // (one branch: context_inherit.hpp)
+    detail::spawn_extras_if_any(&handle.promise(), runtime, where);  // (one branch: context_inherit.hpp)
     if (name.empty()) [[likely]] {
         detail::launch_here(context, &handle.promise(), handle);  // a worker: context.queue is set
     } else {
@@ -62,7 +62,7 @@ JoinHandle<T> spawn_last(Task<T> task, std::string_view name = {},
         runtime = current_runtime_or_throw("weft::spawn (use Runtime::spawn or weft::run from a plain thread)");
     auto handle = TaskAccess::release_unspent(task, "weft::spawn");
     hooks::spawned(&handle.promise(), name, where);
-    spawn_extras_if_any(&handle.promise(), runtime);
+    spawn_extras_if_any(&handle.promise(), runtime, where);
     launch_last(runtime, &handle.promise(), handle, name);
     return JoinHandle<T>(&handle.promise());
 }

@@ -130,8 +130,9 @@ public:
                 return true;
             }
             PutterNode& node = node_.emplace(&item_);
-            return suspend_or_try(node, "weft queue put()", awaiting,
-                                  [this, &node](bool may_wait) { return queue_.enqueue_putter(node, may_wait); });
+            return suspend_or_try(
+                node, "weft queue put()", awaiting,
+                [this, &node](bool may_wait) { return queue_.enqueue_putter(node, may_wait); }, &queue_);
         }
         void await_resume() {
             if (outcome_ == kDone) return;  // the fast path
@@ -193,8 +194,9 @@ public:
                 return true;
             }
             GetterNode& node = node_.emplace(&item_);
-            return suspend_or_try(node, "weft queue get()", awaiting,
-                                  [this, &node](bool may_wait) { return queue_.enqueue_getter(node, may_wait); });
+            return suspend_or_try(
+                node, "weft queue get()", awaiting,
+                [this, &node](bool may_wait) { return queue_.enqueue_getter(node, may_wait); }, &queue_);
         }
         T await_resume() {
             if (outcome_ != kDone) resume_slow();
@@ -241,8 +243,9 @@ public:
             return true;
         }
         bool await_suspend(std::coroutine_handle<> awaiting) {
-            return suspend_or_try(*this, "weft queue join()", awaiting,
-                                  [this](bool may_wait) { return queue_.enqueue_joiner(*this, may_wait); });
+            return suspend_or_try(
+                *this, "weft queue join()", awaiting,
+                [this](bool may_wait) { return queue_.enqueue_joiner(*this, may_wait); }, &queue_);
         }
         void await_resume() {
             if (!settle_wait(*this, queue_.guard_, [this] { queue_.unlink(queue_.joiners_, kJoiners, this); }))

@@ -234,10 +234,12 @@ public:
         }
         auto enqueue_or_acquire = [this] { return core_.enqueue_or_acquire(*this); };
         if (!cancellable_) {
-            waker = prepare_uncancellable_suspend(current_task_or_throw(what_), awaiting);
+            TaskHeader* self = current_task_or_throw(what_);
+            note_await(self, AwaitKind::primitive, what_, &core_);
+            waker = prepare_uncancellable_suspend(self, awaiting);
             return enqueue_or_acquire();
         }
-        return suspend_waiter(*this, what_, awaiting, enqueue_or_acquire);
+        return suspend_waiter(*this, what_, awaiting, enqueue_or_acquire, &core_);
     }
     Guard await_resume() {
         if (!cancellable_) {

@@ -45,6 +45,7 @@
 #include <weft/detail/parked_waits.hpp>
 #include <weft/detail/spin_lock.hpp>
 #include <weft/detail/task_header.hpp>
+#include <weft/detail/task_trace.hpp>
 #include <weft/yield.hpp>
 
 namespace weft::detail {
@@ -152,12 +153,14 @@ inline void wake_waiter(WaiterNode* node, std::uint8_t outcome) noexcept {
 
 // Step 2. `enqueue_or_complete()` runs under no lock of ours: the primitive takes its guard,
 // then either completes the node (complete_now) and returns false, or links it (enqueue) and
-// returns true. Returns whether to suspend.
+// returns true. Returns whether to suspend. `what` and `object` (the primitive) say what the
+// task awaits in dumps (task_trace.hpp).
 template <class EnqueueOrComplete>
 bool suspend_waiter(WaiterNode& node, const char* what, std::coroutine_handle<> awaiting,
-                    EnqueueOrComplete&& enqueue_or_complete) {
+                    EnqueueOrComplete&& enqueue_or_complete, const void* object = nullptr) {
     TaskHeader* self = current_task_or_throw(what);
     if (cancel_pending(self)) return false;  // the node stays idle: await_resume throws
+    note_await(self, AwaitKind::primitive, what, object);
     node.waker = prepare_cancellable_suspend(self, awaiting);
     if (enqueue_or_complete()) return true;
     cancellable_suspend_withdrawn();
@@ -170,12 +173,13 @@ bool suspend_waiter(WaiterNode& node, const char* what, std::coroutine_handle<> 
 // returns true; else returns false leaving the node idle.
 template <class EnqueueOrComplete>
 bool suspend_or_try(WaiterNode& node, const char* what, std::coroutine_handle<> awaiting,
-                    EnqueueOrComplete&& enqueue_or_complete) {
+                    EnqueueOrComplete&& enqueue_or_complete, const void* object = nullptr) {
     TaskHeader* self = current_task_or_throw(what);
     if (cancel_pending(self)) {
         enqueue_or_complete(false);
         return false;
     }
+    note_await(self, AwaitKind::primitive, what, object);
     node.waker = prepare_cancellable_suspend(self, awaiting);
     if (enqueue_or_complete(true)) return true;
     cancellable_suspend_withdrawn();

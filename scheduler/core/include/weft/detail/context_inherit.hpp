@@ -6,6 +6,8 @@
 // calls spawn_extras().
 #pragma once
 
+#include <source_location>
+
 #include <weft/detail/atomic.hpp>
 
 namespace weft::detail {
@@ -20,12 +22,13 @@ inline Atomic<bool> g_spawn_extras{false};
 
 // The slow path: gives `child` (not yet published) the context of the code running on this
 // thread (the innermost task's, or this thread's own outside tasks) if it has one, and
-// registers it with `runtime`'s task registry if it keeps one.
-void spawn_extras(TaskHeader* child, RuntimeCore* runtime) noexcept;
+// registers it with `runtime`'s task registry if it keeps one (with `where` it was spawned).
+void spawn_extras(TaskHeader* child, RuntimeCore* runtime, const std::source_location& where) noexcept;
 
-[[gnu::always_inline]] inline void spawn_extras_if_any(TaskHeader* child, RuntimeCore* runtime) noexcept {
+[[gnu::always_inline]] inline void spawn_extras_if_any(TaskHeader* child, RuntimeCore* runtime,
+                                                       const std::source_location& where) noexcept {
     if (g_spawn_extras.load(memory_order_relaxed)) [[unlikely]]
-        spawn_extras(child, runtime);
+        spawn_extras(child, runtime, where);
 }
 
 }  // namespace weft::detail

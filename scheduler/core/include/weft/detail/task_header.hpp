@@ -89,6 +89,7 @@ protected:
 };
 
 class TaskRegistry;
+struct TaskTrace;
 // all_tasks.hpp: the frame of task `id` is being freed (it blocks while all_tasks() looks).
 void unregister_task(TaskRegistry& registry, std::uint64_t id) noexcept;
 
@@ -113,6 +114,7 @@ struct TaskExtras {
     Atomic<std::uint32_t> forwarded_before_delivery{0};
     std::shared_ptr<const ContextMap> context;  // ContextVar values (context_var.hpp); the task's own
     std::shared_ptr<TaskRegistry> registry;     // all_tasks(): listed there until its frame is freed
+    TaskTrace* trace = nullptr;                 // task_trace.hpp: owned by `registry`'s entry
     DoneCallbacksSlot done_callbacks;
     void cancel_delivered() noexcept {  // (the task's kCancelRequested bit was just cleared)
         pending_cancels.store(0, memory_order_relaxed);
