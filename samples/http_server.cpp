@@ -7,6 +7,7 @@
 //   GET  /users/{id}       {"id": "<id>", "name": "user <id>"}
 //   POST /echo             the request body back (up to 1 MiB; 413 beyond)
 //   GET  /stream/{n}       n lines, streamed (chunked), never all in memory
+//   GET  /metrics          the runtime's metrics, Prometheus text (tools/weft-top --url reads it)
 //
 // Prints "listening on 127.0.0.1:PORT" once it accepts connections. On SIGINT/SIGTERM it
 // stops accepting, closes idle connections, lets requests in progress finish (up to 5 s),
@@ -20,6 +21,7 @@
 #include <cstring>
 #include <string>
 
+#include <weft/http/metrics_handler.hpp>
 #include <weft/http/server.hpp>
 #include <weft/run.hpp>
 #include <weft/shutdown.hpp>
@@ -52,6 +54,7 @@ weft::http::Router routes() {
             },
             std::nullopt, "text/plain");
     });
+    router.get("/metrics", weft::http::metrics_handler());
     return router;
 }
 

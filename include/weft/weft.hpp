@@ -22,9 +22,11 @@
 #include <weft/join_handle.hpp>
 #include <weft/offload.hpp>
 #include <weft/outcome.hpp>
+#include <weft/prometheus_text.hpp>
 #include <weft/retry.hpp>
 #include <weft/run.hpp>
 #include <weft/runtime.hpp>
+#include <weft/runtime_metrics.hpp>
 #include <weft/shield.hpp>
 #include <weft/sleep.hpp>
 #include <weft/spawn.hpp>
@@ -85,6 +87,7 @@
 #include <weft/http/headers.hpp>
 #include <weft/http/http_error.hpp>
 #include <weft/http/method.hpp>
+#include <weft/http/metrics_handler.hpp>
 #include <weft/http/request.hpp>
 #include <weft/http/response.hpp>
 #include <weft/http/router.hpp>

@@ -27,6 +27,8 @@
 
 namespace weft::detail {
 
+std::string metrics_text(RuntimeCore& core);  // observe/src/runtime_metrics.cpp
+
 namespace {
 
 // SIGUSR1: the handler only counts (a lock-free atomic increment is async-signal-safe); each
@@ -183,6 +185,7 @@ std::string Inspector::reply(std::string_view line) {
         if (command == "ps") return collect_dump(core_).table();
         if (command == "pstree") return collect_dump(core_).tree();
         if (command == "json") return collect_dump(core_).json();
+        if (command == "metrics") return metrics_text(core_);  // Prometheus text (observe/)
         std::function<std::string()> fn;
         {
             std::lock_guard lock(commands_mutex_);

@@ -37,6 +37,10 @@ public:
     void inject_batch(TaskHeader** tasks, std::size_t count, moodycamel::ProducerToken& token);
     TaskHeader* take_injected(moodycamel::ConsumerToken& token, Worker& into);
     bool has_injected() const noexcept { return injected_.load(memory_order_seq_cst) > 0; }
+    std::uint64_t injected_count() const noexcept {  // metrics: approximate
+        std::int64_t n = injected_.load(memory_order_relaxed);
+        return n > 0 ? static_cast<std::uint64_t>(n) : 0;
+    }
 
     // Wakes one parked worker if nobody is searching (protocol step 1).
     void notify_work() noexcept;
@@ -63,6 +67,7 @@ public:
     // The runtime's clock: steady_clock, or a virtual clock that only moves when the
     // (single) worker would otherwise sleep until its next timer. Ticks are ms since start.
     std::chrono::steady_clock::time_point now() const noexcept;
+    std::chrono::steady_clock::time_point started_at() const noexcept { return epoch_; }  // real time
     std::uint64_t now_ticks() const noexcept;
     std::uint64_t ticks_at(std::chrono::steady_clock::time_point when) const noexcept;  // rounded up
     bool virtual_time() const noexcept { return options_.virtual_time; }

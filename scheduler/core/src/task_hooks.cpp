@@ -26,9 +26,9 @@ std::vector<WorkerCounters> worker_counters(Runtime& runtime) {
     detail::RuntimeCore& core = runtime.core();
     std::vector<WorkerCounters> all(core.worker_count());
     for (unsigned i = 0; i < core.worker_count(); ++i) {
-        const detail::WorkerCounterSet& counters = core.worker(i).counters();
+        const detail::WorkerMetricsCounters& counters = core.worker(i).metrics();
         all[i] = WorkerCounters{
-            .resumes = counters.resumes.read(),
+            .resumes = counters.polls.read(),
             .steals = counters.steals.read(),
             .parks = counters.parks.read(),
             .injected_taken = counters.injected_taken.read(),

@@ -36,6 +36,8 @@ Worker::Worker(RuntimeCore& core, unsigned index)
         if (core.options().debug)
             trace_->slow_ns = static_cast<std::uint64_t>(std::chrono::nanoseconds(core.options().slow_resume).count());
     }
+    if (core.options().metrics_poll_histogram) poll_times_ = std::make_unique<PollTimeCounters>();
+    instrumented_ = trace_ || poll_times_;
 }
 
 void Worker::run() {
@@ -47,6 +49,7 @@ void Worker::run() {
     if (int cpu = core_.worker_cpu(index_); cpu >= 0 && !pin_this_thread(cpu))
         spdlog::warn("weft: worker {} cannot be pinned to CPU {}; it runs unpinned", name, cpu);
     frames::prepare_this_thread();  // after pinning: its slab is touched on this worker's CPU
+    metrics_.started_ns.set(metrics_clock_ns());
     core_.worker_ready();
     run_loop<false>();
     if (core_.draining()) {  // the shutdown protocol's step 1 (runtime_core.cpp)
@@ -95,6 +98,7 @@ TaskHeader* Worker::next_task() {
     }
     if (lifo_ && lifo_streak_ < kMaxLifoStreak) {
         ++lifo_streak_;
+        metrics_.lifo_hits.add();
         return std::exchange(lifo_, nullptr);
     }
     lifo_streak_ = 0;
@@ -102,14 +106,17 @@ TaskHeader* Worker::next_task() {
         if (queue_.publish_requested()) core_.notify_work();
     }
     if (TaskHeader* task = queue_.pop()) return task;
-    if (lifo_) return std::exchange(lifo_, nullptr);
+    if (lifo_) {
+        metrics_.lifo_hits.add();
+        return std::exchange(lifo_, nullptr);
+    }
     if (TaskHeader* task = take_next_round()) return task;
     return take_injected();
 }
 
 TaskHeader* Worker::take_injected() {
     TaskHeader* task = core_.take_injected(consumer_token_, *this);
-    if (task) counters_.injected_taken.add();
+    if (task) metrics_.injected_taken.add();
     return task;
 }
 
@@ -144,7 +151,7 @@ TaskHeader* Worker::search() {
             Worker& victim = core_.worker((start + i) % n);
             if (&victim == this) continue;
             if (TaskHeader* task = steal_from(victim)) {
-                counters_.steals.add();
+                metrics_.steals.add();
                 transition_from_searching();
                 return task;
             }
@@ -161,9 +168,11 @@ TaskHeader* Worker::search() {
 // Takes half of the victim's queue (one CAS per task: see local_queue.hpp). Returns the
 // first task to run now and keeps the rest on this worker's queue.
 TaskHeader* Worker::steal_from(Worker& victim) {
+    metrics_.steal_attempts.add();
     std::int64_t want = std::max<std::int64_t>(1, victim.queue_.size() / 2);
     TaskHeader* first = nullptr;
-    for (std::int64_t taken = 0; taken < want;) {
+    std::int64_t taken = 0;
+    while (taken < want) {
         TaskHeader* task = nullptr;
         auto result = victim.queue_.steal_one(task);
         if (result == LocalQueue::StealResult::kEmpty) break;
@@ -175,6 +184,7 @@ TaskHeader* Worker::steal_from(Worker& victim) {
             push_local(task);  // wakes another worker if it makes tasks stealable
         }
     }
+    metrics_.tasks_stolen.add(static_cast<std::uint64_t>(taken));
     return first;
 }
 
@@ -198,10 +208,10 @@ void Worker::run_task(TaskHeader* task) {
     tls_context.task = task;
     tls_context.coop_budget = kCoopBudget;
     tls_context.inline_join_budget = kInlineJoinBudget;
-    counters_.resumes.add();
+    metrics_.polls.add();
     hooks::resumed(task, index_);
-    if (trace_) [[unlikely]] {
-        traced_resume(*trace_, task, resume);  // the task registry (worker_trace.hpp)
+    if (instrumented_) [[unlikely]] {
+        resume_instrumented(task, resume);  // a task registry or the poll-time histogram
     } else {
         resume.resume();
     }
@@ -227,6 +237,16 @@ void Worker::run_task(TaskHeader* task) {
     } else {
         schedule_woken(task);  // woken (or cancelled) while it was still running
     }
+}
+
+void Worker::resume_instrumented(TaskHeader* task, std::coroutine_handle<> resume) noexcept {
+    const std::uint64_t start = poll_times_ ? metrics_clock_ns() : 0;
+    if (trace_) {
+        traced_resume(*trace_, task, resume);  // the task registry (worker_trace.hpp)
+    } else {
+        resume.resume();
+    }
+    if (poll_times_) poll_times_->record(metrics_clock_ns() - start);
 }
 
 // Draining: a task alive before the drain began gets the shutdown's cancellation before it
@@ -402,9 +422,13 @@ bool Worker::transition_from_parked_after_recheck() noexcept {
 }
 
 void Worker::park() {
-    counters_.parks.add();
+    metrics_.parks.add();
     transition_to_parked();
     if (transition_from_parked_after_recheck()) return;
+    struct CountUnpark {  // however it leaves from here on
+        OwnedCounter& unparks;
+        ~CountUnpark() { unparks.add(); }
+    } count_unpark{metrics_.unparks};
     while (parked_.load(memory_order_acquire)) {
         int timeout_ms = park_timeout_ms();
         if (core_.phase() != loop_phase_ || timeout_ms == 0) {
@@ -423,7 +447,7 @@ void Worker::park() {
                 timeout_ms = kDrainPollMs;
             }
         }
-        driver_->park(timeout_ms);
+        sleep_in_driver(timeout_ms);
         if (quiet) core_.worker_quiet(false);
         if (lifo_ || !queue_.owner_empty()) {  // I/O woke tasks onto this worker: run them
             if (try_claim_parked()) core_.idle().sleeping.fetch_sub(1, memory_order_seq_cst);
@@ -450,8 +474,20 @@ int Worker::park_timeout_ms() noexcept {
     return wait > 1'000'000 ? 1'000'000 : static_cast<int>(wait);
 }
 
+// Asleep in the driver: the time that is not busy time (metrics; a reader adds the sleep in
+// progress from asleep_since_ns).
+void Worker::sleep_in_driver(int timeout_ms) noexcept {
+    const std::uint64_t start = metrics_clock_ns();
+    metrics_.asleep_since_ns.set(start);
+    const int events = driver_->park(timeout_ms);
+    const std::uint64_t end = metrics_clock_ns();
+    metrics_.asleep_since_ns.set(0);
+    metrics_.asleep_ns.add(end - start);
+    metrics_.io_events.add(static_cast<std::uint64_t>(events));
+}
+
 void Worker::poll_io() noexcept {
-    if (driver_->has_registrations()) driver_->park(0);
+    if (driver_->has_registrations()) metrics_.io_events.add(static_cast<std::uint64_t>(driver_->park(0)));
 }
 
 // ---- timers ---------------------------------------------------------------------------------
@@ -459,6 +495,7 @@ void Worker::poll_io() noexcept {
 void Worker::arm(TimerEntry* entry, std::uint64_t deadline_tick) noexcept {
     entry->deadline = deadline_tick;
     timers_.insert(entry);
+    metrics_.timers_armed.add();
     count_timers();
 }
 

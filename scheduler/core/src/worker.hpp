@@ -28,6 +28,7 @@
 
 #include "timer_entry.hpp"
 #include "timer_wheel.hpp"
+#include "worker_metrics.hpp"
 #include "worker_trace.hpp"
 
 namespace weft::detail {
@@ -73,8 +74,12 @@ public:
     IoDriver& io_driver() noexcept { return *driver_; }
     RuntimeCore& core() noexcept { return core_; }
     unsigned index() const noexcept { return index_; }
-    const WorkerCounterSet& counters() const noexcept { return counters_; }
     WorkerTrace* trace() noexcept { return trace_.get(); }  // task registry on: worker_trace.hpp
+    // Metrics (worker_metrics.hpp), from any thread. poll_times(): null unless the runtime
+    // times polls (RuntimeOptions::metrics_poll_histogram).
+    const WorkerMetricsCounters& metrics() const noexcept { return metrics_; }
+    const PollTimeCounters* poll_times() const noexcept { return poll_times_.get(); }
+    std::int64_t local_queue_depth() const noexcept { return queue_.depth(); }
 
     // After the thread has been joined: hands out every task still queued here.
     template <class Fn>
@@ -105,6 +110,8 @@ private:
     TaskHeader* steal_from(Worker& victim);
     template <bool Draining>
     void run_task(TaskHeader* task);
+    // A registry's trace and/or the poll-time histogram around one resume (instrumented_).
+    void resume_instrumented(TaskHeader* task, std::coroutine_handle<> resume) noexcept;
     void complete(TaskHeader* task);
     void complete_unstarted(TaskHeader* task);
     void finish(TaskHeader* task);
@@ -123,6 +130,7 @@ private:
     bool free_remote_disarmed(bool parking = false) noexcept;  // true if it freed any
     void count_timers() noexcept { armed_count_.store(timers_.size(), memory_order_relaxed); }
     void poll_io() noexcept;  // non-blocking: only when something is registered
+    void sleep_in_driver(int timeout_ms) noexcept;  // park()'s wait, timed for busy time
     int park_timeout_ms() noexcept;
 
     void leave_starting() noexcept;  // counted as searching, sleeping or busy from now on
@@ -143,6 +151,8 @@ private:
     bool searching_ = false;
     bool starting_ = true;  // still counted in IdleCounts::starting
     std::uint8_t loop_phase_ = 0;  // RuntimeCore::Phase of the loop running now
+    std::unique_ptr<PollTimeCounters> poll_times_;  // null: polls are not timed
+    WorkerMetricsCounters metrics_;  // (written only here: beside the hot fields, not shared)
     std::vector<TaskHeader*> next_round_;
     std::size_t next_round_head_ = 0;
     std::uint64_t rng_;
@@ -151,8 +161,8 @@ private:
     std::unique_ptr<IoDriver> driver_;  // epoll today (io_driver.hpp)
     alignas(kCacheLine) Atomic<bool> parked_{false};
     alignas(kCacheLine) Atomic<TimerEntry*> remote_disarmed_{nullptr};  // a stack, via remote_next
-    [[no_unique_address]] WorkerCounterSet counters_;  // only in WEFT_HOOKS builds
     std::unique_ptr<WorkerTrace> trace_;                // only with a task registry
+    bool instrumented_ = false;                          // trace_ or poll_times_
     moodycamel::ProducerToken producer_token_;
     moodycamel::ConsumerToken consumer_token_;
 };

@@ -48,6 +48,8 @@ struct BlockingPool::Shared : std::enable_shared_from_this<Shared> {
     unsigned idle = 0;      // waiting for work and not yet handed a notification
     unsigned notified = 0;  // notifications handed out and not yet taken by a thread
     unsigned busy = 0;      // inside BridgeCall::execute
+    unsigned queued = 0;    // calls in the list (metrics)
+    std::uint64_t calls = 0;  // submitted (metrics)
     bool closed = false;
     std::uint64_t next_id = 0;
     std::unordered_map<std::uint64_t, std::thread> handles;  // threads that have not left
@@ -62,6 +64,7 @@ void BlockingPool::Shared::push(BridgeCall* call) noexcept {
         head = call;
     }
     tail = call;
+    ++queued;
 }
 
 BridgeCall* BlockingPool::Shared::pop() noexcept {
@@ -70,6 +73,7 @@ BridgeCall* BlockingPool::Shared::pop() noexcept {
         head = call->queue_next;
         if (!head) tail = nullptr;
         call->queue_next = nullptr;
+        --queued;
     }
     return call;
 }
@@ -147,6 +151,7 @@ void BlockingPool::submit(BridgeCall* call) {
     {
         std::lock_guard lock(shared_->mutex);
         if (shared_->closed) throw RuntimeShutDown("weft::offload: the runtime is shutting down");
+        ++shared_->calls;
         if (shared_->idle > 0) {
             --shared_->idle;
             ++shared_->notified;
@@ -176,6 +181,7 @@ BridgeCall* BlockingPool::close() noexcept {
     shared_->closed = true;
     BridgeCall* queued = shared_->head;
     shared_->head = shared_->tail = nullptr;
+    shared_->queued = 0;
     shared_->work_cv.notify_all();
     return queued;
 }
@@ -196,7 +202,7 @@ void BlockingPool::release_threads() noexcept {
 
 BlockingPool::Stats BlockingPool::stats() const {
     std::lock_guard lock(shared_->mutex);
-    return Stats{shared_->threads, shared_->idle, shared_->busy};
+    return Stats{shared_->threads, shared_->idle, shared_->busy, shared_->queued, shared_->max_threads, shared_->calls};
 }
 
 }  // namespace weft::detail

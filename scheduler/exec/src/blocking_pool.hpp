@@ -17,6 +17,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,8 +47,11 @@ public:
         unsigned threads;  // alive
         unsigned idle;
         unsigned busy;
+        unsigned queued = 0;  // calls waiting for a thread
+        unsigned max_threads = 0;
+        std::uint64_t calls = 0;  // submitted, ever
     };
-    Stats stats() const;  // for tests
+    Stats stats() const;  // for tests and RuntimeMetrics (takes the lock)
 
 private:
     struct Shared;

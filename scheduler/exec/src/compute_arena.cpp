@@ -21,7 +21,12 @@ void ComputeArena::submit(BridgeCall* call) {
         arena_ = std::make_unique<tbb::task_arena>(static_cast<int>(threads_), /*reserved_for_masters=*/0);
         arena_->initialize();
     });
-    arena_->enqueue([call] { call->execute(); });
+    counts_->submitted.fetch_add(1, memory_order_relaxed);
+    arena_->enqueue([call, counts = counts_] {
+        counts->started.fetch_add(1, memory_order_relaxed);
+        call->execute();
+        counts->finished.fetch_add(1, memory_order_relaxed);
+    });
 }
 
 }  // namespace weft::detail

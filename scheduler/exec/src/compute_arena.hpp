@@ -9,8 +9,11 @@
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
+
+#include <weft/detail/atomic.hpp>
 
 namespace weft::detail {
 
@@ -26,8 +29,18 @@ public:
     void submit(BridgeCall* call);
     unsigned threads() const noexcept { return threads_; }
 
+    // Metrics (any thread). Shared with the arena's tasks: an abandoned call may still run
+    // after the runtime and this object are gone (executor_bridge.hpp, shutdown step 4).
+    struct Counts {
+        Atomic<std::uint64_t> submitted{0};
+        Atomic<std::uint64_t> started{0};
+        Atomic<std::uint64_t> finished{0};
+    };
+    const Counts& counts() const noexcept { return *counts_; }
+
 private:
     unsigned threads_;
+    std::shared_ptr<Counts> counts_ = std::make_shared<Counts>();
     std::once_flag started_;
     std::unique_ptr<tbb::global_control> control_;
     std::unique_ptr<tbb::task_arena> arena_;

@@ -76,7 +76,8 @@ public:
     // Some offloaded/compute call has not finished (the runtime's drain waits for it).
     bool busy() { return !inflight_->empty(); }
     void shutdown() noexcept;
-    BlockingPool::Stats blocking_pool_stats() const { return pool_.stats(); }  // white-box tests
+    BlockingPool::Stats blocking_pool_stats() const { return pool_.stats(); }  // tests, metrics
+    const ComputeArena& compute_arena() const noexcept { return arena_; }      // metrics
 
 private:
     void log_abandoned(BridgeCall* call, std::chrono::steady_clock::time_point now) const noexcept;

@@ -22,6 +22,7 @@
 #include <weft/detail/task_header.hpp>
 #include <weft/detail/task_hooks.hpp>
 #include <weft/join_handle.hpp>
+#include <weft/runtime_metrics.hpp>
 #include <weft/task.hpp>
 
 namespace weft {
@@ -76,6 +77,10 @@ struct RuntimeOptions {
     // A Unix stream socket serving `ps`, `pstree` and `json` (control.hpp; also WEFT_CONTROL=path
     // in the environment; implies task_registry). Empty: none. Removed at shutdown.
     std::string control_socket{};
+    // Time every poll for RuntimeMetrics' poll-time histogram (runtime_metrics.hpp): two clock
+    // reads per task resume, which a fine-grained task feels (bench/yield 3.3x slower, spawn
+    // 1.35x; skynet unchanged: its children run inline). The other metrics are always on.
+    bool metrics_poll_histogram = false;
 };
 
 struct RuntimeDump;
@@ -115,6 +120,12 @@ public:
     }
 
     unsigned worker_count() const noexcept;
+
+    /// A snapshot of the runtime's metrics (runtime_metrics.hpp), from any thread, at any time
+    /// (after shutdown too). Inside a task, weft::runtime_metrics() is the same.
+    ///
+    ///   for (const weft::WorkerMetrics& w : rt.metrics().workers) print(w.index, w.polls);
+    RuntimeMetrics metrics() const;
 
     /// Cancels every task still alive and keeps the loops running until they have unwound
     /// (their catch blocks and awaited cleanup run; one never started ends cancelled unrun),

@@ -50,6 +50,8 @@ public:
     // Any thread.
     virtual void unpark() noexcept = 0;
     bool has_registrations() const noexcept { return registrations_.load(memory_order_relaxed) != 0; }
+    // Metrics (any thread): the sources registered now.
+    std::size_t registration_count() const noexcept { return registrations_.load(memory_order_relaxed); }
 
     // Shutdown protocol. Draining: cancel every task waiting on I/O here (it keeps its
     // registration until it resumes); whether any task waits here.

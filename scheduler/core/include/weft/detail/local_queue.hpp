@@ -216,6 +216,11 @@ public:
         return s > t ? s - t : 0;
     }
     bool looks_empty() const noexcept { return size() == 0; }
+    // Every queued task, public and private: a moment's figure, for metrics (any thread).
+    std::int64_t depth() const noexcept {
+        std::int64_t queued = bottom_.load(memory_order_relaxed) - top_.load(memory_order_relaxed);
+        return queued > 0 ? queued : 0;
+    }
 
 private:
     Atomic<TaskHeader*>& slot(std::int64_t index) noexcept {

@@ -47,26 +47,4 @@ inline void finished([[maybe_unused]] TaskHeader* task) noexcept {
 
 }  // namespace hooks
 
-// A per-worker counter, written by its worker only (relaxed load + store: no RMW on the hot
-// path), read by anyone. Nothing at all without WEFT_HOOKS.
-#if WEFT_HOOKS
-struct WorkerCounter {
-    Atomic<std::uint64_t> value{0};
-    void add(std::uint64_t n = 1) noexcept { value.store(value.load(memory_order_relaxed) + n, memory_order_relaxed); }
-    std::uint64_t read() const noexcept { return value.load(memory_order_relaxed); }
-};
-#else
-struct WorkerCounter {
-    void add(std::uint64_t = 1) noexcept {}
-    std::uint64_t read() const noexcept { return 0; }
-};
-#endif
-
-struct WorkerCounterSet {
-    [[no_unique_address]] WorkerCounter resumes;
-    [[no_unique_address]] WorkerCounter steals;
-    [[no_unique_address]] WorkerCounter parks;
-    [[no_unique_address]] WorkerCounter injected_taken;
-};
-
 }  // namespace weft::detail

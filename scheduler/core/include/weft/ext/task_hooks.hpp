@@ -22,7 +22,8 @@
 //             its joiner runs as part of that joiner: it has no events of its own)
 //   finished  once, when its outcome is decided (returned, failed, cancelled, or abandoned
 //             by a runtime that shut down)
-// Per-worker counters (WorkerCounters below) are kept by each worker in the same builds.
+// Per-worker counters (WorkerCounters below) are kept in every build: they are part of
+// weft::RuntimeMetrics (runtime_metrics.hpp), which has more of them.
 #pragma once
 
 #include <cstdint>
@@ -68,8 +69,8 @@ struct TaskHooks {
 /// its installation. Throws UsageError if weft was built without WEFT_HOOKS.
 void set_task_hooks(const TaskHooks* hooks);
 
-/// What each worker counts (only in WEFT_HOOKS builds; zeros otherwise). Read while the
-/// runtime runs, the figures are a moment's, each exact for its own worker.
+/// What each worker counts (a subset of weft::Runtime::metrics(), kept for hook writers). Read
+/// while the runtime runs, the figures are a moment's, each exact for its own worker.
 struct WorkerCounters {
     std::uint64_t resumes = 0;        // tasks run (each resume once)
     std::uint64_t steals = 0;         // steal operations that found work
