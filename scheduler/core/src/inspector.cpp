@@ -185,7 +185,6 @@ std::string Inspector::reply(std::string_view line) {
         if (command == "ps") return collect_dump(core_).table();
         if (command == "pstree") return collect_dump(core_).tree();
         if (command == "json") return collect_dump(core_).json();
-        if (command == "metrics") return metrics_text(core_);  // Prometheus text (observe/)
         std::function<std::string()> fn;
         {
             std::lock_guard lock(commands_mutex_);
@@ -193,6 +192,8 @@ std::string Inspector::reply(std::string_view line) {
             if (it != commands_.end()) fn = it->second;
         }
         if (fn) return fn();
+        // Prometheus text (observe/), unless the program answers `metrics` itself.
+        if (command == "metrics") return metrics_text(core_);
         return "error: unknown command '" + command + "'\n";
     } catch (const std::exception& error) {
         return std::string("error: ") + error.what() + "\n";

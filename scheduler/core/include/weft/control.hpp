@@ -7,7 +7,8 @@
 //
 // Protocol: a client connects, writes one command line, and reads the reply until EOF. Built
 // in: `ps` (RuntimeDump::table()), `pstree` (tree()), `json` (json()), `metrics` (the
-// Prometheus text of Runtime::metrics(), prometheus_text.hpp); anything else gets
+// Prometheus text of Runtime::metrics(), prometheus_text.hpp; a command the program adds
+// under the same name replaces it); anything else gets
 // `error: unknown command '<it>'`. The socket is served by the runtime's inspector thread (not
 // by a task): it answers when every worker is stuck, which is when a dump is wanted most, and
 // the workers' loops never look at it. A stale socket file at the path is replaced; the file is
