@@ -169,8 +169,8 @@ public:
                     // The fork-join case (it returned, and we take it): its exception is
                     // tested once, and result_taken (read only to log a failure) not stored.
                     // (A cancel() it left undelivered is settled by the slow path: it ends cancelled.)
-                    if (!handle_.task_->exception &&
-                        handle_.task_->cancel_bits.load(std::memory_order_relaxed) == 0) [[likely]] {
+                    if (!handle_.task_->exception && handle_.task_->cancel_bits.load(std::memory_order_relaxed) == 0)
+                        [[likely]] {
                         detail::TaskPromise<T>* task = std::exchange(handle_.task_, nullptr);
                         detail::join_finish_inlined<true>(task, outer_);
                         RootDestroyer free_when_returned{task};
@@ -215,8 +215,8 @@ public:
             if (inlined_) detail::join_abandon_inlined(handle_.task_, outer_);
         }
     };
-    using Awaiter = BasicAwaiter<true, false>;          // co_await h: keeps the handle
-    using TakingAwaiter = BasicAwaiter<true, true>;     // co_await std::move(h): takes it
+    using Awaiter = BasicAwaiter<true, false>;  // co_await h: keeps the handle
+    using TakingAwaiter = BasicAwaiter<true, true>;  // co_await std::move(h): takes it
 
     // For weft's combinators: the task behind the handle, and the result of a task known
     // to have finished: taken (consumes the handle like co_await std::move(h)) or read (like
