@@ -71,7 +71,7 @@ struct RuntimeOptions {
     // Debug mode (also WEFT_DEBUG=1 in the environment; implies task_registry): a resume that
     // runs longer than `slow_resume` without suspending is logged (task id, name, spawn
     // location); a watchdog logs a worker stuck in one resume for `slow_resume`; tasks alive at
-    // shutdown are listed; waiter lists destroyed with tasks in them are logged.
+    // shutdown are listed.
     bool debug = false;
     std::chrono::milliseconds slow_resume{100};
     // A Unix stream socket serving `ps`, `pstree` and `json` (control.hpp; also WEFT_CONTROL=path
