@@ -165,18 +165,6 @@ public:
         [[gnu::always_inline]] T await_resume() {
             if (inlined_) {  // ran here, to its end
                 inlined_ = false;
-                if constexpr (Consume) {
-                    // The fork-join case (it returned, and we take it): its exception is
-                    // tested once, and result_taken (read only to log a failure) not stored.
-                    // (A cancel() it left undelivered is settled by the slow path: it ends cancelled.)
-                    if (!handle_.task_->exception && handle_.task_->cancel_bits.load(std::memory_order_relaxed) == 0)
-                        [[likely]] {
-                        detail::TaskPromise<T>* task = std::exchange(handle_.task_, nullptr);
-                        detail::join_finish_inlined<true>(task, outer_);
-                        RootDestroyer free_when_returned{task};
-                        return task->take_value();
-                    }
-                }
                 detail::join_finish_inlined(handle_.task_, outer_);
             } else if (handle_.task_->join_waiter.load(std::memory_order_acquire) != detail::kJoinClosed) {
                 detail::join_cancelled(handle_.task_, Propagate);  // throws unless it finished meanwhile
@@ -245,11 +233,6 @@ private:
     struct Destroyer {
         detail::TaskHeader* task;
         ~Destroyer() { detail::destroy_task(task); }
-    };
-    // One that returned, its result taken: nothing to log.
-    struct RootDestroyer {
-        detail::TaskHeader* task;
-        ~RootDestroyer() { task->root.destroy(); }
     };
 
     const detail::TaskPromise<T>& checked() const {

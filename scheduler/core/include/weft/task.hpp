@@ -87,8 +87,6 @@ public:
         rethrow_if_failed();
         return std::move(*value_);
     }
-    // take_result() of a task known to have returned (no exception).
-    T take_value() { return std::move(*value_); }
     // Non-consuming reads for a JoinHandle that keeps the frame (join_handle.hpp): a copy,
     // or for a move-only T the value itself, moved out once (later reads: UsageError).
     T read_result() {
@@ -122,7 +120,6 @@ public:
     Task<void> get_return_object() noexcept;
     void return_void() const noexcept {}
     void take_result() const { rethrow_if_failed(); }
-    void take_value() const noexcept {}
     void read_result() const { rethrow_if_failed(); }
     void peek_result() const { rethrow_if_failed(); }
 };

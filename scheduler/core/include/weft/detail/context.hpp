@@ -65,9 +65,8 @@ inline constexpr unsigned kMaxNestedRuns = 128;
 inline bool may_run_nested() noexcept { return tls_context.nested_runs < kMaxNestedRuns; }
 
 // Runs `child`, whose continuation is unset (so it returns here), until it finishes or
-// suspends. True if it finished. (Forced inline: clang left it a call inside the join awaiter,
-// 2% of fib's instructions.)
-[[gnu::always_inline]] inline bool run_nested(std::coroutine_handle<> child) noexcept {
+// suspends. True if it finished.
+inline bool run_nested(std::coroutine_handle<> child) noexcept {
     ThreadContext& context = tls_context;
     ++context.nested_runs;
     child.resume();

@@ -98,23 +98,17 @@ inline std::coroutine_handle<> join_try_inline(TaskHeader* target, std::coroutin
 }
 
 // Completes an inlined target once its body has returned (`outer` as the claim set it).
-// `Returned`: the caller has seen that it returned (no exception).
-template <bool Returned = false>
-[[gnu::always_inline]] inline void join_finish_inlined(TaskHeader* target, TaskHeader* outer) noexcept {
+inline void join_finish_inlined(TaskHeader* target, TaskHeader* outer) noexcept {
     TaskHeader* host = target->inline_host.load(memory_order_relaxed);  // ours: no other writer
     target->inline_host.store(nullptr, memory_order_release);
     host->inline_innermost = outer;  // the innermost child finishes first
     // Zero at the claim; only a cancel() forwarded to the host (task_wake.cpp) sets it since.
-    // (With `Returned` the caller saw it zero too; one arriving since from another thread is
-    // settled here, but the child counts as returned: the cancel() came too late.)
     if (target->cancel_bits.load(memory_order_acquire) != 0) [[unlikely]]
         settle_inlined_cancel(target, host);
-    if (!Returned && target->exception) [[unlikely]]
+    if (target->exception) [[unlikely]]
         note_inlined_failure(target);
     hooks::finished(target);
-    // We are its joiner, so nobody else can be observing it: closed directly. (Still stored
-    // when the joiner frees the frame next: all_tasks() and cancel() through a TaskSnapshot
-    // read it until the frame is freed.)
+    // We are its joiner, so nobody else can be observing it: closed directly.
     target->join_waiter.store(kJoinClosed, memory_order_release);
 }
 
