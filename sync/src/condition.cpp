@@ -30,6 +30,8 @@ public:
             &condition_);
     }
     void await_resume() {
+        // The condition was destroyed while we waited: settle_wait throws UsageError.
+        abandoned_ = state.load(memory_order_acquire) == WaitState::abandoned;
         // Notified, but cancelled before it ran: the notification goes to the next waiter.
         if (!settle_wait(
                 *this, condition_.guard_, [this] { condition_.waiters_.remove(this); },
@@ -39,24 +41,30 @@ public:
             throw_cancelled();
     }
     bool released() const noexcept { return released_; }
+    bool abandoned() const noexcept { return abandoned_; }
 
 private:
     Condition& condition_;
     bool released_ = false;
+    bool abandoned_ = false;
 };
 
 Task<void> Condition::wait() {
     if (!lock_->held_by_current_task())
         throw UsageError("weft::Condition::wait(): the condition's lock is not held by this task");
     std::exception_ptr error;
+    Lock* lock = lock_;  // (a copy: `this` may be gone when the wait ends, see below)
+    const bool own_lock = lock == &own_lock_;
     NotifyAwaiter notified(*this);
     try {
         co_await notified;
     } catch (...) {
         error = std::current_exception();  // rethrown once the lock is ours again
     }
-    if (notified.released()) {
-        auto held = co_await lock_->lock_uncancellable();
+    // Destroyed while we waited (UsageError): a lock of the caller's is taken again as usual; the
+    // condition's own lock went with it.
+    if (notified.released() && !(notified.abandoned() && own_lock)) {
+        auto held = co_await lock->lock_uncancellable();
         held.detach();  // the caller's own guard owns the lock again
     }
     if (error) std::rethrow_exception(error);

@@ -50,10 +50,14 @@
 
 namespace weft::detail {
 
+// Throws UsageError: the primitive this task waited on was destroyed (WaiterQueue's destructor).
+[[noreturn]] void throw_abandoned();
+
 enum class WaitState : std::uint8_t {
     idle,    // not queued: the await completed at once, or a cancellation was pending
     queued,  // linked in a waiter queue, waiting for a source
     woken,   // a source ended the wait; `outcome` says how
+    abandoned,  // the primitive was destroyed while the node waited: await_resume throws UsageError
 };
 
 struct WaiterNode {
@@ -88,7 +92,14 @@ struct WaiterNode {
 class WaiterQueue final : public ParkedWaitList {
 public:
     explicit WaiterQueue(SpinLock& guard) noexcept : guard_(guard) {}
-    ~WaiterQueue() { leave_registry(); }  // before this part goes: a shutdown may be walking
+    // Leaves the registry first (a shutdown may be walking it). A primitive destroyed while
+    // tasks still wait on it is a bug in the program (they would wait forever on freed memory):
+    // it is logged, naming the waiting tasks, and each of them resumes with UsageError instead.
+    ~WaiterQueue() {
+        leave_registry();
+        if (head_) [[unlikely]]
+            abandon_waiters();
+    }
     using ParkedWaitList::register_parked;  // by enqueue(), on the first wait
 
     bool empty() const noexcept { return head_ == nullptr; }
@@ -123,6 +134,8 @@ public:
     std::size_t visit_parked(const Visit& visit) noexcept override;
 
 private:
+    void abandon_waiters() noexcept;
+
     SpinLock& guard_;
     WaiterNode* head_ = nullptr;
     WaiterNode* tail_ = nullptr;
@@ -199,6 +212,8 @@ bool settle_wait(WaiterNode& node, SpinLock& guard, Unlink&& unlink) {
     WaitState state = node.state.load(memory_order_acquire);
     if (state == WaitState::woken) return true;
     if (state == WaitState::idle) return false;
+    if (state == WaitState::abandoned) [[unlikely]]
+        throw_abandoned();  // (the primitive is gone: not even its guard may be touched)
     SpinGuard locked(guard);
     if (node.state.load(memory_order_relaxed) == WaitState::woken) return true;
     unlink();
@@ -214,6 +229,8 @@ bool settle_wait(WaiterNode& node, SpinLock& guard, Unlink&& unlink, GiveBack&& 
     // (Only the task itself consumes its cancellation bits, so "pending" cannot go stale here.)
     if (state == WaitState::woken && !(node.linked && cancel_pending(node.waker.task))) return true;
     if (state == WaitState::idle) return false;
+    if (state == WaitState::abandoned) [[unlikely]]
+        throw_abandoned();  // (the primitive is gone: not even its guard may be touched)
     SpinGuard locked(guard);
     if (node.state.load(memory_order_relaxed) == WaitState::woken) {
         if (!cancel_pending(node.waker.task)) return true;
