@@ -503,6 +503,7 @@ bool assign(T& out, double n) {
 
 int main(int argc, char** argv) {
     Options o;
+    bool faults_given = false;
     for (int i = 1; i < argc; i += 2) {
         const std::string flag = argv[i];
         if (i + 1 >= argc) return usage(("unknown option or missing value: " + flag).c_str());
@@ -510,6 +511,7 @@ int main(int argc, char** argv) {
         double n = 0;
         const bool whole = parse_number(value, n, true);
         bool ok = true;
+        faults_given = faults_given || flag == "--slow" || flag == "--errors" || flag == "--resets";
         if (flag == "--requests") ok = whole && n >= 1 && assign(o.requests, n);
         else if (flag == "--concurrency") ok = whole && n >= 1 && assign(o.concurrency, n);
         else if (flag == "--timeout-ms") ok = whole && n >= 1 && assign(o.timeout, n);
@@ -526,6 +528,8 @@ int main(int argc, char** argv) {
         if (!ok) return usage(("bad value for " + flag + ": " + value).c_str());
     }
     if (o.slow + o.errors + o.resets > 100) return usage("--slow + --errors + --resets is more than 100 percent");
+    if (faults_given && !o.url.empty())
+        return usage("--slow, --errors and --resets shape the built-in target's pages: they cannot apply to --url");
     if (!raise_fd_limit((o.url.empty() ? 2 : 1) * o.concurrency + 256)) return 1;
     const unsigned workers = o.workers;
     try {

@@ -26,4 +26,9 @@ pid=
 code=$?
 cat "$dir/refused.err"
 [ "$code" -eq 1 ] || { echo "exit status $code for a refused target, expected 1"; exit 1; }
+# The fault options shape the built-in target's pages: with --url they are a usage error, not ignored.
+"$crawler" --url http://127.0.0.1:1/ --requests 10 --errors 5 2> "$dir/faults.err" > /dev/null
+code=$?
+[ "$code" -eq 2 ] && grep -q -- "--slow, --errors and --resets" "$dir/faults.err" ||
+    { echo "exit status $code for --url with --errors, expected 2 and a usage line:"; cat "$dir/faults.err"; exit 1; }
 echo "crawler: crawled http_server, wrote the JSON; a refused target failed cleanly"
