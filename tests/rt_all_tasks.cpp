@@ -149,3 +149,40 @@ TEST_CASE("all_tasks() racing spawns, finishes and cancels on 4 workers", "[all_
     };
     CHECK(weft::run(body(rounds), tracked(4)) == 0);
 }
+
+TEST_CASE("a stale snapshot never reaches the task that took over its registry entry", "[all_tasks]") {
+    // Entries are reused (the registry's free lists): the task spawned right after another was
+    // freed takes its entry. The old snapshot must see its own task gone, and leave the new one be.
+    auto body = []() -> weft::Task<std::string> {
+        std::string log;
+        std::vector<weft::TaskSnapshot> before;
+        {
+            auto first = weft::spawn(sleeper(), "first");
+            co_await weft::yield_now();
+            before = weft::all_tasks();
+            first.cancel();
+            try {
+                co_await first;
+            } catch (const weft::CancelledError&) {
+                log += "first-cancelled ";
+            }
+        }  // the handle goes: the frame is freed, its entry free for the next task
+        auto second = weft::spawn(sleeper(), "second");
+        co_await weft::yield_now();
+        for (const auto& task : before) {
+            if (task.name() != "first") continue;
+            log += task.done() ? "done " : "NOT-done ";
+            log += task.cancel("stale") ? "CANCELLED-SOMETHING " : "refused ";
+        }
+        for (const auto& task : weft::all_tasks())
+            if (task.name() == "second") log += task.cancelling() == 0 ? "second-untouched " : "SECOND-CANCELLED ";
+        second.cancel("cleanup");
+        try {
+            co_await second;
+        } catch (const weft::CancelledError& e) {
+            log += e.message();
+        }
+        co_return log;
+    };
+    CHECK(weft::run(body(), tracked(1)) == "first-cancelled done refused second-untouched cleanup");
+}

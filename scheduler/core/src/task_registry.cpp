@@ -15,7 +15,7 @@ namespace weft {
 
 namespace detail {
 
-void unregister_task(TaskRegistry& registry, std::uint64_t id) noexcept { registry.erase(id); }
+void unregister_task(TaskRegistry& registry, std::uint64_t id, TaskTrace* trace) noexcept { registry.erase(id, trace); }
 
 void spawn_extras(TaskHeader* child, RuntimeCore* runtime, const std::source_location& where) noexcept {
     inherit_context(child);
@@ -47,9 +47,9 @@ std::vector<TaskSnapshot> snapshot(RuntimeCore& runtime) {
         throw UsageError("weft::all_tasks(): runtime '" + runtime.options().name +
                          "' does not track its tasks (build it with RuntimeOptions{.track_tasks = true})");
     std::vector<TaskSnapshot> out;
-    registry->for_each([&](TaskHeader* task) {
-        if (finished(task)) return;
-        out.emplace_back(registry, task->id(), std::string(task->name_view()), TaskRef(task).cancelling());
+    registry->for_each_entry([&](std::uint64_t id, const TaskRegistry::Entry& entry) {
+        if (finished(entry.task)) return;
+        out.emplace_back(registry, id, std::string(entry.task->name_view()), TaskRef(entry.task).cancelling(), &entry);
     });
     return out;
 }
@@ -59,15 +59,18 @@ std::vector<TaskSnapshot> snapshot(RuntimeCore& runtime) {
 }  // namespace detail
 
 bool TaskSnapshot::cancel() const {
-    return registry_->with(id_, [](detail::TaskHeader* task) { return task && TaskRef(task).cancel(); });
+    return registry_->with(static_cast<const detail::TaskRegistry::Entry*>(entry_), id_,
+                           [](detail::TaskHeader* task) { return task && TaskRef(task).cancel(); });
 }
 
 bool TaskSnapshot::cancel(std::string_view message) const {
-    return registry_->with(id_, [message](detail::TaskHeader* task) { return task && TaskRef(task).cancel(message); });
+    return registry_->with(static_cast<const detail::TaskRegistry::Entry*>(entry_), id_,
+                           [message](detail::TaskHeader* task) { return task && TaskRef(task).cancel(message); });
 }
 
 bool TaskSnapshot::done() const {
-    return registry_->with(id_, [](detail::TaskHeader* task) { return !task || detail::finished(task); });
+    return registry_->with(static_cast<const detail::TaskRegistry::Entry*>(entry_), id_,
+                           [](detail::TaskHeader* task) { return !task || detail::finished(task); });
 }
 
 std::vector<TaskSnapshot> all_tasks() {

@@ -46,8 +46,8 @@ class TaskRegistry;
 class TaskSnapshot {
 public:
     TaskSnapshot(std::shared_ptr<detail::TaskRegistry> registry, std::uint64_t id, std::string name,
-                 std::uint32_t cancelling) noexcept
-        : registry_(std::move(registry)), id_(id), name_(std::move(name)), cancelling_(cancelling) {}
+                 std::uint32_t cancelling, const void* entry) noexcept
+        : registry_(std::move(registry)), id_(id), name_(std::move(name)), cancelling_(cancelling), entry_(entry) {}
 
     std::uint64_t id() const noexcept { return id_; }
     std::string_view name() const noexcept { return name_; }
@@ -64,6 +64,7 @@ private:
     std::uint64_t id_;
     std::string name_;
     std::uint32_t cancelling_;
+    const void* entry_;  // its registry entry when listed (the registry checks it still is)
 };
 
 /// The unfinished tasks of the runtime running this task (UsageError outside a task, or when

@@ -91,7 +91,7 @@ protected:
 class TaskRegistry;
 struct TaskTrace;
 // all_tasks.hpp: the frame of task `id` is being freed (it blocks while all_tasks() looks).
-void unregister_task(TaskRegistry& registry, std::uint64_t id) noexcept;
+void unregister_task(TaskRegistry& registry, std::uint64_t id, TaskTrace* trace) noexcept;
 
 // What few tasks need: a name, an id someone asked for. Allocated on first need, so that
 // the header of every task stays small (a frame is the memory a live task costs).
@@ -125,7 +125,7 @@ struct TaskExtras {
     TaskExtras& operator=(const TaskExtras&) = delete;
     ~TaskExtras() {
         delete cancel_message.load(memory_order_relaxed);
-        if (registry) unregister_task(*registry, id.load(memory_order_relaxed));
+        if (registry) unregister_task(*registry, id.load(memory_order_relaxed), trace);
     }
 };
 
