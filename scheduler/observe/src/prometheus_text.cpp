@@ -98,6 +98,8 @@ constexpr WorkerSeries kWorkerSeries[] = {
     {"weft_worker_timers_pending", "gauge", "Timers pending on the worker's wheel.", as_double<&WorkerMetrics::timers>},
     {"weft_worker_io_registrations", "gauge", "Sockets and pipes registered with the worker's I/O driver.",
      as_double<&WorkerMetrics::io_registrations>},
+    {"weft_worker_asleep", "gauge", "1 while the worker is asleep in a park.",
+     [](const WorkerMetrics& w) { return w.asleep ? 1.0 : 0.0; }},
 };
 
 }  // namespace

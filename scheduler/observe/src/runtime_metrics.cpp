@@ -42,6 +42,7 @@ WorkerMetrics worker_metrics(detail::Worker& worker, std::uint64_t now_ns) {
         std::uint64_t asleep = c.asleep_ns.read();
         const std::uint64_t since = c.asleep_since_ns.read();
         if (since != 0 && now_ns > since) asleep += now_ns - since;
+        m.asleep = since != 0;
         m.uptime = std::chrono::nanoseconds(uptime);
         m.busy = std::chrono::nanoseconds(uptime - std::min(asleep, uptime));
     }

@@ -70,6 +70,8 @@ struct WorkerMetrics {
                                           // not counted)
     std::uint64_t timers = 0;             // timers pending on its wheel
     std::uint64_t io_registrations = 0;   // sockets and pipes registered with its driver
+    bool asleep = false;                  // asleep in a park right now (parks - unparks does not
+                                          // say: a park cut short counts in parks only)
     PollTimeHistogram poll_time;          // empty unless RuntimeOptions::metrics_poll_histogram
 
     /// busy / uptime (0 before the worker started).
