@@ -102,8 +102,14 @@ TEST_CASE("timeout scopes left on another worker free their timer entries prompt
     CAPTURE(workers);
     std::atomic<int> hops{0};
     const int count = test::scaled(20'000, 4'000);
-    Result out = weft::run(requests(count, &hops), {.workers = workers});
+    // A hop (a scope left on another worker than the one holding its entry) is likely, not
+    // certain: on a loaded machine every task of a run once resumed where it started (the
+    // asan-ubsan preset, 4 workers on 2 cores). Run again until there was one; every run must
+    // have freed its entries.
+    for (int attempt = 0; attempt < 20 && hops.load() == 0; ++attempt) {
+        Result out = weft::run(requests(count, &hops), {.workers = workers});
+        CAPTURE(attempt, hops.load(), out.entries_during, out.rounds);
+        CHECK(out.entries_after == 0);
+    }
     REQUIRE(hops.load() > 0);  // (what this test is about)
-    CAPTURE(hops.load(), out.entries_during, out.rounds);
-    CHECK(out.entries_after == 0);
 }
