@@ -59,18 +59,16 @@ std::vector<TaskSnapshot> snapshot(RuntimeCore& runtime) {
 }  // namespace detail
 
 bool TaskSnapshot::cancel() const {
-    return registry_->with(static_cast<const detail::TaskRegistry::Entry*>(entry_), id_,
-                           [](detail::TaskHeader* task) { return task && TaskRef(task).cancel(); });
+    return registry_->with(entry_, id_, [](detail::TaskHeader* task) { return task && TaskRef(task).cancel(); });
 }
 
 bool TaskSnapshot::cancel(std::string_view message) const {
-    return registry_->with(static_cast<const detail::TaskRegistry::Entry*>(entry_), id_,
+    return registry_->with(entry_, id_,
                            [message](detail::TaskHeader* task) { return task && TaskRef(task).cancel(message); });
 }
 
 bool TaskSnapshot::done() const {
-    return registry_->with(static_cast<const detail::TaskRegistry::Entry*>(entry_), id_,
-                           [](detail::TaskHeader* task) { return !task || detail::finished(task); });
+    return registry_->with(entry_, id_, [](detail::TaskHeader* task) { return !task || detail::finished(task); });
 }
 
 std::vector<TaskSnapshot> all_tasks() {

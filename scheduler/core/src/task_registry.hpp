@@ -70,16 +70,8 @@ public:
         entry->next = shard.free;
         shard.free = entry;
     }
-    // Calls fn(TaskHeader*) for each listed task, under its shard's lock (fn must not spawn or
-    // free tasks).
-    template <class Fn>
-    void for_each(Fn&& fn) {
-        for (Shard& shard : shards_) {
-            std::lock_guard lock(shard.mutex);
-            for (Entry* entry = shard.live; entry; entry = entry->next) fn(entry->task);
-        }
-    }
-    // Calls fn(id, const Entry&) for each listed task, under its shard's lock (as for_each).
+    // Calls fn(id, const Entry&) for each listed task, under its shard's lock (fn must not spawn
+    // or free tasks).
     template <class Fn>
     void for_each_entry(Fn&& fn) {
         for (Shard& shard : shards_) {
@@ -96,11 +88,13 @@ public:
         fn();
     }
     // fn(TaskHeader* or nullptr) for task `id`, whose entry was `entry` when it was listed (an
-    // address for_each_entry gave), under its lock: nullptr once the task is unlisted.
+    // Entry address for_each_entry gave, kept opaque by TaskSnapshot), under its lock: nullptr
+    // once the task is unlisted.
     template <class Fn>
-    auto with(const Entry* entry, std::uint64_t id, Fn&& fn) {
+    auto with(const void* entry, std::uint64_t id, Fn&& fn) {
+        const Entry* listed = static_cast<const Entry*>(entry);
         std::lock_guard lock(shard_of(id).mutex);
-        return fn(entry && entry->id == id ? entry->task : nullptr);
+        return fn(listed && listed->id == id ? listed->task : nullptr);
     }
 
 private:
