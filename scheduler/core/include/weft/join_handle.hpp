@@ -137,7 +137,18 @@ public:
             std::coroutine_handle<> child = detail::join_try_inline(task, {}, outer_);  // continuation: return here
             if (!child) return false;
             inlined_ = true;
-            if (detail::run_nested(child)) return true;
+            if constexpr (Consume) {
+                // It finishes into outcome_ (and frees its frame as it returns: task.hpp).
+                take_outcome();
+                detail::run_nested_unchecked(child);
+                if (outcome_.finished) [[likely]] {
+                    inlined_ = false;
+                    handle_.task_ = nullptr;  // (freed)
+                    return true;
+                }
+            } else {
+                if (detail::run_nested(child)) return true;
+            }
             suspended_inside_ = true;
             return false;
         }
@@ -155,6 +166,7 @@ public:
             if (Propagate && !detail::may_run_nested()) {  // (else await_ready tried it)
                 if (std::coroutine_handle<> child = detail::join_try_inline(handle_.task_, awaiting, outer_)) {
                     inlined_ = true;
+                    if constexpr (Consume) take_outcome();
                     return child;
                 }
             }
@@ -163,6 +175,16 @@ public:
             return awaiting;
         }
         [[gnu::always_inline]] T await_resume() {
+            if constexpr (Consume) {
+                if (outcome_.finished) {  // joined inline; it finished into outcome_ and continued us
+                    inlined_ = false;
+                    // It freed itself if it returned to this await_ready; if it continued us
+                    // (by transfer) it waits at its end for us to free it.
+                    if (detail::TaskPromise<T>* task = std::exchange(handle_.task_, nullptr))
+                        detail::destroy_task(task);
+                    return outcome_.take();
+                }
+            }
             if (inlined_) {  // ran here, to its end
                 inlined_ = false;
                 detail::join_finish_inlined(handle_.task_, outer_);
@@ -181,6 +203,12 @@ public:
         }
 
     private:
+        // The child, just claimed to run inline, leaves its outcome in outcome_ and finishes
+        // its inline join itself (task.hpp, TaskPromiseBase::FinalAwaiter).
+        void take_outcome() noexcept {
+            outcome_.outer = outer_;
+            handle_.task_->nested_out = &outcome_;
+        }
         // The cooperative budget (context.hpp): a finished child is a ready await.
         bool within_budget() noexcept {
             if (detail::coop_spend()) [[likely]]
@@ -194,6 +222,8 @@ public:
         bool inlined_ = false;  // the child runs inline and has not finished
         bool suspended_inside_ = false;  // the child ran as a nested call and suspended
         detail::TaskHeader* outer_ = nullptr;  // what ran inside the awaiting task before the child
+        struct NoOutcome {};
+        [[no_unique_address]] std::conditional_t<Consume, detail::NestedOutcome<T>, NoOutcome> outcome_{};
 
     public:
         // (Copyable only because g++ 12 may copy an awaiter before using it.)

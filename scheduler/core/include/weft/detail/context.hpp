@@ -64,9 +64,18 @@ inline constexpr unsigned kMaxNestedRuns = 128;
 
 inline bool may_run_nested() noexcept { return tls_context.nested_runs < kMaxNestedRuns; }
 
+// Runs `child` (continuation unset: it returns here) until it finishes or suspends; for a
+// child that may free itself as it finishes, so its frame is not looked at afterwards.
+[[gnu::always_inline]] inline void run_nested_unchecked(std::coroutine_handle<> child) noexcept {
+    ThreadContext& context = tls_context;
+    ++context.nested_runs;
+    child.resume();
+    --context.nested_runs;
+}
+
 // Runs `child`, whose continuation is unset (so it returns here), until it finishes or
 // suspends. True if it finished.
-inline bool run_nested(std::coroutine_handle<> child) noexcept {
+[[gnu::always_inline]] inline bool run_nested(std::coroutine_handle<> child) noexcept {
     ThreadContext& context = tls_context;
     ++context.nested_runs;
     child.resume();
