@@ -10,7 +10,9 @@
 // A Task does nothing until awaited or spawned. Awaiting runs the child as a nested call
 // on the awaiter's stack (a plain call is cheaper than a transfer) up to a bounded depth
 // (kMaxNestedRuns, context.hpp), and by symmetric transfer beyond it, so a deep chain does
-// not overflow the stack; the child's exception is rethrown in the awaiter. Destroying a Task that never ran frees its frame.
+// not overflow the stack; the child's exception is rethrown in the awaiter. An awaited child
+// leaves its result in the awaiter and, when it returns to a nested call, frees its own
+// frame as it ends. Destroying a Task that never ran frees its frame.
 // A Task runs once: awaiting (or spawning) one that was moved from or already awaited
 // throws UsageError.
 #pragma once
@@ -49,7 +51,7 @@ struct TaskAccess;
 struct NestedOutcomeBase {
     std::exception_ptr error;
     TaskHeader* outer = nullptr;  // an inline join's: what ran inside its host before the child
-    bool finished = false;        // the outcome is here (and the frame gone, if it returned to its caller)
+    bool finished = false;  // the outcome is here (and the frame gone, if it returned to its caller)
 };
 template <class T>
 struct NestedOutcome : NestedOutcomeBase {
@@ -215,7 +217,9 @@ public:
         }
         // It suspended inside (its task cannot be resumed before this returns: the worker
         // running it re-queues it only afterwards), or it has not started.
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) const noexcept {
+        // (Also sets nested_out: an awaiter used without await_ready, as IoAwaiter does.)
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
+            task.handle_.promise().nested_out = &outcome;
             task.handle_.promise().continuation = awaiting;
             if (suspended_inside) return std::noop_coroutine();
             return task.handle_;
