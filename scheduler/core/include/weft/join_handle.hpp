@@ -207,7 +207,7 @@ public:
         // its inline join itself (task.hpp, TaskPromiseBase::FinalAwaiter).
         void take_outcome() noexcept {
             outcome_.outer = outer_;
-            handle_.task_->nested_out = &outcome_;
+            handle_.task_->take_outcome_into(&outcome_);
         }
         // The cooperative budget (context.hpp): a finished child is a ready await.
         bool within_budget() noexcept {

@@ -124,11 +124,12 @@ public:
     template <class U>
         requires std::is_convertible_v<U&&, T>
     void return_value(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
-        if (nested_out) {
-            static_cast<NestedOutcome<T>*>(nested_out)->value.emplace(std::forward<U>(value));
-        } else {
-            value_.emplace(std::forward<U>(value));
-        }
+        result_to_->emplace(std::forward<U>(value));
+    }
+    // An awaiter takes the outcome (see NestedOutcomeBase): the value goes there, not to value_.
+    void take_outcome_into(NestedOutcome<T>* out) noexcept {
+        nested_out = out;
+        result_to_ = &out->value;
     }
 
     T take_result() {
@@ -160,6 +161,7 @@ private:
     }
 
     std::optional<T> value_;
+    std::optional<T>* result_to_ = &value_;  // (a pointer, not a test: return_value has no branch)
 };
 
 template <>
@@ -167,6 +169,7 @@ class TaskPromise<void> final : public TaskPromiseBase {
 public:
     Task<void> get_return_object() noexcept;
     void return_void() const noexcept {}
+    void take_outcome_into(NestedOutcome<void>* out) noexcept { nested_out = out; }
     void take_result() const { rethrow_if_failed(); }
     void read_result() const { rethrow_if_failed(); }
     void peek_result() const { rethrow_if_failed(); }
@@ -205,7 +208,7 @@ public:
         // The child runs as a nested call (detail::run_nested), or past the bound starts by
         // symmetric transfer from await_suspend. Either way it leaves its outcome here.
         bool await_ready() noexcept {
-            task.handle_.promise().nested_out = &outcome;
+            task.handle_.promise().take_outcome_into(&outcome);
             if (!detail::may_run_nested()) return false;
             detail::run_nested_unchecked(task.handle_);
             if (outcome.finished) [[likely]] {
@@ -217,9 +220,9 @@ public:
         }
         // It suspended inside (its task cannot be resumed before this returns: the worker
         // running it re-queues it only afterwards), or it has not started.
-        // (Also sets nested_out: an awaiter used without await_ready, as IoAwaiter does.)
+        // (Also takes the outcome: for an awaiter used without await_ready, as IoAwaiter does.)
         std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
-            task.handle_.promise().nested_out = &outcome;
+            task.handle_.promise().take_outcome_into(&outcome);
             task.handle_.promise().continuation = awaiting;
             if (suspended_inside) return std::noop_coroutine();
             return task.handle_;
