@@ -152,7 +152,7 @@ PoolRegistry& registry() {
 
 struct PoolLease {
     ~PoolLease() {
-        if (tls_lists != &kNoLists) registry().retire(static_cast<FramePool*>(std::exchange(tls_lists, &kNoLists)));
+        if (tls_lists) registry().retire(static_cast<FramePool*>(std::exchange(tls_lists, nullptr)));
     }
 };
 
@@ -166,7 +166,7 @@ struct PoolLease {
 
 FramePool* this_thread_pool() {
     LocalLists* lists = tls_lists;
-    return lists != &kNoLists ? static_cast<FramePool*>(lists) : adopt_pool();
+    return lists ? static_cast<FramePool*>(lists) : adopt_pool();
 }
 
 }  // namespace

@@ -75,7 +75,7 @@ inline bool may_run_nested() noexcept { return tls_context.nested_runs < kMaxNes
 
 // Runs `child`, whose continuation is unset (so it returns here), until it finishes or
 // suspends. True if it finished.
-[[gnu::always_inline]] inline bool run_nested(std::coroutine_handle<> child) noexcept {
+inline bool run_nested(std::coroutine_handle<> child) noexcept {
     ThreadContext& context = tls_context;
     ++context.nested_runs;
     child.resume();

@@ -53,11 +53,8 @@ struct alignas(64) SlabHeader {
     LocalLists* owner;
 };
 
-// What a thread without a pool points at: every list empty, so the inline allocation needs
-// no null check (it finds no block and takes the slow path, which adopts a pool). Never written.
-inline constinit LocalLists kNoLists{};
-// This thread's lists, or &kNoLists before its first frame.
-inline constinit thread_local LocalLists* tls_lists = &kNoLists;
+// This thread's lists, or nullptr before its first frame.
+inline thread_local LocalLists* tls_lists = nullptr;
 
 // (Never 0: a block holds a FreeBlock. Frame sizes are constants, so this folds away.)
 constexpr std::size_t size_class_of(std::size_t size) noexcept {
@@ -80,10 +77,11 @@ inline void* allocate_frame(std::size_t size) {
 #ifndef WEFT_PLAIN_FRAMES
     const std::size_t size_class = frames::size_class_of(size);
     if (size_class <= frames::kClasses) {
-        frames::LocalLists* lists = frames::tls_lists;
-        if (frames::FreeBlock* block = lists->head[size_class]) {
-            lists->head[size_class] = block->next;
-            return block;
+        if (frames::LocalLists* lists = frames::tls_lists) {
+            if (frames::FreeBlock* block = lists->head[size_class]) {
+                lists->head[size_class] = block->next;
+                return block;
+            }
         }
     }
 #endif
