@@ -108,8 +108,9 @@ TEST_CASE("all_tasks() racing spawns, finishes and cancels on 4 workers", "[all_
     const int rounds = test::scaled(200, 30);
     auto body = [](int rounds) -> weft::Task<int> {
         weft::Event stop;
+        weft::Event swept_once;  // (a fast run could end before the sweeper ever ran)
         // A sweeper that lists and cancels whatever is called "victim" while tasks come and go.
-        auto sweeper = weft::spawn([](weft::Event& stop) -> weft::Task<long> {
+        auto sweeper = weft::spawn([](weft::Event& stop, weft::Event& swept_once) -> weft::Task<long> {
             long seen = 0;
             while (!stop.is_set()) {
                 for (const auto& task : weft::all_tasks()) {
@@ -117,10 +118,11 @@ TEST_CASE("all_tasks() racing spawns, finishes and cancels on 4 workers", "[all_
                     if (task.name() == "victim") (void)task.cancel("swept");
                     (void)task.done();
                 }
+                swept_once.set();
                 co_await weft::yield_now();
             }
             co_return seen;
-        }(stop));
+        }(stop, swept_once));
         int wrong = 0;
         for (int r = 0; r < rounds; ++r) {
             std::vector<weft::JoinHandle<int>> batch;
@@ -141,6 +143,7 @@ TEST_CASE("all_tasks() racing spawns, finishes and cancels on 4 workers", "[all_
                 }
             }
         }
+        co_await swept_once.wait();
         stop.set();
         long seen = co_await sweeper;
         wrong += seen == 0;
