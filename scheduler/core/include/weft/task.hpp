@@ -46,7 +46,7 @@ struct TaskAccess;
 
 // Where a task awaited as a nested call leaves its outcome: in its awaiter. Its frame then
 // frees itself as it returns, rather than through destroy(): an indirect call and a jump on
-// the suspension index that cost fib and skynet a sixth of their time (perf). Used by
+// the suspension index that cost fib a sixth of its time (perf). Used by
 // `co_await task` and by `co_await std::move(handle)` on a child joined inline.
 struct NestedOutcomeBase {
     std::exception_ptr error;
