@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <weft/error.hpp>
+#include <weft/event.hpp>
 #include <weft/gather.hpp>
 #include <weft/io_error.hpp>
 #include <weft/join_handle.hpp>
@@ -48,8 +49,10 @@ struct Received {
     std::uint64_t hash = kFnvBasis;
 };
 
-// A slow reader: small reads, yielding to the loop after each.
-weft::Task<Received> read_slowly(UnixStream stream, std::size_t chunk) {
+// A slow reader: it starts once `start` is set, then makes small reads, yielding to the
+// loop after each.
+weft::Task<Received> read_slowly(UnixStream stream, std::size_t chunk, weft::Event* start = nullptr) {
+    if (start) co_await start->wait();
     std::vector<char> buf(chunk);
     Received got;
     for (;;) {
@@ -70,7 +73,10 @@ static_assert(weft::net::WritableStream<UnixStream>);
 TEST_CASE("io_stream_writer: drain() bounds the buffer through 64 MB to a slow reader", "[io][stream_writer]") {
     weft::run([]() -> weft::Task<void> {
         auto [a, b] = UnixStream::pair();
-        auto reader = weft::spawn(read_slowly(std::move(b), 4096));
+        // The reader starts only once the buffer is past the high-water mark, so that drain()
+        // must wait at least once whatever the socket's buffer size and the scheduling.
+        weft::Event buffer_filled;
+        auto reader = weft::spawn(read_slowly(std::move(b), 4096, &buffer_filled));
         StreamWriter writer(std::move(a));
         constexpr std::size_t kHigh = 256 * 1024;
         writer.set_write_buffer_limits(kHigh);
@@ -95,7 +101,10 @@ TEST_CASE("io_stream_writer: drain() bounds the buffer through 64 MB to a slow r
             largest_write = std::max(largest_write, size);
             hash = fnv1a(hash, piece.data(), piece.size());
             max_buffered = std::max(max_buffered, writer.buffer_size());
-            if (writer.buffer_size() > kHigh) ++drains_that_waited;
+            if (writer.buffer_size() > kHigh) {
+                ++drains_that_waited;
+                buffer_filled.set();
+            }
             co_await writer.drain();
             CHECK(writer.buffer_size() <= kHigh);
         }
