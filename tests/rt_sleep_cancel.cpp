@@ -42,14 +42,16 @@ struct Race {
     int sleeper_result = -1;
 };
 
-// Both timers are due in the same tick: the sleeper's fires first and schedules it, the
-// canceller's second; the canceller runs first (the worker's LIFO slot) and cancels a
+// Both timers are due in the same tick, the canceller's armed first: it fires first, then
+// the sleeper's, and the woken run in that order (asyncio's), so the canceller cancels a
 // sleeper whose timer has fired but which has not run yet.
 weft::Task<Race> timer_fired_then_cancelled() {
     Race out;
-    auto target = weft::spawn(sleeper(10ms));
-    co_await weft::yield_now();  // the sleeper arms its timer first
-    out.cancel_returned_true = co_await weft::spawn(cancel_after(10ms, &target));
+    weft::JoinHandle<int> target;
+    auto canceller = weft::spawn(cancel_after(10ms, &target));
+    co_await weft::yield_now();  // the canceller arms its timer first
+    target = weft::spawn(sleeper(10ms));
+    out.cancel_returned_true = co_await canceller;
     out.sleeper_result = co_await target;
     co_return out;
 }

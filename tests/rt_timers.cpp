@@ -48,6 +48,21 @@ weft::Task<std::vector<Stamp>> sleepers_wake_in_deadline_order() {
     co_return log;
 }
 
+// asyncio's order: sleepers whose deadlines fall on the same tick wake in the order they
+// went to sleep (gather starts them in argument order), as its ready queue runs them.
+weft::Task<void> sleep_then_record(int index, std::chrono::milliseconds delay, std::vector<int>* order) {
+    co_await weft::sleep(delay);
+    order->push_back(index);
+}
+
+weft::Task<std::vector<int>> same_tick_sleepers(int count) {
+    std::vector<int> order;
+    std::vector<weft::Task<void>> sleepers;
+    for (int i = 0; i < count; ++i) sleepers.push_back(sleep_then_record(i, 50ms, &order));
+    co_await weft::gather(std::move(sleepers));
+    co_return order;
+}
+
 weft::Task<std::vector<std::int64_t>> sleep_until_and_zero() {
     const auto start = weft::now();
     std::vector<std::int64_t> at;
@@ -157,15 +172,14 @@ weft::Task<CancelledTimer> call_later_then_cancel() {
     co_return result;
 }
 
-// The callback's task and this task wake at the same instant, this one last, so it runs
-// first (a woken task takes the worker's LIFO slot) and cancels the timer: cancel() says
-// true, so the callback must never run.
+// The callback's task and this task wake at the same instant, this one first (it armed its
+// timer first, and same-tick wakes run in order), so it cancels the timer before the
+// callback runs: cancel() says true, so the callback must never run.
 weft::Task<CancelledTimer> cancel_at_the_callback_instant() {
     CancelledTimer result;
     const auto start = weft::now();
     auto timer = weft::call_later(50ms, [&] { result.ran = true; });
-    co_await weft::sleep(10ms);                // the callback's task has armed its timer
-    co_await weft::sleep_until(start + 50ms);  // the same instant, armed after it
+    co_await weft::sleep_until(start + 50ms);  // the same instant, armed before the callback's
     result.cancelled = timer.cancel();
     co_await weft::sleep(1h);
     co_return result;
@@ -201,6 +215,15 @@ TEST_CASE("sleepers wake in deadline order at exactly their deadline (paused clo
     CHECK(log[3].at_ms == 300);
     CHECK(log[4].name == 'd');
     CHECK(log[4].at_ms == 24 * 3600 * 1000);
+}
+
+TEST_CASE("sleepers due on the same tick wake in the order they went to sleep (paused clock)", "[timers]") {
+    const int count = GENERATE(2, 3, 8, 100);
+    CAPTURE(count);
+    std::vector<int> order = weft::run(same_tick_sleepers(count), test::paused_clock());
+    std::vector<int> expected;
+    for (int i = 0; i < count; ++i) expected.push_back(i);
+    REQUIRE(order == expected);
 }
 
 TEST_CASE("sleep_until, sleep(0) and negative sleeps (paused clock)", "[timers]") {

@@ -30,6 +30,7 @@ Worker::Worker(RuntimeCore& core, unsigned index)
       producer_token_(core.injection()),
       consumer_token_(core.injection()) {
     next_round_.reserve(64);
+    loop_wakes_.reserve(64);
     if (core.options().task_registry) {
         trace_ = std::make_unique<WorkerTrace>();
         trace_->index = index;
@@ -364,8 +365,34 @@ void Worker::confirm_private_pushes() noexcept {
 }
 
 void Worker::schedule_woken(TaskHeader* task) {
+    if (collecting_loop_wakes_) [[unlikely]] {
+        loop_wakes_.push_back(task);
+        return;
+    }
     if (TaskHeader* previous = std::exchange(lifo_, task)) push_local(previous);
 }
+
+// While the loop delivers timers or socket readiness, the tasks it wakes are collected, then
+// placed in the order they were woken, as asyncio's ready queue runs them (sleepers due on
+// the same tick wake in the order they went to sleep). One by one they would run newest
+// first: each takes the LIFO slot and pushes the one before onto the queue, which pops newest
+// first. So they are placed newest first instead: the first woken ends in the LIFO slot, and
+// the rest pop in order after it.
+class Worker::LoopWakes {
+public:
+    explicit LoopWakes(Worker& worker) noexcept : worker_(worker) { worker_.collecting_loop_wakes_ = true; }
+    ~LoopWakes() {
+        worker_.collecting_loop_wakes_ = false;
+        std::vector<TaskHeader*>& woken = worker_.loop_wakes_;
+        for (std::size_t i = woken.size(); i-- > 0;) worker_.schedule_woken(woken[i]);
+        woken.clear();
+    }
+    LoopWakes(const LoopWakes&) = delete;
+    LoopWakes& operator=(const LoopWakes&) = delete;
+
+private:
+    Worker& worker_;
+};
 
 // ---- searching and parking ----------------------------------------------------------------
 
@@ -479,7 +506,11 @@ int Worker::park_timeout_ms() noexcept {
 void Worker::sleep_in_driver(int timeout_ms) noexcept {
     const std::uint64_t start = metrics_clock_ns();
     metrics_.asleep_since_ns.set(start);
-    const int events = driver_->park(timeout_ms);
+    int events = 0;
+    {
+        LoopWakes in_order(*this);
+        events = driver_->park(timeout_ms);
+    }
     const std::uint64_t end = metrics_clock_ns();
     metrics_.asleep_since_ns.set(0);
     metrics_.asleep_ns.add(end - start);
@@ -487,7 +518,9 @@ void Worker::sleep_in_driver(int timeout_ms) noexcept {
 }
 
 void Worker::poll_io() noexcept {
-    if (driver_->has_registrations()) metrics_.io_events.add(static_cast<std::uint64_t>(driver_->park(0)));
+    if (!driver_->has_registrations()) return;
+    LoopWakes in_order(*this);
+    metrics_.io_events.add(static_cast<std::uint64_t>(driver_->park(0)));
 }
 
 // ---- timers ---------------------------------------------------------------------------------
@@ -534,6 +567,7 @@ bool Worker::free_remote_disarmed(bool parking) noexcept {
 void Worker::fire_due_timers() noexcept {
     free_remote_disarmed();
     if (timers_.empty()) return;
+    LoopWakes in_order(*this);
     timers_.advance(core_.now_ticks(), [](TimerNode* node) { fire_timer(static_cast<TimerEntry*>(node)); });
     count_timers();
 }

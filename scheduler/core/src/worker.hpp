@@ -138,6 +138,7 @@ private:
     void transition_from_searching() noexcept;
     void transition_to_parked() noexcept;
     bool transition_from_parked_after_recheck() noexcept;
+    class LoopWakes;
 
     RuntimeCore& core_;
     unsigned index_;
@@ -155,6 +156,10 @@ private:
     WorkerMetricsCounters metrics_;  // (written only here: beside the hot fields, not shared)
     std::vector<TaskHeader*> next_round_;
     std::size_t next_round_head_ = 0;
+    // Tasks this loop itself woke (timers, sockets), collected while it delivers, then placed
+    // in the order they were woken (LoopWakes in worker.cpp). Empty outside a delivery.
+    std::vector<TaskHeader*> loop_wakes_;
+    bool collecting_loop_wakes_ = false;
     std::uint64_t rng_;
     TimerWheel timers_;
     Atomic<std::size_t> armed_count_{0};  // timers_.size(), for armed_timer_entries()
