@@ -2,11 +2,15 @@
 // the timeouts on the paused clock (the deadlines pass at once, in order).
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <string>
 
+#include <weft/error.hpp>
 #include <weft/http/server.hpp>
 #include <weft/net/tcp_stream.hpp>
+#include <weft/sleep.hpp>
 #include <weft/task.hpp>
+#include <weft/timeout.hpp>
 
 #include "support/clock.hpp"
 #include "support/http_server.hpp"
@@ -33,6 +37,38 @@ Router limit_routes() {
             total += piece.size();
         }
         co_return Response::text(std::to_string(total));
+    });
+    return router;
+}
+
+// Routes whose handlers take a while (on the paused clock). `saw_timeout` counts the
+// handlers that saw a TimeoutError go by.
+Router slow_routes(std::atomic<int>* saw_timeout) {
+    Router router;
+    router.get("/sleep/{ms}", [saw_timeout](Request& req) -> weft::Task<Response> {
+        const auto ms = std::stoll(std::string(req.path_param("ms")));
+        try {
+            co_await weft::sleep(std::chrono::milliseconds(ms));
+        } catch (const weft::TimeoutError&) {
+            saw_timeout->fetch_add(1);
+            throw;
+        }
+        co_return Response::text("slept " + std::to_string(ms));
+    });
+    // Its own deadline, shorter than the server's: a handler failure (500), not the server's 503.
+    router.get("/own-deadline", [](Request&) -> weft::Task<Response> {
+        auto scope = weft::timeout(1s);
+        co_await weft::sleep(1h);
+        co_return Response::text("unreachable");
+    });
+    // Catches the server's deadline and answers anyway: its answer goes out.
+    router.get("/catches", [](Request&) -> weft::Task<Response> {
+        try {
+            co_await weft::sleep(1h);
+        } catch (const weft::TimeoutError&) {
+            co_return Response::text("gave up", 504);
+        }
+        co_return Response::text("unreachable");
     });
     return router;
 }
@@ -182,4 +218,69 @@ TEST_CASE("http_server timeouts: a body that stops arriving gets 408", "[http][s
         test::paused_clock());
     CHECK(status_line(out) == "HTTP/1.1 408 Request Timeout");
     CHECK(out.find("Connection: close\r\n") != std::string::npos);
+}
+
+TEST_CASE("http_server timeouts: a handler still running after handler_timeout gets 503 and a close",
+          "[http][server][limits]") {
+    std::atomic<int> saw_timeout{0};
+    std::string out = test::with_server(
+        slow_routes(&saw_timeout), {.handler_timeout = 2s},
+        [](std::uint16_t port) -> weft::Task<std::string> {
+            auto start = weft::now();
+            // Pipelined: the second request is never served (the connection closes).
+            std::string got = co_await test::exchange(
+                port,
+                "GET /sleep/3600000 HTTP/1.1\r\nHost: t\r\n\r\n" "GET /sleep/1 HTTP/1.1\r\nHost: t\r\n\r\n");
+            const auto waited = test::ms_since(start);
+            co_return got + "|" + std::to_string(waited >= 2000 && waited < 3000);
+        },
+        test::paused_clock());
+    CHECK(status_line(out) == "HTTP/1.1 503 Service Unavailable");
+    CHECK(out.find("Connection: close\r\n") != std::string::npos);
+    CHECK(test::split_responses(out.substr(0, out.rfind('|'))).size() == 1);
+    CHECK(out.substr(out.size() - 2) == "|1");
+    CHECK(saw_timeout.load() == 1);  // the handler was stopped by the deadline, not left running
+}
+
+TEST_CASE("http_server timeouts: handlers within handler_timeout answer, each request with its own deadline",
+          "[http][server][limits]") {
+    std::atomic<int> saw_timeout{0};
+    std::string out = test::with_server(
+        slow_routes(&saw_timeout), {.handler_timeout = 2s},
+        [](std::uint16_t port) -> weft::Task<std::string> {
+            // Three requests of 1.5 s each on one connection: 4.5 s in all, each within 2 s.
+            co_return co_await test::exchange(port,
+                                              "GET /sleep/1500 HTTP/1.1\r\nHost: t\r\n\r\n"
+                                              "GET /sleep/1500 HTTP/1.1\r\nHost: t\r\n\r\n"
+                                              "GET /sleep/1500 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        },
+        test::paused_clock());
+    auto responses = test::split_responses(out);
+    REQUIRE(responses.size() == 3);
+    for (const auto& response : responses) {
+        CHECK(status_line(response) == "HTTP/1.1 200 OK");
+        CHECK(response.find("slept 1500") != std::string::npos);
+    }
+    CHECK(saw_timeout.load() == 0);
+}
+
+TEST_CASE("http_server timeouts: a handler's own deadline is a 500; one that catches the server's answers",
+          "[http][server][limits]") {
+    std::atomic<int> saw_timeout{0};
+    std::string out = test::with_server(
+        slow_routes(&saw_timeout), {.handler_timeout = 5s},
+        [](std::uint16_t port) -> weft::Task<std::string> {
+            std::string own = co_await test::exchange(port, "GET /own-deadline HTTP/1.1\r\nConnection: close\r\n\r\n");
+            std::string caught = co_await test::exchange(port, "GET /catches HTTP/1.1\r\nConnection: close\r\n\r\n");
+            co_return own + "|" + caught;
+        },
+        test::paused_clock());
+    const auto bar = out.find('|');
+    CHECK(status_line(out.substr(0, bar)) == "HTTP/1.1 500 Internal Server Error");
+    CHECK(status_line(out.substr(bar + 1)) == "HTTP/1.1 504 Gateway Timeout");
+    CHECK(out.find("gave up") != std::string::npos);
+}
+
+TEST_CASE("http_server: a negative handler_timeout is refused", "[http][server][limits]") {
+    CHECK_THROWS_AS(weft::http::Server(Router{}, {.handler_timeout = -1s}), weft::UsageError);
 }

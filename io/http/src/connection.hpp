@@ -255,8 +255,18 @@ private:
             } else {
                 bool failed = false;
                 try {
-                    Response r = co_await (*match.handler)(request_);
-                    response = std::move(r);
+                    if (options_.handler_timeout.count() == 0) {
+                        Response r = co_await (*match.handler)(request_);
+                        response = std::move(r);
+                    } else {
+                        Response r = co_await run_handler_with_timeout(*match.handler);
+                        response = std::move(r);
+                    }
+                } catch (const HandlerTimedOut&) {
+                    spdlog::warn("weft::http: handler for {} {} still running after handler_timeout ({} ms): 503",
+                                 request_.method_name(), request_.target(), options_.handler_timeout.count());
+                    response = Response::text("Service Unavailable: the handler timed out\n", 503);
+                    keep = false;  // (it may have stopped halfway through the request's body)
                 } catch (const HttpError& e) {
                     response = Response::text(std::string(e.what()) + "\n", e.status());
                 } catch (const TimeoutError& e) {
@@ -303,6 +313,25 @@ private:
         append_response_head(out_, response, framing);
         if (!head_only && !no_body) out_.append(response.body);
         co_return keep;
+    }
+
+    // The server's handler_timeout expired (the handler let its TimeoutError out).
+    struct HandlerTimedOut {};
+
+    // The handler inside the handler_timeout scope: HandlerTimedOut if that scope expired.
+    Task<Response> run_handler_with_timeout(const Handler& handler) {
+        bool timed_out = false;
+        {
+            auto scope = timeout(options_.handler_timeout);
+            try {
+                co_return co_await handler(request_);
+            } catch (const TimeoutError& e) {
+                if (e.scope() != &scope) throw;
+                timed_out = true;
+            }
+        }
+        if (timed_out) throw HandlerTimedOut{};
+        co_return Response{};  // (unreachable)
     }
 
     // The handler left (some of) the body unread: skip it, unless that means asking a client

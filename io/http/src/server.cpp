@@ -16,6 +16,7 @@ Server::Server(Router router, ServerOptions options)
     if (impl_->options.max_header_bytes < 64) throw UsageError("weft::http::ServerOptions: max_header_bytes < 64");
     if (impl_->options.max_headers == 0) throw UsageError("weft::http::ServerOptions: max_headers is 0");
     const ServerOptions& o = impl_->options;
+    if (o.handler_timeout.count() < 0) throw UsageError("weft::http::ServerOptions: handler_timeout is negative");
     if (o.tls_cert_file.empty() != o.tls_key_file.empty())
         throw UsageError("weft::http::ServerOptions: HTTPS needs both tls_cert_file and tls_key_file");
     if (!o.tls_cert_file.empty()) impl_->tls = tls::Context::server(o.tls_cert_file, o.tls_key_file);

@@ -29,7 +29,9 @@
 // up to graceful_timeout, then cancels the rest; serve() returns (rethrows the
 // CancelledError) once every connection has ended. The Server must outlive serve().
 // A handler that throws HttpError gets that status; any other exception: 500, logged with
-// spdlog; the connection goes on either way.
+// spdlog; the connection goes on either way. With handler_timeout set, a handler that has not
+// returned in time sees TimeoutError (the server's own: weft::timeout's rules), and if it lets
+// it out the client gets 503 Service Unavailable and the connection closes.
 #pragma once
 
 #include <chrono>
@@ -54,6 +56,11 @@ struct ServerOptions {
     std::chrono::milliseconds keep_alive_timeout{75'000};   // idle between requests (close)
     std::chrono::milliseconds body_read_timeout{60'000};    // silence while reading a body (408)
     std::chrono::milliseconds graceful_timeout{10'000};     // in-flight requests at a stop
+    // A handler still running this long after it started gets TimeoutError at its current
+    // await; if it lets it out, the client gets 503 and a close. 0: none (the default, as in
+    // aiohttp and Go's net/http). Until the handler returns its Response: a streamed body
+    // is not covered.
+    std::chrono::milliseconds handler_timeout{0};
     unsigned acceptors = 0;                    // 0: one listener per worker
     /// TLS: when both are set the server speaks HTTPS (PEM files).
     std::string tls_cert_file{};
