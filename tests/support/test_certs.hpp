@@ -10,6 +10,9 @@
 //   cert_file      a server certificate signed by it: CN localhost, SAN DNS:localhost,
 //                  IP:127.0.0.1, IP:::1, serverAuth; key_file is its key (unencrypted PEM)
 //   other_ca_file  a second, unrelated CA: trusting it alone must make verification fail
+//   client_cert_file / client_key_file  a client certificate signed by the CA: CN "weft test
+//                  client", O "weft", clientAuth (mutual TLS)
+//   other_client_cert_file / other_client_key_file  the same, signed by the other CA
 //   dir            the temporary directory holding them (and the CA keys, ca.key, other_ca.key)
 // make_test_certs() makes a fresh set in a new directory, removed when the TestCerts is
 // destroyed; shared_test_certs() makes one set per test process, removed at exit.
@@ -44,7 +47,11 @@ public:
           ca_file(dir + "/ca.pem"),
           cert_file(dir + "/server.pem"),
           key_file(dir + "/server.key"),
-          other_ca_file(dir + "/other_ca.pem") {}
+          other_ca_file(dir + "/other_ca.pem"),
+          client_cert_file(dir + "/client.pem"),
+          client_key_file(dir + "/client.key"),
+          other_client_cert_file(dir + "/other_client.pem"),
+          other_client_key_file(dir + "/other_client.key") {}
     TestCerts(TestCerts&& other) noexcept { *this = std::move(other); }
     TestCerts& operator=(TestCerts&& other) noexcept {
         std::swap(dir, other.dir);
@@ -52,6 +59,10 @@ public:
         std::swap(cert_file, other.cert_file);
         std::swap(key_file, other.key_file);
         std::swap(other_ca_file, other.other_ca_file);
+        std::swap(client_cert_file, other.client_cert_file);
+        std::swap(client_key_file, other.client_key_file);
+        std::swap(other_client_cert_file, other.other_client_cert_file);
+        std::swap(other_client_key_file, other.other_client_key_file);
         return *this;
     }
     ~TestCerts() {
@@ -64,6 +75,10 @@ public:
     std::string cert_file;
     std::string key_file;
     std::string other_ca_file;
+    std::string client_cert_file;
+    std::string client_key_file;
+    std::string other_client_cert_file;
+    std::string other_client_key_file;
 };
 
 namespace detail {
@@ -107,6 +122,20 @@ inline TestCerts make_test_certs() {
     serial << std::hex << (random() >> 1);
     detail::run_openssl(dir, "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 0x" + serial.str() +
                                  " -days 2 -extfile server.ext -out server.pem");
+    std::ofstream(dir + "/client.ext") << "basicConstraints=CA:FALSE\n"
+                                          "keyUsage=critical,digitalSignature\n"
+                                          "extendedKeyUsage=clientAuth\n";
+    for (const char* name : {"client", "other_client"}) {
+        const std::string ca = std::string(name) == "client" ? "ca" : "other_ca";
+        detail::run_openssl(
+            dir, std::string("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ") + name +
+                     ".key -out " + name + ".csr -subj '/O=weft/CN=weft test client'");
+        std::ostringstream client_serial;
+        client_serial << std::hex << (random() >> 1);
+        detail::run_openssl(dir, std::string("openssl x509 -req -in ") + name + ".csr -CA " + ca + ".pem -CAkey " + ca +
+                                     ".key -set_serial 0x" + client_serial.str() +
+                                     " -days 2 -extfile client.ext -out " + name + ".pem");
+    }
     return certs;
 }
 

@@ -59,9 +59,25 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
     return SSL_TLSEXT_ERR_OK;
 }
 
+// Loads a certificate chain and its key into `ctx`, checking that they match.
+void use_certificate(SSL_CTX* ctx, const std::string& who, const std::string& cert_file, const std::string& key_file) {
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1) {
+        detail::throw_tls_error(who + ": cannot load the certificate chain '" + cert_file + "'");
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+        detail::throw_tls_error(who + ": cannot load the private key '" + key_file + "'");
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+        detail::throw_tls_error(who + ": the private key '" + key_file + "' does not match the certificate '" +
+                                cert_file + "'");
+    }
+}
+
 }  // namespace
 
 Context Context::client(ClientOptions options) {
+    if (options.cert_file.empty() != options.key_file.empty())
+        throw UsageError("tls::Context::client: a client certificate needs both cert_file and key_file");
     auto state = new_state(true);
     state->verify = options.verify;
     if (options.verify) {
@@ -76,6 +92,8 @@ Context Context::client(ClientOptions options) {
     } else {
         SSL_CTX_set_verify(state->ctx, SSL_VERIFY_NONE, nullptr);
     }
+    if (!options.cert_file.empty())
+        use_certificate(state->ctx, "tls::Context::client", options.cert_file, options.key_file);
     if (!options.alpn.empty()) {
         std::string wire = alpn_wire_format(options.alpn);
         // Returns 0 on success (unlike most of OpenSSL).
@@ -88,16 +106,25 @@ Context Context::client(ClientOptions options) {
 }
 
 Context Context::server(const std::string& cert_file, const std::string& key_file, ServerOptions options) {
+    if ((options.client_auth == ClientAuth::none) != options.client_ca_file.empty())
+        throw UsageError(
+            options.client_ca_file.empty()
+                ? "tls::Context::server: client_auth needs client_ca_file (the CAs client certificates " "must chain "
+                                                                                                         "to)"
+                : "tls::Context::server: client_ca_file is set but client_auth is none (set optional or " "required)");
     auto state = new_state(false);
-    if (SSL_CTX_use_certificate_chain_file(state->ctx, cert_file.c_str()) != 1) {
-        detail::throw_tls_error("tls::Context::server: cannot load the certificate chain '" + cert_file + "'");
-    }
-    if (SSL_CTX_use_PrivateKey_file(state->ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-        detail::throw_tls_error("tls::Context::server: cannot load the private key '" + key_file + "'");
-    }
-    if (SSL_CTX_check_private_key(state->ctx) != 1) {
-        detail::throw_tls_error("tls::Context::server: the private key '" + key_file +
-                                "' does not match the certificate '" + cert_file + "'");
+    use_certificate(state->ctx, "tls::Context::server", cert_file, key_file);
+    if (options.client_auth != ClientAuth::none) {
+        const std::string& ca = options.client_ca_file;
+        if (SSL_CTX_load_verify_locations(state->ctx, ca.c_str(), nullptr) != 1)
+            detail::throw_tls_error("tls::Context::server: cannot load client CA file '" + ca + "'");
+        // The CAs named in the CertificateRequest, so a client with several certificates picks.
+        STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(ca.c_str());
+        if (!names) detail::throw_tls_error("tls::Context::server: cannot read the CA names in '" + ca + "'");
+        SSL_CTX_set_client_CA_list(state->ctx, names);  // (takes ownership)
+        int mode = SSL_VERIFY_PEER;
+        if (options.client_auth == ClientAuth::required) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+        SSL_CTX_set_verify(state->ctx, mode, nullptr);
     }
     state->alpn_wire = alpn_wire_format(options.alpn);
     if (!state->alpn_wire.empty()) SSL_CTX_set_alpn_select_cb(state->ctx, select_alpn, state.get());

@@ -1,8 +1,10 @@
 #include <weft/tls/stream.hpp>
 
 #include <arpa/inet.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
@@ -20,6 +22,23 @@ namespace weft::tls {
 using detail::StreamState;
 
 namespace {
+
+// The subject of the certificate the peer presented (RFC 2253, one line), "" if none.
+std::string peer_subject_of(SSL* ssl) {
+    X509* cert = SSL_get1_peer_certificate(ssl);
+    if (!cert) return {};
+    std::string subject;
+    if (BIO* out = BIO_new(BIO_s_mem())) {
+        if (X509_NAME_print_ex(out, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
+            char* data = nullptr;
+            long size = BIO_get_mem_data(out, &data);
+            if (size > 0) subject.assign(data, static_cast<std::size_t>(size));
+        }
+        BIO_free(out);
+    }
+    X509_free(cert);
+    return subject;
+}
 
 // Refuses a second concurrent reader (or writer); released when the operation ends.
 class Exclusive {
@@ -193,6 +212,7 @@ Task<void> handshake(StreamState& s, const char* who) {
             unsigned length = 0;
             SSL_get0_alpn_selected(s.ssl, &proto, &length);
             if (proto) s.alpn.assign(reinterpret_cast<const char*>(proto), length);
+            s.peer_subject = peer_subject_of(s.ssl);
             co_return;
         }
         if (err != SSL_ERROR_WANT_READ) {
@@ -380,6 +400,8 @@ void Stream::close() noexcept {
 bool Stream::is_open() const noexcept { return state_ && state_->tcp.is_open(); }
 
 std::string_view Stream::alpn_protocol() const noexcept { return state_ ? std::string_view(state_->alpn) : ""; }
+
+std::string_view Stream::peer_subject() const noexcept { return state_ ? std::string_view(state_->peer_subject) : ""; }
 
 std::string_view Stream::protocol_version() const noexcept { return state_ ? SSL_get_version(state_->ssl) : ""; }
 

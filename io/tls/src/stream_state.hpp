@@ -63,6 +63,7 @@ struct StreamState {
     std::shared_ptr<const ContextState> context;  // the ALPN callback reads it: keep it alive
     std::string host;                             // connect()'s server_name
     std::string alpn;                             // the negotiated protocol
+    std::string peer_subject;                     // the peer certificate's subject (RFC 2253), or ""
 
     std::unique_ptr<char[]> in_buf;
     std::unique_ptr<char[]> out_buf;

@@ -4,6 +4,11 @@
 //   auto client = weft::tls::Context::client();                         // system CA store
 //   auto test = weft::tls::Context::client({.ca_file = "ca.pem"});      // trust this CA only
 //   auto server = weft::tls::Context::server("cert.pem", "key.pem");
+//   // Mutual TLS: the server requires a certificate from its clients' CA, a client shows one.
+//   auto mtls = weft::tls::Context::server("cert.pem", "key.pem",
+//                                          {.client_auth = weft::tls::ClientAuth::required,
+//                                           .client_ca_file = "clients_ca.pem"});
+//   auto me = weft::tls::Context::client({.cert_file = "me.pem", .key_file = "me.key"});
 //
 // Make one Context and share it: it is a shared_ptr to an immutable SSL_CTX, cheap to copy
 // and safe to use from every worker at once (OpenSSL's SSL_CTX is thread-safe once set up).
@@ -13,11 +18,18 @@
 // ssl.create_default_context(); the system store is Debian's /etc/ssl/certs
 // (ca-certificates), through SSL_CTX_set_default_verify_paths, so SSL_CERT_FILE and
 // SSL_CERT_DIR override it as they do for the openssl command.
-// A server does not ask for client certificates.
+// Client certificates (mutual TLS, Python's load_cert_chain on a client context and
+// verify_mode on a server's): a server asks for them only when client_auth says so, and
+// verifies what it gets against client_ca_file (which it also names to the client as the CAs
+// it accepts); Stream::peer_subject() then says whom it talks to. With `required`, a client
+// without a valid certificate fails: the server's accept() throws TlsError; in TLS 1.3 the
+// client's connect() has already returned by then, and the refusal reaches the client as a
+// TlsError from its first read. A client presents its certificate only to a server that asks.
 //
 // Errors: a certificate, key or CA file that cannot be loaded (missing, unreadable, not PEM,
 // key not matching the certificate) is TlsError naming the path, with OpenSSL's reason; an
-// ALPN protocol name that is empty or longer than 255 bytes is UsageError.
+// ALPN protocol name that is empty or longer than 255 bytes, a cert_file without key_file (or
+// the reverse), and client_auth without client_ca_file (or the reverse) are UsageError.
 #pragma once
 
 #include <memory>
@@ -45,6 +57,17 @@ struct ClientOptions {
     std::string ca_file{};
     /// ALPN protocols offered, most preferred first; empty: no ALPN extension.
     std::vector<std::string> alpn = default_alpn();
+    /// A client certificate chain (PEM: the leaf first) and its private key (PEM), shown to a
+    /// server that asks for one (mutual TLS). Both or neither.
+    std::string cert_file{};
+    std::string key_file{};
+};
+
+/// Whether a server asks its clients for certificates (mutual TLS).
+enum class ClientAuth {
+    none,      // not asked for (the default)
+    optional,  // asked for; one that is sent must verify, a client may send none
+    required,  // a client without a certificate that verifies fails the handshake
 };
 
 struct ServerOptions {
@@ -52,6 +75,11 @@ struct ServerOptions {
     /// offers is selected; none in common (or a client without ALPN): the handshake goes on
     /// without ALPN (alpn_protocol() == ""), as Python's ssl and nginx do. Empty: ALPN off.
     std::vector<std::string> alpn = default_alpn();
+    /// Client certificates: see ClientAuth. Not `none` needs client_ca_file.
+    ClientAuth client_auth = ClientAuth::none;
+    /// A PEM file of the CAs client certificates must chain to (and that the server names to
+    /// its clients as acceptable).
+    std::string client_ca_file{};
 };
 
 class Context {

@@ -58,7 +58,7 @@
 //  - A TCP end without close_notify is UnexpectedEof, where SSLSocket's default
 //    (suppress_ragged_eofs=True) reads it as end of stream: a truncation must not pass for
 //    a complete message.
-//  - Not supported: client certificates, session resumption across connections,
+//  - Not supported: session resumption across connections,
 //    renegotiation, TLS 1.0/1.1, early data.
 #pragma once
 
@@ -118,6 +118,11 @@ public:
     std::string_view alpn_protocol() const noexcept;
     /// "TLSv1.3" or "TLSv1.2".
     std::string_view protocol_version() const noexcept;
+    /// The subject of the certificate the peer presented, RFC 2253 ("CN=alice,O=example"):
+    /// for a client, the server's; for a server that asks for client certificates
+    /// (ClientAuth), the client's, verified against its client_ca_file. "" if the peer sent
+    /// none.
+    std::string_view peer_subject() const noexcept;
     /// The TCP connection underneath (addresses, nodelay). Reading or writing it directly
     /// corrupts the TLS stream.
     net::TcpStream& tcp();
