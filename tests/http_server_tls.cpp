@@ -1,5 +1,7 @@
 // weft::http::Server over TLS (ServerOptions::tls_cert_file/tls_key_file): curl --cacert and
-// Python's http.client with an ssl context, against throwaway certificates.
+// Python's http.client with an ssl context, against throwaway certificates; with client
+// certificates required (tls_client_auth): curl --cert, Python's load_cert_chain and weft's
+// own http::Client, each accepted with the test CA's client certificate and refused without.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -7,6 +9,8 @@
 #include <fstream>
 #include <string>
 
+#include <weft/error.hpp>
+#include <weft/http/client.hpp>
 #include <weft/http/server.hpp>
 #include <weft/offload.hpp>
 #include <weft/task.hpp>
@@ -37,6 +41,22 @@ Router tls_routes() {
 
 weft::http::ServerOptions https(const test::TestCerts& certs) {
     return {.tls_cert_file = certs.cert_file, .tls_key_file = certs.key_file};
+}
+
+// HTTPS that requires a client certificate from the test CA; "/whoami" answers its subject.
+weft::http::ServerOptions mutual_https(const test::TestCerts& certs) {
+    return {.tls_cert_file = certs.cert_file,
+            .tls_key_file = certs.key_file,
+            .tls_client_auth = weft::tls::ClientAuth::required,
+            .tls_client_ca_file = certs.ca_file};
+}
+
+Router whoami_routes() {
+    Router router;
+    router.get("/whoami", [](Request& req) -> weft::Task<Response> {
+        co_return Response::text("you are " + std::string(req.peer_subject()));
+    });
+    return router;
 }
 
 }  // namespace
@@ -88,4 +108,99 @@ print('ok', c.sock.version())
     ::unlink(script.c_str());
     CHECK(done.output == "ok TLSv1.3\n");
     CHECK(done.status == 0);
+}
+
+TEST_CASE("http_server tls: client certificates required: curl --cert accepted (the handler sees its subject), "
+          "refused without",
+          "[http][server][tls][mtls]") {
+    if (!test::have("curl") || !test::have_program("openssl")) {
+        WARN("curl or openssl not found: skipped");
+        return;
+    }
+    const test::TestCerts& certs = test::shared_test_certs();
+    const std::string curl = "curl -s -S --max-time 60 --cacert " + certs.ca_file;
+    const std::string with_cert = curl + " --cert " + certs.client_cert_file + " --key " + certs.client_key_file;
+    const std::string other_cert =
+        curl + " --cert " + certs.other_client_cert_file + " --key " + certs.other_client_key_file;
+    test::Finished done = test::with_server(whoami_routes(), mutual_https(certs), [=](std::uint16_t port) {
+        std::string url = "https://127.0.0.1:" + std::to_string(port) + "/whoami";
+        return weft::offload(test::run_process, with_cert + " " + url + "; echo; " + curl + " " + url +
+                                                    " >/dev/null 2>&1; echo \"without: $?\"; " + other_cert + " " +
+                                                    url + " >/dev/null 2>&1; echo \"other CA: $?\"");
+    });
+    INFO(done.output);
+    CHECK(done.output.rfind("you are CN=weft test client,O=weft\n", 0) == 0);
+    // curl fails (a TLS error: exit 35 or 56, as the alert arrives) rather than getting a response.
+    CHECK(done.output.find("without: 0") == std::string::npos);
+    CHECK(done.output.find("without: ") != std::string::npos);
+    CHECK(done.output.find("other CA: 0") == std::string::npos);
+    CHECK(done.output.find("other CA: ") != std::string::npos);
+}
+
+TEST_CASE("http_server tls: client certificates required: Python's ssl load_cert_chain accepted, refused without",
+          "[http][server][tls][mtls]") {
+    if (!test::have("/usr/bin/python3") || !test::have_program("openssl")) {
+        WARN("/usr/bin/python3 or openssl not found: skipped");
+        return;
+    }
+    const test::TestCerts& certs = test::shared_test_certs();
+    std::string script = "/tmp/weft_http_mtls_" + std::to_string(::getpid()) + ".py";
+    std::ofstream(script) << R"(
+import http.client, ssl, sys
+port, ca, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.load_cert_chain(cert, key)
+c = http.client.HTTPSConnection('127.0.0.1', port, context=ctx, timeout=60)
+c.request('GET', '/whoami')
+print(c.getresponse().read().decode())
+bare = ssl.create_default_context(cafile=ca)
+c = http.client.HTTPSConnection('127.0.0.1', port, context=bare, timeout=60)
+try:
+    c.request('GET', '/whoami')
+    print('unexpected', c.getresponse().status)
+except (ssl.SSLError, ConnectionError) as e:
+    print('refused')
+)";
+    std::string args = certs.ca_file + " " + certs.client_cert_file + " " + certs.client_key_file;
+    test::Finished done = test::with_server(whoami_routes(), mutual_https(certs), [script, args](std::uint16_t port) {
+        return weft::offload(test::run_process, "timeout 120 /usr/bin/python3 " + script + " " + std::to_string(port) +
+                                                    " " + args + " 2>&1");
+    });
+    ::unlink(script.c_str());
+    CHECK(done.output == "you are CN=weft test client,O=weft\nrefused\n");
+    CHECK(done.status == 0);
+}
+
+TEST_CASE("http_server tls: client certificates required: weft's http::Client with cert_file/key_file",
+          "[http][server][tls][mtls]") {
+    if (!test::have_program("openssl")) {
+        WARN("openssl not found: skipped");
+        return;
+    }
+    const test::TestCerts& certs = test::shared_test_certs();
+    std::string out = test::with_server(
+        whoami_routes(), mutual_https(certs), [&certs](std::uint16_t port) -> weft::Task<std::string> {
+            std::string url = "https://localhost:" + std::to_string(port) + "/whoami";
+            weft::http::Client client(
+                {.ca_file = certs.ca_file, .cert_file = certs.client_cert_file, .key_file = certs.client_key_file});
+            auto response = co_await client.get(url);
+            std::string got = co_await response.text();
+            weft::http::Client bare({.ca_file = certs.ca_file});
+            try {
+                auto refused = co_await bare.get(url);
+                got += " | unexpected " + std::to_string(refused.status());
+            } catch (const weft::Error&) {
+                got += " | refused";
+            }
+            co_return got;
+        });
+    CHECK(out == "you are CN=weft test client,O=weft | refused");
+}
+
+TEST_CASE("http_server tls: client certificate options are checked", "[http][server][tls][mtls]") {
+    CHECK_THROWS_AS(weft::http::Server(
+                        Router{}, {.tls_client_auth = weft::tls::ClientAuth::required, .tls_client_ca_file = "ca.pem"}),
+                    weft::UsageError);
+    CHECK_THROWS_AS(weft::http::Client({.cert_file = "client.pem"}), weft::UsageError);
+    CHECK_THROWS_AS(weft::http::Client({.key_file = "client.key"}), weft::UsageError);
 }

@@ -27,6 +27,7 @@ protected:
 struct RequestAccess {
     static void attach(Request& r, BodySource* source) noexcept { r.body_source_ = source; }
     static bool expect_continue(const Request& r) noexcept { return r.expect_continue_; }
+    static void set_peer_subject(Request& r, std::string_view subject) noexcept { r.peer_subject_ = subject; }
 };
 
 }  // namespace weft::http::detail

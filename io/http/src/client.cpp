@@ -21,7 +21,11 @@ constexpr std::size_t kDrainLimit = 64 * 1024;
 
 }  // namespace
 
-Client::Client(ClientOptions options) : pool_(std::make_shared<detail::ConnectionPool>(std::move(options))) {}
+Client::Client(ClientOptions options) {
+    if (options.cert_file.empty() != options.key_file.empty())
+        throw UsageError("weft::http::ClientOptions: a client certificate needs both cert_file and key_file");
+    pool_ = std::make_shared<detail::ConnectionPool>(std::move(options));
+}
 
 Client::~Client() = default;
 

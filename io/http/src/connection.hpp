@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -61,6 +62,8 @@ public:
           cap_(kInitialBuffer),
           buf_(new char[kInitialBuffer]) {
         out_.reserve(4 * 1024);
+        // (A view into the stream's state, which stays put while the stream lives.)
+        if constexpr (std::is_same_v<S, tls::Stream>) RequestAccess::set_peer_subject(request_, stream_.peer_subject());
     }
 
     /// Serves the connection until the client leaves, a limit closes it, or the server stops.

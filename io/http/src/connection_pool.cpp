@@ -40,7 +40,11 @@ Semaphore* ConnectionPool::host_limit(const std::string& origin) {
 const tls::Context& ConnectionPool::tls_context() {
     // A CA file that cannot be loaded throws here (TlsError naming it), and again next time.
     std::call_once(tls_once_, [this] {
-        tls_ = tls::Context::client({.verify = options_.verify, .ca_file = options_.ca_file, .alpn = {"http/1.1"}});
+        tls_ = tls::Context::client({.verify = options_.verify,
+                                     .ca_file = options_.ca_file,
+                                     .alpn = {"http/1.1"},
+                                     .cert_file = options_.cert_file,
+                                     .key_file = options_.key_file});
     });
     return tls_;
 }

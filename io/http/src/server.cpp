@@ -19,7 +19,13 @@ Server::Server(Router router, ServerOptions options)
     if (o.handler_timeout.count() < 0) throw UsageError("weft::http::ServerOptions: handler_timeout is negative");
     if (o.tls_cert_file.empty() != o.tls_key_file.empty())
         throw UsageError("weft::http::ServerOptions: HTTPS needs both tls_cert_file and tls_key_file");
-    if (!o.tls_cert_file.empty()) impl_->tls = tls::Context::server(o.tls_cert_file, o.tls_key_file);
+    if ((o.tls_client_auth != tls::ClientAuth::none || !o.tls_client_ca_file.empty()) && o.tls_cert_file.empty())
+        throw UsageError("weft::http::ServerOptions: client certificates (tls_client_auth) need HTTPS "
+                         "(tls_cert_file and tls_key_file)");
+    if (!o.tls_cert_file.empty()) {
+        impl_->tls = tls::Context::server(o.tls_cert_file, o.tls_key_file,
+                                          {.client_auth = o.tls_client_auth, .client_ca_file = o.tls_client_ca_file});
+    }
 }
 
 Server::~Server() = default;

@@ -64,6 +64,10 @@ struct ClientOptions {
     // against `ca_file` (PEM) or, if empty, the system's store.
     bool verify = true;
     std::string ca_file{};
+    // https:// only: a client certificate and its key (PEM), shown to servers that ask
+    // (mutual TLS). Both or neither (UsageError).
+    std::string cert_file{};
+    std::string key_file{};
 };
 
 struct RequestOptions {

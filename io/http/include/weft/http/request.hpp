@@ -67,6 +67,9 @@ public:
     int version_minor() const noexcept { return version_minor_; }
     /// Whether the connection stays open after this request (HTTP/1.1 default, Connection:).
     bool keep_alive() const noexcept { return keep_alive_; }
+    /// HTTPS with client certificates (ServerOptions::tls_client_auth): the subject of the
+    /// client's verified certificate, RFC 2253 ("CN=alice,O=example"); "" without one.
+    std::string_view peer_subject() const noexcept { return peer_subject_; }
 
     /// The first value of `name` (case-insensitive), if any.
     std::optional<std::string_view> header(std::string_view name) const noexcept;
@@ -116,6 +119,7 @@ private:
     std::size_t param_count_ = 0;
     std::string_view pending_;  // the rest of a piece read_body() has not copied out yet
     detail::BodySource* body_source_ = nullptr;
+    std::string_view peer_subject_;  // the connection's (kept by reset())
 
 public:
     // Router use: binds a path parameter (at most 8 per pattern).

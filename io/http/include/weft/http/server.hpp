@@ -45,6 +45,7 @@
 #include <weft/http/router.hpp>
 #include <weft/net/address.hpp>
 #include <weft/task.hpp>
+#include <weft/tls/context.hpp>
 
 namespace weft::http {
 
@@ -65,6 +66,10 @@ struct ServerOptions {
     /// TLS: when both are set the server speaks HTTPS (PEM files).
     std::string tls_cert_file{};
     std::string tls_key_file{};
+    /// HTTPS with client certificates (mutual TLS, tls::ClientAuth): optional or required,
+    /// verified against tls_client_ca_file; a handler reads Request::peer_subject().
+    tls::ClientAuth tls_client_auth = tls::ClientAuth::none;
+    std::string tls_client_ca_file{};
 };
 
 class Server {
