@@ -377,14 +377,22 @@ void Worker::schedule_woken(TaskHeader* task) {
 // the same tick wake in the order they went to sleep). One by one they would run newest
 // first: each takes the LIFO slot and pushes the one before onto the queue, which pops newest
 // first. So they are placed newest first instead: the first woken ends in the LIFO slot, and
-// the rest pop in order after it.
+// the rest pop in order after it. As many as the queue has room for go there (a full queue
+// would spill its oldest, the last woken, to the injection queue); the rest go to the back of
+// the round, in order, after them.
 class Worker::LoopWakes {
 public:
     explicit LoopWakes(Worker& worker) noexcept : worker_(worker) { worker_.collecting_loop_wakes_ = true; }
     ~LoopWakes() {
         worker_.collecting_loop_wakes_ = false;
         std::vector<TaskHeader*>& woken = worker_.loop_wakes_;
-        for (std::size_t i = woken.size(); i-- > 0;) worker_.schedule_woken(woken[i]);
+        if (woken.empty()) return;
+        // schedule_woken pushes one task per call but the first, and one more if the LIFO
+        // slot is taken.
+        std::int64_t room = worker_.queue_.room() + 1 - (worker_.lifo_ ? 1 : 0);
+        std::size_t here = room > 0 ? std::min(woken.size(), static_cast<std::size_t>(room)) : 0;
+        for (std::size_t i = here; i < woken.size(); ++i) worker_.next_round_.push_back(woken[i]);
+        for (std::size_t i = here; i-- > 0;) worker_.schedule_woken(woken[i]);
         woken.clear();
     }
     LoopWakes(const LoopWakes&) = delete;

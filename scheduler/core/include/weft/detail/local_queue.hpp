@@ -133,6 +133,10 @@ public:
         bottom_.store(b - 1, memory_order_relaxed);
         return true;
     }
+    // Pushes that fit before the ring is full (owner only; a stale top_ only under-counts).
+    std::int64_t room() const noexcept {
+        return kCapacity - (bottom_.load(memory_order_relaxed) - top_.load(memory_order_relaxed));
+    }
     bool private_empty() const noexcept {
         return bottom_.load(memory_order_relaxed) == split_.load(memory_order_relaxed);
     }
