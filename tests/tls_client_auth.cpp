@@ -273,3 +273,52 @@ TEST_CASE("tls_client_auth: weft client with a certificate -> openssl s_server -
     INFO(without);
     CHECK(starts_with(without, "error: "));
 }
+
+// A client that resumes its session (as curl and browsers do) against a server that verifies
+// client certificates: OpenSSL refuses to resume without a session id context, failing the
+// second handshake. `openssl s_client -sess_out` then `-sess_in`, with a client certificate.
+weft::Task<std::string> s_client_resumes(std::string session_file) {
+    const auto& certs = test::shared_test_certs();
+    TcpListener listener = TcpListener::bind(SocketAddress::ip("127.0.0.1", 0));
+    std::string transcript;
+    tls::Context server_ctx = server_context(tls::ClientAuth::required);  // one server: its session cache
+    for (int round = 0; round < 2; ++round) {
+        auto server = weft::spawn(serve_one(listener, server_ctx));
+        std::vector<std::string> argv = {"openssl",
+                                         "s_client",
+                                         "-connect",
+                                         "127.0.0.1:" + std::to_string(listener.local_address().port()),
+                                         "-CAfile",
+                                         certs.ca_file,
+                                         "-verify_return_error",
+                                         "-cert",
+                                         certs.client_cert_file,
+                                         "-key",
+                                         certs.client_key_file,
+                                         "-tls1_2",
+                                         round == 0 ? "-sess_out" : "-sess_in",
+                                         session_file};
+        auto client = weft::process::spawn(argv, {.in = Stdio::null, .out = Stdio::pipe, .err = Stdio::merge});
+        std::string output;
+        {
+            auto scope = weft::timeout(20s);
+            char buf[4096];
+            while (std::size_t n = co_await client.out().read(buf, sizeof buf)) output.append(buf, n);
+            co_await client.wait();
+        }
+        std::string saw = co_await server;
+        transcript += "round " + std::to_string(round) + ": server saw [" + saw + "]";
+        transcript += output.find("Reused, TLSv1.2") != std::string::npos ? " reused" : " new";
+        transcript += output.find("hello CN=weft test client,O=weft") != std::string::npos ? " greeted\n" : " -\n";
+    }
+    co_return transcript;
+}
+
+TEST_CASE("tls_client_auth: a client that resumes its session is accepted again, resumed", "[tls][mtls][interop]") {
+    REQUIRE_OPENSSL();
+    const std::string session_file = test::shared_test_certs().dir + "/s_client.session";
+    std::string transcript = weft::run(s_client_resumes(session_file));
+    CHECK(transcript ==
+          "round 0: server saw [CN=weft test client,O=weft] new greeted\n"
+          "round 1: server saw [CN=weft test client,O=weft] reused greeted\n");
+}

@@ -114,6 +114,11 @@ Context Context::server(const std::string& cert_file, const std::string& key_fil
                 : "tls::Context::server: client_ca_file is set but client_auth is none (set optional or " "required)");
     auto state = new_state(false);
     use_certificate(state->ctx, "tls::Context::server", cert_file, key_file);
+    // Sessions are resumed only within this id's context; with client certificates verified,
+    // OpenSSL fails a resumption handshake outright when none is set (curl and browsers resume).
+    static constexpr unsigned char kSessionContext[] = {'w', 'e', 'f', 't'};
+    if (SSL_CTX_set_session_id_context(state->ctx, kSessionContext, sizeof kSessionContext) != 1)
+        detail::throw_tls_error("tls::Context::server: SSL_CTX_set_session_id_context");
     if (options.client_auth != ClientAuth::none) {
         const std::string& ca = options.client_ca_file;
         if (SSL_CTX_load_verify_locations(state->ctx, ca.c_str(), nullptr) != 1)
