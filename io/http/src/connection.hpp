@@ -455,9 +455,18 @@ private:
         co_return true;
     }
 
+    // Write by write, keeping what has not gone out: a flush interrupted by the handler's
+    // timeout (it flushes earlier responses before a body read: fill_body_buffer) leaves out_
+    // holding exactly the unsent rest, so the 503 then follows it and no byte goes out twice.
+    // (Over TLS an interrupted write breaks the stream: the connection then just closes.)
     Task<void> flush() {
-        if (out_.empty()) co_return;
-        co_await stream_.write_all(out_.data(), out_.size());
+        std::size_t sent = 0;
+        try {
+            while (sent < out_.size()) sent += co_await stream_.write(out_.data() + sent, out_.size() - sent);
+        } catch (...) {
+            out_.erase(0, sent);
+            throw;
+        }
         out_.clear();
         if (out_.capacity() > 1024 * 1024) out_.shrink_to_fit();
     }
