@@ -296,6 +296,7 @@ weft::Task<std::string> s_client_resumes(std::string session_file) {
                                          "-key",
                                          certs.client_key_file,
                                          "-tls1_2",
+                                         "-ign_eof",
                                          round == 0 ? "-sess_out" : "-sess_in",
                                          session_file};
         auto client = weft::process::spawn(argv, {.in = Stdio::null, .out = Stdio::pipe, .err = Stdio::merge});
