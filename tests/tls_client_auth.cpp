@@ -203,9 +203,8 @@ weft::Task<std::string> s_client_with_cert(bool with_cert) {
     std::string output;
     {
         auto scope = weft::timeout(20s);
-        char buf[4096];
-        while (std::size_t n = co_await client.out().read(buf, sizeof buf)) output.append(buf, n);
-        co_await client.wait();
+        weft::process::Output finished = co_await client.communicate();
+        output = std::move(finished.out);
     }
     std::string saw = co_await server;
     co_return saw + "|" + output;
@@ -303,9 +302,8 @@ weft::Task<std::string> s_client_resumes(std::string session_file) {
         std::string output;
         {
             auto scope = weft::timeout(20s);
-            char buf[4096];
-            while (std::size_t n = co_await client.out().read(buf, sizeof buf)) output.append(buf, n);
-            co_await client.wait();
+            weft::process::Output finished = co_await client.communicate();
+            output = std::move(finished.out);
         }
         std::string saw = co_await server;
         transcript += "round " + std::to_string(round) + ": server saw [" + saw + "]";

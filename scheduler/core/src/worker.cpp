@@ -391,7 +391,7 @@ public:
         // slot is taken.
         std::int64_t room = worker_.queue_.room() + 1 - (worker_.lifo_ ? 1 : 0);
         std::size_t here = room > 0 ? std::min(woken.size(), static_cast<std::size_t>(room)) : 0;
-        for (std::size_t i = here; i < woken.size(); ++i) worker_.next_round_.push_back(woken[i]);
+        for (std::size_t i = here; i < woken.size(); ++i) worker_.push_last(woken[i]);
         for (std::size_t i = here; i-- > 0;) worker_.schedule_woken(woken[i]);
         woken.clear();
     }
