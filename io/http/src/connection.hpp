@@ -258,13 +258,11 @@ private:
             } else {
                 bool failed = false;
                 try {
-                    if (options_.handler_timeout.count() == 0) {
-                        Response r = co_await (*match.handler)(request_);
-                        response = std::move(r);
-                    } else {
-                        Response r = co_await run_handler_with_timeout(*match.handler);
-                        response = std::move(r);
-                    }
+                    Task<Response> call = options_.handler_timeout.count() == 0
+                                              ? (*match.handler)(request_)
+                                              : run_handler_with_timeout(*match.handler);
+                    Response r = co_await std::move(call);
+                    response = std::move(r);
                 } catch (const HandlerTimedOut&) {
                     spdlog::warn("weft::http: handler for {} {} still running after handler_timeout ({} ms): 503",
                                  request_.method_name(), request_.target(), options_.handler_timeout.count());
@@ -323,18 +321,13 @@ private:
 
     // The handler inside the handler_timeout scope: HandlerTimedOut if that scope expired.
     Task<Response> run_handler_with_timeout(const Handler& handler) {
-        bool timed_out = false;
-        {
-            auto scope = timeout(options_.handler_timeout);
-            try {
-                co_return co_await handler(request_);
-            } catch (const TimeoutError& e) {
-                if (e.scope() != &scope) throw;
-                timed_out = true;
-            }
+        auto scope = timeout(options_.handler_timeout);
+        try {
+            co_return co_await handler(request_);
+        } catch (const TimeoutError& e) {
+            if (e.scope() != &scope) throw;
         }
-        if (timed_out) throw HandlerTimedOut{};
-        co_return Response{};  // (unreachable)
+        throw HandlerTimedOut{};
     }
 
     // The handler left (some of) the body unread: skip it, unless that means asking a client

@@ -109,9 +109,8 @@ Context Context::server(const std::string& cert_file, const std::string& key_fil
     if ((options.client_auth == ClientAuth::none) != options.client_ca_file.empty())
         throw UsageError(
             options.client_ca_file.empty()
-                ? "tls::Context::server: client_auth needs client_ca_file (the CAs client certificates " "must chain "
-                                                                                                         "to)"
-                : "tls::Context::server: client_ca_file is set but client_auth is none (set optional or " "required)");
+                ? "tls::Context::server: client_auth needs client_ca_file (the CAs client certificates must chain to)"
+                : "tls::Context::server: client_ca_file is set but client_auth is none (set optional or required)");
     auto state = new_state(false);
     use_certificate(state->ctx, "tls::Context::server", cert_file, key_file);
     // Sessions are resumed only within this id's context; with client certificates verified,
