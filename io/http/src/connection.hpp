@@ -48,8 +48,11 @@ inline constexpr std::size_t kInitialBuffer = 8 * 1024;
 inline constexpr std::size_t kBodyBuffer = 64 * 1024;
 inline constexpr std::size_t kFlushAt = 64 * 1024;  // flush a batch's responses early past this
 inline constexpr std::size_t kMinRead = 2 * 1024;   // compact when less room than this is left
-inline constexpr std::chrono::milliseconds kLinger{2000};  // linger(): at most this long...
-inline constexpr std::size_t kLingerBytes = 1 << 20;       // ...and this many bytes
+// linger(): at most this long, and this many bytes. A client that sends a whole body before
+// it reads (Python's http.client, most scripts) sees a 413 only if the body is drained: 64 MiB
+// covers the uploads such clients make, and the time bounds the rest.
+inline constexpr std::chrono::milliseconds kLinger{2000};
+inline constexpr std::size_t kLingerBytes = std::size_t{64} << 20;
 
 template <class S>
 class Connection final : public BodySource {
