@@ -284,3 +284,28 @@ TEST_CASE("http_server timeouts: a handler's own deadline is a 500; one that cat
 TEST_CASE("http_server: a negative handler_timeout is refused", "[http][server][limits]") {
     CHECK_THROWS_AS(weft::http::Server(Router{}, {.handler_timeout = -1s}), weft::UsageError);
 }
+
+TEST_CASE("http_server timeouts: milliseconds::max() in every timeout means never, not at once",
+          "[http][server][limits][forever]") {
+    std::atomic<int> saw_timeout{0};
+    constexpr auto forever = std::chrono::milliseconds::max();
+    std::string out = test::with_server(
+        slow_routes(&saw_timeout),
+        {.header_read_timeout = forever,
+         .keep_alive_timeout = forever,
+         .body_read_timeout = forever,
+         .handler_timeout = forever},
+        [](std::uint16_t port) -> weft::Task<std::string> {
+            // A handler of an hour (on the paused clock) on a second request of the connection.
+            co_return co_await test::exchange(port,
+                                              "GET /sleep/10 HTTP/1.1\r\nHost: t\r\n\r\n"
+                                              "GET /sleep/3600000 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        },
+        test::paused_clock());
+    auto responses = test::split_responses(out);
+    REQUIRE(responses.size() == 2);
+    CHECK(status_line(responses[0]) == "HTTP/1.1 200 OK");
+    CHECK(status_line(responses[1]) == "HTTP/1.1 200 OK");
+    CHECK(responses[1].find("slept 3600000") != std::string::npos);
+    CHECK(saw_timeout.load() == 0);
+}

@@ -1,5 +1,6 @@
 #include <weft/http/client.hpp>
 
+#include <weft/detail/deadline_after.hpp>
 #include <weft/error.hpp>
 #include <weft/http/errors.hpp>
 #include <weft/http/status.hpp>
@@ -68,7 +69,8 @@ Task<ClientResponse> Client::request(Method method, std::string url_text, Reques
     std::shared_ptr<detail::ConnectionPool> pool = pool_;
     const ClientOptions& client_options = pool->options();
     detail::Deadlines deadlines{.read = client_options.read_timeout};
-    if (client_options.total_timeout.count() > 0) deadlines.total = weft::now() + client_options.total_timeout;
+    if (client_options.total_timeout.count() > 0)
+        deadlines.total = weft::detail::deadline_after(weft::now(), client_options.total_timeout);
     const unsigned max_redirects = options.max_redirects.value_or(client_options.max_redirects);
 
     for (unsigned redirects = 0;; ++redirects) {

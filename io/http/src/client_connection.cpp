@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <optional>
 
+#include <weft/detail/deadline_after.hpp>
 #include <weft/http/errors.hpp>
 #include <weft/io_error.hpp>
 #include <weft/resolve.hpp>
@@ -25,7 +26,7 @@ struct Limit {
 
 Limit limit_of(std::chrono::milliseconds own, RequestTimeout::Phase phase, const Deadlines& deadlines) {
     Limit limit;
-    if (own.count() > 0) limit = {weft::now() + own, phase};
+    if (own.count() > 0) limit = {weft::detail::deadline_after(weft::now(), own), phase};
     if (deadlines.total != Clock::time_point{} && deadlines.total < limit.when) {
         limit = {deadlines.total, RequestTimeout::Phase::total};
     }

@@ -25,6 +25,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <weft/detail/deadline_after.hpp>
 #include <weft/error.hpp>
 #include <weft/http/http_error.hpp>
 #include <weft/http/request.hpp>
@@ -157,9 +158,10 @@ private:
             bool partial = begin_ < end_;
             Clock::time_point deadline;
             if (partial) {
-                deadline = head_started_ + options_.header_read_timeout;
+                deadline = weft::detail::deadline_after(head_started_, options_.header_read_timeout);
             } else {
-                deadline = now() + (first ? options_.header_read_timeout : options_.keep_alive_timeout);
+                deadline = weft::detail::deadline_after(
+                    now(), first ? options_.header_read_timeout : options_.keep_alive_timeout);
             }
             // Waiting for a request: a graceful stop may close us here (server_state.hpp).
             node_->state.store(kIdle);

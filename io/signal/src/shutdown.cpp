@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <weft/detail/deadline_after.hpp>
 #include <weft/error.hpp>
 #include <weft/sleep.hpp>
 #include <weft/timeout.hpp>
@@ -52,7 +53,7 @@ Task<ShutdownReport> Shutdown::run(std::chrono::milliseconds grace) {
 
     ShutdownReport report;
     report.cancelled = tasks.size();
-    Clock::time_point deadline = now() + grace;
+    Clock::time_point deadline = weft::detail::deadline_after(now(), grace);
     {
         auto scope = timeout_at(deadline);
         for (auto& task : tasks) {

@@ -11,6 +11,7 @@
 
 #include <weft/detail/context.hpp>
 #include <weft/detail/context_inherit.hpp>
+#include <weft/detail/deadline_after.hpp>
 #include <weft/detail/parked_waits.hpp>
 #include <weft/detail/task_trace.hpp>
 #include <weft/error.hpp>
@@ -127,7 +128,7 @@ void RuntimeCore::shutdown() {
 void RuntimeCore::begin_drain() noexcept {
     std::lock_guard lock(drain_mutex_);
     if (phase() != kRunning) return;
-    drain_deadline_ = std::chrono::steady_clock::now() + options_.shutdown_grace;
+    drain_deadline_ = deadline_after(std::chrono::steady_clock::now(), options_.shutdown_grace);
     phase_.store(kDraining, memory_order_seq_cst);
     // Every worker's next spawn takes the full path (the inline spawn path does not look at
     // the phase), which marks it or, once stopping, refuses it. Counting as idle is the reason

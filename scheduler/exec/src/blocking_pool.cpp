@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <weft/detail/bridge_call.hpp>
+#include <weft/detail/deadline_after.hpp>
 #include <weft/error.hpp>
 
 #include "cpu_affinity.hpp"
@@ -106,7 +107,7 @@ void BlockingPool::Shared::thread_main(std::uint64_t id) {
 
 bool BlockingPool::Shared::wait_for_work(std::unique_lock<std::mutex>& lock) {
     ++idle;
-    const auto deadline = std::chrono::steady_clock::now() + keep_alive;
+    const auto deadline = detail::deadline_after(std::chrono::steady_clock::now(), keep_alive);
     for (;;) {
         bool timed_out = work_cv.wait_until(lock, deadline) == std::cv_status::timeout;
         if (notified > 0) {  // the submitter already took one thread off `idle`: us

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <weft/detail/deadline_after.hpp>
 #include <weft/error.hpp>
 
 namespace weft::detail {
@@ -104,7 +105,7 @@ void ExecutorBridge::shutdown() noexcept {
     if (shut_down_) return;
     shut_down_ = true;
     using Clock = std::chrono::steady_clock;
-    const auto deadline = Clock::now() + shutdown_timeout_;
+    const auto deadline = detail::deadline_after(Clock::now(), shutdown_timeout_);
 
     // 1-2. Close, abandon what has not started, drop the pool's queue.
     inflight_->close();

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include <weft/detail/completion_set.hpp>
+#include <weft/detail/deadline_after.hpp>
 #include <weft/join_handle.hpp>
 #include <weft/sleep.hpp>
 #include <weft/task.hpp>
@@ -64,7 +65,7 @@ Task<WaitResult> wait_headers(std::vector<TaskHeader*> tasks, ReturnWhen when,
 
 template <class Rep, class Period>
 Clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout) {
-    return now() + std::chrono::duration_cast<Clock::duration>(timeout);
+    return deadline_after(now(), timeout);
 }
 
 }  // namespace detail

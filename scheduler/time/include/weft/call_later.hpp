@@ -11,6 +11,7 @@
 #include <functional>
 #include <utility>
 
+#include <weft/detail/deadline_after.hpp>
 #include <weft/join_handle.hpp>
 #include <weft/sleep.hpp>
 #include <weft/spawn.hpp>
@@ -43,7 +44,7 @@ inline TimerHandle call_at(Clock::time_point when, std::function<void()> callbac
 
 template <class Rep, class Period>
 TimerHandle call_later(std::chrono::duration<Rep, Period> delay, std::function<void()> callback) {
-    return call_at(now() + std::chrono::duration_cast<Clock::duration>(delay), std::move(callback));
+    return call_at(detail::deadline_after(now(), delay), std::move(callback));
 }
 
 }  // namespace weft

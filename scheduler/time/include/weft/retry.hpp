@@ -39,6 +39,7 @@
 #include <utility>
 
 #include <weft/detail/awaitable.hpp>
+#include <weft/detail/deadline_after.hpp>
 #include <weft/error.hpp>
 #include <weft/sleep.hpp>
 #include <weft/task.hpp>
@@ -131,7 +132,7 @@ Task<T> retry_task(Fn fn, RetryPolicy policy) {
     check_retry_policy(policy);
     if (!policy.deadline) co_return co_await retry_loop<T>(fn, policy, std::nullopt);
     // The deadline is wait_for's: the loop sees a plain CancelledError, the caller TimeoutError.
-    const Clock::time_point deadline = now() + *policy.deadline;
+    const Clock::time_point deadline = detail::deadline_after(now(), *policy.deadline);
     co_return co_await wait_for(retry_loop<T>(fn, policy, deadline), *policy.deadline);
 }
 }  // namespace detail

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <coroutine>
 
+#include <weft/detail/deadline_after.hpp>
 #include <weft/detail/timer.hpp>
 
 namespace weft {
@@ -42,7 +43,7 @@ inline SleepAwaiter sleep_until(Clock::time_point deadline) noexcept { return Sl
 
 template <class Rep, class Period>
 SleepAwaiter sleep(std::chrono::duration<Rep, Period> duration) {
-    return SleepAwaiter(now() + std::chrono::duration_cast<Clock::duration>(duration));
+    return SleepAwaiter(detail::deadline_after(now(), duration));  // (saturates: see there)
 }
 
 }  // namespace weft

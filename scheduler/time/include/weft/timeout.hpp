@@ -41,6 +41,7 @@
 #include <utility>
 
 #include <weft/detail/awaitable.hpp>
+#include <weft/detail/deadline_after.hpp>
 #include <weft/detail/timer.hpp>
 #include <weft/error.hpp>
 #include <weft/join_handle.hpp>
@@ -112,7 +113,7 @@ inline TimeoutScope timeout_at(Clock::time_point deadline) { return TimeoutScope
 
 template <class Rep, class Period>
 TimeoutScope timeout(std::chrono::duration<Rep, Period> duration) {
-    return TimeoutScope(now() + std::chrono::duration_cast<Clock::duration>(duration));
+    return TimeoutScope(detail::deadline_after(now(), duration));  // (saturates: see there)
 }
 
 namespace detail {
@@ -122,7 +123,7 @@ inline constexpr bool wait_for_refused = false;
 // wait_for's coroutine: owns the awaitable in its frame (moved or copied in by wait_for).
 template <class R, class A, class Rep, class Period>
 Task<R> wait_for_owned(A awaitable, std::chrono::duration<Rep, Period> duration) {
-    TimeoutScope deadline = TimeoutScopes::converting(now() + std::chrono::duration_cast<Clock::duration>(duration));
+    TimeoutScope deadline = TimeoutScopes::converting(detail::deadline_after(now(), duration));
     try {
         if constexpr (std::is_void_v<R>) {
             co_await std::move(awaitable);
