@@ -134,8 +134,55 @@ weft::Task<bool> cancel_a_gatherer(Tally* tally) {
     } catch (const weft::CancelledError&) {
         threw = true;
     }
-    while (tally->cleanups.load() < 2) co_await weft::yield_now();  // the children unwind
-    co_return threw;
+    co_return threw && tally->cleanups.load() == 2;  // the children unwound before the gather ended
+}
+
+// Cancelled, it cleans up for 50 ms (awaited: a flush, a ROLLBACK), writing to `log`, a local of
+// the gathering task's frame.
+weft::Task<int> slow_to_unwind(std::string* log, std::chrono::milliseconds cleanup) {
+    bool cancelled = false;
+    try {
+        co_await weft::sleep(1h);
+    } catch (const weft::CancelledError&) {
+        cancelled = true;
+    }
+    if (cancelled) {
+        co_await weft::sleep(cleanup);
+        *log += "cleaned;";
+        throw weft::CancelledError();
+    }
+    co_return 1;
+}
+
+struct GatherCancelled {
+    bool threw = false;
+    std::string log_when_gather_threw;
+    std::int64_t at_ms = -1;
+};
+
+weft::Task<void> gather_with_a_local_log(GatherCancelled* out) {
+    std::string log;
+    const auto start = weft::now();
+    try {
+        co_await weft::gather(slow_to_unwind(&log, 50ms), slow_to_unwind(&log, 30ms));
+    } catch (const weft::CancelledError&) {
+        out->threw = true;
+        out->log_when_gather_threw = log;
+        out->at_ms = test::ms_since(start);
+        throw;
+    }
+}
+
+weft::Task<GatherCancelled> cancel_a_gatherer_whose_children_unwind_slowly() {
+    GatherCancelled out;
+    auto gatherer = weft::spawn(gather_with_a_local_log(&out));
+    co_await weft::sleep(10ms);
+    gatherer.cancel();
+    try {
+        co_await gatherer;
+    } catch (const weft::CancelledError&) {
+    }
+    co_return out;
 }
 
 weft::Task<std::vector<int>> gather_nothing() { co_return co_await weft::gather(std::vector<weft::Task<int>>{}); }
@@ -227,6 +274,35 @@ weft::Task<WaitRun> wait_first_completed(Tally* tally) {
         } catch (const weft::CancelledError&) {
             ++out.pending_cancelled;
         }
+    }
+    co_return out;
+}
+
+// Task 0 is cancelled at 10 ms, task 1 fails at 50 ms: a cancellation is no exception here.
+weft::Task<WaitRun> wait_first_exception_past_a_cancelled_task() {
+    const auto start = weft::now();
+    WaitRun out;
+    std::vector<weft::JoinHandle<int>> handles;
+    handles.push_back(weft::spawn(after(1h, 0)));
+    handles.push_back(weft::spawn([]() -> weft::Task<int> {
+        co_await weft::sleep(50ms);
+        throw std::runtime_error("real");
+    }()));
+    handles.push_back(weft::spawn(after(1h, 2)));
+    auto canceller = weft::spawn([](weft::JoinHandle<int>* victim) -> weft::Task<void> {
+        co_await weft::sleep(10ms);
+        victim->cancel();
+    }(&handles[0]));
+    auto result = co_await weft::wait(handles, weft::FIRST_EXCEPTION);
+    out.done = result.done;
+    out.pending = result.pending;
+    out.at_ms = test::ms_since(start);
+    co_await std::move(canceller);
+    for (auto& handle : handles) handle.cancel();
+    co_await weft::wait(handles);
+    try {
+        co_await handles[1];
+    } catch (const std::runtime_error&) {
     }
     co_return out;
 }
@@ -385,6 +461,13 @@ TEST_CASE("cancelling a gathering task cancels its unfinished children", "[gathe
     CHECK(tally.cleanups == 2);
 }
 
+TEST_CASE("a cancelled gather returns only after its children have finished unwinding (asyncio)", "[gather]") {
+    GatherCancelled out = weft::run(cancel_a_gatherer_whose_children_unwind_slowly(), test::paused_clock());
+    CHECK(out.threw);
+    CHECK(out.log_when_gather_threw == "cleaned;cleaned;");  // both children done, in the frame's lifetime
+    CHECK(out.at_ms == 10 + 50);
+}
+
 TEST_CASE("gather of nothing is empty", "[gather]") {
     CHECK(weft::run(gather_nothing(), test::paused_clock()).empty());
 }
@@ -426,6 +509,13 @@ TEST_CASE("wait(FIRST_EXCEPTION) returns at the first failure", "[gather][wait]"
     CHECK(out.pending == std::vector<std::size_t>{1});
     CHECK(out.at_ms == 20);
     CHECK(out.all_cancelled_flags);
+}
+
+TEST_CASE("wait(FIRST_EXCEPTION) goes on past a cancelled task, as asyncio does", "[gather][wait]") {
+    WaitRun out = weft::run(wait_first_exception_past_a_cancelled_task(), test::paused_clock());
+    CHECK(out.done == std::vector<std::size_t>{0, 1});
+    CHECK(out.pending == std::vector<std::size_t>{2});
+    CHECK(out.at_ms == 50);
 }
 
 TEST_CASE("wait(ALL_COMPLETED) lists every task in completion order", "[gather][wait]") {

@@ -181,6 +181,114 @@ weft::Task<std::pair<bool, int>> cancel_the_waiter(Tally* tally) {
     co_return std::pair{threw, tally->cleanups.load()};
 }
 
+// ---- asyncio's shutting-down rules -------------------------------------------------------------
+
+// Cancelled, its cleanup fails.
+weft::Task<void> fails_when_cancelled() {
+    bool cancelled = false;
+    try {
+        co_await weft::sleep(1h);
+    } catch (const weft::CancelledError&) {
+        cancelled = true;
+    }
+    if (cancelled) throw std::runtime_error("cleanup failed");
+}
+
+weft::Task<void> group_whose_member_fails_on_cancel() {
+    co_await weft::TaskGroup::run([](weft::TaskGroup& group) -> weft::Task<void> {
+        group.spawn(fails_when_cancelled()).detach();
+        co_return;
+    });
+}
+
+// The waiting task is cancelled; a member's cleanup fails: the ExceptionGroup, not CancelledError.
+weft::Task<std::vector<std::string>> cancel_a_waiter_whose_member_fails() {
+    auto waiter = weft::spawn(group_whose_member_fails_on_cancel());
+    co_await weft::sleep(10ms);
+    waiter.cancel();
+    try {
+        co_await waiter;
+    } catch (const weft::ExceptionGroup& group) {
+        co_return messages(group);
+    } catch (const weft::CancelledError&) {
+        co_return std::vector<std::string>{"CancelledError"};
+    }
+    co_return std::vector<std::string>{};
+}
+
+weft::Task<void> count_run(int* ran) {
+    ++*ran;
+    co_return;
+}
+
+struct Refusals {
+    int refused_while_failing = 0;
+    int refused_when_finished = 0;
+    bool group_failed = false;
+    int late_ran = 0;
+    int member_cancelled_at_spawn = 0;
+};
+
+weft::Task<Refusals> spawn_into_a_failed_then_finished_group() {
+    Refusals out;
+    weft::TaskGroup group;
+    group.spawn(fail_after(1ms, "first")).detach();
+    co_await weft::sleep(5ms);  // it has failed: the group is shutting down
+    try {
+        group.spawn(count_run(&out.late_ran)).detach();
+    } catch (const weft::UsageError&) {
+        ++out.refused_while_failing;
+    }
+    try {
+        co_await group.wait();
+    } catch (const weft::ExceptionGroup&) {
+        out.group_failed = true;
+    }
+    try {
+        group.spawn(count_run(&out.late_ran)).detach();
+    } catch (const weft::UsageError&) {
+        ++out.refused_when_finished;
+    }
+    co_await weft::sleep(5ms);
+    co_return out;
+}
+
+// A member spawning after a sibling failed. Its cancellation delivered (it caught it), the
+// spawn is a UsageError, as asyncio's RuntimeError; with a cancellation still pending (not
+// delivered yet), the spawn delivers it: a CancelledError, not a failure of its own.
+weft::Task<Refusals> member_spawns_while_the_group_fails() {
+    Refusals out;
+    try {
+        co_await weft::TaskGroup::run([&out](weft::TaskGroup& group) -> weft::Task<void> {
+            group.spawn(fail_after(1ms, "first")).detach();
+            group
+                .spawn([](weft::TaskGroup& group, Refusals* out) -> weft::Task<void> {
+                    try {
+                        co_await weft::sleep(5ms);  // cancelled at 1 ms
+                    } catch (const weft::CancelledError&) {
+                    }
+                    try {
+                        group.spawn(count_run(&out->late_ran)).detach();
+                    } catch (const weft::UsageError&) {
+                        ++out->refused_while_failing;
+                    }
+                    group.cancel();  // a cancellation pending for this member again
+                    try {
+                        group.spawn(count_run(&out->late_ran)).detach();
+                    } catch (const weft::CancelledError&) {
+                        ++out->member_cancelled_at_spawn;
+                        throw;
+                    }
+                }(group, &out))
+                .detach();
+            co_return;
+        });
+    } catch (const weft::ExceptionGroup& group) {
+        out.group_failed = messages(group) == std::vector<std::string>{"first"};
+    }
+    co_return out;
+}
+
 // ---- many workers
 // ---------------------------------------------------------------------------------
 
@@ -281,4 +389,25 @@ TEST_CASE("TaskGroup with many members on many workers", "[task_group]") {
     std::atomic<int> finished_with_failures{0};
     const auto failures = weft::run(big_group_with_failures(count, &finished_with_failures), {.workers = workers});
     CHECK(failures == static_cast<std::size_t>((count + 999) / 1000));
+}
+
+TEST_CASE("TaskGroup: members' failures win over the waiter's cancellation (asyncio)", "[task_group]") {
+    CHECK(weft::run(cancel_a_waiter_whose_member_fails(), test::paused_clock()) ==
+          std::vector<std::string>{"cleanup failed"});
+}
+
+TEST_CASE("TaskGroup: spawn into a failed or finished group throws UsageError; the task never runs", "[task_group]") {
+    Refusals out = weft::run(spawn_into_a_failed_then_finished_group(), test::paused_clock());
+    CHECK(out.refused_while_failing == 1);
+    CHECK(out.group_failed);
+    CHECK(out.refused_when_finished == 1);
+    CHECK(out.late_ran == 0);
+}
+
+TEST_CASE("TaskGroup: a member spawning while the group fails gets its cancellation", "[task_group]") {
+    Refusals out = weft::run(member_spawns_while_the_group_fails(), test::paused_clock());
+    CHECK(out.refused_while_failing == 1);
+    CHECK(out.member_cancelled_at_spawn == 1);
+    CHECK(out.group_failed);  // the ExceptionGroup holds only the real failure
+    CHECK(out.late_ran == 0);
 }

@@ -12,6 +12,7 @@ void cancel_unfinished(const std::vector<TaskHeader*>& tasks) noexcept {
 
 Task<void> gather_wait(std::vector<TaskHeader*> tasks, GatherMode mode) {
     std::exception_ptr failure;
+    std::exception_ptr cancellation;
     {
         CompletionSet set(tasks);
         try {
@@ -23,10 +24,22 @@ Task<void> gather_wait(std::vector<TaskHeader*> tasks, GatherMode mode) {
                 }
             }
         } catch (...) {
-            cancel_unfinished(tasks);  // the gathering task was cancelled: so are its children
-            throw;
+            // The gathering task was cancelled: so are its children, and (asyncio) the gather
+            // ends only when they have, since they may use what the caller's frame holds.
+            // Further cancellations while they unwind wait for them too.
+            cancellation = std::current_exception();
+        }
+        if (cancellation) {
+            cancel_unfinished(tasks);
+            for (;;) {
+                try {
+                    if (!co_await set.next()) break;
+                } catch (...) {
+                }
+            }
         }
     }
+    if (cancellation) std::rethrow_exception(cancellation);
     if (failure) std::rethrow_exception(failure);
     if (mode == GatherMode::all_then_first_failure) {
         for (TaskHeader* task : tasks) {

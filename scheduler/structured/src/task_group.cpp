@@ -32,8 +32,27 @@ bool is_cancellation(const std::exception_ptr& error) {
 }  // namespace
 
 void GroupState::admit() {
+    {
+        std::lock_guard lock(mutex_);
+        if (!finished_ && !failed_) [[likely]] {
+            ++live_;
+            return;
+        }
+        if (finished_)
+            throw UsageError(
+                "TaskGroup::spawn: the group has finished (its wait() returned); the task was not started");
+    }
+    // Shutting down (asyncio: RuntimeError). A member spawning here has been cancelled with
+    // the group: that cancellation, rather than an error of its own that would fail the group.
+    if (TaskHeader* self = tls_task(); self && cancel_pending(self)) throw_if_cancelled(self);
+    throw UsageError(
+        "TaskGroup::spawn: the group is shutting down (a member failed, or it was cancelled); the task was not "
+        "started");
+}
+
+void GroupState::mark_finished() noexcept {
     std::lock_guard lock(mutex_);
-    ++live_;
+    finished_ = true;
 }
 
 void GroupState::attach(TaskHeader* member) {
@@ -93,6 +112,7 @@ void GroupState::DrainAwaiter::await_resume() {
 }
 
 Task<void> GroupState::wait_all() {
+    FinishOnExit finished_when_done{*this};
     std::exception_ptr cancellation;
     for (;;) {
         try {
@@ -109,8 +129,10 @@ Task<void> GroupState::wait_all() {
         std::lock_guard lock(mutex_);
         errors = errors_;
     }
-    if (cancellation) std::rethrow_exception(cancellation);
+    // asyncio: the members' failures win over the waiter's own cancellation (they would be
+    // lost otherwise: finish() took them from the log).
     if (!errors.empty()) throw ExceptionGroup(std::move(errors));
+    if (cancellation) std::rethrow_exception(cancellation);
 }
 
 }  // namespace detail

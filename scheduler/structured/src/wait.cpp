@@ -29,7 +29,8 @@ Task<WaitResult> wait_headers(std::vector<TaskHeader*> tasks, ReturnWhen when,
                 finished[*index] = true;
                 result.done.push_back(*index);
                 if (when == ReturnWhen::first_completed) break;
-                if (when == ReturnWhen::first_exception && tasks[*index]->exception) break;
+                // (asyncio: a cancelled task is no exception here; a TimeoutError it let out is.)
+                if (when == ReturnWhen::first_exception && tasks[*index]->exception && !tasks[*index]->cancelled) break;
             }
         } catch (const TimeoutError& e) {
             if (!scope || e.scope() != &*scope) throw;  // someone else's deadline

@@ -10,7 +10,11 @@
 // CancelledError cancels every other member (the body included, when using run());
 // once all have finished, wait()/run() throws an ExceptionGroup holding every such
 // failure. If the waiting task is cancelled, the members are cancelled, waited for, and
-// the CancelledError is rethrown. Members run as ordinary spawned tasks on any worker.
+// the CancelledError is rethrown, unless members failed: the ExceptionGroup wins (asyncio).
+// Once a member failed or the group was cancelled it is shutting down, and after wait()
+// returned it is finished: spawn() then throws UsageError (asyncio's RuntimeError) and the
+// task never runs (a member of the group being cancelled gets its CancelledError instead).
+// Members run as ordinary spawned tasks on any worker.
 // Or, without a body task:
 //   weft::TaskGroup group;  group.spawn(x());  auto h = group.spawn(y());
 //   co_await group.wait();                      // then `co_await h` returns at once
@@ -38,12 +42,13 @@ namespace detail {
 // Shared by a TaskGroup and its members, so members may outlive the group object.
 class GroupState {
 public:
-    void admit();                                  // a member is about to be spawned
+    void admit();  // a member is about to be spawned; UsageError if the group is shutting down or finished
     void attach(TaskHeader* member);               // the member started running
     void finish(TaskHeader* member, std::exception_ptr error) noexcept;
     void cancel_members() noexcept;
     std::size_t live() noexcept;
     Task<void> wait_all();
+    void mark_finished() noexcept;  // wait_all() is returning: no more members
 
     class DrainAwaiter {
     public:
@@ -57,11 +62,17 @@ public:
     };
 
 private:
+    struct FinishOnExit {
+        GroupState& state;
+        ~FinishOnExit() { state.mark_finished(); }
+    };
+
     std::mutex mutex_;
     std::vector<TaskHeader*> running_;  // attached members; each removes itself in finish()
     std::vector<std::exception_ptr> errors_;
     std::size_t live_ = 0;
-    bool failed_ = false;
+    bool failed_ = false;    // a member failed, or the group was cancelled: it is shutting down
+    bool finished_ = false;  // wait_all() returned
     bool waiting_ = false;
     Waker waiter_;
 };
