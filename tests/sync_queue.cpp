@@ -495,3 +495,39 @@ TEST_CASE("LifoQueue: waiting putters and newest-first order", "[sync][queue]") 
 TEST_CASE("BackpressureQueue: pauses at the high mark, resumes at the low mark", "[sync][queue][backpressure]") {
     weft::run(backpressure_watermarks(), test::one_worker());
 }
+
+// asyncio: "If maxsize is less than or equal to zero, the queue size is infinite", and a bound
+// costs nothing until items come. weft's maxsize is unsigned: asyncio's -1 arrives as SIZE_MAX.
+template <class Q>
+void check_a_huge_bound(std::size_t maxsize) {
+    Q queue(maxsize);
+    CHECK(queue.maxsize() == maxsize);
+    for (int i = 0; i < 1000; ++i) queue.put_nowait(i);
+    CHECK(queue.qsize() == 1000);
+    CHECK_FALSE(queue.full());
+    long sum = 0;
+    for (int i = 0; i < 1000; ++i) sum += queue.get_nowait();
+    CHECK(sum == 999 * 1000 / 2);
+    CHECK(queue.empty());
+}
+
+TEST_CASE("Queue: a bound of SIZE_MAX (asyncio's maxsize=-1) or in the millions is a bound, not an allocation",
+          "[sync][queue]") {
+    check_a_huge_bound<weft::Queue<int>>(static_cast<std::size_t>(-1));
+    check_a_huge_bound<weft::LifoQueue<int>>(static_cast<std::size_t>(-1));
+    check_a_huge_bound<weft::PriorityQueue<int>>(static_cast<std::size_t>(-1));
+    // 10^12 slots of 16 bytes would be 16 TB: made up front, this could not construct.
+    check_a_huge_bound<weft::Queue<int>>(std::size_t{1'000'000'000'000});
+    check_a_huge_bound<weft::LifoQueue<int>>(std::size_t{1'000'000'000'000});
+    check_a_huge_bound<weft::PriorityQueue<int>>(std::size_t{1'000'000'000'000});
+}
+
+TEST_CASE("Queue: a large bound still holds: put_nowait past it is QueueFull", "[sync][queue]") {
+    weft::Queue<int> queue(100'000);
+    for (int i = 0; i < 100'000; ++i) queue.put_nowait(i);
+    CHECK(queue.full());
+    CHECK_THROWS_AS(queue.put_nowait(1), weft::QueueFull);
+    CHECK(queue.get_nowait() == 0);
+    queue.put_nowait(7);
+    CHECK(queue.qsize() == 100'000);
+}

@@ -22,6 +22,9 @@
 // LifoQueue returns the newest item first; PriorityQueue<T, Compare> the smallest under
 // Compare (std::less: lowest first, like asyncio). put_nowait()/get_nowait() throw QueueFull,
 // QueueEmpty or QueueShutDown (<weft/queue_errors.hpp>) instead of waiting.
+// maxsize is a limit, not an allocation: asyncio's maxsize=-1 (SIZE_MAX here) or a bound in
+// the millions costs memory only as items come. (A bounded Queue whose slots fit in 1 MiB
+// makes its lock-free ring at once.)
 #pragma once
 
 #include <cstddef>

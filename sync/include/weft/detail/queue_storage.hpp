@@ -122,11 +122,18 @@ private:
     [[no_unique_address]] Compare compare_{};
 };
 
+// Memory a queue may take up front for its bound: a bound is a limit, not an allocation
+// (asyncio's costs nothing until items come; Queue(10**6) or maxsize=-1, SIZE_MAX here, are
+// common). A bounded FIFO queue whose slots fit in this is lock-free, its ring made at once;
+// a larger bound gets the growable ring under the guard, as an unbounded queue does.
+inline constexpr std::size_t kEagerQueueBytes = std::size_t{1} << 20;
+
 // A container used under the queue's guard, with the queue's bound.
 template <class T, class Container>
 class LockedStorage {
 public:
-    explicit LockedStorage(std::size_t maxsize) : items_(maxsize), maxsize_(maxsize) {}
+    explicit LockedStorage(std::size_t maxsize)
+        : items_(std::min(maxsize, kEagerQueueBytes / sizeof(T))), maxsize_(maxsize) {}
 
     static constexpr bool lock_free() noexcept { return false; }
     bool ring_push(T&) noexcept { return false; }  // never called: not lock-free
@@ -163,7 +170,8 @@ class FifoStorage {
     static constexpr bool kRingable = std::is_nothrow_move_constructible_v<T>;
 
 public:
-    explicit FifoStorage(std::size_t maxsize) : lock_free_(kRingable && maxsize != 0) {
+    explicit FifoStorage(std::size_t maxsize)
+        : lock_free_(kRingable && maxsize != 0 && maxsize <= kEagerQueueBytes / (sizeof(T) + sizeof(std::uint64_t))) {
         if constexpr (kRingable) {
             if (lock_free_) {
                 ring_.emplace(maxsize);
