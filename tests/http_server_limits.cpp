@@ -123,15 +123,16 @@ TEST_CASE("http_server limits: a head arriving in pieces past max_header_bytes i
 TEST_CASE("http_server limits: more than max_headers fields is 431", "[http][server][limits]") {
     std::string headers;
     for (int i = 0; i < 11; ++i) headers += "X-" + std::to_string(i) + ": v\r\n";
-    std::string out = answer({.max_headers = 10}, "GET / HTTP/1.1\r\n" + headers + "\r\n");
+    std::string out = answer({.max_headers = 10}, "GET / HTTP/1.1\r\nHost: t\r\n" + headers + "\r\n");
     CHECK(status_line(out) == "HTTP/1.1 431 Request Header Fields Too Large");
-    std::string ok = answer({.max_headers = 12}, "GET / HTTP/1.1\r\nConnection: close\r\n" + headers + "\r\n");
+    std::string ok =
+        answer({.max_headers = 13}, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n" + headers + "\r\n");
     CHECK(status_line(ok) == "HTTP/1.1 200 OK");
 }
 
 TEST_CASE("http_server limits: a Content-Length over max_body_bytes is 413 before the handler",
           "[http][server][limits]") {
-    std::string out = answer({.max_body_bytes = 100}, "POST /echo HTTP/1.1\r\nContent-Length: 101\r\n\r\n");
+    std::string out = answer({.max_body_bytes = 100}, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 101\r\n\r\n");
     CHECK(status_line(out) == "HTTP/1.1 413 Content Too Large");
     CHECK(out.find("Connection: close\r\n") != std::string::npos);
 }
@@ -139,26 +140,29 @@ TEST_CASE("http_server limits: a Content-Length over max_body_bytes is 413 befor
 TEST_CASE("http_server limits: a chunked body growing past max_body_bytes is 413", "[http][server][limits]") {
     std::string chunks;
     for (int i = 0; i < 11; ++i) chunks += "a\r\n0123456789\r\n";  // 110 bytes
-    std::string out = answer({.max_body_bytes = 100},
-                             "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks + "0\r\n\r\n");
+    std::string out =
+        answer({.max_body_bytes = 100},
+               "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks + "0\r\n\r\n");
     CHECK(status_line(out) == "HTTP/1.1 413 Content Too Large");
     CHECK(out.find("Connection: close\r\n") != std::string::npos);
     // Streaming reads are held to the limit too.
-    std::string streamed = answer({.max_body_bytes = 100},
-                                  "POST /count HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks + "0\r\n\r\n");
+    std::string streamed =
+        answer({.max_body_bytes = 100},
+               "POST /count HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks + "0\r\n\r\n");
     CHECK(status_line(streamed) == "HTTP/1.1 413 Content Too Large");
-    std::string ok = answer(
-        {.max_body_bytes = 110},
-        "POST /count HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks + "0\r\n\r\n");
+    std::string ok =
+        answer({.max_body_bytes = 110},
+               "POST /count HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks +
+                   "0\r\n\r\n");
     CHECK(test::body_of(ok) == "110");
 }
 
 TEST_CASE("http_server limits: malformed requests are 400, then close", "[http][server][limits]") {
     CHECK(status_line(answer({}, "GARBAGE\r\n\r\n")) == "HTTP/1.1 400 Bad Request");
     CHECK(status_line(answer({}, "GET / HTTP/1.1\r\nBad Header\r\n\r\n")) == "HTTP/1.1 400 Bad Request");
-    CHECK(status_line(answer({}, "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab")) ==
+    CHECK(status_line(answer({}, "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab")) ==
           "HTTP/1.1 400 Bad Request");
-    std::string bad_chunk = answer({}, "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+    std::string bad_chunk = answer({}, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
     CHECK(status_line(bad_chunk) == "HTTP/1.1 400 Bad Request");
     CHECK(bad_chunk.find("Connection: close\r\n") != std::string::npos);
 }
@@ -209,7 +213,7 @@ TEST_CASE("http_server timeouts: a body that stops arriving gets 408", "[http][s
         limit_routes(), {.body_read_timeout = 7s},
         [](std::uint16_t port) -> weft::Task<std::string> {
             auto s = co_await weft::net::TcpStream::connect("127.0.0.1", port);
-            co_await s.write_all("POST /echo HTTP/1.1\r\nContent-Length: 10\r\n\r\nhalf!");
+            co_await s.write_all("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhalf!");
             std::string got;
             char buf[4096];
             while (std::size_t n = co_await s.read(buf, sizeof buf)) got.append(buf, n);
@@ -270,8 +274,10 @@ TEST_CASE("http_server timeouts: a handler's own deadline is a 500; one that cat
     std::string out = test::with_server(
         slow_routes(&saw_timeout), {.handler_timeout = 5s},
         [](std::uint16_t port) -> weft::Task<std::string> {
-            std::string own = co_await test::exchange(port, "GET /own-deadline HTTP/1.1\r\nConnection: close\r\n\r\n");
-            std::string caught = co_await test::exchange(port, "GET /catches HTTP/1.1\r\nConnection: close\r\n\r\n");
+            std::string own =
+                co_await test::exchange(port, "GET /own-deadline HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+            std::string caught =
+                co_await test::exchange(port, "GET /catches HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
             co_return own + "|" + caught;
         },
         test::paused_clock());

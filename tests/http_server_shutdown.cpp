@@ -119,7 +119,7 @@ TEST_CASE("http_server shutdown: a request past graceful_timeout is cancelled", 
             weft::Shutdown shutdown;
             shutdown.spawn(server.serve(), "http");
             auto s = co_await TcpStream::connect("127.0.0.1", server.local_address().port());
-            co_await s.write_all("GET /stuck HTTP/1.1\r\n\r\n");
+            co_await s.write_all("GET /stuck HTTP/1.1\r\nHost: t\r\n\r\n");
             co_await started.wait();
             weft::ShutdownReport report = co_await shutdown.run(10s);
             std::string rest = co_await read_to_end(s);

@@ -250,7 +250,9 @@ private:
                 Response::text("request body larger than " + std::to_string(options_.max_body_bytes) + " bytes\n", 413);
             keep = false;
             answered = true;
-        } else if (auto expect = request_.header("expect"); expect && !RequestAccess::expect_continue(request_)) {
+        } else if (auto expect = request_.header("expect");
+                   expect && !RequestAccess::expect_continue(request_) && request_.version_minor() >= 1) {
+            // (An HTTP/1.0 client's Expect is ignored: RFC 9110 section 10.1.1.)
             response = Response::text("unsupported Expect\n", 417);
             keep = false;
             answered = true;
@@ -366,6 +368,9 @@ private:
         begin_ = 0;
         end_ = n;
         bb_begin_ = bb_end_ = 0;
+        // The next head began during the body read: its header_read_timeout counts from now,
+        // not from the previous request's first byte (which would expire it at once).
+        head_started_ = now();
     }
 
     Task<void> fill_body_buffer() {

@@ -39,6 +39,7 @@ const llhttp_settings_t RequestParser::settings_ = [] {
     s.on_headers_complete = &RequestParser::on_headers_complete;
     s.on_body = &RequestParser::on_body;
     s.on_message_complete = &RequestParser::on_message_complete;
+    s.on_chunk_complete = &RequestParser::on_chunk_complete;
     return s;
 }();
 
@@ -99,8 +100,14 @@ int RequestParser::on_headers_complete(llhttp_t* p) {
     auto q = req.target_.find('?');
     req.path_ = req.target_.substr(0, q);
     req.query_ = q == std::string_view::npos ? std::string_view() : req.target_.substr(q + 1);
-    if (p->upgrade || p->method == HTTP_CONNECT) {
-        // We answer, then close: the bytes after this head are not HTTP any more.
+    if (int status = me->check_head(req)) {
+        me->head_status_ = status;
+        return -1;
+    }
+    // An Upgrade we ignore (RFC 9110 section 7.8: weft speaks HTTP/1.1 only): the message goes
+    // on as HTTP/1.1, body included (parse_head resumes llhttp after it). CONNECT: we answer,
+    // then close, since the bytes after this head are not HTTP any more.
+    if (p->method == HTTP_CONNECT) {
         me->stopped_ = true;
         req.keep_alive_ = false;
         me->message_done_ = true;
@@ -108,6 +115,44 @@ int RequestParser::on_headers_complete(llhttp_t* p) {
     }
     if (!req.has_body()) return 0;  // on_message_complete follows at once and pauses
     return HPE_PAUSED;
+}
+
+int RequestParser::check_head(Request& req) noexcept {
+    auto refuse = [this](int status, const char* reason) {
+        head_reason_ = reason;
+        return status;
+    };
+    if (req.version_major_ != 1) return refuse(505, "HTTP version not supported");
+    std::size_t hosts = 0;
+    std::string_view host;
+    bool transfer_encoding = false;
+    for (const HeaderView& h : req.headers_) {
+        if (!is_valid_header_name(h.name)) return refuse(400, "invalid header field name");
+        if (iequals(h.name, "host")) {
+            ++hosts;
+            host = h.value;
+        } else if (iequals(h.name, "transfer-encoding")) {
+            transfer_encoding = true;
+            // (llhttp took "chunked" as the last coding; any other one we cannot decode.)
+            if (!iequals(h.value, "chunked")) return refuse(501, "transfer coding not implemented");
+        }
+    }
+    // RFC 9112 section 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing (smuggling).
+    if (transfer_encoding && req.version_minor_ == 0) return refuse(400, "Transfer-Encoding in an HTTP/1.0 request");
+    // RFC 9112 section 3.2: HTTP/1.1 needs exactly one Host, and a valid one.
+    if (req.version_minor_ >= 1 && hosts != 1) return refuse(400, "an HTTP/1.1 request needs exactly one Host");
+    if (host.find_first_of(" \t/\\@?#") != std::string_view::npos) return refuse(400, "invalid Host");
+    // RFC 9110 section 10.1.1: 100-continue from an HTTP/1.0 client is ignored.
+    if (req.version_minor_ == 0) req.expect_continue_ = false;
+    // RFC 9112 section 3.2.2: the absolute form (what proxies are sent) is accepted: its path.
+    std::string_view target = req.path_;
+    if (target.size() > 7 && (iequals(target.substr(0, 7), "http://") || iequals(target.substr(0, 8), "https://"))) {
+        std::string_view rest = target.substr(target.find("//") + 2);
+        auto slash = rest.find('/');
+        req.path_ = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+    }
+    if (req.target_.find('#') != std::string_view::npos) return refuse(400, "a fragment in the request target");
+    return 0;
 }
 
 int RequestParser::on_body(llhttp_t* p, const char* at, std::size_t n) {
@@ -119,6 +164,14 @@ int RequestParser::on_body(llhttp_t* p, const char* at, std::size_t n) {
 
 int RequestParser::on_message_complete(llhttp_t* p) {
     self(p)->message_done_ = true;
+    return HPE_PAUSED;
+}
+
+// Paused right after the CRLF that ends a chunk's data (or the trailers): parse_body checks
+// that it is one. (llhttp 8.1, Debian 12's, skips those two bytes unread: "3\r\nabcXY0..."
+// would otherwise end the body at the attacker's choice: request smuggling.)
+int RequestParser::on_chunk_complete(llhttp_t* p) {
+    self(p)->chunk_done_ = true;
     return HPE_PAUSED;
 }
 
@@ -162,6 +215,13 @@ ParseResult RequestParser::parse_head(const char* data, std::size_t size, Reques
     }
     scanned_ = 0;
     if (head_end > limits_.max_header_bytes) return {ParseResult::error, 0, 431, "request head too large"};
+    // obs-fold (a field line continued on the next, RFC 9112 section 5.2): refused, as nginx does.
+    for (const char* nl = data; (nl = static_cast<const char*>(std::memchr(nl, '\n', data + head_end - nl)));) {
+        if (++nl < data + head_end && (*nl == ' ' || *nl == '\t')) {
+            stopped_ = true;
+            return {ParseResult::error, 0, 400, "obs-fold (a header line continued on the next)"};
+        }
+    }
 
     request.reset();
     request_ = &request;
@@ -170,15 +230,26 @@ ParseResult RequestParser::parse_head(const char* data, std::size_t size, Reques
     message_done_ = false;
     too_many_headers_ = false;
     in_value_ = false;
+    chunk_done_ = false;
+    head_status_ = 0;
+    last_two_[0] = last_two_[1] = 0;
     llhttp_errno_t err = llhttp_execute(&parser_, data, head_end);
+    if (err == HPE_PAUSED_UPGRADE) {  // the message before asked for an Upgrade we ignored
+        llhttp_resume_after_upgrade(&parser_);
+        err = llhttp_execute(&parser_, data, head_end);
+    }
     if (err == HPE_PAUSED && head_done_) {
         llhttp_resume(&parser_);
         result.kind = ParseResult::head;
         result.consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data);
-        return result;
+        // llhttp and our scan must agree where the head ends (llhttp 8.1 ends it at "\r\n\r"
+        // and any byte: what follows would run as a smuggled request).
+        if (result.consumed == head_end) return result;
+        err = HPE_INVALID_HEADER_TOKEN;
     }
     stopped_ = true;
     message_done_ = true;
+    if (head_status_ != 0) return {ParseResult::error, 0, head_status_, head_reason_};
     if (too_many_headers_) return {ParseResult::error, 0, 431, "too many header fields"};
     if (err == HPE_OK) return {ParseResult::error, 0, 400, "malformed request head"};
     int status = err == HPE_INVALID_VERSION ? 505 : 400;
@@ -189,8 +260,31 @@ ParseResult RequestParser::parse_body(const char* data, std::size_t size, std::v
     ParseResult result{ParseResult::body, 0, 0, ""};
     if (message_done_ || size == 0) return result;
     pieces_ = &pieces;
-    llhttp_errno_t err = llhttp_execute(&parser_, data, size);
+    const char* cursor = data;
+    llhttp_errno_t err = llhttp_execute(&parser_, cursor, size);
+    while (err == HPE_PAUSED && chunk_done_) {
+        chunk_done_ = false;
+        const char* at = llhttp_get_error_pos(&parser_);
+        // The two bytes before `at` (one or both may be the end of the previous read).
+        const auto offset = static_cast<std::size_t>(at - data);
+        const char before2 = offset >= 2 ? at[-2] : (offset == 1 ? last_two_[1] : last_two_[0]);
+        const char before1 = offset >= 1 ? at[-1] : last_two_[1];
+        if (before2 != '\r' || before1 != '\n') {
+            err = HPE_INVALID_CHUNK_SIZE;
+            break;
+        }
+        llhttp_resume(&parser_);
+        cursor = at;
+        err = llhttp_execute(&parser_, cursor, static_cast<std::size_t>(data + size - cursor));
+    }
     pieces_ = nullptr;
+    if (size >= 2) {
+        last_two_[0] = data[size - 2];
+        last_two_[1] = data[size - 1];
+    } else {
+        last_two_[0] = last_two_[1];
+        last_two_[1] = data[0];
+    }
     if (err == HPE_OK) {
         result.consumed = size;
         return result;

@@ -68,7 +68,10 @@ private:
     static int on_headers_complete(llhttp_t*);
     static int on_body(llhttp_t*, const char*, std::size_t);
     static int on_message_complete(llhttp_t*);
+    static int on_chunk_complete(llhttp_t*);
     static const llhttp_settings_t settings_;
+    // The head's own rules, past what llhttp checks (RFC 9112): 0, or the status to answer.
+    int check_head(Request& req) noexcept;
 
     llhttp_t parser_;
     ParserLimits limits_;
@@ -80,6 +83,10 @@ private:
     bool stopped_ = false;
     bool too_many_headers_ = false;
     bool in_value_ = false;
+    bool chunk_done_ = false;  // paused after a chunk: its data must have ended with CRLF
+    int head_status_ = 0;      // check_head's refusal
+    const char* head_reason_ = "";
+    char last_two_[2] = {0, 0};  // the last two body bytes parse_body was given (a CRLF may straddle reads)
 };
 
 /// The fuzz target's body (fuzz/http_request_fuzzer.cpp and the corpus test): runs `data`
