@@ -24,6 +24,11 @@ Router framing_routes() {
     router.get("/users/{id}", [](Request& req) -> weft::Task<Response> {
         co_return Response::text("user " + std::string(req.path_param("id")));
     });
+    router.post("/trailer", [](Request& req) -> weft::Task<Response> {
+        std::string body(co_await req.body());
+        auto trailer = req.header("T1");
+        co_return Response::text(body + " T1=" + (trailer ? std::string(*trailer) : std::string("none")));
+    });
     router.post("/echo", [](Request& req) -> weft::Task<Response> {
         std::string_view body = co_await req.body();
         co_return Response::text("echo " + std::string(body));
@@ -127,4 +132,21 @@ TEST_CASE("http_server framing: HTTP/1.0 with Expect: 100-continue gets no 100",
     REQUIRE(out.size() == 1);
     CHECK(status_of(out[0]) == "HTTP/1.1 200 OK");
     CHECK(test::body_of(out[0]) == "echo abc");
+}
+
+TEST_CASE("http_server framing: trailers are dropped, not merged into the headers, and bounded",
+          "[http][server][framing]") {
+    std::string fields;
+    for (int i = 0; i < 97; ++i) fields += "X" + std::to_string(i) + ": y\r\n";
+    auto out = responses_to(
+        "POST /trailer HTTP/1.1\r\nHost: a\r\n" + fields +
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" "3\r\nabc\r\n0\r\nT1: 1\r\nT2: 2\r\nT3: 3\r\n\r\n");
+    REQUIRE(out.size() == 1);
+    CHECK(test::body_of(out[0]) == "abc T1=none");  // 99 fields and 3 trailers: within 100 each
+    std::string flood;
+    for (int i = 0; i < 101; ++i) flood += "T" + std::to_string(i) + ": 1\r\n";
+    auto flooded = responses_to(
+        "POST /trailer HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" "3\r\nabc\r\n0\r\n" + flood + "\r\n");
+    REQUIRE(flooded.size() == 1);
+    CHECK(status_of(flooded[0]) == "HTTP/1.1 400 Bad Request");
 }

@@ -60,6 +60,13 @@ int RequestParser::on_url(llhttp_t* p, const char* at, std::size_t n) {
 
 int RequestParser::on_header_field(llhttp_t* p, const char* at, std::size_t n) {
     RequestParser* me = self(p);
+    if (me->head_done_) {
+        // A chunked body's trailer fields: dropped (RFC 9110 section 6.5.1 forbids merging them
+        // into the header section, and their bytes are in the body buffer, which the next read
+        // reuses), but bounded like the head's fields. (A name split across reads counts twice.)
+        if (++me->trailer_fields_ > me->limits_.max_headers) return -1;
+        return 0;
+    }
     auto& headers = me->request_->headers_;
     if (me->in_value_ || headers.empty() || headers.back().name.data() + headers.back().name.size() != at) {
         if (headers.size() >= me->limits_.max_headers) {
@@ -76,6 +83,7 @@ int RequestParser::on_header_field(llhttp_t* p, const char* at, std::size_t n) {
 
 int RequestParser::on_header_value(llhttp_t* p, const char* at, std::size_t n) {
     RequestParser* me = self(p);
+    if (me->head_done_) return 0;  // a trailer's (see on_header_field)
     auto& headers = me->request_->headers_;
     if (headers.empty()) return -1;
     extend(headers.back().value, at, n);
@@ -231,6 +239,7 @@ ParseResult RequestParser::parse_head(const char* data, std::size_t size, Reques
     too_many_headers_ = false;
     in_value_ = false;
     chunk_done_ = false;
+    trailer_fields_ = 0;
     head_status_ = 0;
     last_two_[0] = last_two_[1] = 0;
     llhttp_errno_t err = llhttp_execute(&parser_, data, head_end);

@@ -84,6 +84,7 @@ private:
     bool too_many_headers_ = false;
     bool in_value_ = false;
     bool chunk_done_ = false;  // paused after a chunk: its data must have ended with CRLF
+    std::size_t trailer_fields_ = 0;
     int head_status_ = 0;      // check_head's refusal
     const char* head_reason_ = "";
     char last_two_[2] = {0, 0};  // the last two body bytes parse_body was given (a CRLF may straddle reads)
