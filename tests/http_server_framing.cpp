@@ -150,3 +150,16 @@ TEST_CASE("http_server framing: trailers are dropped, not merged into the header
     REQUIRE(flooded.size() == 1);
     CHECK(status_of(flooded[0]) == "HTTP/1.1 400 Bad Request");
 }
+
+TEST_CASE("http_server framing: chunk extensions are ignored but bounded (max_header_bytes)",
+          "[http][server][framing]") {
+    auto small = responses_to(
+        "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        "3;name=value\r\nabc\r\n0;last\r\n\r\n");
+    REQUIRE(small.size() == 1);
+    CHECK(test::body_of(small[0]) == "echo abc");
+    auto endless = responses_to("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;x=" +
+                                std::string(20'000, 'b') + "\r\nabc\r\n0\r\n\r\n");
+    REQUIRE(endless.size() == 1);
+    CHECK(status_of(endless[0]) == "HTTP/1.1 400 Bad Request");
+}

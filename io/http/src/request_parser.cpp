@@ -40,6 +40,8 @@ const llhttp_settings_t RequestParser::settings_ = [] {
     s.on_body = &RequestParser::on_body;
     s.on_message_complete = &RequestParser::on_message_complete;
     s.on_chunk_complete = &RequestParser::on_chunk_complete;
+    s.on_chunk_extension_name = &RequestParser::on_chunk_extension;
+    s.on_chunk_extension_value = &RequestParser::on_chunk_extension;
     return s;
 }();
 
@@ -178,6 +180,15 @@ int RequestParser::on_message_complete(llhttp_t* p) {
 // Paused right after the CRLF that ends a chunk's data (or the trailers): parse_body checks
 // that it is one. (llhttp 8.1, Debian 12's, skips those two bytes unread: "3\r\nabcXY0..."
 // would otherwise end the body at the attacker's choice: request smuggling.)
+// Chunk extensions are parsed and ignored, but their bytes count: at most max_header_bytes per
+// message (unbounded, a client could stream them forever outside max_body_bytes: the
+// CVE-2024-22019 class, which llhttp 9.1.3 caps the same way).
+int RequestParser::on_chunk_extension(llhttp_t* p, const char*, std::size_t n) {
+    RequestParser* me = self(p);
+    me->extension_bytes_ += n;
+    return me->extension_bytes_ > me->limits_.max_header_bytes ? -1 : 0;
+}
+
 int RequestParser::on_chunk_complete(llhttp_t* p) {
     self(p)->chunk_done_ = true;
     return HPE_PAUSED;
@@ -240,6 +251,7 @@ ParseResult RequestParser::parse_head(const char* data, std::size_t size, Reques
     in_value_ = false;
     chunk_done_ = false;
     trailer_fields_ = 0;
+    extension_bytes_ = 0;
     head_status_ = 0;
     last_two_[0] = last_two_[1] = 0;
     llhttp_errno_t err = llhttp_execute(&parser_, data, head_end);

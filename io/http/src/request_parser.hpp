@@ -69,6 +69,7 @@ private:
     static int on_body(llhttp_t*, const char*, std::size_t);
     static int on_message_complete(llhttp_t*);
     static int on_chunk_complete(llhttp_t*);
+    static int on_chunk_extension(llhttp_t*, const char*, std::size_t);
     static const llhttp_settings_t settings_;
     // The head's own rules, past what llhttp checks (RFC 9112): 0, or the status to answer.
     int check_head(Request& req) noexcept;
@@ -85,6 +86,7 @@ private:
     bool in_value_ = false;
     bool chunk_done_ = false;  // paused after a chunk: its data must have ended with CRLF
     std::size_t trailer_fields_ = 0;
+    std::size_t extension_bytes_ = 0;
     int head_status_ = 0;      // check_head's refusal
     const char* head_reason_ = "";
     char last_two_[2] = {0, 0};  // the last two body bytes parse_body was given (a CRLF may straddle reads)
