@@ -14,6 +14,7 @@
 // then exits 0.
 #include <signal.h>
 
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -21,6 +22,7 @@
 #include <cstring>
 #include <string>
 
+#include <weft/http/http_error.hpp>
 #include <weft/http/metrics_handler.hpp>
 #include <weft/http/server.hpp>
 #include <weft/run.hpp>
@@ -38,6 +40,10 @@ weft::http::Router routes() {
     router.get("/", [](Request&) -> weft::Task<Response> { co_return Response::text("Hello, World!"); });
     router.get("/users/{id}", [](Request& req) -> weft::Task<Response> {
         std::string id(req.path_param("id"));
+        // It goes into JSON as it came: refuse what would need escaping (answered 400).
+        for (char c : id)
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
+                throw weft::http::HttpError(400, "a user id is letters, digits, '-' and '_'");
         co_return Response::json(R"({"id": ")" + id + R"(", "name": "user )" + id + R"("})");
     });
     router.post("/echo", [](Request& req) -> weft::Task<Response> {

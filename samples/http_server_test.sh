@@ -18,6 +18,7 @@ hello=$(curl -s -S --max-time 10 -i "$base/" | tr -d '\r')
 echo "$hello" | grep -qx 'Content-Length: 13' || { echo "GET / headers: $hello"; exit 1; }
 [ "$(echo "$hello" | tail -n1)" = "Hello, World!" ] || { echo "GET /: $hello"; exit 1; }
 [ "$(curl -s -S --max-time 10 "$base/users/7")" = '{"id": "7", "name": "user 7"}' ] || { echo "GET /users/7"; exit 1; }
+[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$base/users/a%22b")" = 400 ] || { echo "GET /users/a\"b"; exit 1; }
 [ "$(curl -s -S --max-time 10 --data-binary 'echo me' "$base/echo")" = "echo me" ] || { echo "POST /echo"; exit 1; }
 [ "$(curl -s -S --max-time 10 "$base/stream/3")" = $'line 0\nline 1\nline 2' ] || { echo "GET /stream/3"; exit 1; }
 # An idle keep-alive connection: the graceful stop closes it.
