@@ -72,7 +72,7 @@ weft::Task<std::string> error_of(weft::Task<std::string> request) {
 
 }  // namespace
 
-TEST_CASE("http_client: bodies: Content-Length, chunked, close-delimited, HEAD, 204; connections reused",
+TEST_CASE("http_client: bodies: Content-Length, chunked, close-delimited, HEAD, 204, connections reused",
           "[http][client]") {
     if (!test::have_executable(kPython)) {
         WARN("/usr/bin/python3 not found: skipped");

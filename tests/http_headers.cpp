@@ -33,7 +33,7 @@ TEST_CASE("http::Headers: a name that is not a token, or a value with CR/LF/NUL,
     CHECK(h.empty());
 }
 
-TEST_CASE("http: methods round-trip through their wire names; reason phrases", "[http]") {
+TEST_CASE("http: methods round-trip through their wire names, reason phrases", "[http]") {
     for (auto m : {Method::get, Method::head, Method::post, Method::put, Method::delete_, Method::connect,
                    Method::options, Method::trace, Method::patch}) {
         CHECK(parse_method(to_string(m)) == m);

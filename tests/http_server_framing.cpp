@@ -47,7 +47,7 @@ std::string status_of(const std::string& response) { return response.substr(0, r
 
 }  // namespace
 
-TEST_CASE("http_server framing: a head ending in \\r\\n\\r and a byte is 400, nothing smuggled",
+TEST_CASE("http_server framing: a head ending in CR LF CR and a byte is 400, nothing smuggled",
           "[http][server][framing]") {
     auto out = responses_to("GET / HTTP/1.1\r\nHost: a\r\n\rXGET /users/smug HTTP/1.1\r\nHost: a\r\n\r\n");
     REQUIRE(out.size() == 1);
@@ -79,7 +79,7 @@ TEST_CASE("http_server framing: obs-fold is 400", "[http][server][framing]") {
     CHECK(status_of(folded_length[0]) == "HTTP/1.1 400 Bad Request");
 }
 
-TEST_CASE("http_server framing: Transfer-Encoding in HTTP/1.0 is 400; an unknown coding is 501",
+TEST_CASE("http_server framing: Transfer-Encoding in HTTP/1.0 is 400, an unknown coding is 501",
           "[http][server][framing]") {
     auto old = responses_to(
         "POST /echo HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -92,7 +92,7 @@ TEST_CASE("http_server framing: Transfer-Encoding in HTTP/1.0 is 400; an unknown
     CHECK(status_of(gzip[0]) == "HTTP/1.1 501 Not Implemented");
 }
 
-TEST_CASE("http_server framing: HTTP/1.1 needs exactly one valid Host; HTTP/1.0 none", "[http][server][framing]") {
+TEST_CASE("http_server framing: HTTP/1.1 needs exactly one valid Host, HTTP/1.0 none", "[http][server][framing]") {
     CHECK(status_of(responses_to("GET / HTTP/1.1\r\n\r\n").at(0)) == "HTTP/1.1 400 Bad Request");
     CHECK(status_of(responses_to("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").at(0)) == "HTTP/1.1 400 Bad Request");
     CHECK(status_of(responses_to("GET / HTTP/1.1\r\nHost: a b/c\r\n\r\n").at(0)) == "HTTP/1.1 400 Bad Request");
@@ -101,7 +101,7 @@ TEST_CASE("http_server framing: HTTP/1.1 needs exactly one valid Host; HTTP/1.0 
           "HTTP/1.1 200 OK");
 }
 
-TEST_CASE("http_server framing: header names must be tokens; HTTP/2.0 on this port is 505", "[http][server][framing]") {
+TEST_CASE("http_server framing: header names must be tokens, HTTP/2.0 on this port is 505", "[http][server][framing]") {
     CHECK(status_of(responses_to("GET / HTTP/1.1\r\nHost: a\r\nX Y: z\r\n\r\n").at(0)) == "HTTP/1.1 400 Bad Request");
     CHECK(status_of(responses_to("GET / HTTP/2.0\r\nHost: a\r\n\r\n").at(0)) ==
           "HTTP/1.1 505 HTTP Version Not Supported");

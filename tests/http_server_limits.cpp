@@ -268,7 +268,7 @@ TEST_CASE("http_server timeouts: handlers within handler_timeout answer, each re
     CHECK(saw_timeout.load() == 0);
 }
 
-TEST_CASE("http_server timeouts: a handler's own deadline is a 500; one that catches the server's answers",
+TEST_CASE("http_server timeouts: a handler's own deadline is a 500, one that catches the server's answers",
           "[http][server][limits]") {
     std::atomic<int> saw_timeout{0};
     std::string out = test::with_server(

@@ -231,7 +231,7 @@ TEST_CASE("io_process: communicate moves megabytes both ways without a pipe-full
         {.workers = workers});
 }
 
-TEST_CASE("io_process: the pipes are weft streams; merge, null and inherit", "[io][process]") {
+TEST_CASE("io_process: the pipes are weft streams, merge, null and inherit", "[io][process]") {
     weft::run([]() -> weft::Task<void> {
         auto cat = weft::process::spawn({"cat"}, {.in = Stdio::pipe, .out = Stdio::pipe});
         co_await cat.in().write_all("hello\n");

@@ -89,7 +89,7 @@ TEST_CASE("io_split: the two halves in two tasks carry full duplex traffic", "[i
     }
 }
 
-TEST_CASE("io_split: closing the write half ends the peer's stream; the read half reads the reply", "[io][split]") {
+TEST_CASE("io_split: closing the write half ends the peer's stream, the read half reads the reply", "[io][split]") {
     weft::run([]() -> weft::Task<void> {
         auto listener = TcpListener::bind(SocketAddress::ip("127.0.0.1", 0));
         auto server = weft::spawn([](TcpListener& listener) -> weft::Task<void> {

@@ -103,7 +103,7 @@ TEST_CASE("io_start_server: wait_closed waits for the connections still open", "
     }());
 }
 
-TEST_CASE("io_start_server: serve_forever returns on close(); cancelling it closes the server", "[io][start_server]") {
+TEST_CASE("io_start_server: serve_forever returns on close(), cancelling it closes the server", "[io][start_server]") {
     weft::run([]() -> weft::Task<void> {
         Server server = co_await weft::net::start_server(echo_lines, "127.0.0.1", 0);
         auto serving = weft::spawn(server.serve_forever());

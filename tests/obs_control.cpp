@@ -46,7 +46,7 @@ std::string ask(const std::string& path, const std::string& line) {
 
 }  // namespace
 
-TEST_CASE("obs_control: ps, pstree, json, an added command, unknown commands; the file goes at shutdown",
+TEST_CASE("obs_control: ps, pstree, json, an added command, unknown commands, the file goes at shutdown",
           "[obs][control]") {
     const std::string path = socket_path("cmds");
     {
@@ -81,7 +81,7 @@ TEST_CASE("obs_control: ps, pstree, json, an added command, unknown commands; th
     CHECK_FALSE(std::filesystem::exists(path));
 }
 
-TEST_CASE("obs_control: bad paths are UsageErrors; a stale socket file is replaced", "[obs][control]") {
+TEST_CASE("obs_control: bad paths are UsageErrors, a stale socket file is replaced", "[obs][control]") {
     CHECK_THROWS_AS(weft::Runtime(weft::RuntimeOptions{.workers = 1, .control_socket = std::string(200, 'x')}),
                     weft::UsageError);
     const std::string plain = socket_path("plain");
@@ -113,7 +113,7 @@ TEST_CASE("obs_control: bad paths are UsageErrors; a stale socket file is replac
     CHECK_THROWS_AS(weft::add_control_command(none, "x", [] { return std::string(); }), weft::UsageError);
 }
 
-TEST_CASE("obs_control: tools/weft-pstree and weft-ps print the reply; a missing socket is a clear error",
+TEST_CASE("obs_control: tools/weft-pstree and weft-ps print the reply, a missing socket is a clear error",
           "[obs][control][tools]") {
     const std::string python = "/usr/bin/python3";
     if (!test::have_executable(python)) {

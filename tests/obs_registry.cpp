@@ -273,7 +273,7 @@ TEST_CASE("obs_registry: weft::dump() inside a task sees itself running", "[obs]
     CHECK(seen.find("other=suspended") != std::string::npos);
 }
 
-TEST_CASE("obs_registry: many tasks come and go; the dump lists exactly the live ones", "[obs][registry]") {
+TEST_CASE("obs_registry: many tasks come and go, the dump lists exactly the live ones", "[obs][registry]") {
     weft::Runtime rt(registry(2));
     for (int round = 0; round < 20; ++round) {
         int count = weft::block_on(rt, []() -> weft::Task<int> {

@@ -56,7 +56,7 @@ TEST_CASE("all_tasks() without RuntimeOptions::track_tasks is a UsageError that 
     REQUIRE_THROWS_AS(weft::all_tasks(), weft::UsageError);  // outside a task
 }
 
-TEST_CASE("all_tasks() lists the unfinished tasks; snapshots cancel with a message", "[all_tasks]") {
+TEST_CASE("all_tasks() lists the unfinished tasks, snapshots cancel with a message", "[all_tasks]") {
     auto body = []() -> weft::Task<std::string> {
         std::string log;
         std::vector<weft::JoinHandle<void>> handles;

@@ -499,7 +499,7 @@ weft::Task<int> cancel_many_sleepers(int count, Tally* tally) {
 
 }  // namespace
 
-TEST_CASE("cancel() ends a sleep with CancelledError; RAII and catch-rethrow cleanup run once", "[cancel]") {
+TEST_CASE("cancel() ends a sleep with CancelledError, RAII and catch-rethrow cleanup run once", "[cancel]") {
     Tally tally;
     SleepCancel out = weft::run(cancel_a_sleeper(&tally), test::paused_clock());
     CHECK(out.cancel_result);

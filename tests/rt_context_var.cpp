@@ -44,7 +44,7 @@ weft::Task<void> set_id(std::string value) {
 
 }  // namespace
 
-TEST_CASE("ContextVar: get with default, fallback, LookupError; set and reset", "[context_var]") {
+TEST_CASE("ContextVar: get with default, fallback, LookupError, set and reset", "[context_var]") {
     auto body = []() -> weft::Task<std::string> {
         std::string log;
         log += std::to_string(depth.get()) + " ";  // the default
@@ -82,7 +82,7 @@ TEST_CASE("ContextVar: get with default, fallback, LookupError; set and reset", 
     CHECK(weft::run(body(), workers(1)) == "0 fallback lookup b a unset twice foreign 3");
 }
 
-TEST_CASE("ContextVar: a child gets a copy at spawn; neither side's later set() reaches the other", "[context_var]") {
+TEST_CASE("ContextVar: a child gets a copy at spawn, neither side's later set() reaches the other", "[context_var]") {
     auto body = []() -> weft::Task<std::string> {
         std::string log;
         (void)request_id.set("parent");
@@ -140,7 +140,7 @@ TEST_CASE("ContextVar: offload and compute run in the awaiting task's context", 
     CHECK(weft::run(body(), workers(2)) == "none req-7 req-7 inside req-7 req-8");
 }
 
-TEST_CASE("ContextVar: a plain thread's context goes to the task it runs; Context::run", "[context_var]") {
+TEST_CASE("ContextVar: a plain thread's context goes to the task it runs, Context::run", "[context_var]") {
     auto token = request_id.set("main-thread");
     CHECK(weft::run(read_id(), workers(1)) == "main-thread");
     request_id.reset(token);

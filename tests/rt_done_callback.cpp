@@ -170,7 +170,7 @@ TEST_CASE("done callbacks: in order at the end, a late one scheduled soon (never
     CHECK_FALSE(seen.ran_inside_add);
 }
 
-TEST_CASE("done callbacks see failure and cancellation; the handle may be dropped, detached or erased in them",
+TEST_CASE("done callbacks see failure and cancellation, the handle may be dropped, detached or erased in them",
           "[join_handle][done_callback]") {
     const unsigned workers = GENERATE(1u, 2u);
     CAPTURE(workers);

@@ -428,7 +428,7 @@ TEST_CASE("gather returns results in argument order while they complete in anoth
     CHECK(out.at_ms == 30 + 50);  // each gather took as long as its slowest task
 }
 
-TEST_CASE("gather fails fast with the first exception; the other tasks keep running", "[gather]") {
+TEST_CASE("gather fails fast with the first exception, the other tasks keep running", "[gather]") {
     Tally tally;
     FailFast out = weft::run(gather_fails_fast(&tally), test::paused_clock());
     CHECK(out.error == "boom");
@@ -480,7 +480,7 @@ TEST_CASE("when_all waits for every task, then rethrows the first failure in arg
     CHECK(out.other_finished_at_failure);
 }
 
-TEST_CASE("when_any: the first to finish wins; the others are cancelled before it returns", "[gather]") {
+TEST_CASE("when_any: the first to finish wins, the others are cancelled before it returns", "[gather]") {
     Tally tally;
     AnyRun out = weft::run(when_any_first_wins(&tally), test::paused_clock());
     CHECK(out.index == 1);
@@ -492,7 +492,7 @@ TEST_CASE("when_any: the first to finish wins; the others are cancelled before i
     CHECK(weft::run(when_any_of_nothing(), test::paused_clock()));
 }
 
-TEST_CASE("wait(FIRST_COMPLETED) returns with the rest pending; they can then be cancelled", "[gather][wait]") {
+TEST_CASE("wait(FIRST_COMPLETED) returns with the rest pending, they can then be cancelled", "[gather][wait]") {
     Tally tally;
     WaitRun out = weft::run(wait_first_completed(&tally), test::paused_clock());
     CHECK(out.done == std::vector<std::size_t>{1});

@@ -138,7 +138,7 @@ weft::Task<int> block_forever(std::atomic<bool>* started) {
 
 }  // namespace
 
-TEST_CASE("graceful shutdown: main cancels its services; every cleanup runs exactly once (paused clock)",
+TEST_CASE("graceful shutdown: main cancels its services, every cleanup runs exactly once (paused clock)",
           "[shutdown][timers]") {
     const int count = 300;
     Tally tally;

@@ -311,7 +311,7 @@ TEST_CASE("a finished JoinHandle stays readable: co_await h again, result(), exc
     CHECK(out.empty_after_take.find("co_await std::move(handle)") != std::string::npos);
 }
 
-TEST_CASE("a failed task rethrows from every co_await and from result(); exception() returns it",
+TEST_CASE("a failed task rethrows from every co_await and from result(), exception() returns it",
           "[join_handle][results]") {
     const int yields = GENERATE(0, 2);
     CAPTURE(yields);
@@ -323,7 +323,7 @@ TEST_CASE("a failed task rethrows from every co_await and from result(); excepti
     CHECK_FALSE(out.cancelled);
 }
 
-TEST_CASE("a cancelled task: result() and exception() throw CancelledError; before its end, UsageError",
+TEST_CASE("a cancelled task: result() and exception() throw CancelledError, before its end, UsageError",
           "[join_handle][results]") {
     Cancelled out = weft::run(read_a_cancellation(), {.workers = 1});
     CHECK(out.awaited);
@@ -334,7 +334,7 @@ TEST_CASE("a cancelled task: result() and exception() throw CancelledError; befo
     CHECK(out.not_finished_exception.find("has not finished") != std::string::npos);
 }
 
-TEST_CASE("a move-only result: result() reads it in place; an lvalue co_await moves it out once",
+TEST_CASE("a move-only result: result() reads it in place, an lvalue co_await moves it out once",
           "[join_handle][results]") {
     MoveOnly out = weft::run(read_move_only(), {.workers = 1});
     CHECK(out.peeked == 5);
@@ -377,7 +377,7 @@ TEST_CASE("gather over started tasks: lvalue handles are read and kept, rvalue h
     CHECK(out.outcomes_failed == 1);
 }
 
-TEST_CASE("reading a failure through the handle counts as observing it; an unread one is logged",
+TEST_CASE("reading a failure through the handle counts as observing it, an unread one is logged",
           "[join_handle][results]") {
     {
         test::LogCapture log;
@@ -404,7 +404,7 @@ TEST_CASE("lvalue joins racing completion on several workers: every value, every
     }
 }
 
-TEST_CASE("when_all: the failure it rethrows is observed, not logged; an unseen one is", "[gather][results]") {
+TEST_CASE("when_all: the failure it rethrows is observed, not logged, an unseen one is", "[gather][results]") {
     test::LogCapture log;
     REQUIRE(weft::run(when_all_two_failures(), {.workers = 1}) == "first");
     auto errors = log.errors();

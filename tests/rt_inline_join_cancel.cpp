@@ -150,7 +150,7 @@ weft::Task<int> scenario_started_self_cancelling() {
 }
 }  // namespace
 
-TEST_CASE("a child cancelled while it runs, then returning, ends cancelled; its parent carries on",
+TEST_CASE("a child cancelled while it runs, then returning, ends cancelled, its parent carries on",
           "[inline_join][cancel]") {
     int result = weft::run(scenario_started_self_cancelling(), weft::RuntimeOptions{.workers = 1});
     REQUIRE(result == 0);  // the child ended cancelled, the parent returned normally

@@ -299,7 +299,7 @@ TEST_CASE("detached tasks and dropped handles run to completion without leaking"
     }
 }
 
-TEST_CASE("awaiting a JoinHandle twice returns the result again; once taken it throws UsageError",
+TEST_CASE("awaiting a JoinHandle twice returns the result again, once taken it throws UsageError",
           "[join_handle][usage]") {
     REQUIRE(weft::run(await_twice(), {.workers = 2}));
     REQUIRE(weft::run(await_empty_handle(), {.workers = 1}));

@@ -165,7 +165,7 @@ TEST_CASE("local queue: the inline push stays private only while push() would", 
     REQUIRE(held == capacity);
 }
 
-TEST_CASE("local queue: the owner takes a private task from anywhere; the newest fills its place",
+TEST_CASE("local queue: the owner takes a private task from anywhere, the newest fills its place",
           "[scheduler][local_queue]") {
     LocalQueue queue;
     auto tasks = std::make_unique<TaskHeader[]>(6);

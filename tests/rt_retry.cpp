@@ -329,7 +329,7 @@ TEST_CASE("retry: the backoff is capped at max_delay", "[retry]") {
     weft::run(backoff_is_capped(), test::paused_clock());
 }
 
-TEST_CASE("retry: retry_if (retry_on) decides; non-std exceptions are not retried", "[retry]") {
+TEST_CASE("retry: retry_if (retry_on) decides, non-std exceptions are not retried", "[retry]") {
     weft::run(retry_if_says_no(), test::paused_clock());
 }
 
@@ -349,7 +349,7 @@ TEST_CASE("retry: cancellation is never retried (cancel(), backoff, enclosing ti
     weft::run(cancellation_is_never_retried(), test::paused_clock());
 }
 
-TEST_CASE("retry: jitter stays within its bounds; a seed reproduces it", "[retry]") {
+TEST_CASE("retry: jitter stays within its bounds, a seed reproduces it", "[retry]") {
     weft::run(jitter_bounds_and_seed(), test::paused_clock());
 }
 

@@ -326,7 +326,7 @@ TEST_CASE("TaskGroup::run waits for every member, also those spawned late", "[ta
     CHECK(tally.finished == 3);
 }
 
-TEST_CASE("TaskGroup spawn + wait(); a member's handle is ready afterwards", "[task_group]") {
+TEST_CASE("TaskGroup spawn + wait(), a member's handle is ready afterwards", "[task_group]") {
     Tally tally;
     GroupRun out = weft::run(spawn_then_wait(&tally), test::paused_clock());
     CHECK(out.at_ms == 20);
@@ -334,7 +334,7 @@ TEST_CASE("TaskGroup spawn + wait(); a member's handle is ready afterwards", "[t
     CHECK(tally.finished == 2);
 }
 
-TEST_CASE("TaskGroup: a failure cancels the siblings and the body; ExceptionGroup of one", "[task_group]") {
+TEST_CASE("TaskGroup: a failure cancels the siblings and the body, ExceptionGroup of one", "[task_group]") {
     Tally tally;
     GroupRun out = weft::run(one_failure_cancels_siblings(&tally), test::paused_clock());
     CHECK(out.threw_group);
@@ -396,7 +396,7 @@ TEST_CASE("TaskGroup: members' failures win over the waiter's cancellation (asyn
           std::vector<std::string>{"cleanup failed"});
 }
 
-TEST_CASE("TaskGroup: spawn into a failed or finished group throws UsageError; the task never runs", "[task_group]") {
+TEST_CASE("TaskGroup: spawn into a failed or finished group throws UsageError, the task never runs", "[task_group]") {
     Refusals out = weft::run(spawn_into_a_failed_then_finished_group(), test::paused_clock());
     CHECK(out.refused_while_failing == 1);
     CHECK(out.group_failed);

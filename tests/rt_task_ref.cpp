@@ -124,7 +124,7 @@ TEST_CASE("JoinHandle::cancel(msg): the awaiter's CancelledError carries the mes
     CHECK(weft::CancelledError("x").message() == "x");
 }
 
-TEST_CASE("cancelling() counts cancel() calls from outside; timeouts and TaskGroup do not add", "[task_ref]") {
+TEST_CASE("cancelling() counts cancel() calls from outside, timeouts and TaskGroup do not add", "[task_ref]") {
     auto body = []() -> weft::Task<std::string> {
         std::string log;
         weft::TaskRef me = weft::current_task();

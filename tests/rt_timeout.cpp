@@ -305,7 +305,7 @@ weft::Task<int> many_timeouts(int count, test::LifeCounter* frames, Tally* tally
 
 }  // namespace
 
-TEST_CASE("wait_for returns the value when the task is in time; nothing fires later", "[timeout]") {
+TEST_CASE("wait_for returns the value when the task is in time, nothing fires later", "[timeout]") {
     Tally tally;
     WaitFor out = weft::run(wait_for_in_time(&tally), test::paused_clock());
     CHECK(out.task_value == 3);

@@ -403,7 +403,7 @@ TEST_CASE("a scope whose deadline has passed raises at the very next await", "[t
     CHECK(out.at_ms == 5);
 }
 
-TEST_CASE("code inside a deadline sees a cancellation; the caller sees TimeoutError", "[timeout][item6]") {
+TEST_CASE("code inside a deadline sees a cancellation, the caller sees TimeoutError", "[timeout][item6]") {
     const Form form =
         GENERATE(Form::wait_for_task, Form::wait_for_handle_unstarted, Form::wait_for_handle_started, Form::scope);
     CAPTURE(static_cast<int>(form));

@@ -253,7 +253,7 @@ TEST_CASE("sleeps end, never early, while every worker is busy yielding, on 1, 2
     CHECK(out.early == 0);
 }
 
-TEST_CASE("call_later and call_at run their callbacks in time order; cancel() stops one", "[timers][call_later]") {
+TEST_CASE("call_later and call_at run their callbacks in time order, cancel() stops one", "[timers][call_later]") {
     auto run = weft::run(callbacks_in_order(), test::paused_clock());
     REQUIRE(run.log.size() == 3);
     CHECK(run.log[0].name == 'a');

@@ -113,7 +113,7 @@ weft::Task<std::vector<std::size_t>> finished_ones_still_reported() {
 
 }  // namespace
 
-TEST_CASE("wait with a timeout returns at the deadline with done and pending; nothing is cancelled",
+TEST_CASE("wait with a timeout returns at the deadline with done and pending, nothing is cancelled",
           "[wait][timeout]") {
     Waited out = weft::run(wait_with_timeout(weft::ALL_COMPLETED, 40ms), test::paused_clock());
     CHECK(out.done == std::vector<std::size_t>{1, 0});
@@ -143,7 +143,7 @@ TEST_CASE("an enclosing timeout scope still raises through wait with a timeout",
     REQUIRE(weft::run(outer_deadline_propagates(), test::paused_clock()));
 }
 
-TEST_CASE("as_completed with a timeout: what finished in time, then TimeoutError; the tasks run on",
+TEST_CASE("as_completed with a timeout: what finished in time, then TimeoutError, the tasks run on",
           "[as_completed][timeout]") {
     Completed out = weft::run(as_completed_with_timeout(40ms), test::paused_clock());
     CHECK(out.order == std::vector<std::size_t>{1, 0});

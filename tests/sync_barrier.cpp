@@ -168,7 +168,7 @@ weft::Task<void> many_rounds(int parties, int rounds) {
 
 }  // namespace
 
-TEST_CASE("Barrier: wait returns the arrival index; the last arrival releases the round", "[sync][barrier]") {
+TEST_CASE("Barrier: wait returns the arrival index, the last arrival releases the round", "[sync][barrier]") {
     weft::run(indices_in_arrival_order(), test::one_worker());
 }
 

@@ -309,7 +309,7 @@ void many_callers(unsigned workers, bool with_timeouts) {
 
 }  // namespace
 
-TEST_CASE("Batcher: a batch closes at max_size; each caller gets its own result", "[sync][batcher]") {
+TEST_CASE("Batcher: a batch closes at max_size, each caller gets its own result", "[sync][batcher]") {
     weft::run(size_trigger(), test::paused_clock());
 }
 
@@ -321,7 +321,7 @@ TEST_CASE("Batcher: the function's exception or a wrong result count reaches eve
     weft::run(errors_reach_every_caller(), test::paused_clock());
 }
 
-TEST_CASE("Batcher: a cancelled caller does not break the batch; its item is still processed",
+TEST_CASE("Batcher: a cancelled caller does not break the batch, its item is still processed",
           "[sync][batcher][cancel]") {
     weft::run(cancelled_caller_does_not_break_the_batch(), test::paused_clock());
 }

@@ -581,7 +581,7 @@ TEST_CASE("a task cancelled while it runs that returns without another await end
     weft::run(cancelled_while_running(), test::one_worker());
 }
 
-TEST_CASE("cancel storm: every Semaphore waiter whose cancel() returned true ends cancelled; no permit lost",
+TEST_CASE("cancel storm: every Semaphore waiter whose cancel() returned true ends cancelled, no permit lost",
           "[sync][semaphore][cancel][stress]") {
     const unsigned workers = GENERATE(2u, 4u);
     const int permits = GENERATE(1, 3);
@@ -592,7 +592,7 @@ TEST_CASE("cancel storm: every Semaphore waiter whose cancel() returned true end
     CHECK(t.values > 0);
 }
 
-TEST_CASE("cancel storm: every Lock waiter whose cancel() returned true ends cancelled; the lock ends free",
+TEST_CASE("cancel storm: every Lock waiter whose cancel() returned true ends cancelled, the lock ends free",
           "[sync][lock][cancel][stress]") {
     const unsigned workers = GENERATE(2u, 4u);
     Tally t = weft::run(lock_storm(test::scaled(200, 20), 200, 0xB0B + workers), test::workers(workers));
@@ -601,7 +601,7 @@ TEST_CASE("cancel storm: every Lock waiter whose cancel() returned true ends can
     CHECK(t.values > 0);
 }
 
-TEST_CASE("cancel storm: every consumer whose cancel() returned true ends cancelled; every item once",
+TEST_CASE("cancel storm: every consumer whose cancel() returned true ends cancelled, every item once",
           "[sync][queue][cancel][stress]") {
     const unsigned workers = GENERATE(2u, 4u);
     const std::size_t maxsize = GENERATE(std::size_t{0}, std::size_t{8});

@@ -227,7 +227,7 @@ TEST_CASE("Future: a move-only result is read in place or taken once", "[sync][f
     weft::run(move_only_result(), test::one_worker());
 }
 
-TEST_CASE("Future: a plain thread cannot co_await it but can wait_blocking(); a task cannot block", "[sync][future]") {
+TEST_CASE("Future: a plain thread cannot co_await it but can wait_blocking(), a task cannot block", "[sync][future]") {
     weft::Future<int> f;
     bool refused = false;
     await_outside_weft(f, &refused);

@@ -232,7 +232,7 @@ TEST_CASE("Lock: waiters get the lock one at a time in arrival order", "[sync][l
     weft::run(fifo_order(), test::one_worker());
 }
 
-TEST_CASE("Lock: unlock hands the lock to the first waiter; nobody barges", "[sync][lock]") {
+TEST_CASE("Lock: unlock hands the lock to the first waiter, nobody barges", "[sync][lock]") {
     weft::run(no_barging(), test::one_worker());
 }
 
@@ -258,7 +258,7 @@ TEST_CASE("Lock: a child running inline in its joiner neither holds nor unlocks 
 
 TEST_CASE("Lock: guards move and unlock once", "[sync][lock]") { weft::run(guard_moves(), test::one_worker()); }
 
-TEST_CASE("Lock: try_lock/unlock from a plain thread; lock() outside a task throws when it would wait",
+TEST_CASE("Lock: try_lock/unlock from a plain thread, lock() outside a task throws when it would wait",
           "[sync][lock]") {
     weft::Lock lock;
     REQUIRE(lock.try_lock());

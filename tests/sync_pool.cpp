@@ -380,7 +380,7 @@ void pool_storm(unsigned workers) {
 
 }  // namespace
 
-TEST_CASE("Pool: objects are reused; waiters are served FIFO", "[sync][pool]") {
+TEST_CASE("Pool: objects are reused, waiters are served FIFO", "[sync][pool]") {
     weft::run(reuse_and_fifo_waiters(), test::one_worker());
 }
 
@@ -392,7 +392,7 @@ TEST_CASE("Pool: a factory that throws gives its slot back", "[sync][pool]") {
     weft::run(factory_throwing_frees_its_slot(), test::one_worker());
 }
 
-TEST_CASE("Pool: a failed or throwing health check drops the object; a new one is made", "[sync][pool]") {
+TEST_CASE("Pool: a failed or throwing health check drops the object, a new one is made", "[sync][pool]") {
     weft::run(health_check_drops_and_recreates(), test::one_worker());
 }
 

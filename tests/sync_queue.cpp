@@ -438,11 +438,11 @@ TEST_CASE("Queue: a bounded queue of items whose move may throw works the same",
     weft::run(bounded_guarded_storage(), test::one_worker());
 }
 
-TEST_CASE("Queue: FIFO, LIFO and priority order; nowait variants; qsize/full/empty", "[sync][queue]") {
+TEST_CASE("Queue: FIFO, LIFO and priority order, nowait variants, qsize/full/empty", "[sync][queue]") {
     weft::run(orders(), test::one_worker());
 }
 
-TEST_CASE("Queue: put waits while full; a get admits the oldest putter", "[sync][queue]") {
+TEST_CASE("Queue: put waits while full, a get admits the oldest putter", "[sync][queue]") {
     weft::run(put_waits_while_full(), test::one_worker());
 }
 

@@ -264,7 +264,7 @@ TEST_CASE("RateLimiter: FIFO: a big request is not starved, nobody overtakes", "
     weft::run(big_request_not_starved_and_nobody_overtakes(), test::paused_clock());
 }
 
-TEST_CASE("RateLimiter: a head cancelled in its sleep takes nothing; the next goes on",
+TEST_CASE("RateLimiter: a head cancelled in its sleep takes nothing, the next goes on",
           "[sync][rate_limiter][cancel]") {
     weft::run(cancelled_head_takes_nothing(), test::paused_clock());
 }
@@ -277,7 +277,7 @@ TEST_CASE("RateLimiter: wait_for(acquire()) times out having taken nothing", "[s
     weft::run(wait_for_acquire_times_out_taking_nothing(), test::paused_clock());
 }
 
-TEST_CASE("RateLimiter: n > burst is a UsageError; bad options too", "[sync][rate_limiter]") {
+TEST_CASE("RateLimiter: n > burst is a UsageError, bad options too", "[sync][rate_limiter]") {
     weft::run(misuse(), test::paused_clock());
     CHECK_THROWS_AS(weft::RateLimiter({.rate = 0}), weft::UsageError);
     CHECK_THROWS_AS(weft::RateLimiter({.rate = 1, .per = 0s}), weft::UsageError);

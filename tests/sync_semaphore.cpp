@@ -181,7 +181,7 @@ TEST_CASE("Semaphore: value, locked, try_acquire, guards", "[sync][semaphore]") 
     weft::run(counts_and_locked(), test::one_worker());
 }
 
-TEST_CASE("Semaphore: release(n) grants the n oldest waiters; nobody barges", "[sync][semaphore]") {
+TEST_CASE("Semaphore: release(n) grants the n oldest waiters, nobody barges", "[sync][semaphore]") {
     weft::run(fifo_and_release_n(), test::one_worker());
 }
 

@@ -125,7 +125,7 @@ weft::Task<void> mixed(int readers, int writers, int times) {
 
 }  // namespace
 
-TEST_CASE("SharedLock: readers share; a writer waits; later readers queue behind it", "[sync][shared_lock]") {
+TEST_CASE("SharedLock: readers share, a writer waits, later readers queue behind it", "[sync][shared_lock]") {
     weft::run(readers_share_writers_wait(), test::one_worker());
 }
 

@@ -313,7 +313,7 @@ TEST_CASE("wait_for(queue.get()): TimeoutError at the deadline, the item stays i
     weft::run(queue_item_at_the_deadline(), test::paused_clock());
 }
 
-TEST_CASE("wait_for(lock.lock()) returns the Guard; on timeout the lock is not held", "[wait_for]") {
+TEST_CASE("wait_for(lock.lock()) returns the Guard, on timeout the lock is not held", "[wait_for]") {
     weft::run(lock_times_out_lock_not_held(), test::paused_clock());
 }
 

@@ -107,7 +107,7 @@ bool starts_with(const std::string& text, std::string_view prefix) { return text
 
 }  // namespace
 
-TEST_CASE("tls_client_auth: a client certificate from the trusted CA is accepted; each side sees the other's subject",
+TEST_CASE("tls_client_auth: a client certificate from the trusted CA is accepted, each side sees the other's subject",
           "[tls][mtls]") {
     REQUIRE_OPENSSL();
     const auto& certs = test::shared_test_certs();
@@ -150,7 +150,7 @@ TEST_CASE("tls_client_auth: optional accepts a client without a certificate, ref
     CHECK(starts_with(other.client_got, "error: "));
 }
 
-TEST_CASE("tls_client_auth: a server that does not ask gets no certificate; peer_subject is then empty",
+TEST_CASE("tls_client_auth: a server that does not ask gets no certificate, peer_subject is then empty",
           "[tls][mtls]") {
     REQUIRE_OPENSSL();
     const auto& certs = test::shared_test_certs();

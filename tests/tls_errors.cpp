@@ -261,7 +261,7 @@ TEST_CASE("tls_errors: a handshake nobody answers ends at the caller's timeout (
         test::paused_clock());
 }
 
-TEST_CASE("tls_errors: the TCP end without close_notify is UnexpectedEof; a reset is ConnectionReset", "[tls]") {
+TEST_CASE("tls_errors: the TCP end without close_notify is UnexpectedEof, a reset is ConnectionReset", "[tls]") {
     REQUIRE_OPENSSL();
     weft::run([]() -> weft::Task<void> {
         TlsPair pair = co_await tls_pair();
@@ -288,7 +288,7 @@ TEST_CASE("tls_errors: the TCP end without close_notify is UnexpectedEof; a rese
     }());
 }
 
-TEST_CASE("tls_errors: a read cancelled by a timeout leaves the stream usable; a cancelled write breaks it", "[tls]") {
+TEST_CASE("tls_errors: a read cancelled by a timeout leaves the stream usable, a cancelled write breaks it", "[tls]") {
     REQUIRE_OPENSSL();
     weft::run(
         []() -> weft::Task<void> {

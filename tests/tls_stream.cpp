@@ -272,7 +272,7 @@ TEST_CASE("tls_stream: an IP literal is checked against the certificate's IP SAN
     }());
 }
 
-TEST_CASE("tls_stream: close() sends close_notify when it can; StreamWriter over TLS ends cleanly", "[tls]") {
+TEST_CASE("tls_stream: close() sends close_notify when it can, StreamWriter over TLS ends cleanly", "[tls]") {
     REQUIRE_OPENSSL();
     weft::run([]() -> weft::Task<void> {
         TlsPair pair = co_await tls_pair(server_context(), client_context());
