@@ -163,3 +163,13 @@ TEST_CASE("http_server framing: chunk extensions are ignored but bounded (max_he
     REQUIRE(endless.size() == 1);
     CHECK(status_of(endless[0]) == "HTTP/1.1 400 Bad Request");
 }
+
+TEST_CASE("http_server framing: a request line over max_header_bytes is 414, a head over it 431",
+          "[http][server][framing]") {
+    auto uri = responses_to("GET /" + std::string(20'000, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n");
+    REQUIRE(uri.size() == 1);
+    CHECK(status_of(uri[0]) == "HTTP/1.1 414 URI Too Long");
+    auto head = responses_to("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(20'000, 'a') + "\r\n\r\n");
+    REQUIRE(head.size() == 1);
+    CHECK(status_of(head[0]) == "HTTP/1.1 431 Request Header Fields Too Large");
+}

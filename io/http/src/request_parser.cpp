@@ -229,7 +229,12 @@ ParseResult RequestParser::parse_head(const char* data, std::size_t size, Reques
     }
     if (head_end == 0) {
         scanned_ = i;
-        if (size > limits_.max_header_bytes) return {ParseResult::error, 0, 431, "request head too large"};
+        if (size > limits_.max_header_bytes) {
+            // The request line alone is over the limit: its target is (nginx: 414).
+            if (!std::memchr(data, '\n', limits_.max_header_bytes))
+                return {ParseResult::error, 0, 414, "request target too long"};
+            return {ParseResult::error, 0, 431, "request head too large"};
+        }
         return result;
     }
     scanned_ = 0;
