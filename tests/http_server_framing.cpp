@@ -5,7 +5,9 @@
 // Each reproducer came from a black-box review of the server beside nginx.
 #include <catch2/catch.hpp>
 
+#include <initializer_list>
 #include <string>
+#include <string_view>
 
 #include <weft/http/server.hpp>
 #include <weft/task.hpp>
@@ -18,20 +20,27 @@ using weft::http::Router;
 
 namespace {
 
+// Concatenation by appends: g++ 12 at -O3 warns falsely (-Wrestrict) on "literal" + std::string.
+std::string cat(std::initializer_list<std::string_view> parts) {
+    std::string out;
+    for (std::string_view part : parts) out.append(part);
+    return out;
+}
+
 Router framing_routes() {
     Router router;
     router.get("/", [](Request&) -> weft::Task<Response> { co_return Response::text("Hello, World!"); });
     router.get("/users/{id}", [](Request& req) -> weft::Task<Response> {
-        co_return Response::text("user " + std::string(req.path_param("id")));
+        co_return Response::text(cat({"user ", req.path_param("id")}));
     });
     router.post("/trailer", [](Request& req) -> weft::Task<Response> {
         std::string body(co_await req.body());
         auto trailer = req.header("T1");
-        co_return Response::text(body + " T1=" + (trailer ? std::string(*trailer) : std::string("none")));
+        co_return Response::text(cat({body, " T1=", trailer ? *trailer : std::string_view("none")}));
     });
     router.post("/echo", [](Request& req) -> weft::Task<Response> {
         std::string_view body = co_await req.body();
-        co_return Response::text("echo " + std::string(body));
+        co_return Response::text(cat({"echo ", body}));
     });
     return router;
 }
@@ -137,16 +146,18 @@ TEST_CASE("http_server framing: HTTP/1.0 with Expect: 100-continue gets no 100",
 TEST_CASE("http_server framing: trailers are dropped, not merged into the headers, and bounded",
           "[http][server][framing]") {
     std::string fields;
-    for (int i = 0; i < 97; ++i) fields += "X" + std::to_string(i) + ": y\r\n";
+    for (int i = 0; i < 97; ++i) fields += cat({"X", std::to_string(i), ": y\r\n"});
     auto out = responses_to(
-        "POST /trailer HTTP/1.1\r\nHost: a\r\n" + fields +
-        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" "3\r\nabc\r\n0\r\nT1: 1\r\nT2: 2\r\nT3: 3\r\n\r\n");
+        cat({"POST /trailer HTTP/1.1\r\nHost: a\r\n", fields,
+             "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" "3\r\nabc\r\n0\r\nT1: 1\r\nT2: " "2\r\nT3: "
+                                                                                                        "3\r\n\r\n"}));
     REQUIRE(out.size() == 1);
     CHECK(test::body_of(out[0]) == "abc T1=none");  // 99 fields and 3 trailers: within 100 each
     std::string flood;
-    for (int i = 0; i < 101; ++i) flood += "T" + std::to_string(i) + ": 1\r\n";
-    auto flooded = responses_to(
-        "POST /trailer HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" "3\r\nabc\r\n0\r\n" + flood + "\r\n");
+    for (int i = 0; i < 101; ++i) flood += cat({"T", std::to_string(i), ": 1\r\n"});
+    auto flooded =
+        responses_to(cat({"POST /trailer HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" "3\r\nabc\r\n0\r\n",
+                          flood, "\r\n"}));
     REQUIRE(flooded.size() == 1);
     CHECK(status_of(flooded[0]) == "HTTP/1.1 400 Bad Request");
 }
@@ -158,18 +169,18 @@ TEST_CASE("http_server framing: chunk extensions are ignored but bounded (max_he
         "3;name=value\r\nabc\r\n0;last\r\n\r\n");
     REQUIRE(small.size() == 1);
     CHECK(test::body_of(small[0]) == "echo abc");
-    auto endless = responses_to("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;x=" +
-                                std::string(20'000, 'b') + "\r\nabc\r\n0\r\n\r\n");
+    auto endless = responses_to(cat({"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;x=",
+                                     std::string(20'000, 'b'), "\r\nabc\r\n0\r\n\r\n"}));
     REQUIRE(endless.size() == 1);
     CHECK(status_of(endless[0]) == "HTTP/1.1 400 Bad Request");
 }
 
 TEST_CASE("http_server framing: a request line over max_header_bytes is 414, a head over it 431",
           "[http][server][framing]") {
-    auto uri = responses_to("GET /" + std::string(20'000, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n");
+    auto uri = responses_to(cat({"GET /", std::string(20'000, 'a'), " HTTP/1.1\r\nHost: a\r\n\r\n"}));
     REQUIRE(uri.size() == 1);
     CHECK(status_of(uri[0]) == "HTTP/1.1 414 URI Too Long");
-    auto head = responses_to("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(20'000, 'a') + "\r\n\r\n");
+    auto head = responses_to(cat({"GET / HTTP/1.1\r\nHost: a\r\nX-Big: ", std::string(20'000, 'a'), "\r\n\r\n"}));
     REQUIRE(head.size() == 1);
     CHECK(status_of(head[0]) == "HTTP/1.1 431 Request Header Fields Too Large");
 }
