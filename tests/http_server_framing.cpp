@@ -147,17 +147,16 @@ TEST_CASE("http_server framing: trailers are dropped, not merged into the header
           "[http][server][framing]") {
     std::string fields;
     for (int i = 0; i < 97; ++i) fields += cat({"X", std::to_string(i), ": y\r\n"});
-    auto out = responses_to(
-        cat({"POST /trailer HTTP/1.1\r\nHost: a\r\n", fields,
-             "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" "3\r\nabc\r\n0\r\nT1: 1\r\nT2: " "2\r\nT3: "
-                                                                                                        "3\r\n\r\n"}));
+    const std::string head = cat({"POST /trailer HTTP/1.1\r\nHost: a\r\n", fields});
+    const std::string rest = "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n";
+    const std::string trailers = "T1: 1\r\nT2: 2\r\nT3: 3\r\n\r\n";
+    auto out = responses_to(cat({head, rest, trailers}));
     REQUIRE(out.size() == 1);
     CHECK(test::body_of(out[0]) == "abc T1=none");  // 99 fields and 3 trailers: within 100 each
     std::string flood;
     for (int i = 0; i < 101; ++i) flood += cat({"T", std::to_string(i), ": 1\r\n"});
-    auto flooded =
-        responses_to(cat({"POST /trailer HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" "3\r\nabc\r\n0\r\n",
-                          flood, "\r\n"}));
+    const std::string chunked = "POST /trailer HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+    auto flooded = responses_to(cat({chunked, "3\r\nabc\r\n0\r\n", flood, "\r\n"}));
     REQUIRE(flooded.size() == 1);
     CHECK(status_of(flooded[0]) == "HTTP/1.1 400 Bad Request");
 }

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -73,8 +74,18 @@ struct Outcomes {
     bool registry_empty = false;
 };
 
+// Callbacks run on the worker that finished the task: with 2 workers the counts and the
+// registry are shared across threads.
+struct SharedOutcomes {
+    std::atomic<int> failed{0}, cancelled{0}, dropped{0}, detached{0}, erased{0}, threw{0};
+};
+struct Registry {
+    std::mutex mutex;
+    std::map<std::uint64_t, weft::JoinHandle<int>> handles;
+};
+
 weft::Task<Outcomes> outcomes_and_ownership() {
-    auto out = std::make_shared<Outcomes>();
+    auto out = std::make_shared<SharedOutcomes>();
     auto failing = weft::spawn(fail_after_yields(1));
     failing.add_done_callback([out](const weft::FinishedTask& t) {
         if (t.exception() && !t.cancelled()) ++out->failed;
@@ -90,15 +101,19 @@ weft::Task<Outcomes> outcomes_and_ownership() {
     auto detached = weft::spawn(value_after_yields(4, 1));
     detached.add_done_callback([out] { ++out->detached; });
     detached.detach();
-    // A registry that drops the handle from inside the callback.
-    auto registry = std::make_shared<std::map<std::uint64_t, weft::JoinHandle<int>>>();
+    // A registry that drops the handle from inside the callback. The handle is in the registry
+    // before its callback is added (under the lock, which the callback takes too), so the
+    // callback always finds it, on whichever worker the task ends.
+    auto registry = std::make_shared<Registry>();
     for (int i = 0; i < 5; ++i) {
         auto h = weft::spawn(value_after_yields(i, i % 3));
-        h.add_done_callback([out, registry](const weft::FinishedTask& t) {
-            if (registry->erase(t.id()) == 1) ++out->erased;
+        const auto key = h.id();
+        std::lock_guard lock(registry->mutex);
+        auto& kept = registry->handles.emplace(key, std::move(h)).first->second;
+        kept.add_done_callback([out, registry](const weft::FinishedTask& t) {
+            std::lock_guard lock(registry->mutex);
+            if (registry->handles.erase(t.id()) == 1) ++out->erased;
         });
-        auto key = h.id();
-        registry->emplace(key, std::move(h));
     }
     auto throwing = weft::spawn(value_after_yields(5, 0));
     throwing.add_done_callback([out]() { ++out->threw, throw std::runtime_error("callback failed"); });
@@ -114,8 +129,16 @@ weft::Task<Outcomes> outcomes_and_ownership() {
     }
     (void)co_await throwing;
     while (out->erased < 5 || out->dropped < 1 || out->detached < 1) co_await weft::yield_now();
-    out->registry_empty = registry->empty();
-    co_return *out;
+    Outcomes seen{out->failed.load(),
+                  out->cancelled.load(),
+                  out->dropped.load(),
+                  out->detached.load(),
+                  out->erased.load(),
+                  out->threw.load(),
+                  false};
+    std::lock_guard lock(registry->mutex);
+    seen.registry_empty = registry->handles.empty();
+    co_return seen;
 }
 
 // The race: callbacks added while the task may be finishing on another worker. Each task gets

@@ -165,17 +165,19 @@ TEST_CASE("cancelling() counts cancel() calls from outside, timeouts and TaskGro
 TEST_CASE("a child's TaskRef: id, name, cancelling, done", "[task_ref]") {
     auto body = []() -> weft::Task<std::string> {
         weft::Event release;
+        weft::Event started;  // orders the child's write of child_ref before our reads (2 workers)
         weft::TaskRef* out = nullptr;
         weft::TaskRef child_ref(nullptr);
         out = &child_ref;
         auto child = weft::spawn(
-            [](weft::TaskRef* out, weft::Event& release) -> weft::Task<int> {
+            [](weft::TaskRef* out, weft::Event& started, weft::Event& release) -> weft::Task<int> {
                 *out = weft::current_task();
+                started.set();
                 co_await release.wait();
                 co_return 7;
-            }(out, release),
+            }(out, started, release),
             "child");
-        co_await weft::yield_now();
+        co_await started.wait();
         std::string log = std::string(child_ref.name()) + " ";
         log += child_ref.id() == child.id() ? "same-id " : "OTHER-id ";
         log += child_ref.done() ? "done " : "running ";
