@@ -76,7 +76,9 @@ public:
     /// Every header field, in the order received.
     std::span<const HeaderView> headers() const noexcept { return {headers_.data(), headers_.size()}; }
 
-    /// The value the router bound to `{name}` in the matched pattern; "" if none.
+    /// The value the router bound to `{name}` in the matched pattern; "" if none. As it came
+    /// in the target: not percent-decoded (/users/a%20b gives "a%20b"), unlike aiohttp's
+    /// match_info; the router matches the raw path too.
     std::string_view path_param(std::string_view name) const noexcept;
 
     /// Content-Length, if the request has one.
