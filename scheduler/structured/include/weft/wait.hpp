@@ -63,11 +63,6 @@ std::vector<TaskHeader*> headers_of(const std::vector<JoinHandle<T>>& handles) {
 Task<WaitResult> wait_headers(std::vector<TaskHeader*> tasks, ReturnWhen when,
                               std::optional<Clock::time_point> deadline);
 
-template <class Rep, class Period>
-Clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout) {
-    return deadline_after(now(), timeout);
-}
-
 }  // namespace detail
 
 /// Waits until `when` holds. An empty vector returns at once. Those of the tasks still queued
@@ -83,7 +78,7 @@ Task<WaitResult> wait(std::vector<JoinHandle<T>>& handles, ReturnWhen when = ALL
 template <class T, class Rep, class Period>
 Task<WaitResult> wait(std::vector<JoinHandle<T>>& handles, ReturnWhen when,
                       std::chrono::duration<Rep, Period> timeout) {
-    return detail::wait_headers(detail::headers_of(handles), when, detail::deadline_after(timeout));
+    return detail::wait_headers(detail::headers_of(handles), when, detail::deadline_after(now(), timeout));
 }
 
 /// Yields the indices of `handles` in the order their tasks finish.
@@ -111,7 +106,7 @@ AsCompleted as_completed(std::vector<JoinHandle<T>>& handles) {
 /// as_completed with one deadline, `timeout` from now, for the whole iteration.
 template <class T, class Rep, class Period>
 AsCompleted as_completed(std::vector<JoinHandle<T>>& handles, std::chrono::duration<Rep, Period> timeout) {
-    return AsCompleted(handles, detail::deadline_after(timeout));
+    return AsCompleted(handles, detail::deadline_after(now(), timeout));
 }
 
 }  // namespace weft
