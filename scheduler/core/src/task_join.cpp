@@ -27,6 +27,8 @@
 #include <spdlog/spdlog.h>
 
 #include <exception>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include <weft/detail/context.hpp>
@@ -132,6 +134,148 @@ void join_cancelled(TaskHeader* target, bool propagate) {
     if (propagate) propagate_cancel(self, target);
     throw_if_cancelled(self);
     throw Error("weft internal error: a join resumed with neither completion nor cancellation");
+}
+
+// ---- a join that passes cancellation on (asyncio's `await task`) ----------------------------
+//
+// asyncio's Task.cancel() on a task that awaits another task cancels the awaited one instead,
+// and the awaiting task goes on waiting: it sees the awaited task's outcome (its CancelledError,
+// or a value if it refused) once that task has finished. So cleanup in the child has run when
+// the parent raises, and wait_for() returns only once the task it cancelled has finished.
+//
+// The waiter publishes its target in its extras' join_forward; request_cancel() on it calls
+// forward_cancel(), which passes the request on. The waiter's suspension is not cancellable:
+// only the target's end resumes it. Ordering: the requester sets its bit, then reads
+// join_forward; the waiter stores join_forward, then reads the bits (all seq_cst), so at least
+// one of them sees the other and forwards; a request is moved (its bit cleared under
+// join_forward's lock bit), so it is forwarded once. The lock bit also keeps the target alive
+// while it is being cancelled: the waiter, which may free the target right after, takes
+// join_forward back to 0 only while nobody holds it.
+
+namespace {
+
+constexpr std::uintptr_t kForwardingNow = 1;  // join_forward's lock bit (a TaskHeader* is 8-aligned)
+
+// Takes join_forward's lock bit. Returns the target, or nullptr if the task is not waiting in
+// a forwarding join.
+TaskHeader* lock_forward(Atomic<std::uintptr_t>& link) noexcept {
+    std::uintptr_t value = link.load(memory_order_seq_cst);
+    for (;;) {
+        if (value == 0) return nullptr;
+        if (value & kForwardingNow) {  // another requester, a few instructions from done
+            std::this_thread::yield();
+            value = link.load(memory_order_seq_cst);
+            continue;
+        }
+        if (link.compare_exchange_weak(value, value | kForwardingNow, memory_order_seq_cst, memory_order_seq_cst))
+            return reinterpret_cast<TaskHeader*>(value);
+    }
+}
+
+// Passes `task`'s pending requests on to `target`, holding task's join_forward lock bit.
+// True if the target got a request (it may be waiting on a child of its own).
+bool pass_on(TaskHeader* task, TaskExtras& extras, TaskHeader* target) noexcept {
+    bool passed = false;
+    std::uint32_t bits = task->cancel_bits.load(memory_order_seq_cst);
+    if (bits & ts::kCancelRequested) {
+        // Moved with its message, and cleared here as if delivered. If the target has finished
+        // already, the request stays on the waiter (its next await raises it).
+        std::string* message = extras.cancel_message.exchange(nullptr, memory_order_acq_rel);
+        std::string* copy = nullptr;
+        if (message) {
+            try {
+                copy = new std::string(*message);
+            } catch (...) {  // out of memory: the target is cancelled without the message
+            }
+        }
+        if (request_cancel_unforwarded(target, ts::kCancelRequested, copy)) {
+            passed = true;
+            delete message;
+            task->cancel_bits.fetch_and(~ts::kCancelRequested, memory_order_acq_rel);
+            extras.cancel_delivered();
+        } else if (message) {
+            std::string* expected = nullptr;  // (unless a newer cancel(msg) put its own)
+            if (!extras.cancel_message.compare_exchange_strong(expected, message, memory_order_acq_rel)) delete message;
+        }
+    }
+    if ((bits & ts::kTimeoutRequested) && !extras.timeout_forwarded) {
+        // An expired scope's bit stays on its task (the scope raises it, join_forwarding_end):
+        // the target is cancelled, once per join.
+        extras.timeout_forwarded = true;
+        passed = request_cancel_unforwarded(target, ts::kCancelRequested, nullptr) || passed;
+    }
+    return passed;
+}
+
+}  // namespace
+
+void forward_cancel(TaskHeader* task) noexcept {
+    // Hand over hand down a chain of joins, in a loop (a chain may be as long as the program
+    // likes; recursion would overflow the stack): the lock bit taken on the link above keeps
+    // `task` alive until `task`'s own bit is taken.
+    TaskExtras* above = nullptr;
+    TaskHeader* above_target = nullptr;
+    for (;;) {
+        TaskExtras* extras = task->extras_if_any();  // (a waiter made its extras before it published)
+        TaskHeader* target = extras ? lock_forward(extras->join_forward) : nullptr;
+        if (above) above->join_forward.store(reinterpret_cast<std::uintptr_t>(above_target), memory_order_release);
+        if (!target) return;
+        bool passed = pass_on(task, *extras, target);
+        above = extras;
+        above_target = target;
+        if (!passed) {
+            extras->join_forward.store(reinterpret_cast<std::uintptr_t>(target), memory_order_release);
+            return;
+        }
+        task = target;
+    }
+}
+
+bool join_suspend_forwarding(TaskHeader* target, std::coroutine_handle<> awaiting, TaskHeader* self) {
+    std::uintptr_t expected = kNoJoiner;
+    if (!target->join_waiter.compare_exchange_strong(expected, kJoinRegistering, memory_order_acq_rel,
+                                                     memory_order_acquire)) {
+        if (expected == kJoinClosed) return false;
+        throw UsageError("a task is already awaiting this JoinHandle");
+    }
+    note_await(self, AwaitKind::task, nullptr, target);  // (the target is alive: we hold its slot)
+    TaskExtras& extras = self->extras();
+    extras.timeout_forwarded = false;  // (nobody else touches it while join_forward is 0)
+    extras.join_forward.store(reinterpret_cast<std::uintptr_t>(target), memory_order_seq_cst);
+    // Not a cancellable suspension: only the target's end (its join waker) resumes it.
+    self->resume_point = awaiting;
+    target->join_epoch = ts::epoch_of(self->state.load(memory_order_relaxed));
+    expected = kJoinRegistering;
+    if (!target->join_waiter.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(self),
+                                                     memory_order_acq_rel, memory_order_acquire))
+        return false;  // it finished meanwhile (the completer saw kJoinRegistering)
+    forward_cancel(self);  // a request made before join_forward was published
+    return true;
+}
+
+void join_forwarding_end(TaskHeader* target) {
+    TaskHeader* self = current_task_or_throw("co_await on a JoinHandle");
+    if (TaskExtras* extras = self->extras_if_any()) {
+        // Wait out a requester still forwarding: the caller may free the target next.
+        Atomic<std::uintptr_t>& link = extras->join_forward;
+        std::uintptr_t value = link.load(memory_order_acquire);
+        while (value != 0) {
+            if (value & kForwardingNow) {
+                std::this_thread::yield();
+                value = link.load(memory_order_acquire);
+            } else if (link.compare_exchange_weak(value, 0, memory_order_acq_rel, memory_order_acquire)) {
+                break;
+            }
+        }
+    }
+    if (wait_closed(target) != kJoinClosed) {  // (only the target's end resumes this wait)
+        join_cancelled(target, true);
+        return;
+    }
+    // Its CancelledError is the awaiter's too, unless the awaiter has a cancellation of its own
+    // still pending (an expired timeout scope's, or a request that came after the target had
+    // finished): that one is raised instead.
+    if (target->cancelled && cancel_pending(self)) throw_if_cancelled(self);
 }
 
 std::coroutine_handle<> join_try_inline_newest(TaskHeader* target, std::coroutine_handle<> awaiting,

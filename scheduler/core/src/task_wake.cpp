@@ -34,7 +34,9 @@ void cancellable_suspend_withdrawn() noexcept { tls_context.cancellable_suspend 
 namespace {
 
 // `message` (owned, may be null) goes with the request to the task that delivers it.
-bool request_cancel_as(TaskHeader* task, std::uint32_t bit, std::string* message) noexcept {
+// `forward`: a task waiting on a started child passes the request on (forward_cancel); false
+// when forward_cancel itself is passing a request down a chain of joins.
+bool request_cancel_as(TaskHeader* task, std::uint32_t bit, std::string* message, bool forward) noexcept {
     // A child running inline inside another task's join suspends as that task: the
     // request goes to the host, whose pending await (inside the child) then throws.
     if (task->join_waiter.load(memory_order_acquire) == kJoinClosed) {
@@ -52,13 +54,15 @@ bool request_cancel_as(TaskHeader* task, std::uint32_t bit, std::string* message
             child.forwarded_cancels.fetch_add(1, memory_order_acq_rel);
             task->cancel_bits.fetch_or(bit, memory_order_release);
         }
-        return request_cancel_as(host, bit, message);
+        return request_cancel_as(host, bit, message, forward);
     }
     if (bit == ts::kCancelRequested) task->extras().pending_cancels.fetch_add(1, memory_order_acq_rel);
     // The message before the bit: the delivery clears the bit, then takes the message.
     if (message) delete task->extras().cancel_message.exchange(message, memory_order_acq_rel);
     // Request first, then look at the state word (transition::cancel).
-    if (task->cancel_bits.fetch_or(bit, memory_order_acq_rel) & ts::kOutcomeDecided) return false;
+    // (seq_cst: against a joiner publishing the child it waits on, forward_cancel.)
+    if (task->cancel_bits.fetch_or(bit, memory_order_seq_cst) & ts::kOutcomeDecided) return false;
+    if (forward) forward_cancel(task);  // it awaits a started child: the request goes there (asyncio)
     if (transition::cancel(task)) place_or_die(task, Placement::woken);
     return true;
 }
@@ -66,22 +70,28 @@ bool request_cancel_as(TaskHeader* task, std::uint32_t bit, std::string* message
 // asyncio's cancelling() counts the cancel() calls that returned true (on the task addressed,
 // also when an inline join hosts it). Counted before the request, so that the task sees the
 // count when the CancelledError reaches it; taken back if the task had already finished.
-bool request_cancel_counted(TaskHeader* task, std::uint32_t bit, std::string* message) noexcept {
-    if (bit != ts::kCancelRequested) return request_cancel_as(task, bit, message);
+bool request_cancel_counted(TaskHeader* task, std::uint32_t bit, std::string* message, bool forward) noexcept {
+    if (bit != ts::kCancelRequested) return request_cancel_as(task, bit, message, forward);
     if (task->join_waiter.load(memory_order_acquire) == kJoinClosed) {
         delete message;
         return false;
     }
     Atomic<std::uint32_t>& count = task->extras().cancel_requests;
     count.fetch_add(1, memory_order_acq_rel);
-    if (request_cancel_as(task, bit, message)) return true;
+    if (request_cancel_as(task, bit, message, forward)) return true;
     count.fetch_sub(1, memory_order_acq_rel);
     return false;
 }
 
 }  // namespace
 
-bool request_cancel(TaskHeader* task, std::uint32_t bit) noexcept { return request_cancel_counted(task, bit, nullptr); }
+bool request_cancel(TaskHeader* task, std::uint32_t bit) noexcept {
+    return request_cancel_counted(task, bit, nullptr, /*forward=*/true);
+}
+
+bool request_cancel_unforwarded(TaskHeader* task, std::uint32_t bit, std::string* message) noexcept {
+    return request_cancel_counted(task, bit, message, /*forward=*/false);
+}
 
 bool request_cancel(TaskHeader* task, std::string_view message) noexcept {
     std::string* owned = nullptr;
@@ -89,7 +99,7 @@ bool request_cancel(TaskHeader* task, std::string_view message) noexcept {
         owned = new std::string(message);
     } catch (...) {  // out of memory: still cancel, without the message
     }
-    return request_cancel_counted(task, ts::kCancelRequested, owned);
+    return request_cancel_counted(task, ts::kCancelRequested, owned, /*forward=*/true);
 }
 
 void propagate_cancel(TaskHeader* self, TaskHeader* target) noexcept {

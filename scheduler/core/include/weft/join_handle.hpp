@@ -23,8 +23,11 @@
 // Dropping the handle (or detach()) lets the task run on; its failure is then logged, not
 // lost (reading the outcome through the handle counts as observing it). cancel() asks the
 // task to stop: it sees CancelledError at its current or next suspension point. If the
-// awaiting task is itself cancelled while it waits here, the awaited task is cancelled too
-// (asyncio's propagation), and the handle stays valid so the caller may await the child's end.
+// awaiting task is itself cancelled while it waits here (cancel(), a timeout, wait_for), the
+// cancellation goes to the awaited task instead, and the await goes on until that task has
+// finished (asyncio's `await task`): then it raises the task's CancelledError, or the
+// awaiting task's own TimeoutError; a task that caught the cancellation and returned hands
+// its value over. shield(h) raises at once and leaves the task running.
 // One task at a time may wait on a handle (a second concurrent awaiter gets UsageError);
 // add_done_callback (done_callback.hpp) has no such limit. Where weft differs from asyncio:
 // a JoinHandle has one owner (move-only), so sharing a task's result means sharing the
@@ -171,8 +174,15 @@ public:
                 }
             }
             detail::TaskHeader* self = detail::current_task_or_throw("co_await on a JoinHandle");
-            if (detail::join_suspend(handle_.task_, awaiting, self)) return std::noop_coroutine();
-            return awaiting;
+            if constexpr (Propagate) {
+                // A cancellation of ours goes to the child, and we wait for its end (asyncio).
+                bool suspended = detail::join_suspend_forwarding(handle_.task_, awaiting, self);
+                forwarding_ = true;
+                return suspended ? std::noop_coroutine() : awaiting;
+            } else {
+                if (detail::join_suspend(handle_.task_, awaiting, self)) return std::noop_coroutine();
+                return awaiting;
+            }
         }
         [[gnu::always_inline]] T await_resume() {
             if constexpr (Consume) {
@@ -188,6 +198,9 @@ public:
             if (inlined_) {  // ran here, to its end
                 inlined_ = false;
                 detail::join_finish_inlined(handle_.task_, outer_);
+            } else if (Propagate && forwarding_) [[unlikely]] {
+                forwarding_ = false;
+                detail::join_forwarding_end(handle_.task_);  // throws our cancellation if it ended cancelled
             } else if (handle_.task_->join_waiter.load(std::memory_order_acquire) != detail::kJoinClosed) {
                 detail::join_cancelled(handle_.task_, Propagate);  // throws unless it finished meanwhile
             }
@@ -221,6 +234,7 @@ public:
         bool budget_yield_ = false;  // ready, but the budget is spent: await_suspend yields
         bool inlined_ = false;  // the child runs inline and has not finished
         bool suspended_inside_ = false;  // the child ran as a nested call and suspended
+        bool forwarding_ = false;  // suspended by join_suspend_forwarding (or it found the child done)
         detail::TaskHeader* outer_ = nullptr;  // what ran inside the awaiting task before the child
         struct NoOutcome {};
         [[no_unique_address]] std::conditional_t<Consume, detail::NestedOutcome<T>, NoOutcome> outcome_{};

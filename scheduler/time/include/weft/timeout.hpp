@@ -153,7 +153,8 @@ Task<R> wait_for_owned(A awaitable, std::chrono::duration<Rep, Period> duration)
 /// An awaiter can be moved only before it is awaited (UsageError otherwise).
 ///
 /// At the deadline the inner wait is cancelled the way cancel() does it (a JoinHandle's task
-/// is cancelled too; a Shielded one runs on). Nothing is lost: a sync wait that was granted
+/// is cancelled too, and wait_for raises only once that task has finished, as asyncio's does;
+/// a Shielded one runs on). Nothing is lost: a sync wait that was granted
 /// its item, permit or lock before the task ran again passes it on (the `_must_cancel` rule,
 /// waiter_queue.hpp), so on TimeoutError the queue still has the item, the semaphore the
 /// permit, and the lock is not held. A result returned by reference is returned as a copy.

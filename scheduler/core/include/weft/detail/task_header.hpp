@@ -112,6 +112,12 @@ struct TaskExtras {
     Atomic<std::uint32_t> cancel_deliveries{0};
     Atomic<std::uint32_t> forwarded_cancels{0};
     Atomic<std::uint32_t> forwarded_before_delivery{0};
+    // While the task waits on a started child's JoinHandle (join_suspend_forwarding): that
+    // child, to which a cancellation of this task goes (asyncio's `await task`); 0 otherwise.
+    // The low bit (kForwardingNow) is held by whoever is forwarding a request right now, so
+    // that the waiter does not free the child under it (task_join.cpp).
+    Atomic<std::uintptr_t> join_forward{0};
+    bool timeout_forwarded = false;  // (under join_forward's bit) this join passed a timeout on
     std::shared_ptr<const ContextMap> context;  // ContextVar values (context_var.hpp); the task's own
     std::shared_ptr<TaskRegistry> registry;     // all_tasks(): listed there until its frame is freed
     TaskTrace* trace = nullptr;                 // task_trace.hpp: owned by `registry`'s entry
@@ -228,6 +234,23 @@ TaskHeader* tls_task() noexcept;  // or nullptr
 // Suspends the current task as the joiner of `target`. False: target already finished
 // (or a cancellation is pending: await_resume then throws).
 bool join_suspend(TaskHeader* target, std::coroutine_handle<> awaiting, TaskHeader* self);
+
+// join_suspend for an awaiter that propagates cancellation (asyncio's `await task`): while
+// `self` waits, a cancellation requested of it goes to `target` instead of ending the wait,
+// and `self` waits on until `target` has finished. False: target already finished. The
+// awaiter then calls join_forwarding_end, whether or not this suspended.
+bool join_suspend_forwarding(TaskHeader* target, std::coroutine_handle<> awaiting, TaskHeader* self);
+// Ends the forwarding of join_suspend_forwarding once `target` has finished. If `target` ended
+// cancelled and a cancellation of the awaiting task is still pending (a timeout scope's, or
+// one that came too late to be passed on), throws it; else returns and the caller takes the
+// target's outcome.
+void join_forwarding_end(TaskHeader* target);
+// A cancellation was just requested of `task`: if it waits in join_suspend_forwarding, pass
+// the request on to the awaited child, and so on down a chain of such joins (task_join.cpp).
+void forward_cancel(TaskHeader* task) noexcept;
+// request_cancel for forward_cancel: kCancelRequested or kTimeoutRequested with `message`
+// (owned, may be null), without passing it on (forward_cancel walks the chain itself).
+bool request_cancel_unforwarded(TaskHeader* task, std::uint32_t bit, std::string* message) noexcept;
 
 // Registers `listener` as the one observer of `task`'s completion. False: the task has
 // already finished (the listener will not be called).
