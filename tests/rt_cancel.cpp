@@ -139,9 +139,9 @@ weft::Task<bool> cancel_through_nested_tasks(Tally* tally) {
 }
 
 // A chain of spawned tasks, each awaiting the next: cancelling the head reaches the tail.
-// Each link waits for its child's end before it re-raises (the cancellation is passed on
-// at once, but the parent does not wait for the child by itself), so awaiting the head
-// returns once the whole chain has unwound.
+// Each link's join passes the cancellation on and waits for its child's end (asyncio's
+// `await task`); the second await below is then already done. Awaiting the head returns once
+// the whole chain has unwound.
 weft::Task<int> chain(int depth, Tally* tally) {
     test::Cleanup cleanup{&tally->cleanups};
     if (depth == 0) co_return co_await sleeper(1h, tally);
