@@ -168,6 +168,115 @@ weft::Task<bool> run_pending(Child* child, Seen* seen) {
     co_return handles[0].cancelled();
 }
 
+// ---- a cancel() and a deadline together; a second deadline; cycles ----------------------------
+
+// Catches the first cancellation, cleans up for 100 ms (an await), then ends cancelled.
+weft::Task<int> unwinds_for_100ms() {
+    bool cancelled = false;
+    try {
+        co_await weft::sleep(1h);
+    } catch (const weft::CancelledError&) {
+        cancelled = true;
+    }
+    if (cancelled) co_await weft::sleep(100ms);
+    throw weft::CancelledError();
+}
+
+struct Both {
+    bool timeout = false;
+    bool cancelled = false;
+    bool continued = false;
+};
+
+// Its own 100 ms deadline around the join; a cancel() from outside comes at 50 ms.
+weft::Task<int> deadline_and_cancel(Both* out, bool use_wait_for) {
+    auto handle = weft::spawn(unwinds_for_100ms());
+    co_await weft::yield_now();
+    try {
+        if (use_wait_for) {
+            co_await weft::wait_for(std::move(handle), 100ms);
+        } else {
+            auto deadline = weft::timeout(100ms);
+            co_await std::move(handle);
+        }
+    } catch (const weft::TimeoutError&) {
+        out->timeout = true;
+    } catch (const weft::CancelledError&) {
+        out->cancelled = true;
+        throw;
+    }
+    out->continued = true;
+    co_return 1;
+}
+
+// A child that refuses the first cancellation, then sleeps an hour.
+weft::Task<int> refuses_once() {
+    try {
+        co_await weft::sleep(1h);
+    } catch (const weft::CancelledError&) {
+    }
+    co_await weft::sleep(1h);
+    co_return 1;
+}
+
+weft::Task<Seen> second_deadline() {
+    Seen seen;
+    const auto start = weft::now();
+    auto handle = weft::spawn(refuses_once());
+    co_await weft::yield_now();
+    try {
+        auto outer = weft::timeout(200ms);
+        co_await weft::wait_for(std::move(handle), 100ms);
+    } catch (const weft::TimeoutError&) {
+        seen.threw = true;
+        seen.at_ms = test::ms_since(start);
+    }
+    co_return seen;
+}
+
+struct Cycle {
+    std::vector<weft::JoinHandle<int>> handles;
+    std::atomic<int> at_join{0};
+    std::atomic<int> exited{0};
+    std::atomic<int> cancelled{0};
+    bool usage_error = false;
+};
+
+// Awaits handles[other]: two of them await each other (a deadlock a cancel() must break).
+weft::Task<int> await_other(Cycle* cycle, std::size_t other) {
+    struct Exit {
+        Cycle* cycle;
+        ~Exit() { cycle->exited.fetch_add(1); }
+    } on_exit{cycle};
+    co_await weft::yield_now();  // both have started
+    cycle->at_join.fetch_add(1);
+    try {
+        co_return co_await cycle->handles[other];
+    } catch (const weft::CancelledError&) {
+        cycle->cancelled.fetch_add(1);
+        throw;
+    } catch (const weft::UsageError&) {
+        cycle->usage_error = true;
+        co_return -1;
+    }
+}
+
+weft::Task<bool> cancel_a_cycle(Cycle* cycle) {
+    cycle->handles.push_back(weft::spawn(await_other(cycle, 1)));
+    cycle->handles.push_back(weft::spawn(await_other(cycle, 0)));
+    while (cycle->at_join.load() != 2) co_await weft::yield_now();
+    co_await weft::yield_now();  // both are suspended in their joins
+    bool accepted = cycle->handles[0].cancel();
+    while (cycle->exited.load() != 2) co_await weft::yield_now();
+    co_return accepted;
+}
+
+weft::Task<bool> await_itself(Cycle* cycle) {
+    cycle->handles.push_back(weft::spawn(await_other(cycle, 0)));
+    while (cycle->exited.load() != 1) co_await weft::yield_now();
+    co_return cycle->usage_error;
+}
+
 // ---- a long chain ----------------------------------------------------------------------------
 
 // Each link spawns the next, lets it start on its own, and awaits it; the tail sleeps. A
@@ -338,4 +447,32 @@ TEST_CASE("cancelling the head of a 100000-link chain of joins unwinds every lin
     std::atomic<int> unwound{0};
     CHECK(weft::run(cancel_a_long_chain(depth, &unwound), {.workers = workers}));
     CHECK(unwound.load() == depth + 1);
+}
+
+TEST_CASE("a cancel() from outside during a join stays a CancelledError when the awaiter's deadline passes too",
+          "[cancel][join]") {
+    const bool use_wait_for = GENERATE(false, true);
+    CAPTURE(use_wait_for);
+    Both out;
+    CHECK(weft::run(cancel_after(50ms, deadline_and_cancel(&out, use_wait_for), nullptr), test::paused_clock()));
+    CHECK(out.cancelled);
+    CHECK_FALSE(out.timeout);
+    CHECK_FALSE(out.continued);
+}
+
+TEST_CASE("a second deadline reaches a child that refused the first one", "[cancel][join]") {
+    Seen seen = weft::run(second_deadline(), test::paused_clock());
+    CHECK(seen.threw);
+    CHECK(seen.at_ms == 200);  // not the child's hour
+}
+
+TEST_CASE("cancel() breaks two tasks awaiting each other: both end cancelled", "[cancel][join]") {
+    Cycle cycle;
+    CHECK(weft::run(cancel_a_cycle(&cycle), test::paused_clock()));
+    CHECK(cycle.cancelled.load() == 2);
+}
+
+TEST_CASE("a task awaiting its own JoinHandle gets UsageError", "[cancel][join]") {
+    Cycle cycle;
+    CHECK(weft::run(await_itself(&cycle), test::paused_clock()));
 }

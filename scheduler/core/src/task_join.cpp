@@ -99,6 +99,7 @@ void close_join(TaskHeader* task) noexcept {
 }
 
 bool join_suspend(TaskHeader* target, std::coroutine_handle<> awaiting, TaskHeader* self) {
+    if (target == self) throw UsageError("a task cannot await its own JoinHandle (it would wait forever)");
     if (cancel_pending(self)) return false;  // await_resume delivers it
     // Claim the slot first, then write join_epoch, then publish ourselves: a second
     // awaiter is refused without touching the first one's epoch.
@@ -147,10 +148,13 @@ void join_cancelled(TaskHeader* target, bool propagate) {
 // forward_cancel(), which passes the request on. The waiter's suspension is not cancellable:
 // only the target's end resumes it. Ordering: the requester sets its bit, then reads
 // join_forward; the waiter stores join_forward, then reads the bits (all seq_cst), so at least
-// one of them sees the other and forwards; a request is moved (its bit cleared under
-// join_forward's lock bit), so it is forwarded once. The lock bit also keeps the target alive
-// while it is being cancelled: the waiter, which may free the target right after, takes
-// join_forward back to 0 only while nobody holds it.
+// one of them sees the other and forwards; a cancel() is moved (its bit cleared under
+// join_forward's lock bit), so it is forwarded once, and a deadline (whose bit stays on the
+// waiter, for its scope to raise) is passed on once per expiry. The lock bit also keeps the
+// target alive while it is being cancelled: the waiter, which may free the target right after,
+// takes join_forward back to 0 only while nobody holds it. Joins that form a cycle (A awaits B,
+// B awaits A) never end by themselves: the walk that comes back to one of its tasks wakes it
+// as a cancellable join, and it raises. A task awaiting its own handle gets UsageError.
 
 namespace {
 
@@ -190,6 +194,7 @@ bool pass_on(TaskHeader* task, TaskExtras& extras, TaskHeader* target) noexcept 
         }
         if (request_cancel_unforwarded(target, ts::kCancelRequested, copy)) {
             passed = true;
+            extras.cancel_passed_on = true;  // the awaiter raises the child's CancelledError
             delete message;
             task->cancel_bits.fetch_and(~ts::kCancelRequested, memory_order_acq_rel);
             extras.cancel_delivered();
@@ -198,11 +203,16 @@ bool pass_on(TaskHeader* task, TaskExtras& extras, TaskHeader* target) noexcept 
             if (!extras.cancel_message.compare_exchange_strong(expected, message, memory_order_acq_rel)) delete message;
         }
     }
-    if ((bits & ts::kTimeoutRequested) && !extras.timeout_forwarded) {
+    if (bits & ts::kTimeoutRequested) {
         // An expired scope's bit stays on its task (the scope raises it, join_forwarding_end):
-        // the target is cancelled, once per join.
-        extras.timeout_forwarded = true;
-        passed = request_cancel_unforwarded(target, ts::kCancelRequested, nullptr) || passed;
+        // the target is cancelled once per deadline (a scope that expired before the join set
+        // the bit without a count: the join's first pass takes it).
+        std::uint32_t deadlines = extras.timeouts_requested.load(memory_order_acquire);
+        if (!extras.timeout_passed_on || deadlines != extras.timeouts_passed_on) {
+            extras.timeout_passed_on = true;
+            extras.timeouts_passed_on = deadlines;
+            passed = request_cancel_unforwarded(target, ts::kCancelRequested, nullptr) || passed;
+        }
     }
     return passed;
 }
@@ -213,6 +223,8 @@ void forward_cancel(TaskHeader* task) noexcept {
     // Hand over hand down a chain of joins, in a loop (a chain may be as long as the program
     // likes; recursion would overflow the stack): the lock bit taken on the link above keeps
     // `task` alive until `task`'s own bit is taken.
+    static Atomic<std::uint64_t> next_walk{1};
+    std::uint64_t walk = 0;
     TaskExtras* above = nullptr;
     TaskHeader* above_target = nullptr;
     for (;;) {
@@ -220,6 +232,16 @@ void forward_cancel(TaskHeader* task) noexcept {
         TaskHeader* target = extras ? lock_forward(extras->join_forward) : nullptr;
         if (above) above->join_forward.store(reinterpret_cast<std::uintptr_t>(above_target), memory_order_release);
         if (!target) return;
+        if (walk == 0) walk = next_walk.fetch_add(1, memory_order_relaxed);
+        if (extras->forward_walk == walk) {
+            // Back at a task of this walk: the joins form a cycle, which no task's end will
+            // ever resume. This one is woken as a cancellable join would be: it withdraws and
+            // raises the request the cycle brought back to it (join_forwarding_end).
+            wake(Waker{task, target->join_epoch});
+            extras->join_forward.store(reinterpret_cast<std::uintptr_t>(target), memory_order_release);
+            return;
+        }
+        extras->forward_walk = walk;
         bool passed = pass_on(task, *extras, target);
         above = extras;
         above_target = target;
@@ -232,6 +254,7 @@ void forward_cancel(TaskHeader* task) noexcept {
 }
 
 bool join_suspend_forwarding(TaskHeader* target, std::coroutine_handle<> awaiting, TaskHeader* self) {
+    if (target == self) throw UsageError("a task cannot await its own JoinHandle (it would wait forever)");
     std::uintptr_t expected = kNoJoiner;
     if (!target->join_waiter.compare_exchange_strong(expected, kJoinRegistering, memory_order_acq_rel,
                                                      memory_order_acquire)) {
@@ -240,11 +263,13 @@ bool join_suspend_forwarding(TaskHeader* target, std::coroutine_handle<> awaitin
     }
     note_await(self, AwaitKind::task, nullptr, target);  // (the target is alive: we hold its slot)
     TaskExtras& extras = self->extras();
-    extras.timeout_forwarded = false;  // (nobody else touches it while join_forward is 0)
-    extras.join_forward.store(reinterpret_cast<std::uintptr_t>(target), memory_order_seq_cst);
-    // Not a cancellable suspension: only the target's end (its join waker) resumes it.
+    extras.cancel_passed_on = false;  // (nobody else touches these while join_forward is 0)
+    extras.timeout_passed_on = false;
+    // Not a cancellable suspension: only the target's end (its join waker) resumes it, or a
+    // forward_cancel that finds a cycle of joins (it reads join_epoch: written before publishing).
     self->resume_point = awaiting;
     target->join_epoch = ts::epoch_of(self->state.load(memory_order_relaxed));
+    extras.join_forward.store(reinterpret_cast<std::uintptr_t>(target), memory_order_seq_cst);
     expected = kJoinRegistering;
     if (!target->join_waiter.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(self),
                                                      memory_order_acq_rel, memory_order_acquire))
@@ -255,6 +280,7 @@ bool join_suspend_forwarding(TaskHeader* target, std::coroutine_handle<> awaitin
 
 void join_forwarding_end(TaskHeader* target) {
     TaskHeader* self = current_task_or_throw("co_await on a JoinHandle");
+    bool cancel_passed_on = false;
     if (TaskExtras* extras = self->extras_if_any()) {
         // Wait out a requester still forwarding: the caller may free the target next.
         Atomic<std::uintptr_t>& link = extras->join_forward;
@@ -267,15 +293,17 @@ void join_forwarding_end(TaskHeader* target) {
                 break;
             }
         }
+        cancel_passed_on = extras->cancel_passed_on;
     }
-    if (wait_closed(target) != kJoinClosed) {  // (only the target's end resumes this wait)
+    if (wait_closed(target) != kJoinClosed) {  // woken by forward_cancel: a cycle of joins
         join_cancelled(target, true);
         return;
     }
-    // Its CancelledError is the awaiter's too, unless the awaiter has a cancellation of its own
-    // still pending (an expired timeout scope's, or a request that came after the target had
-    // finished): that one is raised instead.
-    if (target->cancelled && cancel_pending(self)) throw_if_cancelled(self);
+    // Its CancelledError is the awaiter's too: a cancel() passed on to it stays a
+    // CancelledError (even if the awaiter's deadline passed as well). Otherwise a cancellation
+    // of the awaiter's own still pending (its expired deadline, or a request that came after
+    // the target had finished) is raised instead.
+    if (target->cancelled && !cancel_passed_on && cancel_pending(self)) throw_if_cancelled(self);
 }
 
 std::coroutine_handle<> join_try_inline_newest(TaskHeader* target, std::coroutine_handle<> awaiting,

@@ -57,6 +57,8 @@ bool request_cancel_as(TaskHeader* task, std::uint32_t bit, std::string* message
         return request_cancel_as(host, bit, message, forward);
     }
     if (bit == ts::kCancelRequested) task->extras().pending_cancels.fetch_add(1, memory_order_acq_rel);
+    // (Counted so that a join passes each deadline on to its child: forward_cancel.)
+    if (bit == ts::kTimeoutRequested) task->extras().timeouts_requested.fetch_add(1, memory_order_acq_rel);
     // The message before the bit: the delivery clears the bit, then takes the message.
     if (message) delete task->extras().cancel_message.exchange(message, memory_order_acq_rel);
     // Request first, then look at the state word (transition::cancel).
