@@ -28,7 +28,8 @@
 // finished (asyncio's `await task`): then it raises the task's CancelledError, or the
 // awaiting task's own TimeoutError; a task that caught the cancellation and returned hands
 // its value over. shield(h) raises at once and leaves the task running.
-// One task at a time may wait on a handle (a second concurrent awaiter gets UsageError);
+// One task at a time may wait on a handle (a second concurrent awaiter gets UsageError, and
+// so does a task awaiting its own handle);
 // add_done_callback (done_callback.hpp) has no such limit. Where weft differs from asyncio:
 // a JoinHandle has one owner (move-only), so sharing a task's result means sharing the
 // handle, and the lvalue await copies where Python shares one object.
