@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/clock.hpp"
@@ -277,6 +278,73 @@ weft::Task<bool> await_itself(Cycle* cycle) {
     co_return cycle->usage_error;
 }
 
+// Two tasks awaiting each other on a 2-worker runtime, cancelled from two plain threads at once
+// (or one after the other from one thread): both must end with CancelledError, whatever the
+// interleaving of the two walks round the cycle.
+struct RacingCycle {
+    std::vector<weft::JoinHandle<int>> handles;
+    std::atomic<int> started{0};
+    std::atomic<int> at_join{0};
+    std::atomic<int> exited{0};
+    std::atomic<int> cancelled{0};
+    std::atomic<int> other{0};  // anything else raised (an internal error, a UsageError)
+};
+
+weft::Task<int> await_partner(RacingCycle* cycle, std::size_t other) {
+    struct Exit {
+        RacingCycle* cycle;
+        ~Exit() { cycle->exited.fetch_add(1); }
+    } on_exit{cycle};
+    cycle->started.fetch_add(1);
+    while (cycle->started.load() != 2) co_await weft::yield_now();  // started: neither runs the other inline
+    cycle->at_join.fetch_add(1);
+    try {
+        co_return co_await cycle->handles[other];
+    } catch (const weft::CancelledError&) {
+        cycle->cancelled.fetch_add(1);
+        throw;
+    } catch (...) {
+        cycle->other.fetch_add(1);
+        co_return -1;
+    }
+}
+
+weft::Task<int> cancel_racing_cycles(int rounds, bool at_once) {
+    int bad = 0;
+    for (int round = 0; round < rounds; ++round) {
+        RacingCycle cycle;
+        cycle.handles.push_back(weft::spawn(await_partner(&cycle, 1)));
+        cycle.handles.push_back(weft::spawn(await_partner(&cycle, 0)));
+        while (cycle.at_join.load() != 2) co_await weft::yield_now();
+        for (int i = 0; i < 3; ++i) co_await weft::yield_now();  // both suspended in their joins
+        std::atomic<int> ready{0};
+        std::thread first;
+        std::thread second;
+        if (at_once) {
+            first = std::thread([&] {
+                ready.fetch_add(1);
+                while (ready.load() != 2) std::this_thread::yield();
+                cycle.handles[0].cancel();
+            });
+            second = std::thread([&] {
+                ready.fetch_add(1);
+                while (ready.load() != 2) std::this_thread::yield();
+                cycle.handles[1].cancel();
+            });
+        } else {
+            first = std::thread([&] {
+                cycle.handles[0].cancel();
+                cycle.handles[1].cancel();
+            });
+        }
+        while (cycle.exited.load() != 2) co_await weft::yield_now();
+        first.join();
+        if (second.joinable()) second.join();
+        if (cycle.cancelled.load() != 2 || cycle.other.load() != 0) ++bad;
+    }
+    co_return bad;
+}
+
 // ---- a long chain ----------------------------------------------------------------------------
 
 // Each link spawns the next, lets it start on its own, and awaits it; the tail sleeps. A
@@ -475,4 +543,10 @@ TEST_CASE("cancel() breaks two tasks awaiting each other: both end cancelled", "
 TEST_CASE("a task awaiting its own JoinHandle gets UsageError", "[cancel][join]") {
     Cycle cycle;
     CHECK(weft::run(await_itself(&cycle), test::paused_clock()));
+}
+
+TEST_CASE("two tasks awaiting each other, cancelled from two threads, both end with CancelledError", "[cancel][join]") {
+    const bool at_once = GENERATE(true, false);
+    CAPTURE(at_once);
+    CHECK(weft::run(cancel_racing_cycles(2000, at_once), {.workers = 2}) == 0);
 }

@@ -98,11 +98,15 @@ void close_join(TaskHeader* task) noexcept {
     }
 }
 
-bool join_suspend(TaskHeader* target, std::coroutine_handle<> awaiting, TaskHeader* self) {
-    if (target == self) throw UsageError("a task cannot await its own JoinHandle (it would wait forever)");
-    if (cancel_pending(self)) return false;  // await_resume delivers it
-    // Claim the slot first, then write join_epoch, then publish ourselves: a second
-    // awaiter is refused without touching the first one's epoch.
+namespace {
+
+// A join's first step: claims the target's join word (kNoJoiner -> kJoinRegistering), so that a
+// second awaiter is refused without touching the first one's epoch. False: the target has
+// finished. UsageError: another task awaits it, or it is `self`.
+bool claim_join_slot(TaskHeader* target, TaskHeader* self) {
+    if (target == self)
+        throw UsageError(
+            "a task cannot await its own JoinHandle, nor that of a task running it inline (it would wait forever)");
     std::uintptr_t expected = kNoJoiner;
     if (!target->join_waiter.compare_exchange_strong(expected, kJoinRegistering, memory_order_acq_rel,
                                                      memory_order_acquire)) {
@@ -110,9 +114,18 @@ bool join_suspend(TaskHeader* target, std::coroutine_handle<> awaiting, TaskHead
         throw UsageError("a task is already awaiting this JoinHandle");
     }
     note_await(self, AwaitKind::task, nullptr, target);  // (the target is alive: we hold its slot)
+    return true;
+}
+
+}  // namespace
+
+bool join_suspend(TaskHeader* target, std::coroutine_handle<> awaiting, TaskHeader* self) {
+    if (cancel_pending(self)) return false;  // await_resume delivers it
+    // Claim the slot first, then write join_epoch, then publish ourselves.
+    if (!claim_join_slot(target, self)) return false;
     Waker waker = prepare_cancellable_suspend(self, awaiting);
     target->join_epoch = waker.epoch;
-    expected = kJoinRegistering;
+    std::uintptr_t expected = kJoinRegistering;
     if (target->join_waiter.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(self),
                                                     memory_order_acq_rel, memory_order_acquire))
         return true;
@@ -148,42 +161,39 @@ void join_cancelled(TaskHeader* target, bool propagate) {
 // forward_cancel(), which passes the request on. The waiter's suspension is not cancellable:
 // only the target's end resumes it. Ordering: the requester sets its bit, then reads
 // join_forward; the waiter stores join_forward, then reads the bits (all seq_cst), so at least
-// one of them sees the other and forwards; a cancel() is moved (its bit cleared under
-// join_forward's lock bit), so it is forwarded once, and a deadline (whose bit stays on the
-// waiter, for its scope to raise) is passed on once per expiry. The lock bit also keeps the
-// target alive while it is being cancelled: the waiter, which may free the target right after,
-// takes join_forward back to 0 only while nobody holds it. Joins that form a cycle (A awaits B,
-// B awaits A) never end by themselves: the walk that comes back to one of its tasks wakes it
-// as a cancellable join, and it raises. A task awaiting its own handle gets UsageError.
+// one of them sees the other and forwards. A cancel() is moved: the walk that clears its bit
+// passes it on (and puts it back if the target has finished). A deadline, whose bit stays on
+// the waiter for its scope to raise, is passed on once per expiry.
+// Lifetime: a walk "enters" a waiter (forwarders_inside) before it reads join_forward, and
+// leaves it only after it has entered the target; the waiter, before it may free the target,
+// stores 0 in join_forward and waits until no walk is inside (seq_cst on both sides, as above).
+// Walks never wait for each other, so two of them on one cycle cannot deadlock.
+// Joins that form a cycle (A awaits B, B awaits A) never end by themselves: a walk that comes
+// back to a task it passed a request to (Brent's cycle detection, on addresses) wakes that task
+// as a cancellable join would, and it raises CancelledError. A task awaiting its own handle
+// gets UsageError.
 
 namespace {
 
-constexpr std::uintptr_t kForwardingNow = 1;  // join_forward's lock bit (a TaskHeader* is 8-aligned)
+constexpr std::uint64_t kDeadlinePassed = std::uint64_t{1} << 63;  // timeouts_passed_on: this join passed one
 
-// Takes join_forward's lock bit. Returns the target, or nullptr if the task is not waiting in
-// a forwarding join.
-TaskHeader* lock_forward(Atomic<std::uintptr_t>& link) noexcept {
-    std::uintptr_t value = link.load(memory_order_seq_cst);
-    for (;;) {
-        if (value == 0) return nullptr;
-        if (value & kForwardingNow) {  // another requester, a few instructions from done
-            std::this_thread::yield();
-            value = link.load(memory_order_seq_cst);
-            continue;
-        }
-        if (link.compare_exchange_weak(value, value | kForwardingNow, memory_order_seq_cst, memory_order_seq_cst))
-            return reinterpret_cast<TaskHeader*>(value);
-    }
+// Enters the waiter whose extras these are. Returns its target (alive until leave()), or
+// nullptr: not waiting in a forwarding join (and not entered).
+TaskHeader* enter(TaskExtras& extras) noexcept {
+    extras.forwarders_inside.fetch_add(1, memory_order_seq_cst);
+    auto* target = reinterpret_cast<TaskHeader*>(extras.join_forward.load(memory_order_seq_cst));
+    if (!target) extras.forwarders_inside.fetch_sub(1, memory_order_release);
+    return target;
 }
 
-// Passes `task`'s pending requests on to `target`, holding task's join_forward lock bit.
-// True if the target got a request (it may be waiting on a child of its own).
+void leave(TaskExtras& extras) noexcept { extras.forwarders_inside.fetch_sub(1, memory_order_release); }
+
+// Passes `task`'s pending requests on to `target` (the walk is inside `task`). True if the
+// target got a request (it may be waiting on a task of its own).
 bool pass_on(TaskHeader* task, TaskExtras& extras, TaskHeader* target) noexcept {
     bool passed = false;
-    std::uint32_t bits = task->cancel_bits.load(memory_order_seq_cst);
-    if (bits & ts::kCancelRequested) {
-        // Moved with its message, and cleared here as if delivered. If the target has finished
-        // already, the request stays on the waiter (its next await raises it).
+    if (task->cancel_bits.fetch_and(~ts::kCancelRequested, memory_order_seq_cst) & ts::kCancelRequested) {
+        // This walk took the request: moved with its message, as if delivered.
         std::string* message = extras.cancel_message.exchange(nullptr, memory_order_acq_rel);
         std::string* copy = nullptr;
         if (message) {
@@ -194,24 +204,32 @@ bool pass_on(TaskHeader* task, TaskExtras& extras, TaskHeader* target) noexcept 
         }
         if (request_cancel_unforwarded(target, ts::kCancelRequested, copy)) {
             passed = true;
-            extras.cancel_passed_on = true;  // the awaiter raises the child's CancelledError
+            extras.cancel_passed_on.store(true, memory_order_relaxed);  // the awaiter raises the child's error
             delete message;
-            task->cancel_bits.fetch_and(~ts::kCancelRequested, memory_order_acq_rel);
             extras.cancel_delivered();
-        } else if (message) {
+        } else {
+            // The target has finished: the request stays on the waiter (its next await raises it).
             std::string* expected = nullptr;  // (unless a newer cancel(msg) put its own)
-            if (!extras.cancel_message.compare_exchange_strong(expected, message, memory_order_acq_rel)) delete message;
+            if (message && !extras.cancel_message.compare_exchange_strong(expected, message, memory_order_acq_rel))
+                delete message;
+            task->cancel_bits.fetch_or(ts::kCancelRequested, memory_order_seq_cst);
         }
     }
-    if (bits & ts::kTimeoutRequested) {
-        // An expired scope's bit stays on its task (the scope raises it, join_forwarding_end):
-        // the target is cancelled once per deadline (a scope that expired before the join set
-        // the bit without a count: the join's first pass takes it).
-        std::uint32_t deadlines = extras.timeouts_requested.load(memory_order_acquire);
-        if (!extras.timeout_passed_on || deadlines != extras.timeouts_passed_on) {
-            extras.timeout_passed_on = true;
-            extras.timeouts_passed_on = deadlines;
-            passed = request_cancel_unforwarded(target, ts::kCancelRequested, nullptr) || passed;
+    if (task->cancel_bits.load(memory_order_seq_cst) & ts::kTimeoutRequested) {
+        // The target is cancelled once per deadline that expired (a scope that had expired before
+        // the join set the bit without a count: the join's first pass takes it).
+        const std::uint32_t deadlines = extras.timeouts_requested.load(memory_order_acquire);
+        const std::uint64_t now_passed = kDeadlinePassed | deadlines;
+        std::uint64_t seen = extras.timeouts_passed_on.load(memory_order_acquire);
+        for (;;) {
+            bool already = (seen & kDeadlinePassed) &&
+                           static_cast<std::int32_t>(static_cast<std::uint32_t>(seen) - deadlines) >= 0;
+            if (already) break;
+            if (extras.timeouts_passed_on.compare_exchange_weak(seen, now_passed, memory_order_acq_rel,
+                                                                memory_order_acquire)) {
+                passed = request_cancel_unforwarded(target, ts::kCancelRequested, nullptr) || passed;
+                break;
+            }
         }
     }
     return passed;
@@ -221,56 +239,55 @@ bool pass_on(TaskHeader* task, TaskExtras& extras, TaskHeader* target) noexcept 
 
 void forward_cancel(TaskHeader* task) noexcept {
     // Hand over hand down a chain of joins, in a loop (a chain may be as long as the program
-    // likes; recursion would overflow the stack): the lock bit taken on the link above keeps
-    // `task` alive until `task`'s own bit is taken.
-    static Atomic<std::uint64_t> next_walk{1};
-    std::uint64_t walk = 0;
+    // likes; recursion would overflow the stack): being inside the waiter above keeps `task`
+    // alive until the walk is inside `task` too.
     TaskExtras* above = nullptr;
-    TaskHeader* above_target = nullptr;
+    TaskHeader* tortoise = task;  // Brent's cycle detection
+    unsigned power = 1;
+    unsigned steps = 0;
     for (;;) {
         TaskExtras* extras = task->extras_if_any();  // (a waiter made its extras before it published)
-        TaskHeader* target = extras ? lock_forward(extras->join_forward) : nullptr;
-        if (above) above->join_forward.store(reinterpret_cast<std::uintptr_t>(above_target), memory_order_release);
+        TaskHeader* target = extras ? enter(*extras) : nullptr;
+        if (above) leave(*above);
         if (!target) return;
-        if (walk == 0) walk = next_walk.fetch_add(1, memory_order_relaxed);
-        if (extras->forward_walk == walk) {
-            // Back at a task of this walk: the joins form a cycle, which no task's end will
-            // ever resume. This one is woken as a cancellable join would be: it withdraws and
-            // raises the request the cycle brought back to it (join_forwarding_end).
-            wake(Waker{task, target->join_epoch});
-            extras->join_forward.store(reinterpret_cast<std::uintptr_t>(target), memory_order_release);
+        if (!pass_on(task, *extras, target)) {
+            leave(*extras);
             return;
         }
-        extras->forward_walk = walk;
-        bool passed = pass_on(task, *extras, target);
+        if (target == tortoise) {
+            // Back at a task this walk passed a request to: a cycle of joins, which no task's end
+            // will ever resume. The target is woken as a cancellable join would be, and raises
+            // (join_cycle_cancelled). (Its epoch is read inside it: written before it published.)
+            if (TaskExtras* cycle = target->extras_if_any()) {
+                if (TaskHeader* next = enter(*cycle)) {
+                    wake(Waker{target, next->join_epoch});
+                    leave(*cycle);
+                }
+            }
+            leave(*extras);
+            return;
+        }
+        if (++steps == power) {
+            tortoise = target;
+            power *= 2;
+            steps = 0;
+        }
         above = extras;
-        above_target = target;
-        if (!passed) {
-            extras->join_forward.store(reinterpret_cast<std::uintptr_t>(target), memory_order_release);
-            return;
-        }
         task = target;
     }
 }
 
 bool join_suspend_forwarding(TaskHeader* target, std::coroutine_handle<> awaiting, TaskHeader* self) {
-    if (target == self) throw UsageError("a task cannot await its own JoinHandle (it would wait forever)");
-    std::uintptr_t expected = kNoJoiner;
-    if (!target->join_waiter.compare_exchange_strong(expected, kJoinRegistering, memory_order_acq_rel,
-                                                     memory_order_acquire)) {
-        if (expected == kJoinClosed) return false;
-        throw UsageError("a task is already awaiting this JoinHandle");
-    }
-    note_await(self, AwaitKind::task, nullptr, target);  // (the target is alive: we hold its slot)
     TaskExtras& extras = self->extras();
-    extras.cancel_passed_on = false;  // (nobody else touches these while join_forward is 0)
-    extras.timeout_passed_on = false;
+    extras.cancel_passed_on.store(false, memory_order_relaxed);  // (no walk reads them while join_forward is 0)
+    extras.timeouts_passed_on.store(0, memory_order_relaxed);
+    if (!claim_join_slot(target, self)) return false;
     // Not a cancellable suspension: only the target's end (its join waker) resumes it, or a
     // forward_cancel that finds a cycle of joins (it reads join_epoch: written before publishing).
     self->resume_point = awaiting;
     target->join_epoch = ts::epoch_of(self->state.load(memory_order_relaxed));
     extras.join_forward.store(reinterpret_cast<std::uintptr_t>(target), memory_order_seq_cst);
-    expected = kJoinRegistering;
+    std::uintptr_t expected = kJoinRegistering;
     if (!target->join_waiter.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(self),
                                                      memory_order_acq_rel, memory_order_acquire))
         return false;  // it finished meanwhile (the completer saw kJoinRegistering)
@@ -278,25 +295,36 @@ bool join_suspend_forwarding(TaskHeader* target, std::coroutine_handle<> awaitin
     return true;
 }
 
+namespace {
+
+// Woken by forward_cancel in a cycle of joins: withdraws from the target and raises.
+void join_cycle_cancelled(TaskHeader* self, TaskHeader* target) {
+    std::uintptr_t expected = reinterpret_cast<std::uintptr_t>(self);
+    if (!target->join_waiter.compare_exchange_strong(expected, kNoJoiner, memory_order_acq_rel, memory_order_acquire) &&
+        expected != kNoJoiner) {
+        wait_closed(target);  // it finished after all: the caller takes its outcome
+        return;
+    }
+    propagate_cancel(self, target);
+    throw_if_cancelled(self);
+    // The request that went round the cycle may sit on another of its tasks by now: the cycle
+    // is broken here all the same.
+    throw CancelledError();
+}
+
+}  // namespace
+
 void join_forwarding_end(TaskHeader* target) {
     TaskHeader* self = current_task_or_throw("co_await on a JoinHandle");
     bool cancel_passed_on = false;
     if (TaskExtras* extras = self->extras_if_any()) {
-        // Wait out a requester still forwarding: the caller may free the target next.
-        Atomic<std::uintptr_t>& link = extras->join_forward;
-        std::uintptr_t value = link.load(memory_order_acquire);
-        while (value != 0) {
-            if (value & kForwardingNow) {
-                std::this_thread::yield();
-                value = link.load(memory_order_acquire);
-            } else if (link.compare_exchange_weak(value, 0, memory_order_acq_rel, memory_order_acquire)) {
-                break;
-            }
-        }
-        cancel_passed_on = extras->cancel_passed_on;
+        // Wait out the walks inside: the caller may free the target next.
+        extras->join_forward.store(0, memory_order_seq_cst);
+        while (extras->forwarders_inside.load(memory_order_seq_cst) != 0) std::this_thread::yield();
+        cancel_passed_on = extras->cancel_passed_on.load(memory_order_relaxed);
     }
     if (wait_closed(target) != kJoinClosed) {  // woken by forward_cancel: a cycle of joins
-        join_cancelled(target, true);
+        join_cycle_cancelled(self, target);
         return;
     }
     // Its CancelledError is the awaiter's too: a cancel() passed on to it stays a

@@ -114,16 +114,13 @@ struct TaskExtras {
     Atomic<std::uint32_t> forwarded_before_delivery{0};
     // While the task waits on a started child's JoinHandle (join_suspend_forwarding): that
     // child, to which a cancellation of this task goes (asyncio's `await task`); 0 otherwise.
-    // The low bit (kForwardingNow) is held by whoever is forwarding a request right now, so
-    // that the waiter does not free the child under it (task_join.cpp).
+    // forward_cancel walks inside the task keep the child alive (task_join.cpp).
     Atomic<std::uintptr_t> join_forward{0};
-    // What the current join has passed on (written under join_forward's lock bit, or by the
-    // task while join_forward is 0): a cancel() (moved to the child), and the deadline count
-    // when a deadline last was (timeout_passed_on: one was).
-    bool cancel_passed_on = false;
-    bool timeout_passed_on = false;
-    std::uint32_t timeouts_passed_on = 0;
-    std::uint64_t forward_walk = 0;  // the forward_cancel walk that last locked join_forward (cycles)
+    Atomic<std::uint32_t> forwarders_inside{0};
+    // What the current join has passed on: a cancel() (moved to the child), and the deadline
+    // count when a deadline last was (with a "one was" bit).
+    Atomic<bool> cancel_passed_on{false};
+    Atomic<std::uint64_t> timeouts_passed_on{0};
     Atomic<std::uint32_t> timeouts_requested{0};  // deadlines that expired on this task (request_cancel)
     std::shared_ptr<const ContextMap> context;  // ContextVar values (context_var.hpp); the task's own
     std::shared_ptr<TaskRegistry> registry;     // all_tasks(): listed there until its frame is freed
