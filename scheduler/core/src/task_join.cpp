@@ -170,8 +170,10 @@ void join_cancelled(TaskHeader* target, bool propagate) {
 // Walks never wait for each other, so two of them on one cycle cannot deadlock.
 // Joins that form a cycle (A awaits B, B awaits A) never end by themselves: a walk that comes
 // back to a task it passed a request to (Brent's cycle detection, on addresses) wakes that task
-// as a cancellable join would, and it raises CancelledError. A task awaiting its own handle
-// gets UsageError.
+// as a cancellable join would, and it raises CancelledError. (Addresses can be reused: in a
+// rare interleaving of several walks a task outside any cycle may be woken that way, and it
+// then raises without waiting for its child, as joins did before.) A task awaiting its own
+// handle gets UsageError.
 
 namespace {
 
@@ -187,6 +189,13 @@ TaskHeader* enter(TaskExtras& extras) noexcept {
 }
 
 void leave(TaskExtras& extras) noexcept { extras.forwarders_inside.fetch_sub(1, memory_order_release); }
+
+// The waiter takes its target back: no walk enters from now on, and those inside have left
+// when this returns (so the target may be freed, and no cycle wake of this join comes late).
+void stop_forwarding(TaskExtras& extras) noexcept {
+    extras.join_forward.store(0, memory_order_seq_cst);
+    while (extras.forwarders_inside.load(memory_order_seq_cst) != 0) std::this_thread::yield();
+}
 
 // Passes `task`'s pending requests on to `target` (the walk is inside `task`). True if the
 // target got a request (it may be waiting on a task of its own).
@@ -289,8 +298,12 @@ bool join_suspend_forwarding(TaskHeader* target, std::coroutine_handle<> awaitin
     extras.join_forward.store(reinterpret_cast<std::uintptr_t>(target), memory_order_seq_cst);
     std::uintptr_t expected = kJoinRegistering;
     if (!target->join_waiter.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(self),
-                                                     memory_order_acq_rel, memory_order_acquire))
-        return false;  // it finished meanwhile (the completer saw kJoinRegistering)
+                                                     memory_order_acq_rel, memory_order_acquire)) {
+        // It finished meanwhile (the completer saw kJoinRegistering). We go on running in this
+        // epoch: no walk may wake it for a cycle it is not in.
+        stop_forwarding(extras);
+        return false;
+    }
     forward_cancel(self);  // a request made before join_forward was published
     return true;
 }
@@ -318,9 +331,7 @@ void join_forwarding_end(TaskHeader* target) {
     TaskHeader* self = current_task_or_throw("co_await on a JoinHandle");
     bool cancel_passed_on = false;
     if (TaskExtras* extras = self->extras_if_any()) {
-        // Wait out the walks inside: the caller may free the target next.
-        extras->join_forward.store(0, memory_order_seq_cst);
-        while (extras->forwarders_inside.load(memory_order_seq_cst) != 0) std::this_thread::yield();
+        stop_forwarding(*extras);  // (the caller may free the target next)
         cancel_passed_on = extras->cancel_passed_on.load(memory_order_relaxed);
     }
     if (wait_closed(target) != kJoinClosed) {  // woken by forward_cancel: a cycle of joins

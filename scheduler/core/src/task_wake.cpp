@@ -64,8 +64,11 @@ bool request_cancel_as(TaskHeader* task, std::uint32_t bit, std::string* message
     // Request first, then look at the state word (transition::cancel).
     // (seq_cst: against a joiner publishing the child it waits on, forward_cancel.)
     if (task->cancel_bits.fetch_or(bit, memory_order_seq_cst) & ts::kOutcomeDecided) return false;
-    if (forward) forward_cancel(task);  // it awaits a started child: the request goes there (asyncio)
     if (transition::cancel(task)) place_or_die(task, Placement::woken);
+    // It awaits a started child: the request goes there (asyncio). After the poke above, not
+    // before: once the request has moved, the task may finish its join and enter a cancellable
+    // wait that a late poke would end with nothing to deliver.
+    if (forward) forward_cancel(task);
     return true;
 }
 
