@@ -133,18 +133,28 @@ bool join_suspend(TaskHeader* target, std::coroutine_handle<> awaiting, TaskHead
     return false;
 }
 
-void join_cancelled(TaskHeader* target, bool propagate) {
-    TaskHeader* self = current_task_or_throw("co_await on a JoinHandle");
+namespace {
+
+// A join resumed without its target's end: withdraws `self` as the joiner. False if the target
+// finished meanwhile (its completer may still have been inside wake(self): this waited for it
+// to let go), and the caller takes the result.
+bool withdraw_join(TaskHeader* self, TaskHeader* target) noexcept {
     std::uintptr_t expected = reinterpret_cast<std::uintptr_t>(self);
     if (!target->join_waiter.compare_exchange_strong(expected, kNoJoiner, memory_order_acq_rel, memory_order_acquire) &&
         expected != kNoJoiner) {
-        // The target finished while we were being cancelled: its completer may still be
-        // inside wake(self); wait for it to let go, then hand back the result.
         wait_closed(target);
-        return;
+        return false;
     }
+    return true;
+}
+
+}  // namespace
+
+void join_cancelled(TaskHeader* target, bool propagate) {
+    TaskHeader* self = current_task_or_throw("co_await on a JoinHandle");
     // Withdrawn, or never registered (join_suspend saw our cancellation first): the target
     // is still running, so its result must not be taken (nor its frame freed) here.
+    if (!withdraw_join(self, target)) return;
     if (propagate) propagate_cancel(self, target);
     throw_if_cancelled(self);
     throw Error("weft internal error: a join resumed with neither completion nor cancellation");
@@ -312,12 +322,7 @@ namespace {
 
 // Woken by forward_cancel in a cycle of joins: withdraws from the target and raises.
 void join_cycle_cancelled(TaskHeader* self, TaskHeader* target) {
-    std::uintptr_t expected = reinterpret_cast<std::uintptr_t>(self);
-    if (!target->join_waiter.compare_exchange_strong(expected, kNoJoiner, memory_order_acq_rel, memory_order_acquire) &&
-        expected != kNoJoiner) {
-        wait_closed(target);  // it finished after all: the caller takes its outcome
-        return;
-    }
+    if (!withdraw_join(self, target)) return;  // it finished after all: the caller takes its outcome
     propagate_cancel(self, target);
     throw_if_cancelled(self);
     // The request that went round the cycle may sit on another of its tasks by now: the cycle

@@ -252,8 +252,8 @@ void join_forwarding_end(TaskHeader* target);
 // A cancellation was just requested of `task`: if it waits in join_suspend_forwarding, pass
 // the request on to the awaited child, and so on down a chain of such joins (task_join.cpp).
 void forward_cancel(TaskHeader* task) noexcept;
-// request_cancel for forward_cancel: kCancelRequested or kTimeoutRequested with `message`
-// (owned, may be null), without passing it on (forward_cancel walks the chain itself).
+// request_cancel for forward_cancel: `bit` with `message` (owned, may be null), without
+// passing it on (forward_cancel walks the chain itself).
 bool request_cancel_unforwarded(TaskHeader* task, std::uint32_t bit, std::string* message) noexcept;
 
 // Registers `listener` as the one observer of `task`'s completion. False: the task has
