@@ -1,6 +1,7 @@
 #include <weft/http/router.hpp>
 
 #include <weft/error.hpp>
+#include <weft/http/percent.hpp>
 
 namespace weft::http {
 
@@ -62,7 +63,7 @@ bool Router::match_path(const Route& route, std::string_view path, Request* bind
         if (is_param(want)) {
             if (got.empty()) return false;
             if (bind) bind->bind_path_param(std::string_view(want).substr(1, want.size() - 2), got);
-        } else if (got != want) {
+        } else if (got != want && !percent_decoded_equals(got, want)) {
             return false;
         }
     }
@@ -74,6 +75,7 @@ Router::Match Router::match(Request& request) const {
     std::string_view path = request.path();
     Method method = request.method();
     bool path_matched = false;
+    request.reserve_path_params(path.size());
     for (const Route& r : routes_) {
         bool method_ok = r.any_method || r.method == method || (method == Method::head && r.method == Method::get);
         if (method_ok) {

@@ -1,7 +1,8 @@
 // weft::http::Request: one request a server received, as its handler sees it.
 //
 //   router.post("/upload/{name}", [](weft::http::Request& req) -> weft::Task<weft::http::Response> {
-//       std::string_view name = req.path_param("name");
+//       std::string_view name = req.path_param("name");     // percent-decoded
+//       std::string mode = req.query_param("mode").value_or("append");   // ?mode=...
 //       auto type = req.header("content-type");        // optional<string_view>, case-insensitive
 //       std::string_view body = co_await req.body();   // whole body, up to max_body_bytes (413)
 //       co_return weft::http::Response::text(std::to_string(body.size()));
@@ -14,9 +15,10 @@
 //   }
 //
 // Lifetime: every string_view a Request gives (method name, target, headers, path
-// parameters, body pieces) points into the connection's read buffer and is valid until the
-// handler's Task completes (a body piece: until the next read_some()/body() call). Copy what
-// must outlive the handler. Nothing is copied or allocated to build a Request.
+// parameters, body pieces) points into the connection's read buffer (a decoded parameter: the
+// Request's own) and is valid until the handler's Task completes (a body piece: until the
+// next read_some()/body() call). Copy what must outlive the handler. Nothing is copied or
+// allocated to build a Request (query_param and query_params return copies).
 //
 // The request's body is read from the socket only when the handler asks for it. A client that
 // sent `Expect: 100-continue` gets its "100 Continue" at the first body read; if the handler
@@ -28,7 +30,9 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <weft/http/method.hpp>
@@ -76,10 +80,19 @@ public:
     /// Every header field, in the order received.
     std::span<const HeaderView> headers() const noexcept { return {headers_.data(), headers_.size()}; }
 
-    /// The value the router bound to `{name}` in the matched pattern; "" if none. As it came
-    /// in the target: not percent-decoded (/users/a%20b gives "a%20b"), unlike aiohttp's
-    /// match_info; the router matches the raw path too.
+    /// The value the router bound to `{name}` in the matched pattern, percent-decoded as
+    /// aiohttp's match_info is (/users/a%20b gives "a b"; an encoded "%2F" is part of its
+    /// segment and decodes to '/'); "" if none.
     std::string_view path_param(std::string_view name) const noexcept;
+    /// path_param as it came in the target ("a%20b").
+    std::string_view path_param_raw(std::string_view name) const noexcept;
+
+    /// The first value of query field `name` ("?q=a+b%26c": "a b&c"), decoded as an HTML
+    /// form's ('+' is a space, names are decoded too), as aiohttp's request.query.get(name);
+    /// nullopt if the query has no such field ("?q" or "?q=": "").
+    std::optional<std::string> query_param(std::string_view name) const;
+    /// Every name=value pair of the query, decoded, in order (repeats kept; empty pairs skipped).
+    std::vector<std::pair<std::string, std::string>> query_params() const;
 
     /// Content-Length, if the request has one.
     std::optional<std::uint64_t> content_length() const noexcept { return content_length_; }
@@ -116,17 +129,31 @@ private:
     bool expect_continue_ = false;
     std::optional<std::uint64_t> content_length_;
     std::vector<HeaderView> headers_;  // reused from request to request (no allocation once warm)
+    struct PathParam {
+        std::string_view name;
+        std::string_view raw;    // in the read buffer
+        std::string_view value;  // decoded: `raw` itself, or in decoded_params_
+    };
     static constexpr std::size_t kMaxParams = 8;
-    HeaderView params_[kMaxParams];
+    PathParam params_[kMaxParams];
     std::size_t param_count_ = 0;
+    // The decoded values that differ from their raw form. Reserved by the router to the path's
+    // size before it binds, so it never reallocates under the views into it (reused from
+    // request to request).
+    std::string decoded_params_;
     std::string_view pending_;  // the rest of a piece read_body() has not copied out yet
     detail::BodySource* body_source_ = nullptr;
     std::string_view peer_subject_;  // the connection's (kept by reset())
 
 public:
-    // Router use: binds a path parameter (at most 8 per pattern).
-    void bind_path_param(std::string_view name, std::string_view value) noexcept;
-    void clear_path_params() noexcept { param_count_ = 0; }
+    // Router use: makes room to decode the parameters of a path of `path_size` bytes, binds
+    // one (raw, as in the target; at most 8 per pattern), forgets those bound.
+    void reserve_path_params(std::size_t path_size) { decoded_params_.reserve(path_size); }
+    void bind_path_param(std::string_view name, std::string_view raw) noexcept;
+    void clear_path_params() noexcept {
+        param_count_ = 0;
+        decoded_params_.clear();
+    }
 };
 
 }  // namespace weft::http

@@ -14,7 +14,10 @@
 // a final `{name...}` segment matches the rest of the path, slashes included. Routes are tried
 // in the order they were added; the first whose pattern and method match wins. No match:
 // 404; the path matches only with other methods: 405 with an Allow header. A GET route also
-// answers HEAD (the server sends no body). Matching allocates nothing.
+// answers HEAD (the server sends no body). A path is matched percent-decoded, segment by
+// segment: /caf%C3%A9 matches the pattern "/café", and an encoded '/' (%2F) stays inside its
+// segment; parameters are bound decoded (Request::path_param). Matching allocates nothing once
+// a connection has served a path as long.
 #pragma once
 
 #include <functional>
