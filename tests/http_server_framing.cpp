@@ -34,6 +34,9 @@ std::string cat(std::initializer_list<std::string_view> parts) {
 Router framing_routes() {
     Router router;
     router.get("/", [](Request&) -> weft::Task<Response> { co_return Response::text("Hello, World!"); });
+    router.get("/version", [](Request& req) -> weft::Task<Response> {
+        co_return Response::text(std::to_string(req.version_major()) + "." + std::to_string(req.version_minor()));
+    });
     router.get("/users/{id}", [](Request& req) -> weft::Task<Response> {
         co_return Response::text(cat({"user ", req.path_param("id")}));
     });
@@ -117,6 +120,24 @@ TEST_CASE("http_server framing: HTTP/1.1 needs exactly one valid Host, HTTP/1.0 
 TEST_CASE("http_server framing: header names must be tokens, HTTP/2.0 on this port is 505", "[http][server][framing]") {
     CHECK(status_of(responses_to("GET / HTTP/1.1\r\nHost: a\r\nX Y: z\r\n\r\n").at(0)) == "HTTP/1.1 400 Bad Request");
     CHECK(status_of(responses_to("GET / HTTP/2.0\r\nHost: a\r\n\r\n").at(0)) ==
+          "HTTP/1.1 505 HTTP Version Not Supported");
+}
+
+TEST_CASE("http_server framing: HTTP/1.2 to 1.9 are answered as HTTP/1.1 (RFC 9110 section 2.5), as nginx does",
+          "[http][server][framing]") {
+    auto out = responses_to(
+        "GET /version HTTP/1.2\r\nHost: a\r\n\r\n"
+        "GET /version HTTP/1.9\r\nHost: a\r\n\r\n"
+        "GET /version HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    REQUIRE(out.size() == 3);  // kept alive, as HTTP/1.1
+    CHECK(status_of(out[0]) == "HTTP/1.1 200 OK");
+    CHECK(test::body_of(out[0]) == "1.2");
+    CHECK(test::body_of(out[1]) == "1.9");
+    CHECK(test::body_of(out[2]) == "1.1");
+    // An HTTP/1.1 request's rules hold: exactly one Host.
+    CHECK(status_of(responses_to("GET /version HTTP/1.2\r\n\r\n").at(0)) == "HTTP/1.1 400 Bad Request");
+    CHECK(status_of(responses_to("GET /version HTTP/1.10\r\nHost: a\r\n\r\n").at(0)) != "HTTP/1.1 200 OK");
+    CHECK(status_of(responses_to("GET /version HTTP/3.0\r\nHost: a\r\n\r\n").at(0)) ==
           "HTTP/1.1 505 HTTP Version Not Supported");
 }
 

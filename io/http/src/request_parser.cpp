@@ -194,6 +194,36 @@ int RequestParser::on_chunk_complete(llhttp_t* p) {
     return HPE_PAUSED;
 }
 
+namespace {
+
+// The minor version of a request line "... HTTP/1.d" with d in 2..9 (0 for any other): RFC 9110
+// section 2.5 has a server answer such a request as the highest 1.x it speaks, and llhttp 8.1
+// refuses every 1.x but 1.0 and 1.1 (it has no lenient flag for versions until 9.x).
+int newer_http1_minor(const char* head, std::size_t size) noexcept {
+    const void* nl = std::memchr(head, '\n', size);
+    if (!nl) return 0;
+    std::size_t end = static_cast<std::size_t>(static_cast<const char*>(nl) - head);
+    if (end > 0 && head[end - 1] == '\r') --end;
+    if (end < 9 || head[end - 9] != ' ' || std::memcmp(head + end - 8, "HTTP/1.", 7) != 0) return 0;
+    const char minor = head[end - 1];
+    return minor >= '2' && minor <= '9' ? minor - '0' : 0;
+}
+
+}  // namespace
+
+// Runs llhttp over a whole head; with newer_minor set, it is given "1" in place of the
+// request line's minor digit (the last byte before its line end), the rest as it is.
+llhttp_errno_t RequestParser::execute_head(const char* data, std::size_t head_end, int newer_minor) {
+    if (newer_minor == 0) return llhttp_execute(&parser_, data, head_end);
+    const char* digit = static_cast<const char*>(std::memchr(data, '\n', head_end)) - 1;
+    if (*digit == '\r') --digit;
+    static constexpr char kOne = '1';
+    llhttp_errno_t err = llhttp_execute(&parser_, data, static_cast<std::size_t>(digit - data));
+    if (err == HPE_OK) err = llhttp_execute(&parser_, &kOne, 1);
+    if (err == HPE_OK) err = llhttp_execute(&parser_, digit + 1, static_cast<std::size_t>(data + head_end - digit - 1));
+    return err;
+}
+
 ParseResult RequestParser::parse_head(const char* data, std::size_t size, Request& request) {
     ParseResult result;
     if (stopped_) return {ParseResult::error, 0, 400, "connection cannot be parsed further"};
@@ -259,13 +289,15 @@ ParseResult RequestParser::parse_head(const char* data, std::size_t size, Reques
     extension_bytes_ = 0;
     head_status_ = 0;
     last_two_[0] = last_two_[1] = 0;
-    llhttp_errno_t err = llhttp_execute(&parser_, data, head_end);
+    const int newer_minor = newer_http1_minor(data, head_end);
+    llhttp_errno_t err = execute_head(data, head_end, newer_minor);
     if (err == HPE_PAUSED_UPGRADE) {  // the message before asked for an Upgrade we ignored
         llhttp_resume_after_upgrade(&parser_);
-        err = llhttp_execute(&parser_, data, head_end);
+        err = execute_head(data, head_end, newer_minor);
     }
     if (err == HPE_PAUSED && head_done_) {
         llhttp_resume(&parser_);
+        if (newer_minor != 0) request.version_minor_ = newer_minor;  // as received; served as 1.1
         result.kind = ParseResult::head;
         result.consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data);
         // llhttp and our scan must agree where the head ends (llhttp 8.1 ends it at "\r\n\r"

@@ -61,6 +61,7 @@ public:
     bool stopped() const noexcept { return stopped_; }
 
 private:
+    llhttp_errno_t execute_head(const char* data, std::size_t head_end, int newer_minor);
     static int on_method(llhttp_t*, const char*, std::size_t);
     static int on_url(llhttp_t*, const char*, std::size_t);
     static int on_header_field(llhttp_t*, const char*, std::size_t);
