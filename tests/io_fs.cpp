@@ -4,14 +4,18 @@
 
 #include <weft/weft.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/bridge.hpp"
@@ -195,4 +199,57 @@ TEST_CASE("read_file reads files whose size is not known up front (procfs)", "[i
     std::string status = weft::run(weft::fs::read_file("/proc/self/status"));
     REQUIRE_THAT(status, Catch::StartsWith("Name:"));
     REQUIRE(status.back() == '\n');
+}
+
+TEST_CASE("write_file through a symlink replaces the file it points to and keeps the link", "[io][fs]") {
+    TempDir dir;
+    std::filesystem::create_directories(dir / "real");
+    REQUIRE(weft::run(round_trip(dir / "real" / "config", "old", false)));
+    std::filesystem::create_symlink("real/config", dir / "link");        // relative
+    std::filesystem::create_symlink(dir / "link", dir / "link-to-link");  // absolute, and a chain
+    REQUIRE(weft::run(round_trip(dir / "link", "via link", false)));
+    CHECK(std::filesystem::is_symlink(dir / "link"));
+    CHECK(weft::run(weft::fs::read_file(dir / "real" / "config")) == "via link");
+    REQUIRE(weft::run(round_trip(dir / "link-to-link", "via chain", true)));
+    CHECK(std::filesystem::is_symlink(dir / "link-to-link"));
+    CHECK(std::filesystem::is_symlink(dir / "link"));
+    CHECK(weft::run(weft::fs::read_file(dir / "real" / "config")) == "via chain");
+    // A dangling link: the file it names is created, as open(O_CREAT) does.
+    std::filesystem::create_symlink("real/new-file", dir / "dangling");
+    REQUIRE(weft::run(round_trip(dir / "dangling", "created", false)));
+    CHECK(std::filesystem::is_symlink(dir / "dangling"));
+    CHECK(weft::run(weft::fs::read_file(dir / "real" / "new-file")) == "created");
+    // Nothing is left beside the target.
+    std::vector<std::string> names;
+    for (auto& entry : std::filesystem::directory_iterator(dir / "real")) names.push_back(entry.path().filename());
+    std::sort(names.begin(), names.end());
+    CHECK(names == std::vector<std::string>{"config", "new-file"});
+    // A loop of links is a clear IoError (ELOOP), not a hang.
+    std::filesystem::create_symlink("loop-b", dir / "loop-a");
+    std::filesystem::create_symlink("loop-a", dir / "loop-b");
+    try {
+        weft::run(weft::fs::write_file(dir / "loop-a", "x"));
+        FAIL("write_file through a loop of links did not throw");
+    } catch (const weft::IoError& e) {
+        CHECK(e.code() == ELOOP);
+    }
+}
+
+TEST_CASE("write_file into a FIFO writes to it rather than replacing it (a device likewise)", "[io][fs]") {
+    TempDir dir;
+    const auto fifo = dir / "fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    // A reader on a plain thread (the write blocks on the FIFO until one opens it).
+    std::string got;
+    std::thread reader([&] {
+        FILE* in = std::fopen(fifo.c_str(), "r");
+        char buf[64];
+        std::size_t n;
+        while (in && (n = std::fread(buf, 1, sizeof buf, in)) > 0) got.append(buf, n);
+        if (in) std::fclose(in);
+    });
+    weft::run(weft::fs::write_file(fifo, "through the pipe"));
+    reader.join();
+    CHECK(got == "through the pipe");
+    CHECK(std::filesystem::is_fifo(fifo));
 }

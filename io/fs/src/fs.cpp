@@ -119,14 +119,48 @@ void fsync_directory(const std::filesystem::path& directory) {
     if (::fsync(fd.get()) != 0) fail("write_file: fsync directory", directory);
 }
 
-void write_file_blocking(const std::filesystem::path& path, std::string_view data, WriteOptions options) {
-    if (!path.has_filename()) fail("write_file", path, EISDIR);
+// The file `path` names once its symlinks are followed (open() writes there): the path itself
+// if it is not a link; a dangling link's target, which write_file creates. ELOOP after 40
+// links, as the kernel counts.
+std::filesystem::path follow_symlinks(const std::filesystem::path& path) {
+    std::filesystem::path current = path;
+    for (int links = 0;; ++links) {
+        struct stat info{};
+        if (::lstat(current.c_str(), &info) != 0 || !S_ISLNK(info.st_mode)) return current;
+        if (links == 40) fail("write_file: follow symlinks", path, ELOOP);
+        std::error_code error;
+        std::filesystem::path target = std::filesystem::read_symlink(current, error);
+        if (error) fail("write_file: read symlink", current, error.value());
+        current = target.is_absolute() ? target : current.parent_path() / target;
+    }
+}
+
+// A FIFO, a device or a socket is written to, not replaced (a rename would swap in a regular
+// file): opened without O_CREAT, so nothing new appears. Not atomic (nothing else is possible).
+void write_in_place(const std::filesystem::path& path, std::string_view data, WriteOptions options) {
+    FdGuard fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+    if (fd.get() < 0) fail("write_file: open", path);
+    write_fully(fd.get(), data, "write_file: write", path);
+    if (options.fsync && ::fsync(fd.get()) != 0 && errno != EINVAL && errno != EROFS)
+        fail("write_file: fsync", path);  // (EINVAL: a pipe or device that cannot sync)
+    if (::close(fd.release()) != 0) fail("write_file: close", path);
+}
+
+void write_file_blocking(const std::filesystem::path& given, std::string_view data, WriteOptions options) {
+    if (!given.has_filename()) fail("write_file", given, EISDIR);
+    // Through a symlink: the file it points to is replaced, and the link stays (as open() writes
+    // through it); the temporary file goes beside the target, so the rename stays on its file system.
+    const std::filesystem::path path = follow_symlinks(given);
     std::filesystem::path directory = path.parent_path();
     if (directory.empty()) directory = ".";
 
     mode_t mode = static_cast<mode_t>(options.permissions & 07777);
     struct stat existing{};
-    if (::stat(path.c_str(), &existing) == 0) mode = existing.st_mode & 07777;
+    if (::stat(path.c_str(), &existing) == 0) {
+        if (S_ISDIR(existing.st_mode)) fail("write_file", given, EISDIR);
+        if (!S_ISREG(existing.st_mode)) return write_in_place(path, data, options);
+        mode = existing.st_mode & 07777;
+    }
 
     // Built with append(): GCC 12 reports a false -Wrestrict on `"." + name + ...` chains.
     std::string temp_name(".");
