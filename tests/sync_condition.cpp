@@ -142,6 +142,30 @@ weft::Task<void> notified_then_cancelled() {
     CHECK_FALSE(cond.locked());
 }
 
+// Notified, then cancelled while it queues for the lock (the notifier still holds it): the
+// cancellation wins and the notification goes on to the next waiter (asyncio 3.13's wait()).
+weft::Task<void> cancelled_while_relocking() {
+    weft::Condition cond;
+    std::string log_a;
+    std::string log_b;
+    auto a = weft::spawn(report_lock_on_cancel(cond, log_a));
+    co_await weft::testing::until_waiters(cond, 1);
+    auto b = weft::spawn(wait_append(cond, 'b', log_b));
+    co_await weft::testing::until_waiters(cond, 2);
+    {
+        auto held = co_await cond.lock();
+        cond.notify();                                                  // a
+        co_await weft::testing::until_waiters(cond.underlying_lock(), 1);  // a queues for the lock
+        CHECK(a.cancel());
+    }
+    co_await test::expect_cancelled(std::move(a));
+    CHECK(log_a == "cancelled, lock held");
+    co_await std::move(b);  // woken by the notification a passed on
+    CHECK(log_b == "b");
+    CHECK_FALSE(cond.locked());
+    CHECK(weft::testing::waiters(cond) == 0);
+}
+
 weft::Task<void> timed_out_wait() {
     weft::Condition cond;
     auto held = co_await cond.lock();
@@ -214,6 +238,12 @@ TEST_CASE("Condition: a cancelled wait re-acquires the lock before it throws", "
 TEST_CASE("Condition: a waiter notified and then cancelled before it runs throws, holding the lock",
           "[sync][condition][cancel]") {
     weft::run(notified_then_cancelled(), test::one_worker());
+}
+
+TEST_CASE("Condition: a waiter cancelled while it re-acquires the lock throws and passes its notification on",
+          "[sync][condition][cancel]") {
+    weft::run(cancelled_while_relocking(), test::one_worker());
+    weft::run(cancelled_while_relocking(), {.workers = 4});
 }
 
 TEST_CASE("Condition: a timed-out wait holds the lock again", "[sync][condition][cancel]") {

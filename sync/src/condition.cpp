@@ -1,7 +1,8 @@
 // Condition::wait in two steps: (1) NotifyAwaiter links the task on the condition's queue and
 // only then releases the lock, so a notify() issued by the next holder always finds it (no
 // lost wake-up between "unlock" and "wait"); (2) the task re-acquires the lock with a wait that
-// cancellation cannot end, so wait() never returns or throws without the lock.
+// cancellation cannot end, so wait() never returns or throws without the lock; a cancellation
+// that came meanwhile is raised once the lock is back.
 #include <weft/condition.hpp>
 
 #include <exception>
@@ -68,6 +69,15 @@ Task<void> Condition::wait() {
         held.detach();  // the caller's own guard owns the lock again
     }
     if (error) std::rethrow_exception(error);
+    // Notified, then cancelled (or past a deadline) while it queued for the lock: the
+    // cancellation wins, as in asyncio 3.13, and the notification this wait consumed goes to the
+    // next waiter (at worst a spurious wake-up, which the condition protocol allows), else it
+    // would be lost with a caller that unwinds without acting on it.
+    TaskHeader* self = tls_task();
+    if (self && cancel_pending(self)) {
+        notify(1);
+        throw_if_cancelled(self);
+    }
 }
 
 void Condition::notify(std::size_t count) {

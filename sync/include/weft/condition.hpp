@@ -15,8 +15,9 @@
 //
 // Cancellation: wait() is a cancellation point. A cancelled wait still re-acquires the lock
 // before throwing (asyncio's rule, so the caller's guard stays truthful). A cancel() that
-// returned true wins even if the waiter was notified before it got to run: it throws, and the
-// notification goes to the next waiter (if one waits), so it is not lost.
+// returned true wins even if the waiter was notified before it got to run, or while it queued
+// for the lock again: it throws, and the notification goes to the next waiter (if one waits),
+// so it is not lost (asyncio 3.13).
 #pragma once
 
 #include <coroutine>
