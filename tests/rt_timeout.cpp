@@ -414,3 +414,67 @@ TEST_CASE("many timeouts on many workers: each at or after its deadline, every i
     CHECK(tally.cancelled == tally.cleanups);
     CHECK(tally.timed_out == 0);
 }
+
+namespace {
+
+weft::Task<int> never_runs(bool* ran) {
+    *ran = true;
+    co_return 5;
+}
+
+weft::Task<int> immediately() { co_return 7; }
+
+template <class F>
+weft::Task<bool> times_out(F make) {
+    try {
+        if constexpr (std::is_void_v<typename decltype(make())::value_type>) {
+            co_await make();
+        } else {
+            [[maybe_unused]] auto result = co_await make();
+        }
+    } catch (const weft::TimeoutError&) {
+        co_return true;
+    }
+    co_return false;
+}
+
+// asyncio.wait_for(aw, 0) or a negative timeout: TimeoutError without running the work (a
+// coroutine never starts, a queue keeps its item, a semaphore its permit), unless the
+// awaitable is a task or future that has already finished: then its result.
+weft::Task<void> zero_and_negative_timeouts() {
+    weft::Queue<int> queue;
+    queue.put_nowait(1);
+    weft::Semaphore semaphore(1);
+    weft::Lock lock;
+    weft::Event event;
+    event.set();
+    bool ran = false;
+    CHECK(co_await times_out([&] { return weft::wait_for(queue.get(), 0ms); }));
+    CHECK(queue.qsize() == 1);
+    CHECK(co_await times_out([&] { return weft::wait_for(semaphore.acquire(), -5ms); }));
+    CHECK(semaphore.value() == 1);
+    CHECK(co_await times_out([&] { return weft::wait_for(lock.lock(), 0s); }));
+    CHECK_FALSE(lock.locked());
+    CHECK(co_await times_out([&] { return weft::wait_for(event.wait(), 0ms); }));
+    CHECK(co_await times_out([&] { return weft::wait_for(never_runs(&ran), 0ms); }));
+    CHECK_FALSE(ran);
+    // Finished already: the result, as asyncio's `if fut.done(): return fut.result()`.
+    auto finished = weft::spawn(immediately());
+    while (!finished.done()) co_await weft::yield_now();
+    CHECK(co_await weft::wait_for(std::move(finished), 0ms) == 7);
+    weft::Future<int> future;
+    future.set_result(9);
+    CHECK(co_await weft::wait_for(future, 0ms) == 9);
+    // Not finished: the task is cancelled and awaited, then TimeoutError.
+    bool cancelled_ran = false;
+    auto pending = weft::spawn(never_runs(&cancelled_ran));
+    CHECK(co_await times_out([&] { return weft::wait_for(std::move(pending), 0ms); }));
+    // A positive timeout still runs a ready awaitable.
+    CHECK(co_await weft::wait_for(queue.get(), 1ms) == 1);
+}
+
+}  // namespace
+
+TEST_CASE("wait_for with a zero or negative timeout raises TimeoutError without running the work", "[timeout]") {
+    weft::run(zero_and_negative_timeouts(), {.workers = 1});
+}

@@ -100,6 +100,8 @@ bool TimeoutScopes::any_due(const TimeoutScope* innermost) noexcept {
     return false;
 }
 
+void throw_wait_for_expired() { throw TimeoutError("weft::wait_for: the timeout was zero or negative"); }
+
 void TimeoutScopes::convert(const TimeoutScope& scope) {
     if (!scope.delivered_) return;  // not ours: an outer scope's deadline, or cancel()
     if (scope.task_->cancel_bits.load(memory_order_acquire) & ts::kCancelRequested) return;

@@ -48,6 +48,7 @@
 #include <utility>
 
 #include <weft/detail/atomic.hpp>
+#include <weft/detail/awaitable.hpp>
 #include <weft/detail/spin_lock.hpp>
 #include <weft/detail/sync_access.hpp>
 #include <weft/detail/waiter_queue.hpp>
@@ -258,5 +259,10 @@ public:
 private:
     State* state_;  // kept alive by the Future awaited (a temporary or a variable of the awaiting frame)
 };
+
+namespace detail {
+template <class T>
+inline constexpr ExpiredWaitFor expired_wait_for<Future<T>> = ExpiredWaitFor::result_if_done;
+}  // namespace detail
 
 }  // namespace weft

@@ -42,6 +42,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <weft/detail/awaitable.hpp>
 #include <weft/detail/fork_join.hpp>
 #include <weft/detail/task_header.hpp>
 #include <weft/done_callback.hpp>
@@ -302,5 +303,10 @@ private:
 
     detail::TaskPromise<T>* task_ = nullptr;
 };
+
+namespace detail {
+template <class T>
+inline constexpr ExpiredWaitFor expired_wait_for<JoinHandle<T>> = ExpiredWaitFor::cancel_task;
+}  // namespace detail
 
 }  // namespace weft

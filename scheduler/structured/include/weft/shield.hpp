@@ -13,6 +13,7 @@
 
 #include <utility>
 
+#include <weft/detail/awaitable.hpp>
 #include <weft/join_handle.hpp>
 #include <weft/spawn.hpp>
 #include <weft/task.hpp>
@@ -23,6 +24,8 @@ template <class T>
 class [[nodiscard("co_await it")]] Shielded {
 public:
     explicit Shielded(JoinHandle<T> handle) noexcept : handle_(std::move(handle)) {}
+    /// Whether the inner task has finished.
+    bool done() const { return handle_.done(); }
     typename JoinHandle<T>::template BasicAwaiter<false> operator co_await() && noexcept {
         return typename JoinHandle<T>::template BasicAwaiter<false>(handle_);  // does not propagate
     }
@@ -40,5 +43,10 @@ template <class T>
 Shielded<T> shield(JoinHandle<T>&& handle) noexcept {
     return Shielded<T>(std::move(handle));
 }
+
+namespace detail {
+template <class T>
+inline constexpr ExpiredWaitFor expired_wait_for<Shielded<T>> = ExpiredWaitFor::result_if_done;
+}  // namespace detail
 
 }  // namespace weft

@@ -120,9 +120,31 @@ namespace detail {
 template <class A>
 inline constexpr bool wait_for_refused = false;
 
+[[noreturn]] void throw_wait_for_expired();
+
 // wait_for's coroutine: owns the awaitable in its frame (moved or copied in by wait_for).
 template <class R, class A, class Rep, class Period>
 Task<R> wait_for_owned(A awaitable, std::chrono::duration<Rep, Period> duration) {
+    if (duration <= duration.zero()) [[unlikely]] {  // asyncio's `if timeout <= 0` (awaitable.hpp)
+        constexpr ExpiredWaitFor kind = expired_wait_for<A>;
+        if constexpr (kind == ExpiredWaitFor::refuse) {
+            throw_wait_for_expired();
+        } else {
+            if (!awaitable.done()) {
+                if constexpr (kind == ExpiredWaitFor::result_if_done) {
+                    throw_wait_for_expired();
+                } else {
+                    awaitable.cancel();
+                    try {
+                        co_return co_await std::move(awaitable);  // its value, if it refused
+                    } catch (const CancelledError&) {
+                        throw_wait_for_expired();
+                    }
+                }
+            }
+            co_return co_await std::move(awaitable);
+        }
+    }
     TimeoutScope deadline = TimeoutScopes::converting(detail::deadline_after(now(), duration));
     try {
         if constexpr (std::is_void_v<R>) {
@@ -158,6 +180,10 @@ Task<R> wait_for_owned(A awaitable, std::chrono::duration<Rep, Period> duration)
 /// its item, permit or lock before the task ran again passes it on (the `_must_cancel` rule,
 /// waiter_queue.hpp), so on TimeoutError the queue still has the item, the semaphore the
 /// permit, and the lock is not held. A result returned by reference is returned as a copy.
+/// A zero or negative timeout raises TimeoutError without awaiting at all, as asyncio's does:
+/// a Task never starts, a queue keeps its item; only a JoinHandle, Future or Shielded task
+/// that has already finished gives its result (an unfinished JoinHandle's task is cancelled
+/// and awaited first).
 template <class A, class Rep, class Period>
 auto wait_for(A&& awaitable, std::chrono::duration<Rep, Period> duration) {
     using Owned = std::remove_cvref_t<A>;

@@ -14,6 +14,18 @@
 
 namespace weft::detail {
 
+// How wait_for(x, t) with t <= 0 treats x, as asyncio.wait_for does (`if timeout <= 0`):
+//  - refuse (the default): x is not awaited at all (a coroutine never starts, a queue keeps
+//    its item, a semaphore its permit): TimeoutError at once;
+//  - result_if_done (a Future, a Shielded task): the result of one finished already, else
+//    TimeoutError;
+//  - cancel_task (a JoinHandle): a finished task's result, else the task is cancelled and
+//    awaited, then TimeoutError (or its value, if it caught the cancellation and returned).
+// The types concerned specialise expired_wait_for beside their definition.
+enum class ExpiredWaitFor : unsigned char { refuse, result_if_done, cancel_task };
+template <class A>
+inline constexpr ExpiredWaitFor expired_wait_for = ExpiredWaitFor::refuse;
+
 template <class W>
 concept awaiter = requires(W& w, std::coroutine_handle<> h) {
     { w.await_ready() } -> std::convertible_to<bool>;
