@@ -85,7 +85,17 @@ weft::Task<void> bounded_over_release() {
     CHECK(sem.value() == 2);
     CHECK_THROWS_WITH(sem.release(), Catch::Contains("released too many times"));
     permit.detach();  // it was already given back
+    // release(n) that would pass the bound changes nothing (asyncio's release() raises first).
+    auto one = co_await sem.acquire();
+    CHECK(sem.value() == 1);
+    CHECK_THROWS_AS(sem.release(2), weft::UsageError);
+    CHECK(sem.value() == 1);
+    sem.release(1);
+    one.detach();
+    CHECK(sem.value() == 2);
     weft::Semaphore unbounded(0);
+    CHECK_THROWS_AS(unbounded.release(std::size_t(-1)), weft::UsageError);  // would overflow: nothing added
+    CHECK(unbounded.value() == 0);
     unbounded.release(5);
     CHECK(unbounded.value() == 5);
 }

@@ -11,12 +11,12 @@ Semaphore::Semaphore(std::size_t value, std::size_t bound)
 }
 
 void Semaphore::release(std::size_t count) {
-    for (std::size_t i = 0; i < count; ++i) {
-        if (Permits::release(1, bound_)) continue;
-        if (bound_ == kMaxFree) throw UsageError("weft::Semaphore released too many times (the count would overflow)");
-        throw UsageError("weft::BoundedSemaphore released too many times (above its initial value " +
-                         std::to_string(bound_) + ")");
-    }
+    // All or nothing: the bound is checked for the whole count before any permit is added or
+    // granted (Permits::release), so a release that throws changed nothing.
+    if (count == 0 || (count <= bound_ && Permits::release(count, bound_))) return;
+    if (bound_ == kMaxFree) throw UsageError("weft::Semaphore released too many times (the count would overflow)");
+    throw UsageError("weft::BoundedSemaphore released too many times (above its initial value " +
+                     std::to_string(bound_) + ")");
 }
 
 }  // namespace weft

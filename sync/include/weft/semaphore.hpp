@@ -43,7 +43,8 @@ public:
     Awaiter acquire() noexcept WEFT_LIFETIMEBOUND;
     /// Takes a permit if one is free and nobody waits. Give it back with release().
     bool try_acquire() noexcept { return Permits::try_acquire(1, nullptr); }
-    /// Returns `count` permits, waking that many waiters (oldest first).
+    /// Returns `count` permits, waking that many waiters (oldest first). All or nothing: one
+    /// that would pass the bound (BoundedSemaphore) throws UsageError and changes nothing.
     void release(std::size_t count = 1);
     /// asyncio's locked(): no permit can be taken right now without waiting.
     bool locked() const noexcept {
