@@ -158,8 +158,8 @@ TEST_CASE("io_stream_reader: LimitOverrun leaves the bytes buffered", "[io][stre
             message = e.what();
             CHECK(e.code() == EMSGSIZE);
         }
-        CHECK(consumed == 10);
-        CHECK(message == "StreamReader::read_until: no separator within the limit of 8 bytes (10 bytes buffered)");
+        CHECK(consumed == 9);  // asyncio's LimitOverrunError.consumed: the separator's index
+        CHECK(message == "StreamReader::read_until: no separator within the limit of 8 bytes (9 bytes before it)");
         // Nothing was lost: the bytes are still there, in order.
         std::string rest = co_await reader.read_to_end();
         CHECK(rest == "123456789;tail");
@@ -173,6 +173,55 @@ TEST_CASE("io_stream_reader: LimitOverrun leaves the bytes buffered", "[io][stre
         CHECK(kept == std::string(20, 'x') + "\n");
         auto l3 = co_await lines.read_line();
         CHECK(l3 == "after");
+    }());
+}
+
+TEST_CASE("io_stream_reader: LimitOverrun::consumed() is asyncio's: consume() it and the next line is intact",
+          "[io][stream_reader]") {
+    weft::run([]() -> weft::Task<void> {
+        // asyncio's recipe for an over-long line: read `consumed` bytes, then readline().
+        StreamReader reader(ScriptedStream({std::string(16, 'x') + "\nnext\nlast\n"}), 8);
+        std::size_t consumed = 0;
+        try {
+            co_await reader.read_line();
+        } catch (const weft::LimitOverrun& e) {
+            consumed = e.consumed();
+        }
+        CHECK(consumed == 16);
+        reader.consume(consumed);
+        auto rest_of_long = co_await reader.read_line();
+        auto next = co_await reader.read_line();
+        CHECK(rest_of_long == "");
+        CHECK(next == "next");
+        // No separator at all: every byte that cannot start one (asyncio: buflen + 1 - seplen).
+        StreamReader none(ScriptedStream({std::string(11, 'a') + "\r"}), 8);
+        try {
+            co_await none.read_until("\r\n");
+        } catch (const weft::LimitOverrun& e) {
+            consumed = e.consumed();
+        }
+        CHECK(consumed == 11);
+        auto kept = co_await none.read_to_end();
+        CHECK(kept == std::string(11, 'a') + "\r");
+    }());
+}
+
+TEST_CASE("io_stream_reader: a limit of 0 is a UsageError; a huge read_exactly reserves nothing up front",
+          "[io][stream_reader]") {
+    CHECK_THROWS_AS(StreamReader(ScriptedStream({}), 0), weft::UsageError);
+    weft::run([]() -> weft::Task<void> {
+        // A peer's length prefix of 1 TiB: the 18 bytes that came are reported, nothing reserved.
+        StreamReader reader(ScriptedStream({"eighteen bytes....", ""}));
+        std::string partial;
+        std::optional<std::size_t> expected;
+        try {
+            co_await reader.read_exactly(std::size_t{1} << 40);
+        } catch (const weft::IncompleteReadError& e) {
+            partial = e.partial();
+            expected = e.expected();
+        }
+        CHECK(partial == "eighteen bytes....");
+        CHECK(expected == (std::size_t{1} << 40));
     }());
 }
 

@@ -45,13 +45,15 @@ private:
 };
 
 /// read_until() / read_line() found no separator within the reader's limit. Nothing was
-/// consumed: consumed() bytes are still buffered and the next read returns them.
+/// consumed: the bytes are still buffered and the next read returns them. consumed() is
+/// asyncio's LimitOverrunError.consumed: the separator's index if it came past the limit,
+/// else how many buffered bytes cannot start one; reader.consume(e.consumed()) skips them.
 class LimitOverrun : public IoError {
 public:
     LimitOverrun(const std::string& context, std::size_t consumed, std::size_t limit)
         : IoError(EMSGSIZE, io_errc::other,
                   context + ": no separator within the limit of " + std::to_string(limit) + " bytes (" +
-                      std::to_string(consumed) + " bytes buffered)"),
+                      std::to_string(consumed) + " bytes before it)"),
           consumed_(consumed) {}
     std::size_t consumed() const noexcept { return consumed_; }
 

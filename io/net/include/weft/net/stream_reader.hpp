@@ -20,10 +20,12 @@
 // without "\n" is returned as it is; the end of the stream is std::nullopt (so an empty
 // line is "", never confused with the end).
 //
-// Limit (asyncio's `limit`, 64 KiB by default): read_until() and read_line() throw
+// Limit (asyncio's `limit`, 64 KiB by default, at least 1): read_until() and read_line() throw
 // weft::LimitOverrun when the separator is not within `limit` bytes; those bytes stay
 // buffered (asyncio's readuntil does the same; its readline discards them, weft's does not:
-// nothing is lost, and the caller decides). The end of the stream before the separator or
+// nothing is lost, and the caller decides). Its consumed() is asyncio's: consume(e.consumed())
+// skips the bytes before the separator (or all that cannot start one), and the next read
+// starts at the separator. The end of the stream before the separator or
 // before read_exactly()'s count is weft::IncompleteReadError, carrying the bytes that came.
 //
 // Cancellation: read(), read_until(), read_line(), read_exactly(n) and read_to_end() lose
@@ -58,7 +60,7 @@ public:
 
     /// Takes the stream (or, for S = T&, borrows it). `limit`: see the header comment.
     explicit StreamReader(S stream, std::size_t limit = kDefaultLimit)
-        : stream_(std::forward<S>(stream)), limit_(limit ? limit : 1) {}
+        : stream_(std::forward<S>(stream)), limit_(checked_limit(limit)) {}
     StreamReader(StreamReader&&) noexcept = default;
     StreamReader& operator=(StreamReader&&) noexcept = default;
 
@@ -86,7 +88,9 @@ public:
     /// that came) if the stream ends first. Loses nothing when cancelled.
     Task<std::string> read_exactly(std::size_t count) {
         while (end_ - begin_ < count) {
-            std::size_t got = co_await fill_more(count - (end_ - begin_));
+            // Room for what is still missing, up to kMaxReadAhead at a time: a peer's length
+            // prefix reserves memory only as its bytes arrive.
+            std::size_t got = co_await fill_more(std::min(count - (end_ - begin_), kMaxReadAhead));
             if (got == 0) throw IncompleteReadError("StreamReader::read_exactly", take(end_ - begin_), count);
         }
         co_return take(count);
@@ -118,7 +122,7 @@ public:
             std::string_view have = buffered_view();
             std::size_t at = have.find('\n', searched);
             if (at != std::string_view::npos) {
-                if (at > limit_) throw LimitOverrun("StreamReader::read_line", have.size(), limit_);
+                if (at > limit_) throw LimitOverrun("StreamReader::read_line", at, limit_);
                 std::string line = take(at + 1);
                 line.pop_back();
                 if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -152,7 +156,8 @@ public:
         co_return buffered();
     }
 
-    /// True once the stream ended and every buffered byte was read (asyncio's at_eof()).
+    /// True once a read met the end of the stream and every buffered byte was read (asyncio's
+    /// at_eof() turns true as soon as the peer's FIN arrives; weft's at the read that sees it).
     bool at_eof() const noexcept { return eof_ && begin_ == end_; }
     std::size_t limit() const noexcept { return limit_; }
     /// The stream (for a reference S, the borrowed one). Reading it directly skips the buffer.
@@ -160,6 +165,12 @@ public:
 
 private:
     static constexpr std::size_t kChunk = 16 * 1024;  // the least a read asks the stream for
+    static constexpr std::size_t kMaxReadAhead = 1024 * 1024;  // the most read_exactly reserves ahead
+
+    static std::size_t checked_limit(std::size_t limit) {
+        if (limit == 0) throw UsageError("weft::net::StreamReader: the limit must be at least 1 (asyncio: ValueError)");
+        return limit;
+    }
 
     std::string_view buffered_view() const noexcept { return {buffer_.get() + begin_, end_ - begin_}; }
 
@@ -211,11 +222,11 @@ private:
             std::string_view have = buffered_view();
             std::size_t at = have.find(separator, searched);
             if (at != std::string_view::npos) {
-                if (at > limit_) throw LimitOverrun("StreamReader::read_until", have.size(), limit_);
+                if (at > limit_) throw LimitOverrun("StreamReader::read_until", at, limit_);
                 co_return take(at + separator.size());
             }
             if (have.size() >= limit_ + separator.size())  // no separator can start within the limit now
-                throw LimitOverrun("StreamReader::read_until", have.size(), limit_);
+                throw LimitOverrun("StreamReader::read_until", have.size() + 1 - separator.size(), limit_);
             // The separator may straddle the end of what is here: search its last bytes again.
             searched = have.size() >= separator.size() ? have.size() - separator.size() + 1 : 0;
             std::size_t got = co_await fill_more(kChunk);
