@@ -149,3 +149,34 @@ TEST_CASE("io_start_server: bad input raises clear errors", "[io][start_server]"
         CHECK(unstarted);
     }());
 }
+
+TEST_CASE("io_start_server: a port already in use is an IoError (EADDRINUSE), not a shared port",
+          "[io][start_server]") {
+    weft::run([]() -> weft::Task<void> {
+        Server first = co_await weft::net::start_server(echo_lines, "127.0.0.1", 0);
+        const std::uint16_t port = first.port();
+        int code = 0;
+        try {
+            Server second = co_await weft::net::start_server(echo_lines, "127.0.0.1", port);
+            second.close();
+        } catch (const weft::IoError& e) {
+            code = e.code();
+        }
+        CHECK(code == EADDRINUSE);
+        // A plain listener that holds the port blocks it too.
+        auto plain = weft::net::TcpListener::bind(weft::net::SocketAddress::ip("127.0.0.1", 0));
+        code = 0;
+        try {
+            Server third = co_await weft::net::start_server(echo_lines, "127.0.0.1", plain.local_address().port());
+            third.close();
+        } catch (const weft::IoError& e) {
+            code = e.code();
+        }
+        CHECK(code == EADDRINUSE);
+        // The first server still answers.
+        const int good = co_await client(port, 1, 3);
+        CHECK(good == 3);
+        first.close();
+        co_await first.wait_closed();
+    }());
+}

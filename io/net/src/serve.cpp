@@ -1,7 +1,14 @@
 #include <weft/net/serve.hpp>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <weft/detail/io_source.hpp>
 #include <weft/io_error.hpp>
+#include <weft/net/detail/descriptor.hpp>
+#include <weft/net/detail/ops.hpp>
 #include <weft/shutdown.hpp>
 #include <weft/spawn.hpp>
 #include <weft/task_group.hpp>
@@ -30,7 +37,26 @@ Task<void> accept_loop(TcpListener& listener, const ConnectionHandler& handler, 
 
 }  // namespace
 
+namespace {
+
+// SO_REUSEPORT lets any socket of the same user with the option set bind the port too: a second
+// server (or a second copy of the service) would start without error and take a share of the
+// connections. So a fixed port is first bound without it, by a socket that never listens:
+// EADDRINUSE if anything holds the port, as asyncio's start_server reports.
+void check_port_free(const SocketAddress& address) {
+    if (address.port() == 0) return;  // the kernel picks a free one
+    detail::Descriptor probe(detail::open_socket(address.family(), SOCK_STREAM, "start_server: socket"));
+    detail::set_option(probe.fd(), SOL_SOCKET, SO_REUSEADDR, 1, "start_server: SO_REUSEADDR");
+    if (address.family() == AF_INET6)
+        detail::set_option(probe.fd(), IPPROTO_IPV6, IPV6_V6ONLY, 0, "start_server: IPV6_V6ONLY");
+    if (::bind(probe.fd(), address.native(), address.native_size()) != 0)
+        throw_io_error(errno, "start_server: bind " + address.to_string());
+}
+
+}  // namespace
+
 PerCoreListener PerCoreListener::bind(const SocketAddress& address, int backlog) {
+    check_port_free(address);
     PerCoreListener server;
     server.backlog_ = backlog;
     server.listeners_.push_back(TcpListener::bind(address, {.reuse_port = true, .backlog = backlog}));

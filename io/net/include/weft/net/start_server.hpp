@@ -14,7 +14,9 @@
 //
 // Accepting is per core: one SO_REUSEPORT listener per worker, each on its worker's reactor
 // (serve.hpp's PerCoreListener), so every loop accepts and a connection's I/O starts on the
-// loop that accepted it. It starts at once (asyncio's start_serving=True). Each connection
+// loop that accepted it. A port that something already holds (another server, another copy
+// of this one) is IoError EADDRINUSE, as in asyncio, never a port silently shared. It starts
+// at once (asyncio's start_serving=True). Each connection
 // runs handler(reader, writer) as its own task; a handler's exception is logged, as for a
 // detached task. The handler receives the halves of the stream (into_split): it may hand
 // them to two tasks.
