@@ -122,29 +122,35 @@ inline constexpr bool wait_for_refused = false;
 
 [[noreturn]] void throw_wait_for_expired();
 
+// wait_for with a zero or negative timeout (asyncio's `if timeout <= 0`: see ExpiredWaitFor in
+// awaitable.hpp). A coroutine of its own: g++ 12 lost the awaitable when wait_for_owned had
+// these branches too.
+template <class R, class A>
+Task<R> wait_for_expired(A awaitable) {
+    constexpr ExpiredWaitFor kind = expired_wait_for<A>;
+    if constexpr (kind == ExpiredWaitFor::refuse) {
+        throw_wait_for_expired();
+    } else {
+        const bool done = awaitable.done();
+        if (!done) {
+            if constexpr (kind == ExpiredWaitFor::result_if_done) {
+                throw_wait_for_expired();
+            } else {
+                awaitable.cancel();  // a JoinHandle: its task, awaited below (asyncio's _cancel_and_wait)
+            }
+        }
+        try {
+            co_return co_await std::move(awaitable);  // the result, also of a task that refused
+        } catch (const CancelledError&) {
+            if (done) throw;
+        }
+        throw_wait_for_expired();  // (the task we cancelled ended cancelled)
+    }
+}
+
 // wait_for's coroutine: owns the awaitable in its frame (moved or copied in by wait_for).
 template <class R, class A, class Rep, class Period>
 Task<R> wait_for_owned(A awaitable, std::chrono::duration<Rep, Period> duration) {
-    if (duration <= duration.zero()) [[unlikely]] {  // asyncio's `if timeout <= 0` (awaitable.hpp)
-        constexpr ExpiredWaitFor kind = expired_wait_for<A>;
-        if constexpr (kind == ExpiredWaitFor::refuse) {
-            throw_wait_for_expired();
-        } else {
-            if (!awaitable.done()) {
-                if constexpr (kind == ExpiredWaitFor::result_if_done) {
-                    throw_wait_for_expired();
-                } else {
-                    awaitable.cancel();
-                    try {
-                        co_return co_await std::move(awaitable);  // its value, if it refused
-                    } catch (const CancelledError&) {
-                        throw_wait_for_expired();
-                    }
-                }
-            }
-            co_return co_await std::move(awaitable);
-        }
-    }
     TimeoutScope deadline = TimeoutScopes::converting(detail::deadline_after(now(), duration));
     try {
         if constexpr (std::is_void_v<R>) {
@@ -204,6 +210,8 @@ auto wait_for(A&& awaitable, std::chrono::duration<Rep, Period> duration) {
         return Task<void>();
     } else {
         using R = std::remove_cvref_t<detail::await_result_t<Owned>>;
+        if (duration <= duration.zero()) [[unlikely]]
+            return detail::wait_for_expired<R, Owned>(std::forward<A>(awaitable));
         return detail::wait_for_owned<R, Owned>(std::forward<A>(awaitable), duration);
     }
 }
