@@ -105,13 +105,17 @@ int ResponseParser::on_header_value_complete(llhttp_t* p) {
 int ResponseParser::on_headers_complete(llhttp_t* p) {
     ResponseParser& s = self(p);
     s.status_ = llhttp_get_status_code(p);
-    if (s.status_ >= 100 && s.status_ < 200 && s.status_ != 101) return 0;  // interim: skipped
+    // RFC 9112 section 6.3: the response to a HEAD, a 1xx, a 204 and a 304 end with their
+    // head, whatever Content-Length or Transfer-Encoding say (servers send those to tell the
+    // length the body would have had). llhttp would wait for that body: 1 tells it "no body".
+    if (s.status_ >= 100 && s.status_ < 200 && s.status_ != 101) return 1;  // interim: skipped
     if (llhttp_get_http_major(p) != 1) {
         s.user_error_ = "not an HTTP/1.x response";
         return HPE_USER;
     }
     s.head_complete_ = true;
-    return s.head_request_ ? 1 : 0;  // 1: no body (llhttp knows 204 and 304 itself)
+    const bool bodiless = s.head_request_ || s.status_ == 101 || s.status_ == 204 || s.status_ == 304;
+    return bodiless ? 1 : 0;
 }
 
 int ResponseParser::on_body(llhttp_t* p, const char* at, std::size_t size) {
@@ -128,7 +132,9 @@ int ResponseParser::on_message_complete(llhttp_t* p) {
         return 0;
     }
     s.message_complete_ = true;
-    s.keep_alive_ = llhttp_should_keep_alive(p) != 0 && !s.finishing_;
+    // After a 101 the connection speaks another protocol (this client never asks for one):
+    // it is not reused.
+    s.keep_alive_ = llhttp_should_keep_alive(p) != 0 && !s.finishing_ && s.status_ != 101;
     return s.finishing_ ? 0 : HPE_PAUSED;
 }
 

@@ -13,6 +13,8 @@
 // reuses that buffer (it feeds the next read only once the spans are consumed). Parsing stops
 // at the end of the message; bytes after it (a server that sent more than one response) make
 // leftover() true and the connection is not reused. 1xx responses (but 101) are skipped.
+// The responses to HEAD, 1xx, 204 and 304 have no body whatever their Content-Length or
+// Transfer-Encoding say (RFC 9112 section 6.3); after a 101 the connection is not reused.
 #pragma once
 
 #include <llhttp.h>
@@ -37,7 +39,7 @@ public:
     ResponseParser(const ResponseParser&) = delete;
     ResponseParser& operator=(const ResponseParser&) = delete;
 
-    /// Readies the parser for the response to a new request. HEAD responses have no body.
+    /// Readies the parser for the response to a new request (`head_request`: it has no body).
     void start(bool head_request, Headers* headers, std::string* reason);
 
     /// Parses `size` bytes. Returns nullptr, or why the response is malformed.

@@ -11,8 +11,9 @@
 // The connection goes back to the client's pool as soon as the body has been read to its end
 // (read() returned 0 or text() returned). A response dropped (or close()d) before that closes
 // its connection instead: a connection with unread bytes is never reused. Bodies may be
-// Content-Length, chunked or close-delimited (read until the server closes); HEAD responses
-// and 204/304 have none. Reading throws ServerDisconnected if the connection ends early,
+// Content-Length, chunked or close-delimited (read until the server closes); HEAD responses,
+// 204 and 304 have none, whatever Content-Length or Transfer-Encoding they carry (RFC 9112
+// section 6.3), and 1xx interim responses are skipped. Reading throws ServerDisconnected if the connection ends early,
 // InvalidResponse if the body is malformed (chunked framing), RequestTimeout (phase read or
 // total) if the server stalls; the response is then closed.
 // One task reads a response at a time. Move-only; resumes on the worker loop the connection
