@@ -55,6 +55,7 @@ public:
 
     ResponseParser parser;
     std::string request;  // the serialized request (reused: no allocation per request)
+    bool close_requested = false;  // the request said Connection: close: not reused after it
     std::chrono::steady_clock::time_point idle_since{};
     bool reused = false;
 

@@ -45,7 +45,8 @@ void ClientResponse::close() noexcept {
 void ClientResponse::finish_body() {
     detail::ResponseParser& parser = connection_->parser;
     complete_ = true;
-    if (parser.keep_alive() && !parser.leftover()) {
+    // Reused only if neither side said Connection: close and nothing unasked followed.
+    if (parser.keep_alive() && !parser.leftover() && !connection_->close_requested) {
         parser.clear_body();
         pool_->give_back(std::move(connection_));
     }

@@ -1,5 +1,7 @@
 #include "connection_pool.hpp"
 
+#include <string_view>
+
 #include <weft/error.hpp>
 #include <weft/http/errors.hpp>
 #include <weft/sleep.hpp>
@@ -19,6 +21,24 @@ bool idempotent(Method method) noexcept { return method != Method::post && metho
 
 bool sends_body(Method method, const std::string& body) noexcept {
     return !body.empty() || method == Method::post || method == Method::put || method == Method::patch;
+}
+
+// True if a Connection field of `headers` holds the token "close" (a comma-separated list,
+// any case): RFC 9112 section 9.6 forbids another request on that connection.
+bool asks_close(const Headers& headers) noexcept {
+    for (const auto& field : headers) {
+        if (!iequals(field.name, "connection")) continue;
+        std::string_view rest = field.value;
+        while (!rest.empty()) {
+            std::size_t comma = rest.find(',');
+            std::string_view token = rest.substr(0, comma);
+            rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+            while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+            while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+            if (iequals(token, "close")) return true;
+        }
+    }
+    return false;
 }
 
 }  // namespace
@@ -174,6 +194,7 @@ Task<ClientResponse> ConnectionPool::send(Method method, const Url& url, std::st
             connection = co_await ClientConnection::open(url, response.url_, options_, tls, deadlines);
         }
         serialize(method, url, headers, body, connection->request);
+        connection->close_requested = asks_close(headers);
         response.headers_.clear();
         response.reason_.clear();
         connection->parser.start(method == Method::head, &response.headers_, &response.reason_);

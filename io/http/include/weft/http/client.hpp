@@ -14,7 +14,8 @@
 // runtime (its idle sockets are registered with the workers' reactors).
 //
 // Pool: connections are kept per origin (scheme, host, port) after a response was read to its
-// end, unless the server said Connection: close. `limit` bounds the connections in use at once
+// end, unless the response or the request (a Connection header among RequestOptions::headers
+// holding "close") said Connection: close. `limit` bounds the connections in use at once
 // (all hosts), `limit_per_host` those to one origin (0: no bound), as aiohttp's TCPConnector;
 // a request waits (FIFO) for a free slot. Idle connections are kept up to `limit` (100 when
 // limit is 0) and for `keepalive_timeout`. A connection the server closed while idle is found
