@@ -229,3 +229,10 @@ TEST_CASE("http_server framing: a request line over max_header_bytes is 414, a h
     REQUIRE(head.size() == 1);
     CHECK(status_of(head[0]) == "HTTP/1.1 431 Request Header Fields Too Large");
 }
+
+TEST_CASE("http_server framing: a request head with bare LF line ends is 400 (only the client accepts them)",
+          "[http][server][framing]") {
+    auto out = responses_to("GET / HTTP/1.1\nHost: a\n\nGET /users/smug HTTP/1.1\r\nHost: a\r\n\r\n");
+    REQUIRE(out.size() == 1);
+    CHECK(status_of(out[0]) == "HTTP/1.1 400 Bad Request");
+}

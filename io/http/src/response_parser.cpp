@@ -1,5 +1,6 @@
 #include "response_parser.hpp"
 
+#include <cstring>
 #include <exception>
 
 namespace weft::http::detail {
@@ -38,20 +39,56 @@ void ResponseParser::start(bool head_request, Headers* headers, std::string* rea
     keep_alive_ = false;
     leftover_ = false;
     finishing_ = false;
+    cr_last_ = false;
     user_error_ = nullptr;
 }
 
 const char* ResponseParser::feed(const char* data, std::size_t size) {
     received_ += size;
-    llhttp_errno_t err = llhttp_execute(&parser_, data, size);
-    if (err == HPE_OK) {
-        if (!head_complete_ && received_ > kMaxHead) return "response head larger than 64 KiB";
-        return nullptr;
+    const char* const end = data + size;
+    // The head goes line by line, a bare LF fed as CRLF: RFC 9112 section 2.2 lets a recipient
+    // take a bare LF for a line's end (curl and Python's http.client do), llhttp 8.1 takes
+    // it only after the status line. Its llhttp_set_lenient_headers would take it too, but
+    // also lifts its other header checks (control bytes in values, a line that starts with
+    // a space taken as a field), so it is not used. A bare CR is still refused. The body goes
+    // as it came (its bytes are data), and so does everything on a request parser (the server's
+    // is another class: it stays strict).
+    while (!head_complete_ && data != end) {
+        const char* lf = static_cast<const char*>(std::memchr(data, '\n', static_cast<std::size_t>(end - data)));
+        if (!lf) {
+            cr_last_ = end[-1] == '\r';
+            if (const char* error = execute(data, end, false)) return error;
+            data = end;
+            break;
+        }
+        const bool bare = lf == data ? !cr_last_ : lf[-1] != '\r';
+        cr_last_ = false;
+        const char* error = nullptr;
+        if (bare) {
+            static constexpr char kCrLf[] = "\r\n";
+            error = execute(data, lf, true);
+            if (!error && !message_complete_) error = execute(kCrLf, kCrLf + 2, lf + 1 != end);
+        } else {
+            error = execute(data, lf + 1, lf + 1 != end);
+        }
+        if (error) return error;
+        if (message_complete_) return nullptr;
+        data = lf + 1;
     }
+    if (data != end && !message_complete_) {
+        if (const char* error = execute(data, end, false)) return error;
+    }
+    if (!head_complete_ && received_ > kMaxHead) return "response head larger than 64 KiB";
+    return nullptr;
+}
+
+const char* ResponseParser::execute(const char* data, const char* end, bool more) {
+    llhttp_errno_t err = llhttp_execute(&parser_, data, static_cast<std::size_t>(end - data));
+    if (err == HPE_OK) return nullptr;
     if (err == HPE_PAUSED && message_complete_) {
         // Stopped right after the message: anything after it is a second response we did
         // not ask for.
-        leftover_ = llhttp_get_error_pos(&parser_) != data + size;
+        leftover_ = more || llhttp_get_error_pos(&parser_) != end;
         return nullptr;
     }
     if (user_error_) return user_error_;

@@ -13,6 +13,7 @@
 // reuses that buffer (it feeds the next read only once the spans are consumed). Parsing stops
 // at the end of the message; bytes after it (a server that sent more than one response) make
 // leftover() true and the connection is not reused. 1xx responses (but 101) are skipped.
+// A head whose lines end in a bare LF is read as if they ended in CRLF (RFC 9112 section 2.2).
 // The responses to HEAD, 1xx, 204 and 304 have no body whatever their Content-Length or
 // Transfer-Encoding say (RFC 9112 section 6.3); after a 101 the connection is not reused.
 #pragma once
@@ -69,6 +70,9 @@ private:
     static int on_body(llhttp_t* p, const char* at, std::size_t size);
     static int on_message_complete(llhttp_t* p);
     static const llhttp_settings_t& settings() noexcept;
+    /// llhttp_execute on [data, end); `more`: input follows (so a message ending here leaves
+    /// leftover bytes).
+    const char* execute(const char* data, const char* end, bool more);
     static ResponseParser& self(llhttp_t* p) noexcept { return *static_cast<ResponseParser*>(p->data); }
 
     llhttp_t parser_;
@@ -85,6 +89,7 @@ private:
     bool keep_alive_ = false;
     bool leftover_ = false;
     bool finishing_ = false;
+    bool cr_last_ = false;  // the head's last byte fed was a CR (its LF may start the next read)
     const char* user_error_ = nullptr;
 };
 
