@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -29,10 +30,16 @@ std::string alpn_wire_format(const std::vector<std::string>& protocols) {
     return wire;
 }
 
-std::shared_ptr<detail::ContextState> new_state(bool client) {
+std::shared_ptr<detail::ContextState> new_state(bool client, std::chrono::milliseconds shutdown_timeout) {
+    const char* who = client ? "tls::Context::client" : "tls::Context::server";
+    if (shutdown_timeout <= std::chrono::milliseconds::zero())
+        throw UsageError(std::string(who) +
+                         ": shutdown_timeout must be positive (asyncio's ssl_shutdown_timeout), got " +
+                         std::to_string(shutdown_timeout.count()) + " ms");
     ERR_clear_error();
     auto state = std::make_shared<detail::ContextState>();
     state->client = client;
+    state->shutdown_timeout = shutdown_timeout;
     state->ctx = SSL_CTX_new(client ? TLS_client_method() : TLS_server_method());
     if (!state->ctx) detail::throw_tls_error("tls::Context: SSL_CTX_new");
     SSL_CTX_set_min_proto_version(state->ctx, TLS1_2_VERSION);
@@ -78,7 +85,7 @@ void use_certificate(SSL_CTX* ctx, const std::string& who, const std::string& ce
 Context Context::client(ClientOptions options) {
     if (options.cert_file.empty() != options.key_file.empty())
         throw UsageError("tls::Context::client: a client certificate needs both cert_file and key_file");
-    auto state = new_state(true);
+    auto state = new_state(true, options.shutdown_timeout);
     state->verify = options.verify;
     if (options.verify) {
         SSL_CTX_set_verify(state->ctx, SSL_VERIFY_PEER, nullptr);
@@ -111,7 +118,7 @@ Context Context::server(const std::string& cert_file, const std::string& key_fil
             options.client_ca_file.empty()
                 ? "tls::Context::server: client_auth needs client_ca_file (the CAs client certificates must chain to)"
                 : "tls::Context::server: client_ca_file is set but client_auth is none (set optional or required)");
-    auto state = new_state(false);
+    auto state = new_state(false, options.shutdown_timeout);
     use_certificate(state->ctx, "tls::Context::server", cert_file, key_file);
     // Sessions are resumed only within this id's context; with client certificates verified,
     // OpenSSL fails a resumption handshake outright when none is set (curl and browsers resume).

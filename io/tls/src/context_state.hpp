@@ -3,6 +3,7 @@
 
 #include <openssl/ssl.h>
 
+#include <chrono>
 #include <string>
 
 namespace weft::tls::detail {
@@ -16,6 +17,7 @@ struct ContextState {
     SSL_CTX* ctx = nullptr;
     bool client = false;
     bool verify = false;
+    std::chrono::milliseconds shutdown_timeout{};  // the options' (Stream::close)
     std::string alpn_wire;  // the server's ALPN list in wire format (length-prefixed names)
 };
 

@@ -1,18 +1,31 @@
 #include <weft/tls/stream.hpp>
 
 #include <arpa/inet.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <exception>
 #include <string>
 #include <utility>
 
+#include <weft/detail/deadline_after.hpp>
 #include <weft/error.hpp>
 #include <weft/io_error.hpp>
+#include <weft/run.hpp>
+#include <weft/sleep.hpp>
+#include <weft/spawn.hpp>
+#include <weft/timeout.hpp>
 
 #include "openssl_error.hpp"
 #include "stream_state.hpp"
@@ -55,7 +68,7 @@ private:
 };
 
 void require_open(const StreamState& s) {
-    if (!s.tcp.is_open()) throw UsageError("tls::Stream: stream is closed");
+    if (s.closed.load(std::memory_order_relaxed) || !s.tcp.is_open()) throw UsageError("tls::Stream: stream is closed");
 }
 
 // Under the mutex, after queueing bytes in wbio: whether the caller now holds `sending` and
@@ -131,10 +144,9 @@ Task<void> drain_alert(StreamState& s) {
     }
 }
 
-// close()'s courtesy: close_notify, if it can go out at once. Only when nobody is sending
-// (closing under a write is misuse anyway), the handshake is done and nothing was lost; one
-// non-blocking send, never a wait: if the socket buffer is full, the peer sees the TCP end
-// without it (UnexpectedEof on a weft peer), as it would without this.
+// Sends close_notify if it can go out at once: one non-blocking send, never a wait. Only when
+// nobody is sending, the handshake is done and nothing was lost. For a close that cannot wait
+// (close_at_once).
 void send_close_notify_now(StreamState& s) noexcept {
     std::lock_guard lock(s.mutex);
     if (s.broken || s.shut_down || !SSL_is_init_finished(s.ssl) || !s.sending.try_lock()) return;
@@ -152,6 +164,151 @@ void send_close_notify_now(StreamState& s) noexcept {
     s.sending.unlock();
 }
 
+// Reads and drops what the kernel holds for us, without waiting. Closing a socket with unread
+// bytes makes the kernel reset the connection and drop its send queue (RFC 2525 2.17): a TLS
+// 1.3 client that never read has the server's NewSessionTickets there. Bounded, so a peer
+// that keeps sending cannot hold the caller.
+void discard_unread(int fd) noexcept {
+    char scrap[4096];
+    for (int i = 0; i < 256; ++i) {
+        if (::recv(fd, scrap, sizeof scrap, MSG_DONTWAIT) <= 0) break;
+    }
+}
+
+// Closes the socket now: the close_notify if it fits, the unread bytes dropped (so no reset,
+// and the kernel still sends what is queued), then the descriptor. For close() outside a
+// runtime or during its shutdown, and for a cancelled finish_close.
+void close_at_once(StreamState& s) noexcept {
+    if (!s.tcp.is_open()) return;
+    send_close_notify_now(s);
+    discard_unread(s.tcp.native_handle());
+    s.tcp.close();
+}
+
+// Bytes sent (the FIN included) that the peer's TCP has not acknowledged yet; -1 once the
+// connection is gone without them (reset).
+long unacknowledged(int fd) noexcept {
+    int queued = 0;
+    if (::ioctl(fd, SIOCOUTQ, &queued) != 0) return -1;
+    if (queued == 0) return 0;
+    tcp_info info{};
+    socklen_t size = sizeof info;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size) != 0 || info.tcpi_state == TCP_CLOSE) return -1;
+    return queued;
+}
+
+// Feeds `n` bytes the peer sent while we close to OpenSSL and drops the plaintext (nobody
+// reads any more). True once nothing more can come: the peer's close_notify, or a failure.
+bool drop_incoming(StreamState& s, std::size_t n) {
+    std::lock_guard lock(s.mutex);
+    BIO_write(s.rbio, s.in_buf.get(), static_cast<int>(n));
+    char plain[4096];
+    for (;;) {
+        std::size_t got = 0;
+        ERR_clear_error();
+        if (SSL_read_ex(s.ssl, plain, sizeof plain, &got) == 1) continue;
+        int err = SSL_get_error(s.ssl, 0);
+        ERR_clear_error();
+        return err != SSL_ERROR_WANT_READ;
+    }
+}
+
+// Waits until the peer's TCP has acknowledged every byte we sent, reading (and dropping) what
+// the peer sends meanwhile, until its close_notify or end: unread bytes at close would reset
+// the connection. Linux signals no "all acknowledged" event, so the queue is polled, at
+// intervals from 1 ms growing to 50 ms, each one a read that returns early if bytes come.
+// TimedOut if the deadline passes first, ConnectionReset if the connection is reset first.
+Task<void> await_acknowledged(StreamState& s, Clock::time_point deadline) {
+    constexpr std::chrono::milliseconds kLongestPoll{50};
+    std::chrono::milliseconds poll{1};
+    bool peer_done = s.tcp_eof;
+    for (;;) {
+        long left = unacknowledged(s.tcp.native_handle());
+        if (left == 0) co_return;
+        if (left < 0) {
+            throw ConnectionReset(ECONNRESET,
+                                  "tls::Stream::close: the connection was reset before the peer had every byte");
+        }
+        Clock::time_point at = now();
+        if (at >= deadline) {
+            throw TimedOut(ETIMEDOUT, "tls::Stream::close: the peer had not taken the last " + std::to_string(left) +
+                                          " bytes within shutdown_timeout (" +
+                                          std::to_string(s.context->shutdown_timeout.count()) + " ms)");
+        }
+        auto wait = std::min<Clock::duration>(poll, deadline - at);
+        poll = std::min(poll * 2, kLongestPoll);
+        if (peer_done) {
+            co_await sleep_until(at + wait);
+            continue;
+        }
+        std::size_t n = 0;
+        bool waited_out = false;
+        try {
+            auto scope = timeout(wait);
+            try {
+                n = co_await s.tcp.read(s.in_buf.get(), detail::kInChunk);
+            } catch (const TimeoutError& e) {
+                if (e.scope() != &scope) throw;
+                waited_out = true;
+            }
+        } catch (const IoError&) {
+            peer_done = true;  // reset: the next unacknowledged() says whether it cost bytes
+            continue;
+        }
+        if (waited_out) continue;
+        if (n == 0) {
+            s.tcp_eof = true;
+            peer_done = true;
+            continue;
+        }
+        peer_done = drop_incoming(s, n);
+    }
+}
+
+// close()'s work, in a task of its own (asyncio's SSL transport closing in the background):
+// close_notify and the FIN go out (waiting for room as a write does), then the socket stays
+// open until the peer's TCP acknowledged every byte (await_acknowledged), at most
+// shutdown_timeout; then it is closed. Its outcome is what wait_closed() reports. Cancelled
+// (the runtime shuts down), it closes the socket at once.
+Task<void> finish_close(std::shared_ptr<StreamState> state) {
+    StreamState& s = *state;
+    std::exception_ptr failure;
+    try {
+        Clock::time_point deadline = weft::detail::deadline_after(now(), s.context->shutdown_timeout);
+        {
+            std::lock_guard lock(s.mutex);
+            if (!s.broken && !s.shut_down) {
+                s.shut_down = true;
+                ERR_clear_error();
+                if (SSL_shutdown(s.ssl) < 0) s.broken = true;  // then no close_notify; the FIN still
+                ERR_clear_error();
+            }
+            s.fin_pending = true;  // (again after shutdown(): a second FIN is a no-op)
+        }
+        co_await drain(s, Sender::writer);
+        co_await await_acknowledged(s, deadline);
+    } catch (const CancelledError&) {
+        close_at_once(s);
+        s.close_error = std::make_exception_ptr(
+            IoError(ECANCELED, "tls::Stream::close: cancelled (runtime shutdown?) before the peer had every byte"));
+        s.close_done.set();
+        throw;
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    discard_unread(s.tcp.native_handle());  // every byte arrived: this only spares the peer a reset
+    s.tcp.close();
+    s.close_error = failure;
+    s.close_done.set();
+}
+
+Task<void> wait_closed_of(std::shared_ptr<StreamState> state) {
+    if (!state) throw UsageError("tls::Stream::wait_closed: stream is closed (moved from, or never opened)");
+    if (!state->closed.load(std::memory_order_acquire)) throw UsageError("tls::Stream::wait_closed before close()");
+    co_await state->close_done.wait();
+    if (state->close_error) std::rethrow_exception(state->close_error);
+}
+
 // "[::1]" -> "::1"; other names unchanged.
 std::string strip_brackets(const std::string& name) {
     if (name.size() >= 2 && name.front() == '[' && name.back() == ']') return name.substr(1, name.size() - 2);
@@ -163,9 +320,9 @@ bool is_ip_literal(const std::string& host) {
     return ::inet_pton(AF_INET, host.c_str(), buf) == 1 || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
-std::unique_ptr<StreamState> new_state(net::TcpStream tcp, const std::shared_ptr<const detail::ContextState>& ctx,
+std::shared_ptr<StreamState> new_state(net::TcpStream tcp, const std::shared_ptr<const detail::ContextState>& ctx,
                                        const char* who) {
-    auto state = std::make_unique<StreamState>(std::move(tcp), ctx);
+    auto state = std::make_shared<StreamState>(std::move(tcp), ctx);
     ERR_clear_error();
     state->ssl = SSL_new(ctx->ctx);
     if (!state->ssl) detail::throw_tls_error(std::string(who) + ": SSL_new");
@@ -233,6 +390,11 @@ Task<void> handshake(StreamState& s, const char* who) {
 
 }  // namespace
 
+detail::StreamState::~StreamState() {
+    if (ssl && SSL_is_init_finished(ssl)) close_at_once(*this);
+    SSL_free(ssl);  // frees both BIOs
+}
+
 Stream::Stream() noexcept = default;
 Stream::Stream(Stream&&) noexcept = default;
 Stream& Stream::operator=(Stream&& other) noexcept {
@@ -243,7 +405,7 @@ Stream& Stream::operator=(Stream&& other) noexcept {
     return *this;
 }
 Stream::~Stream() { close(); }
-Stream::Stream(std::unique_ptr<StreamState> state) noexcept : state_(std::move(state)) {}
+Stream::Stream(std::shared_ptr<StreamState> state) noexcept : state_(std::move(state)) {}
 
 StreamState& Stream::require_state() const {
     if (!state_) throw UsageError("tls::Stream: stream is closed");
@@ -392,12 +554,25 @@ Task<void> Stream::shutdown() {
 }
 
 void Stream::close() noexcept {
-    if (!state_ || !state_->tcp.is_open()) return;
-    send_close_notify_now(*state_);
-    state_->tcp.close();
+    if (!state_ || state_->closed.exchange(true, std::memory_order_acq_rel)) return;
+    StreamState& s = *state_;
+    if (s.tcp.is_open() && !weft::detail::current_runtime_shutting_down()) {
+        try {
+            spawn(finish_close(state_)).detach();
+            return;
+        } catch (...) {
+            // Not in a runtime (or out of memory): nobody could wait for the peer.
+        }
+    }
+    close_at_once(s);
+    s.close_done.set();
 }
 
-bool Stream::is_open() const noexcept { return state_ && state_->tcp.is_open(); }
+Task<void> Stream::wait_closed() { return wait_closed_of(state_); }
+
+bool Stream::is_open() const noexcept {
+    return state_ && !state_->closed.load(std::memory_order_relaxed) && state_->tcp.is_open();
+}
 
 std::string_view Stream::alpn_protocol() const noexcept { return state_ ? std::string_view(state_->alpn) : ""; }
 

@@ -13,16 +13,24 @@
 //       A writer waits for `sending` (backpressure: its write() returns once its records are
 //       in the kernel); the reader only tries it (a reader never waits for a writer).
 //   reading, writing: atomics, to refuse a second reader or writer (UsageError).
+//   closed: set once by Stream::close(); from then on the closing task (stream.cpp's
+//       finish_close) owns ssl, tcp and the buffers, and the Stream only reads the strings
+//       set at the handshake. close_done / close_error: the closing task's outcome, written
+//       before close_done is set, read by wait_closed() after it.
+// The Stream and its closing task share the state (a shared_ptr): close() returns at once,
+// the closing task keeps the connection until the peer has every byte.
 #pragma once
 
 #include <openssl/ssl.h>
 
 #include <atomic>
 #include <cstddef>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <string>
 
+#include <weft/event.hpp>
 #include <weft/lock.hpp>
 #include <weft/net/tcp_stream.hpp>
 
@@ -42,7 +50,10 @@ struct StreamState {
         : tcp(std::move(stream)), context(std::move(ctx)), in_buf(new char[kInChunk]), out_buf(new char[kOutChunk]) {}
     StreamState(const StreamState&) = delete;
     StreamState& operator=(const StreamState&) = delete;
-    ~StreamState() { SSL_free(ssl); }  // frees both BIOs
+    // Closes the socket at once if it is still open after the handshake (stream.cpp's
+    // close_at_once: no reset for unread bytes), then frees the SSL and both BIOs. That is
+    // the end of a closing task the runtime shut down before it ran.
+    ~StreamState();
 
     std::mutex mutex;
     SSL* ssl = nullptr;
@@ -58,6 +69,10 @@ struct StreamState {
     std::atomic<bool> writing{false};
 
     bool tcp_eof = false;  // the reader saw the socket's end
+
+    std::atomic<bool> closed{false};  // close() was called
+    Event close_done;                 // the socket is closed (wait_closed)
+    std::exception_ptr close_error;   // why the peer may not have every byte
 
     net::TcpStream tcp;
     std::shared_ptr<const ContextState> context;  // the ALPN callback reads it: keep it alive

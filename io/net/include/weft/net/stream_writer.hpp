@@ -7,7 +7,7 @@
 //       co_await writer.drain();        // waits only while more than the high-water mark is buffered
 //   }
 //   writer.close();                     // sends what is buffered, then closes the stream
-//   co_await writer.wait_closed();      // rethrows a failure of those last writes
+//   co_await writer.wait_closed();      // rethrows a failure of those last writes (or of the close)
 //
 // write() first tries to send at once (one non-blocking write when nothing is queued); what
 // the kernel does not take is buffered and sent by a background task, as asyncio's event
@@ -20,9 +20,11 @@
 // Errors: a failed write (BrokenPipe, ConnectionReset) is kept and rethrown by the next
 // write(), drain(), flush() or wait_closed(); the buffered bytes are dropped then. write()
 // after close() is a UsageError. Destroying the writer closes it (buffered bytes are still
-// sent in the background; await wait_closed() to know they were). When the runtime shuts
-// down, bytes still buffered are dropped (the background task is cancelled, as asyncio's
-// loop closes its transports).
+// sent in the background; await wait_closed() to know they were). A stream with its own
+// wait_closed() (tls::Stream, whose close waits until the peer has every byte) is awaited
+// by the writer's wait_closed() too, which then rethrows that close's failure. When the
+// runtime shuts down, bytes still buffered are dropped (the background task is cancelled, as
+// asyncio's loop closes its transports).
 //
 // Threads: write() may be called by several tasks (each call's bytes stay together); the
 // background sender may run on another worker. drain() and flush() are cancellation points
@@ -276,8 +278,13 @@ private:
             if (!c.closing) throw UsageError("StreamWriter::wait_closed before close()");
         }
         co_await c.finished.wait();
-        std::lock_guard lock(c.mutex);
-        if (c.error) std::rethrow_exception(c.error);
+        {
+            std::lock_guard lock(c.mutex);
+            if (c.error) std::rethrow_exception(c.error);
+        }
+        // A stream whose close goes on after close() returns (tls::Stream: until the peer
+        // has every byte) says here how it ended. The stream is closed: nothing else uses it.
+        if constexpr (requires(S& s) { s.wait_closed(); }) co_await c.stream.wait_closed();
     }
 
     std::shared_ptr<Core> core_;

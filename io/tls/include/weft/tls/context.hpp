@@ -29,9 +29,11 @@
 // Errors: a certificate, key or CA file that cannot be loaded (missing, unreadable, not PEM,
 // key not matching the certificate) is TlsError naming the path, with OpenSSL's reason; an
 // ALPN protocol name that is empty or longer than 255 bytes, a cert_file without key_file (or
-// the reverse), and client_auth without client_ca_file (or the reverse) are UsageError.
+// the reverse), client_auth without client_ca_file (or the reverse), and a shutdown_timeout
+// that is not positive are UsageError.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +45,10 @@ namespace weft::tls {
 namespace detail {
 struct ContextState;
 }
+
+/// How long a Stream's close() waits for the peer to take the bytes still queued for it
+/// (asyncio's ssl_shutdown_timeout, 30 s by default too). See stream.hpp, "End of stream".
+inline constexpr std::chrono::milliseconds kDefaultShutdownTimeout{30'000};
 
 /// {"http/1.1"}: the ALPN list both sides use by default. (A function, not a braced list in
 /// the member initializers: g++ 12 fails on those when the options are built inside a
@@ -61,6 +67,9 @@ struct ClientOptions {
     /// server that asks for one (mutual TLS). Both or neither.
     std::string cert_file{};
     std::string key_file{};
+    /// close(): the longest wait for the server to take what is still queued for it
+    /// (asyncio's ssl_shutdown_timeout). Must be positive.
+    std::chrono::milliseconds shutdown_timeout = kDefaultShutdownTimeout;
 };
 
 /// Whether a server asks its clients for certificates (mutual TLS).
@@ -80,6 +89,9 @@ struct ServerOptions {
     /// A PEM file of the CAs client certificates must chain to (and that the server names to
     /// its clients as acceptable).
     std::string client_ca_file{};
+    /// close(): the longest wait for the client to take what is still queued for it
+    /// (asyncio's ssl_shutdown_timeout). Must be positive.
+    std::chrono::milliseconds shutdown_timeout = kDefaultShutdownTimeout;
 };
 
 class Context {

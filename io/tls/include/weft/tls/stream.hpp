@@ -8,6 +8,11 @@
 //   weft::net::StreamReader reader(std::move(tls));           // any reader/writer helper works
 //   std::string head = co_await reader.read_until("\r\n\r\n");
 //
+//   // an upload (another stream): write, then close without losing a byte
+//   co_await upload.write_all(body.data(), body.size());
+//   upload.close();                    // returns at once; the close goes on in a task
+//   co_await upload.wait_closed();     // until the peer has every byte (or TimedOut...)
+//
 //   // server: per accepted connection
 //   auto tls = co_await weft::tls::Stream::accept(std::move(tcp), server_ctx);
 //
@@ -33,10 +38,22 @@
 // the stream), as Python's ssl raises SSLEOFError with suppress_ragged_eofs off; HTTP/1.1
 // frames its bodies, so an HTTP client can catch it where the body was complete. shutdown() sends close_notify and then
 // the TCP FIN, waiting for the socket as a write does (the read side stays open, so the peer
-// can still answer). close() (and the destructor) closes the socket at once, after sending
-// close_notify if it can go out without waiting (one non-blocking send; not after a failed
-// write, nor while another task writes), so a stream handed to StreamWriter, which
-// close()s it, still ends cleanly. To cut a stream on purpose (tests), close tcp().
+// can still answer).
+// close() (and the destructor, and StreamWriter's close) never loses what write() reported
+// sent. It returns at once and a task of its own finishes the close, as asyncio's SSL
+// transport does in the background: it sends close_notify (unless shutdown() did; not after
+// a failed write) and the FIN, then keeps the socket open, reading and dropping whatever the
+// peer still sends (its close_notify, application data nobody will read), until the peer's
+// TCP has acknowledged every byte, at most the Context's shutdown_timeout (30 s by default,
+// asyncio's ssl_shutdown_timeout); then it closes the socket. Why: closing a socket that has
+// unread bytes makes the kernel reset the connection and drop what is still queued for the
+// peer, and a TLS 1.3 client that only writes always has some (the server's session tickets);
+// a server may have an unread request. wait_closed() waits for that end and says whether
+// every byte reached the peer's TCP: TimedOut if the peer took too long, ConnectionReset if
+// it reset the connection first. Outside a runtime, or while the runtime shuts down (which
+// cancels closing tasks too), close() closes at once: close_notify if it fits without
+// waiting, the unread bytes dropped (so no reset), then the socket (the kernel still sends
+// what is queued). To cut a stream on purpose (tests), close tcp().
 //
 // Cancellation (timeout(), wait_for(), cancel()):
 //   connect()/accept(): the TcpStream is closed with the half-made connection.
@@ -45,6 +62,7 @@
 //       protocol reply (rare), the stream is broken: later writes throw TlsError.
 //   write(), write_all(), shutdown(): the records may be partly sent, so the stream is broken
 //       (later writes throw TlsError): close it. The same after any failed write.
+//   wait_closed(): the close goes on in its own task; only the wait ends.
 // Errors: TlsError (protocol failure: OpenSSL's reason), CertificateError (connect() only),
 // UnexpectedEof (see above), the TcpStream's IoErrors (ConnectionReset, BrokenPipe...).
 // Operations on a closed or moved-from stream throw UsageError "stream is closed".
@@ -55,6 +73,9 @@
 //    open_connection(ssl=ctx) is TcpStream::connect followed by Stream::connect.
 //  - shutdown() sends close_notify and returns; it does not wait for the peer's (asyncio's
 //    close() + wait_closed() and SSLSocket.unwrap() do, up to ssl_shutdown_timeout).
+//  - close() + wait_closed() wait until the peer's TCP acknowledged every byte, not for
+//    the peer's close_notify as asyncio does: a weft peer answers close_notify only when its
+//    code reads, so waiting for it could wait out the timeout.
 //  - A TCP end without close_notify is UnexpectedEof, where SSLSocket's default
 //    (suppress_ragged_eofs=True) reads it as end of stream: a truncation must not pass for
 //    a complete message.
@@ -109,9 +130,16 @@ public:
     /// Sends close_notify (and then the TCP FIN); reading stays possible. Writing afterwards is
     /// UsageError; a second shutdown() does nothing.
     Task<void> shutdown();
-    /// Sends close_notify if it can without waiting, then closes the TCP socket (header
-    /// comment). Not while another task awaits this stream.
+    /// Starts the close (header comment): close_notify, and the socket is closed once the
+    /// peer has every byte or shutdown_timeout passed. Returns at once; is_open() is then
+    /// false. Not while another task awaits this stream. A second close() does nothing.
     void close() noexcept;
+    /// After close(): waits until the socket is closed (at most the Context's
+    /// shutdown_timeout); returns normally if the peer's TCP acknowledged every byte sent.
+    /// TimedOut (the peer did not take them in time), ConnectionReset (it reset the
+    /// connection), IoError ECANCELED (the runtime shut down first) otherwise. UsageError
+    /// before close(), or on a moved-from stream. Any number of tasks may wait.
+    Task<void> wait_closed();
     bool is_open() const noexcept;
 
     /// The protocol ALPN selected ("http/1.1"), "" if none.
@@ -124,17 +152,18 @@ public:
     /// none.
     std::string_view peer_subject() const noexcept;
     /// The TCP connection underneath (addresses, nodelay). Reading or writing it directly
-    /// corrupts the TLS stream.
+    /// corrupts the TLS stream; after close() it belongs to the closing task.
     net::TcpStream& tcp();
     /// The SSL object, for what this API does not cover (peer certificate, cipher). Call it
     /// only while no read or write is in progress.
     ssl_st* native_handle() const noexcept;
 
 private:
-    explicit Stream(std::unique_ptr<detail::StreamState> state) noexcept;
+    explicit Stream(std::shared_ptr<detail::StreamState> state) noexcept;
     detail::StreamState& require_state() const;
 
-    std::unique_ptr<detail::StreamState> state_;  // on the heap: its mutex must not move
+    // On the heap (its mutex must not move), shared with the task that finishes close().
+    std::shared_ptr<detail::StreamState> state_;
 };
 
 }  // namespace weft::tls
