@@ -52,7 +52,7 @@ std::vector<std::string> list(std::initializer_list<const char*> items) { return
 }  // namespace
 
 TEST_CASE("http_client: 204, 304, 1xx and HEAD responses have no body whatever their Content-Length or "
-          "Transfer-Encoding; the connection is reused",
+          "Transfer-Encoding, and the connection is reused",
           "[http][client]") {
     using weft::http::Method;
     weft::run([]() -> weft::Task<void> {
@@ -163,8 +163,8 @@ TEST_CASE("http_client: a request or a response that says Connection: close clos
     }());
 }
 
-TEST_CASE("http_client: a response head whose lines end in a bare LF is read (the body is left as it is); "
-          "the connection is reused; a bare CR or a header llhttp refuses still is InvalidResponse",
+TEST_CASE("http_client: a response head whose lines end in a bare LF is read (the body is left as it is), "
+          "the connection is reused, and a bare CR or a header llhttp refuses still is InvalidResponse",
           "[http][client]") {
     // RFC 9112 section 2.2 lets a recipient take a bare LF for a line's end; curl and Python's
     // http.client do. Only the line ends are relaxed: the other checks stay.

@@ -18,7 +18,7 @@ using weft::http::Request;
 using weft::http::Response;
 using weft::http::Router;
 
-TEST_CASE("percent_decode: %XX in either case; anything malformed is kept as it came", "[http][percent]") {
+TEST_CASE("percent_decode: %XX in either case, and anything malformed is kept as it came", "[http][percent]") {
     CHECK(percent_decode("john%20doe") == "john doe");
     CHECK(percent_decode("caf%C3%A9") == "caf\xC3\xA9");
     CHECK(percent_decode("caf%c3%a9") == "caf\xC3\xA9");
@@ -33,7 +33,7 @@ TEST_CASE("percent_decode: %XX in either case; anything malformed is kept as it 
     CHECK(percent_decode("") == "");
 }
 
-TEST_CASE("percent_encode: unreserved bytes stay, every other byte is %XX; decode undoes it", "[http][percent]") {
+TEST_CASE("percent_encode: unreserved bytes stay, every other byte is %XX, and decode undoes it", "[http][percent]") {
     CHECK(percent_encode("AZaz09-._~") == "AZaz09-._~");
     CHECK(percent_encode("a b/c?d&e=f") == "a%20b%2Fc%3Fd%26e%3Df");
     CHECK(percent_encode("caf\xC3\xA9") == "caf%C3%A9");
@@ -76,7 +76,7 @@ std::vector<std::string> bodies_of(const std::string& requests) {
 
 }  // namespace
 
-TEST_CASE("http_server: path parameters are percent-decoded; the raw value and path stay as received",
+TEST_CASE("http_server: path parameters are percent-decoded, while the raw value and path stay as received",
           "[http][server][percent]") {
     auto r = bodies_of(
         "GET /users/john%20doe HTTP/1.1\r\nHost: t\r\n\r\n"

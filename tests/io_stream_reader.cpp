@@ -206,7 +206,7 @@ TEST_CASE("io_stream_reader: LimitOverrun::consumed() is asyncio's: consume() it
     }());
 }
 
-TEST_CASE("io_stream_reader: a limit of 0 is a UsageError; a huge read_exactly reserves nothing up front",
+TEST_CASE("io_stream_reader: a limit of 0 is a UsageError, and a huge read_exactly reserves nothing up front",
           "[io][stream_reader]") {
     CHECK_THROWS_AS(StreamReader(ScriptedStream({}), 0), weft::UsageError);
     weft::run([]() -> weft::Task<void> {
