@@ -37,6 +37,7 @@
 
 #include "support/io.hpp"
 #include "support/test_certs.hpp"
+#include "support/tls_pair.hpp"
 
 using namespace std::chrono_literals;
 using weft::net::SocketAddress;
@@ -136,20 +137,15 @@ weft::Task<void> write_and_close(tls::Stream stream, Ending ending, weft::Event*
 // One connection: the writer sends kTotal bytes and closes, never reading what the other side
 // sent it (tickets from a server; a client's unread "request"); the reader counts.
 weft::Task<ReaderResult> deliver(Writer who, Ending ending) {
-    auto listener = TcpListener::bind(SocketAddress::loopback_v4(0));
-    TcpStream client_tcp = co_await TcpStream::connect(listener.local_address());
-    TcpStream server_tcp = co_await listener.accept();
-    TcpStream& writer_tcp = who == Writer::client ? client_tcp : server_tcp;
-    TcpStream& reader_tcp = who == Writer::client ? server_tcp : client_tcp;
-    set_buffer(writer_tcp, SO_SNDBUF, kWriterSendBuffer);
-    set_buffer(reader_tcp, SO_RCVBUF, kReaderReceiveBuffer);
-
+    test::TcpPair tcp = co_await test::tcp_pair();
+    set_buffer(who == Writer::client ? tcp.client : tcp.server, SO_SNDBUF, kWriterSendBuffer);
+    set_buffer(who == Writer::client ? tcp.server : tcp.client, SO_RCVBUF, kReaderReceiveBuffer);
     const auto& certs = test::shared_test_certs();
-    tls::Context server_ctx = tls::Context::server(certs.cert_file, certs.key_file);
-    tls::Context client_ctx = tls::Context::client({.ca_file = certs.ca_file});
-    auto accepting = weft::spawn(tls::Stream::accept(std::move(server_tcp), server_ctx));
-    tls::Stream client = co_await tls::Stream::connect(std::move(client_tcp), client_ctx, "localhost");
-    tls::Stream server = co_await accepting;
+    test::TlsPair pair =
+        co_await test::tls_handshake(std::move(tcp), tls::Context::server(certs.cert_file, certs.key_file),
+                                     tls::Context::client({.ca_file = certs.ca_file}));
+    tls::Stream& client = pair.client;
+    tls::Stream& server = pair.server;
     CHECK(client.protocol_version() == "TLSv1.3");  // a TLS 1.3 server sends tickets at once
 
     // A request the server never reads: unread bytes on the server's side.
@@ -209,17 +205,14 @@ namespace {
 // The writer's bytes wait in the kernel, the reader takes nothing: wait_closed() ends at the
 // writer's shutdown_timeout with TimedOut (it cannot promise those bytes arrive).
 weft::Task<bool> close_times_out_against_a_peer_that_never_reads() {
-    auto listener = TcpListener::bind(SocketAddress::loopback_v4(0));
-    TcpStream client_tcp = co_await TcpStream::connect(listener.local_address());
-    TcpStream server_tcp = co_await listener.accept();
-    set_buffer(client_tcp, SO_SNDBUF, kWriterSendBuffer);
-    set_buffer(server_tcp, SO_RCVBUF, kReaderReceiveBuffer);
+    test::TcpPair tcp = co_await test::tcp_pair();
+    set_buffer(tcp.client, SO_SNDBUF, kWriterSendBuffer);
+    set_buffer(tcp.server, SO_RCVBUF, kReaderReceiveBuffer);
     const auto& certs = test::shared_test_certs();
-    tls::Context server_ctx = tls::Context::server(certs.cert_file, certs.key_file);
     tls::Context client_ctx = tls::Context::client({.ca_file = certs.ca_file, .shutdown_timeout = 100ms});
-    auto accepting = weft::spawn(tls::Stream::accept(std::move(server_tcp), server_ctx));
-    tls::Stream client = co_await tls::Stream::connect(std::move(client_tcp), client_ctx, "localhost");
-    tls::Stream server = co_await accepting;
+    test::TlsPair pair =
+        co_await test::tls_handshake(std::move(tcp), tls::Context::server(certs.cert_file, certs.key_file), client_ctx);
+    tls::Stream& client = pair.client;
     co_await client.write_all(test::pattern(5, kHeld));  // fits in the buffers, stays there
     client.close();
     CHECK_FALSE(client.is_open());
@@ -232,15 +225,11 @@ weft::Task<void> wait_closed_misuse() {
     bool unopened = co_await test::throws<weft::UsageError>(never_opened.wait_closed());
     CHECK(unopened);
 
-    auto listener = TcpListener::bind(SocketAddress::loopback_v4(0));
-    TcpStream client_tcp = co_await TcpStream::connect(listener.local_address());
-    TcpStream server_tcp = co_await listener.accept();
     const auto& certs = test::shared_test_certs();
-    tls::Context server_ctx = tls::Context::server(certs.cert_file, certs.key_file);
-    tls::Context client_ctx = tls::Context::client({.ca_file = certs.ca_file});
-    auto accepting = weft::spawn(tls::Stream::accept(std::move(server_tcp), server_ctx));
-    tls::Stream client = co_await tls::Stream::connect(std::move(client_tcp), client_ctx, "localhost");
-    tls::Stream server = co_await accepting;
+    test::TlsPair pair = co_await test::tls_pair(tls::Context::server(certs.cert_file, certs.key_file),
+                                                 tls::Context::client({.ca_file = certs.ca_file}));
+    tls::Stream& client = pair.client;
+    tls::Stream& server = pair.server;
     bool before_close = co_await test::throws<weft::UsageError>(client.wait_closed());
     CHECK(before_close);
 

@@ -26,6 +26,7 @@
 #include "support/clock.hpp"
 #include "support/io.hpp"
 #include "support/test_certs.hpp"
+#include "support/tls_pair.hpp"
 
 using namespace std::chrono_literals;
 using weft::net::SocketAddress;
@@ -59,30 +60,11 @@ std::string message_of(F f) {
     return "";
 }
 
-struct TcpPair {
-    TcpStream client;
-    TcpStream server;
-};
+using test::tcp_pair;
+using test::TcpPair;
+using test::TlsPair;
 
-weft::Task<TcpPair> tcp_pair() {
-    auto listener = TcpListener::bind(SocketAddress::loopback_v4(0));
-    TcpStream client = co_await TcpStream::connect(listener.local_address());
-    TcpStream server = co_await listener.accept();
-    co_return TcpPair{std::move(client), std::move(server)};
-}
-
-struct TlsPair {
-    tls::Stream client;
-    tls::Stream server;
-};
-
-weft::Task<TlsPair> tls_pair() {
-    TcpPair tcp = co_await tcp_pair();
-    auto server = weft::spawn(tls::Stream::accept(std::move(tcp.server), server_context()));
-    tls::Stream client = co_await tls::Stream::connect(std::move(tcp.client), client_context(), "localhost");
-    tls::Stream served = co_await server;
-    co_return TlsPair{std::move(client), std::move(served)};
-}
+weft::Task<TlsPair> tls_pair() { return test::tls_pair(server_context(), client_context()); }
 
 // Reads exactly into->size() bytes; false if the stream ended first.
 weft::Task<bool> read_all(tls::Stream* stream, std::string* into) {

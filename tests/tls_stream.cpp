@@ -28,6 +28,7 @@
 
 #include "support/io.hpp"
 #include "support/test_certs.hpp"
+#include "support/tls_pair.hpp"
 
 using namespace std::chrono_literals;
 using weft::net::SocketAddress;
@@ -123,21 +124,8 @@ weft::Task<void> many_tls_connections(int connections, int messages, std::size_t
     CHECK(echoed == expected);
 }
 
-struct TlsPair {
-    tls::Stream client;
-    tls::Stream server;
-};
-
-// A TLS connection over loopback, both ends in this process.
-weft::Task<TlsPair> tls_pair(tls::Context server_ctx, tls::Context client_ctx, std::string name = "localhost") {
-    auto listener = TcpListener::bind(SocketAddress::loopback_v4(0));
-    TcpStream tcp = co_await TcpStream::connect(listener.local_address());
-    TcpStream accepted = co_await listener.accept();
-    auto server = weft::spawn(tls::Stream::accept(std::move(accepted), std::move(server_ctx)));
-    tls::Stream client = co_await tls::Stream::connect(std::move(tcp), std::move(client_ctx), std::move(name));
-    tls::Stream served = co_await server;
-    co_return TlsPair{std::move(client), std::move(served)};
-}
+using test::tls_pair;
+using test::TlsPair;
 
 // Reads exactly `into->size()` bytes; false if the stream ended first.
 weft::Task<bool> read_all(tls::Stream* stream, std::string* into) {
