@@ -141,9 +141,10 @@ weft::Task<ReaderResult> deliver(Writer who, Ending ending) {
     set_buffer(who == Writer::client ? tcp.client : tcp.server, SO_SNDBUF, kWriterSendBuffer);
     set_buffer(who == Writer::client ? tcp.server : tcp.client, SO_RCVBUF, kReaderReceiveBuffer);
     const auto& certs = test::shared_test_certs();
-    test::TlsPair pair =
-        co_await test::tls_handshake(std::move(tcp), tls::Context::server(certs.cert_file, certs.key_file),
-                                     tls::Context::client({.ca_file = certs.ca_file}));
+    // (Contexts in locals: g++ 12 frees a braced temporary inside a co_await expression twice.)
+    tls::Context server_ctx = tls::Context::server(certs.cert_file, certs.key_file);
+    tls::Context client_ctx = tls::Context::client({.ca_file = certs.ca_file});
+    test::TlsPair pair = co_await test::tls_handshake(std::move(tcp), server_ctx, client_ctx);
     tls::Stream& client = pair.client;
     tls::Stream& server = pair.server;
     CHECK(client.protocol_version() == "TLSv1.3");  // a TLS 1.3 server sends tickets at once
@@ -210,8 +211,8 @@ weft::Task<bool> close_times_out_against_a_peer_that_never_reads() {
     set_buffer(tcp.server, SO_RCVBUF, kReaderReceiveBuffer);
     const auto& certs = test::shared_test_certs();
     tls::Context client_ctx = tls::Context::client({.ca_file = certs.ca_file, .shutdown_timeout = 100ms});
-    test::TlsPair pair =
-        co_await test::tls_handshake(std::move(tcp), tls::Context::server(certs.cert_file, certs.key_file), client_ctx);
+    tls::Context server_ctx = tls::Context::server(certs.cert_file, certs.key_file);
+    test::TlsPair pair = co_await test::tls_handshake(std::move(tcp), server_ctx, client_ctx);
     tls::Stream& client = pair.client;
     co_await client.write_all(test::pattern(5, kHeld));  // fits in the buffers, stays there
     client.close();
@@ -226,8 +227,9 @@ weft::Task<void> wait_closed_misuse() {
     CHECK(unopened);
 
     const auto& certs = test::shared_test_certs();
-    test::TlsPair pair = co_await test::tls_pair(tls::Context::server(certs.cert_file, certs.key_file),
-                                                 tls::Context::client({.ca_file = certs.ca_file}));
+    tls::Context server_ctx = tls::Context::server(certs.cert_file, certs.key_file);
+    tls::Context client_ctx = tls::Context::client({.ca_file = certs.ca_file});
+    test::TlsPair pair = co_await test::tls_pair(server_ctx, client_ctx);
     tls::Stream& client = pair.client;
     tls::Stream& server = pair.server;
     bool before_close = co_await test::throws<weft::UsageError>(client.wait_closed());
