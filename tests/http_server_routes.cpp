@@ -229,3 +229,24 @@ TEST_CASE("http_server: streamed responses, chunked and with a length", "[http][
     CHECK(rest.find("Content-Length: 6\r\n") != std::string::npos);
     CHECK(test::body_of(rest) == "abcdef");
 }
+
+TEST_CASE("http_server: OPTIONS * answers for the whole server, other targets not starting with / are 400",
+          "[http][server]") {
+    // RFC 9112 section 3.2.4: the asterisk form is for OPTIONS alone; RFC 9110 section 9.3.7:
+    // it asks about the server in general (Allow: every method some route has).
+    std::string options = test::with_server(test_routes(), {}, [](std::uint16_t port) {
+        return test::exchange(port, "OPTIONS * HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    });
+    CHECK(status_line(options) == "HTTP/1.1 200 OK");
+    CHECK(options.find("\r\nAllow: GET, HEAD, POST\r\n") != std::string::npos);
+    CHECK(options.find("\r\nContent-Length: 0\r\n") != std::string::npos);
+    CHECK(test::body_of(options).empty());
+
+    for (const char* request : {"GET * HTTP/1.1\r\nHost: t\r\n\r\n", "POST * HTTP/1.1\r\nHost: t\r\n\r\n",
+                                "GET users/42 HTTP/1.1\r\nHost: t\r\n\r\n", "GET ?x=1 HTTP/1.1\r\nHost: t\r\n\r\n"}) {
+        std::string out = test::with_server(test_routes(), {},
+                                            [request](std::uint16_t port) { return test::exchange(port, request); });
+        INFO(request);
+        CHECK(status_line(out) == "HTTP/1.1 400 Bad Request");
+    }
+}

@@ -260,7 +260,9 @@ private:
         if (!answered) {
             Router::Match match = server_.router.match(request_);
             if (!match.handler) {
-                response = Response::text(std::string(reason_phrase(match.status)) + "\n", match.status);
+                response = match.status == 200  // OPTIONS *: headers only
+                               ? Response(200)
+                               : Response::text(std::string(reason_phrase(match.status)) + "\n", match.status);
                 if (!match.allow.empty()) response.headers.add("Allow", match.allow);
             } else {
                 bool failed = false;

@@ -162,6 +162,14 @@ int RequestParser::check_head(Request& req) noexcept {
         req.path_ = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
     }
     if (req.target_.find('#') != std::string_view::npos) return refuse(400, "a fragment in the request target");
+    // RFC 9112 section 3.2.4: the asterisk form only for OPTIONS (answered by the connection:
+    // it asks about the server, not a resource). Any other target but the origin form (or
+    // CONNECT's authority form) is malformed.
+    if (req.target_ == "*") {
+        if (req.method_ != Method::options) return refuse(400, "the request target * is only for OPTIONS");
+    } else if (!req.path_.starts_with('/') && req.method_ != Method::connect) {
+        return refuse(400, "invalid request target");
+    }
     return 0;
 }
 

@@ -72,6 +72,13 @@ bool Router::match_path(const Route& route, std::string_view path, Request* bind
 
 Router::Match Router::match(Request& request) const {
     Match result;
+    if (request.target() == "*") {  // OPTIONS * (the parser refuses * with any other method)
+        result.status = 200;
+        for (const Route& r : routes_) {
+            if (!r.any_method) add_allowed(result.allow, r.method);
+        }
+        return result;
+    }
     std::string_view path = request.path();
     Method method = request.method();
     bool path_matched = false;
@@ -93,14 +100,17 @@ Router::Match Router::match(Request& request) const {
     if (!path_matched) return result;
     result.status = 405;
     for (const Route& r : routes_) {
-        if (r.any_method || !match_path(r, path, nullptr)) continue;
-        std::string_view name = to_string(r.method);
-        if (result.allow.find(name) != std::string::npos) continue;
-        if (!result.allow.empty()) result.allow += ", ";
-        result.allow += name;
-        if (r.method == Method::get && result.allow.find("HEAD") == std::string::npos) result.allow += ", HEAD";
+        if (!r.any_method && match_path(r, path, nullptr)) add_allowed(result.allow, r.method);
     }
     return result;
+}
+
+void Router::add_allowed(std::string& allow, Method method) {
+    std::string_view name = to_string(method);
+    if (allow.find(name) != std::string::npos) return;
+    if (!allow.empty()) allow += ", ";
+    allow += name;
+    if (method == Method::get) add_allowed(allow, Method::head);
 }
 
 }  // namespace weft::http

@@ -14,7 +14,8 @@
 // a final `{name...}` segment matches the rest of the path, slashes included. Routes are tried
 // in the order they were added; the first whose pattern and method match wins. No match:
 // 404; the path matches only with other methods: 405 with an Allow header. A GET route also
-// answers HEAD (the server sends no body). A path is matched percent-decoded, segment by
+// answers HEAD (the server sends no body). `OPTIONS *` is answered 200 with an Allow header
+// listing the methods of every route (RFC 9110 section 9.3.7). A path is matched percent-decoded, segment by
 // segment: /caf%C3%A9 matches the pattern "/café", and an encoded '/' (%2F) stays inside its
 // segment; parameters are bound decoded (Request::path_param). Matching allocates nothing once
 // a connection has served a path as long.
@@ -52,9 +53,11 @@ public:
 
     /// The outcome of matching a request.
     struct Match {
-        const Handler* handler = nullptr;  // null: status says 404 or 405
+        const Handler* handler = nullptr;  // null: status says 404, 405, or 200 (OPTIONS *)
         int status = 404;
-        std::string allow;  // for 405: the methods the path has ("GET, POST")
+        // For 405: the methods the path has ("GET, HEAD, POST"); for OPTIONS *: those of
+        // every route (the server's answer, with no body).
+        std::string allow;
     };
     /// Finds the handler for `request` and binds its path parameters into it.
     Match match(Request& request) const;
@@ -68,6 +71,7 @@ private:
         Handler handler;
     };
     static bool match_path(const Route& route, std::string_view path, Request* bind);
+    static void add_allowed(std::string& allow, Method method);
     std::vector<Route> routes_;
 };
 
