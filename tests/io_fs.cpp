@@ -2,6 +2,7 @@
 // clear errors for a missing path, and AsyncFile read/write/seek/line iteration.
 #include <catch2/catch.hpp>
 
+#include <weft/testing/fs_hooks.hpp>
 #include <weft/weft.hpp>
 
 #include <sys/stat.h>
@@ -13,6 +14,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <future>
+#include <latch>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -252,4 +256,174 @@ TEST_CASE("write_file into a FIFO writes to it rather than replacing it (a devic
     reader.join();
     CHECK(got == "through the pipe");
     CHECK(std::filesystem::is_fifo(fifo));
+}
+
+namespace {
+
+// A FIFO whose reader reads one byte and goes away while the writer still has megabytes to write.
+template <class Write>
+std::string write_to_departed_reader(const std::filesystem::path& fifo, Write write) {
+    std::thread reader([&] {
+        FILE* in = std::fopen(fifo.c_str(), "r");
+        if (in) {
+            (void)std::fgetc(in);
+            std::fclose(in);
+        }
+    });
+    std::string outcome = "no error";
+    try {
+        weft::run(write());
+    } catch (const weft::BrokenPipe&) {
+        outcome = "BrokenPipe";
+    } catch (const std::exception& e) {
+        outcome = e.what();
+    }
+    reader.join();
+    return outcome;
+}
+
+}  // namespace
+
+TEST_CASE("writes into a FIFO whose reader has gone throw BrokenPipe, and the process goes on", "[io][fs]") {
+    // (Python ignores SIGPIPE: its write raises BrokenPipeError. Unblocked on a blocking-pool
+    // thread, SIGPIPE killed the whole process.)
+    TempDir dir;
+    const auto fifo = dir / "fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const std::string big(4u << 20, 'x');
+    CHECK(write_to_departed_reader(fifo, [&] { return weft::fs::write_file(fifo, big); }) == "BrokenPipe");
+    CHECK(write_to_departed_reader(fifo, [&]() -> weft::Task<void> {
+              auto file = co_await weft::fs::AsyncFile::open(fifo, weft::fs::OpenMode::write);
+              co_await file.write(big);
+          }) == "BrokenPipe");
+}
+
+TEST_CASE("a cancelled write_file never replaces the file afterwards", "[io][fs]") {
+    // The call goes on in the background; before the rename it sees the cancellation and drops
+    // its temporary file, so a later write_file cannot be overwritten by an older one.
+    TempDir dir;
+    const auto path = dir / "state";
+    weft::run(weft::fs::write_file(path, "old"));
+    std::promise<void> entered;
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::latch finished{1};
+    auto signal = std::make_shared<test::DropSignal>(finished);  // dies with the call's last copy of the hook
+    weft::testing::set_write_file_before_rename([signal, &entered, released] {
+        entered.set_value();
+        released.wait();
+    });
+    signal.reset();
+    weft::run([&]() -> weft::Task<void> {
+        auto write = weft::spawn(weft::fs::write_file(path, "v1"));
+        co_await weft::offload([&] { entered.get_future().wait(); });  // it is inside, before the rename
+        weft::testing::set_write_file_before_rename({});
+        write.cancel();
+        bool cancelled = false;
+        try {
+            co_await std::move(write);
+        } catch (const weft::CancelledError&) {
+            cancelled = true;
+        }
+        CHECK(cancelled);
+        release.set_value();
+        co_await weft::offload([&] { finished.wait(); });  // its background work has ended
+        std::string content = co_await weft::fs::read_file(path);
+        CHECK(content == "old");
+        co_await weft::fs::write_file(path, "v2");
+        std::string later = co_await weft::fs::read_file(path);
+        CHECK(later == "v2");
+    }());
+    std::vector<std::string> names;
+    for (auto& entry : std::filesystem::directory_iterator(dir.path())) names.push_back(entry.path().filename());
+    CHECK(names == std::vector<std::string>{"state"});  // no temporary file left
+}
+
+TEST_CASE("write_file gives a new file its permissions less the umask, an existing file keeps its mode", "[io][fs]") {
+    TempDir dir;
+    const mode_t saved = ::umask(077);
+    weft::run(weft::fs::write_file(dir / "secret", "s"));
+    weft::run(weft::fs::write_file(dir / "wide", "w", {.permissions = 0666}));
+    ::umask(saved);
+    struct stat info{};
+    REQUIRE(::stat((dir / "secret").c_str(), &info) == 0);
+    CHECK((info.st_mode & 07777) == 0600);
+    REQUIRE(::stat((dir / "wide").c_str(), &info) == 0);
+    CHECK((info.st_mode & 07777) == 0600);
+    REQUIRE(::chmod((dir / "wide").c_str(), 0640) == 0);
+    weft::run(weft::fs::write_file(dir / "wide", "again"));
+    REQUIRE(::stat((dir / "wide").c_str(), &info) == 0);
+    CHECK((info.st_mode & 07777) == 0640);
+}
+
+TEST_CASE("AsyncFile reads what was appended after it met the end of the file", "[io][fs]") {
+    TempDir dir;
+    const auto path = dir / "growing.log";
+    weft::run(weft::fs::write_file(path, "line1\n"));
+    weft::run([&]() -> weft::Task<void> {
+        auto reader = co_await weft::fs::AsyncFile::open(path);
+        auto first = co_await reader.read_line();
+        CHECK(first == std::optional<std::string>("line1"));
+        auto none = co_await reader.read_line();
+        CHECK_FALSE(none.has_value());
+        auto writer = co_await weft::fs::AsyncFile::open(path, weft::fs::OpenMode::append);
+        co_await writer.write("line2\n");
+        auto second = co_await reader.read_line();
+        CHECK(second == std::optional<std::string>("line2"));
+        std::string empty = co_await reader.read(100);
+        CHECK(empty.empty());
+        co_await writer.write("tail");
+        std::string tail = co_await reader.read(100);
+        CHECK(tail == "tail");
+    }());
+}
+
+TEST_CASE("AsyncFile::read_line returns a line from a FIFO whose writer stays open", "[io][fs]") {
+    TempDir dir;
+    const auto fifo = dir / "fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    std::promise<void> got_line;
+    std::thread writer([&] {
+        FILE* out = std::fopen(fifo.c_str(), "w");
+        if (!out) return;
+        std::fputs("hello\n", out);
+        std::fflush(out);
+        got_line.get_future().wait();  // open until the reader has its line
+        std::fclose(out);
+    });
+    std::optional<std::string> line;
+    try {
+        line = weft::run([&]() -> weft::Task<std::optional<std::string>> {
+            auto file = co_await weft::fs::AsyncFile::open(fifo);
+            // (A guard against a hang, not a timing check: the line is there at once.)
+            co_return co_await weft::wait_for(file.read_line(), std::chrono::seconds(30));
+        }());
+    } catch (const weft::TimeoutError&) {
+    }
+    got_line.set_value();
+    writer.join();
+    CHECK(line == std::optional<std::string>("hello"));
+}
+
+TEST_CASE("fs: a NUL in a path, a directory opened as a file, a huge read, a 250-byte name", "[io][fs]") {
+    TempDir dir;
+    weft::run(weft::fs::write_file(dir / "real", "content"));
+    const std::filesystem::path with_nul = (dir / "real").string() + std::string("\0.png", 5);
+    CHECK_THROWS_AS(weft::run(weft::fs::read_file(with_nul)), weft::UsageError);
+    CHECK_THROWS_AS(weft::run(weft::fs::write_file(with_nul, "x")), weft::UsageError);
+    CHECK_THROWS_AS(weft::run(weft::fs::AsyncFile::open(with_nul)), weft::UsageError);
+    CHECK(weft::run(weft::fs::read_file(dir / "real")) == "content");  // untouched
+    try {
+        auto opened = weft::run(weft::fs::AsyncFile::open(dir.path()));
+        FAIL("AsyncFile::open of a directory succeeded");
+    } catch (const weft::IoError& e) {
+        CHECK(e.code() == EISDIR);
+    }
+    std::string whole = weft::run([&]() -> weft::Task<std::string> {
+        auto file = co_await weft::fs::AsyncFile::open(dir / "real");
+        co_return co_await file.read(SIZE_MAX);
+    }());
+    CHECK(whole == "content");
+    const std::string long_name(250, 'n');
+    REQUIRE(weft::run(round_trip(dir / long_name, "long", false)));
 }

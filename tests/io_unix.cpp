@@ -6,10 +6,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <thread>
 
+#include <weft/error.hpp>
 #include <weft/io_error.hpp>
 #include <weft/join_handle.hpp>
 #include <weft/net/pipe.hpp>
@@ -144,4 +147,37 @@ TEST_CASE("io_unix: runtime shutdown destroys tasks still waiting on a socket", 
     }
     CHECK(frames.live() == 0);
     CHECK(frames.constructed() > 0);
+}
+
+TEST_CASE("io_unix: unlink_existing replaces a stale socket but never another kind of file", "[io][unix]") {
+    char dir[] = "/tmp/weft-io-unix-XXXXXX";
+    REQUIRE(::mkdtemp(dir) != nullptr);
+    std::string path = std::string(dir) + "/app.sock";
+    {
+        UnixListener stale = UnixListener::bind(path);  // left behind: the listener does not unlink
+    }
+    CHECK_NOTHROW(UnixListener::bind(path, 16, /*unlink_existing=*/true));  // a socket: replaced
+    ::unlink(path.c_str());
+    // A regular file (a mistyped path) is kept, and the bind fails as asyncio's does.
+    {
+        FILE* f = std::fopen(path.c_str(), "w");
+        REQUIRE(f != nullptr);
+        std::fputs("important data", f);
+        std::fclose(f);
+    }
+    try {
+        (void)UnixListener::bind(path, 16, true);
+        FAIL("bind over a regular file succeeded");
+    } catch (const weft::IoError& e) {
+        CHECK(e.code() == EADDRINUSE);
+    }
+    struct stat info{};
+    REQUIRE(::lstat(path.c_str(), &info) == 0);
+    CHECK(S_ISREG(info.st_mode));
+    CHECK(info.st_size == 14);
+    ::unlink(path.c_str());
+    // Malformed paths are usage errors, not a truncated bind.
+    CHECK_THROWS_AS(UnixListener::bind(""), weft::UsageError);
+    CHECK_THROWS_AS(UnixListener::bind(std::string(dir) + std::string("/nul\0tail", 9)), weft::UsageError);
+    ::rmdir(dir);
 }

@@ -8,14 +8,20 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <stop_token>
 #include <string_view>
 #include <utility>
 
 #include <weft/error.hpp>
 #include <weft/io_error.hpp>
 #include <weft/offload.hpp>
+#include <weft/testing/fs_hooks.hpp>
 
 namespace weft::fs {
 
@@ -32,6 +38,25 @@ struct AsyncFile::Descriptor {
 namespace {
 
 constexpr std::size_t kChunk = 64 * 1024;
+constexpr std::size_t kMaxReadAhead = std::size_t{1} << 20;  // read(n) allocates at most this ahead of the data
+
+// testing/fs_hooks.hpp: set rarely, read by every write_file (a flag first: no lock then).
+std::atomic<bool> g_before_rename_set{false};
+std::mutex g_hooks_mutex;
+std::function<void()> g_before_rename;
+
+std::function<void()> before_rename_hook() {
+    if (!g_before_rename_set.load(std::memory_order_acquire)) return {};
+    std::lock_guard lock(g_hooks_mutex);
+    return g_before_rename;
+}
+
+// Python raises ValueError for an embedded NUL; the C calls would stop there and act on a
+// shorter path (a suffix check on "report.txt\0.png" would be fooled).
+void check_path(std::string_view operation, const std::filesystem::path& path) {
+    if (path.native().find('\0') != std::string::npos)
+        throw UsageError("weft::fs::" + std::string(operation) + ": the path contains a NUL byte");
+}
 
 std::string context(std::string_view operation, const std::filesystem::path& path) {
     std::string text = "weft::fs::";
@@ -77,6 +102,16 @@ std::size_t read_fully(int fd, char* data, std::size_t size, std::string_view op
     return done;
 }
 
+// One read(2) (EINTR retried): what a pipe, FIFO or terminal has now, up to `size`; 0 at end.
+std::size_t read_some(int fd, char* data, std::size_t size, std::string_view operation,
+                      const std::filesystem::path& path) {
+    for (;;) {
+        ssize_t n = ::read(fd, data, size);
+        if (n >= 0) return static_cast<std::size_t>(n);
+        if (errno != EINTR) fail(operation, path);
+    }
+}
+
 void write_fully(int fd, std::string_view data, std::string_view operation, const std::filesystem::path& path) {
     while (!data.empty()) {
         ssize_t n = ::write(fd, data.data(), data.size());
@@ -105,6 +140,7 @@ std::string read_whole(int fd, std::size_t size_hint, std::string_view operation
 }
 
 std::string read_file_blocking(const std::filesystem::path& path) {
+    check_path("read_file", path);
     FdGuard fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) fail("read_file: open", path);
     struct stat info{};
@@ -146,7 +182,33 @@ void write_in_place(const std::filesystem::path& path, std::string_view data, Wr
     if (::close(fd.release()) != 0) fail("write_file: close", path);
 }
 
-void write_file_blocking(const std::filesystem::path& given, std::string_view data, WriteOptions options) {
+// The temporary file beside `path`: "." + its name + ".tmp-" + 8 random hex digits, created
+// with O_EXCL and `mode` (so the umask applies, as open() applies it). A long name is cut so
+// that the temporary name stays within NAME_MAX (255).
+int create_temporary(const std::filesystem::path& directory, const std::filesystem::path& path, mode_t mode,
+                     std::string& temp) {
+    std::string stem = path.filename().string();
+    if (stem.size() > 200) stem.resize(200);
+    thread_local std::uint64_t state = (std::uint64_t(::getpid()) << 32) ^ reinterpret_cast<std::uintptr_t>(&state);
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;  // (uniqueness, not secrecy)
+        char suffix[9];
+        static constexpr char kHex[] = "0123456789abcdef";
+        for (int i = 0; i < 8; ++i) suffix[i] = kHex[(state >> (32 + 4 * i)) & 15];
+        suffix[8] = '\0';
+        // Built with append(): GCC 12 reports a false -Wrestrict on `"." + name + ...` chains.
+        std::string name(".");
+        name.append(stem).append(".tmp-").append(suffix);
+        temp = (directory / name).string();
+        int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+        if (fd >= 0 || errno != EEXIST) return fd;
+    }
+    return -1;  // (errno: EEXIST)
+}
+
+void write_file_blocking(std::stop_token stop, const std::filesystem::path& given, std::string_view data,
+                         WriteOptions options) {
+    check_path("write_file", given);
     if (!given.has_filename()) fail("write_file", given, EISDIR);
     // Through a symlink: the file it points to is replaced, and the link stays (as open() writes
     // through it); the temporary file goes beside the target, so the rename stays on its file system.
@@ -154,25 +216,35 @@ void write_file_blocking(const std::filesystem::path& given, std::string_view da
     std::filesystem::path directory = path.parent_path();
     if (directory.empty()) directory = ".";
 
+    // A new file: the permissions less the umask (applied by open); an existing one: its own mode,
+    // exactly (fchmod ignores the umask).
     mode_t mode = static_cast<mode_t>(options.permissions & 07777);
+    bool keep_mode = false;
     struct stat existing{};
     if (::stat(path.c_str(), &existing) == 0) {
         if (S_ISDIR(existing.st_mode)) fail("write_file", given, EISDIR);
         if (!S_ISREG(existing.st_mode)) return write_in_place(path, data, options);
         mode = existing.st_mode & 07777;
+        keep_mode = true;
     }
 
-    // Built with append(): GCC 12 reports a false -Wrestrict on `"." + name + ...` chains.
-    std::string temp_name(".");
-    temp_name.append(path.filename().string()).append(".tmp-XXXXXX");
-    std::string temp = (directory / temp_name).string();
-    FdGuard fd(::mkostemp(temp.data(), O_CLOEXEC));
+    std::string temp;
+    FdGuard fd(create_temporary(directory, path, keep_mode ? 0600 : mode, temp));
     if (fd.get() < 0) fail("write_file: create temporary file in", directory);
+    const std::function<void()> hook = before_rename_hook();  // (kept until this call returns)
     try {
-        if (::fchmod(fd.get(), mode) != 0) fail("write_file: chmod", temp);
+        if (keep_mode && ::fchmod(fd.get(), mode) != 0) fail("write_file: chmod", temp);
         write_fully(fd.get(), data, "write_file: write", temp);
         if (options.fsync && ::fsync(fd.get()) != 0) fail("write_file: fsync", temp);
         if (::close(fd.release()) != 0) fail("write_file: close", temp);
+        if (hook) hook();
+        // Cancelled meanwhile: the caller was told the file was not written, and a later
+        // write_file may already have replaced it. (A cancel that comes during the rename
+        // itself is too late: the new content is in place.)
+        if (stop.stop_requested()) {
+            ::unlink(temp.c_str());
+            return;
+        }
         if (::rename(temp.c_str(), path.c_str()) != 0) fail("write_file: rename over", path);
     } catch (...) {
         ::unlink(temp.c_str());
@@ -216,9 +288,9 @@ Task<std::string> read_file(std::filesystem::path path) {
 }
 
 Task<void> write_file(std::filesystem::path path, std::string data, WriteOptions options) {
-    co_await offload(
-        [](const std::filesystem::path& p, const std::string& d, WriteOptions o) { write_file_blocking(p, d, o); },
-        std::move(path), std::move(data), options);
+    co_await offload([](std::stop_token stop, const std::filesystem::path& p, const std::string& d,
+                        WriteOptions o) { write_file_blocking(std::move(stop), p, d, o); },
+                     std::move(path), std::move(data), options);
 }
 
 // --- AsyncFile ---------------------------------------------------------------------------
@@ -234,9 +306,14 @@ AsyncFile::AsyncFile(std::shared_ptr<Descriptor> descriptor, std::filesystem::pa
 Task<AsyncFile> AsyncFile::open(std::filesystem::path path, OpenMode mode) {
     int fd = co_await offload(
         [](const std::filesystem::path& p, OpenMode m) {
-            int opened = ::open(p.c_str(), open_flags(m) | O_CLOEXEC, 0644);
-            if (opened < 0) fail("AsyncFile::open", p);
-            return opened;
+            check_path("AsyncFile::open", p);
+            FdGuard opened(::open(p.c_str(), open_flags(m) | O_CLOEXEC, 0644));
+            if (opened.get() < 0) fail("AsyncFile::open", p);
+            // A directory opens for reading; Python's open() refuses it there, so do we.
+            struct stat info{};
+            if (::fstat(opened.get(), &info) != 0) fail("AsyncFile::open: stat", p);
+            if (S_ISDIR(info.st_mode)) fail("AsyncFile::open", p, EISDIR);
+            return opened.release();
         },
         path, mode);
     co_return AsyncFile(std::make_shared<Descriptor>(fd), std::move(path));
@@ -254,19 +331,17 @@ std::string AsyncFile::take_buffered(std::size_t max_bytes) {
     return out;
 }
 
+// One read(2): a FIFO or terminal hands over the line it has without waiting for 64 KiB. At
+// the end of the file it returns false now, and reads again next time (the file may grow).
 Task<bool> AsyncFile::fill_buffer() {
-    if (eof_) co_return false;
     std::string chunk = co_await offload(
         [](std::shared_ptr<Descriptor> d, const std::filesystem::path& p) {
             std::string data(kChunk, '\0');
-            data.resize(read_fully(d->fd, data.data(), data.size(), "AsyncFile::read", p));
+            data.resize(read_some(d->fd, data.data(), data.size(), "AsyncFile::read", p));
             return data;
         },
         checked("read"), path_);
-    if (chunk.empty()) {
-        eof_ = true;
-        co_return false;
-    }
+    if (chunk.empty()) co_return false;
     buffer_.erase(0, consumed_);
     consumed_ = 0;
     buffer_ += chunk;
@@ -275,29 +350,35 @@ Task<bool> AsyncFile::fill_buffer() {
 
 Task<std::string> AsyncFile::read(std::size_t max_bytes) {
     std::string out = take_buffered(max_bytes);
-    if (out.size() == max_bytes || eof_) co_return out;
+    if (out.size() == max_bytes) co_return out;
     std::size_t missing = max_bytes - out.size();
+    // In steps of at most kMaxReadAhead: a huge max_bytes (read everything) allocates as the
+    // data comes, not up front.
     std::string rest = co_await offload(
         [](std::shared_ptr<Descriptor> d, const std::filesystem::path& p, std::size_t n) {
-            std::string data(n, '\0');
-            data.resize(read_fully(d->fd, data.data(), n, "AsyncFile::read", p));
+            std::string data;
+            while (data.size() < n) {
+                std::size_t step = std::min(n - data.size(), kMaxReadAhead);
+                std::size_t before = data.size();
+                data.resize(before + step);
+                std::size_t got = read_fully(d->fd, data.data() + before, step, "AsyncFile::read", p);
+                data.resize(before + got);
+                if (got < step) break;  // end of file
+            }
             return data;
         },
         checked("read"), path_, missing);
-    if (rest.size() < missing) eof_ = true;
     out += rest;
     co_return out;
 }
 
 Task<std::string> AsyncFile::read_to_end() {
     std::string out = take_buffered(buffered());
-    if (eof_) co_return out;
     out += co_await offload(
         [](std::shared_ptr<Descriptor> d, const std::filesystem::path& p) {
             return read_whole(d->fd, 0, "AsyncFile::read_to_end", p);
         },
         checked("read_to_end"), path_);
-    eof_ = true;
     co_return out;
 }
 
@@ -325,7 +406,6 @@ Task<std::size_t> AsyncFile::write(std::string data) {
     auto behind = static_cast<off_t>(buffered());
     buffer_.clear();
     consumed_ = 0;
-    eof_ = false;
     co_return co_await offload(
         [](std::shared_ptr<Descriptor> d, const std::filesystem::path& p, const std::string& bytes, off_t rewind) {
             if (rewind > 0 && ::lseek(d->fd, -rewind, SEEK_CUR) < 0) fail("AsyncFile::write: seek", p);
@@ -339,7 +419,6 @@ Task<std::uint64_t> AsyncFile::seek(std::int64_t offset, Whence whence) {
     if (whence == Whence::current) offset -= static_cast<std::int64_t>(buffered());
     buffer_.clear();
     consumed_ = 0;
-    eof_ = false;
     co_return co_await offload(
         [](std::shared_ptr<Descriptor> d, const std::filesystem::path& p, off_t off, int native) {
             off_t position = ::lseek(d->fd, off, native);
@@ -371,3 +450,9 @@ Task<void> AsyncFile::close() {
 }
 
 }  // namespace weft::fs
+
+void weft::testing::set_write_file_before_rename(std::function<void()> hook) {
+    std::lock_guard lock(fs::g_hooks_mutex);
+    fs::g_before_rename_set.store(static_cast<bool>(hook), std::memory_order_release);
+    fs::g_before_rename = std::move(hook);
+}

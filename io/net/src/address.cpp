@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include <weft/error.hpp>
 #include <weft/io_error.hpp>
 
 namespace weft::net {
@@ -81,8 +82,12 @@ SocketAddress SocketAddress::loopback_v6(std::uint16_t port) noexcept {
 SocketAddress SocketAddress::unix_path(std::string_view path) {
     SocketAddress result;
     auto* un = reinterpret_cast<sockaddr_un*>(&result.storage_);
-    if (path.empty() || path.size() >= sizeof un->sun_path)
-        throw IoError(ENAMETOOLONG, "Unix socket path '" + std::string(path) + "'");
+    if (path.empty()) throw UsageError("weft::net: an empty Unix socket path");
+    // (A NUL ends a path for the kernel: the socket would be bound at a shorter one. An
+    // abstract name, "@..." here, may hold any byte.)
+    if (path.front() != '@' && path.find('\0') != std::string_view::npos)
+        throw UsageError("weft::net: the Unix socket path contains a NUL byte");
+    if (path.size() >= sizeof un->sun_path) throw IoError(ENAMETOOLONG, "Unix socket path '" + std::string(path) + "'");
     un->sun_family = AF_UNIX;
     std::memcpy(un->sun_path, path.data(), path.size());
     if (path.front() == '@') {

@@ -1,6 +1,7 @@
 #include <weft/net/unix_stream.hpp>
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -33,7 +34,12 @@ std::pair<UnixStream, UnixStream> UnixStream::pair() {
 UnixListener UnixListener::bind(std::string_view path, int backlog, bool unlink_existing) {
     SocketAddress address = SocketAddress::unix_path(path);
     UnixListener listener(detail::open_socket(AF_UNIX, SOCK_STREAM, "UnixListener::bind: socket"));
-    if (unlink_existing && path.front() != '@') ::unlink(address.path().c_str());
+    // Only a socket is replaced (a stale one left by an earlier run), as asyncio does: a
+    // mistyped path to some other file fails below with EADDRINUSE and the file survives.
+    struct stat existing{};
+    if (unlink_existing && path.front() != '@' && ::lstat(address.path().c_str(), &existing) == 0 &&
+        S_ISSOCK(existing.st_mode))
+        ::unlink(address.path().c_str());
     if (::bind(listener.descriptor_.fd(), address.native(), address.native_size()) != 0)
         throw_io_error(errno, "UnixListener::bind " + address.to_string());
     if (::listen(listener.descriptor_.fd(), backlog) != 0)

@@ -1,6 +1,7 @@
 #include "blocking_pool.hpp"
 
 #include <pthread.h>
+#include <signal.h>
 
 #include <spdlog/spdlog.h>
 
@@ -88,6 +89,14 @@ void BlockingPool::Shared::spawn_thread() {
 
 void BlockingPool::Shared::thread_main(std::uint64_t id) {
     ::pthread_setname_np(::pthread_self(), thread_name.c_str());
+    // A write to a pipe whose reader has gone (fs::write_file into a FIFO, AsyncFile on
+    // /dev/stdout | head, a user's offloaded write) must be EPIPE, as for Python, which
+    // ignores SIGPIPE: unblocked here, the signal killed the whole process. (A SIGPIPE the
+    // write raises is directed at this thread, so it stays pending here, harmless.)
+    sigset_t sigpipe;
+    sigemptyset(&sigpipe);
+    sigaddset(&sigpipe, SIGPIPE);
+    ::pthread_sigmask(SIG_BLOCK, &sigpipe, nullptr);
     if (!cpus.empty() && !restrict_this_thread(cpus))
         spdlog::warn("weft: {} cannot leave its starter's CPU; it runs there", thread_name);
     std::unique_lock lock(mutex);

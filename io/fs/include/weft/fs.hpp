@@ -9,12 +9,16 @@
 //       handle(*line);
 //
 // Errors: weft::IoError (io_error.hpp) with the errno in code() and the operation and path in
-// what(): "weft::fs::read_file: open '/nope': No such file or directory (errno 2)".
+// what(): "weft::fs::read_file: open '/nope': No such file or directory (errno 2)". Writing to
+// a pipe or FIFO whose reader has gone is weft::BrokenPipe (never SIGPIPE). A path with a NUL
+// byte is a UsageError (Python's ValueError), not a shorter path.
 //
 // Cancellation (see offload.hpp): the awaiting task stops waiting at once, but a system call
 // already running completes in the background. write_file() is atomic either way: the file
-// holds the old content or the new, never a mix. After a cancelled AsyncFile operation the
-// file position is unspecified: seek() before the next read or write.
+// holds the old content or the new, never a mix; and a cancelled write_file() does not rename
+// its file into place afterwards (only one cancelled while the rename itself runs has
+// replaced the file), so it cannot undo a later write_file(). After a cancelled AsyncFile
+// operation the file position is unspecified: seek() before the next read or write.
 #pragma once
 
 #include <cstddef>
@@ -32,7 +36,8 @@ struct WriteOptions {
     // fsync the data and then the directory before returning, so the new content survives a
     // crash; off by default (it costs milliseconds on most disks).
     bool fsync = false;
-    // Permissions of a file that does not exist yet; an existing file keeps its own.
+    // Permissions of a file that does not exist yet, less the process's umask (as open()
+    // applies it); an existing file keeps its own mode exactly.
     unsigned permissions = 0644;
 };
 
@@ -52,7 +57,10 @@ enum class OpenMode {
 enum class Whence { set, current, end };
 
 /// An open file. One operation at a time (await each before the next); reads are buffered,
-/// so read_line() costs one system call per 64 KiB, not per line.
+/// so read_line() costs one system call per 64 KiB, not per line (on a FIFO or terminal it
+/// returns a line as soon as one has arrived). End of file is not sticky: after a read meets
+/// it, the next read looks again, so a file that grows is followed (`tail -f`). Opening a
+/// directory is IoError EISDIR.
 ///
 ///   auto f = co_await weft::fs::AsyncFile::open(path, weft::fs::OpenMode::read_write);
 ///   co_await f.seek(128);
@@ -68,7 +76,8 @@ public:
     AsyncFile& operator=(AsyncFile&&) noexcept;
     ~AsyncFile();
 
-    /// Up to `max_bytes`: fewer only at end of file (empty there).
+    /// Up to `max_bytes`: fewer only at end of file (empty there). Memory grows with the data
+    /// read, not with `max_bytes` (read(SIZE_MAX) reads the rest).
     Task<std::string> read(std::size_t max_bytes);
     /// From the current position to the end.
     Task<std::string> read_to_end();
@@ -94,13 +103,12 @@ private:
     const std::shared_ptr<Descriptor>& checked(const char* what) const;
     std::size_t buffered() const noexcept { return buffer_.size() - consumed_; }
     std::string take_buffered(std::size_t max_bytes);
-    Task<bool> fill_buffer();  // false at end of file
+    Task<bool> fill_buffer();  // false at end of file (for now: a later call reads again)
 
     std::shared_ptr<Descriptor> descriptor_;
     std::filesystem::path path_;
     std::string buffer_;  // read ahead; buffer_[consumed_..] not yet handed out
     std::size_t consumed_ = 0;
-    bool eof_ = false;
 };
 
 }  // namespace weft::fs

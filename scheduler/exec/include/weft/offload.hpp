@@ -27,6 +27,9 @@
 // args...)`, gets one that is stopped at that moment, and may return early; stop callbacks
 // run on the thread that cancelled, so keep them short.
 //
+// Pool threads block SIGPIPE, so a call writing to a pipe whose reader has gone gets EPIPE
+// (as Python code does, which ignores SIGPIPE) instead of killing the process.
+//
 // offload() must be called from a task of a weft runtime: elsewhere it throws UsageError.
 #pragma once
 

@@ -28,7 +28,8 @@ public:
     static SocketAddress parse(std::string_view host_port);
     static SocketAddress loopback_v4(std::uint16_t port) noexcept;
     static SocketAddress loopback_v6(std::uint16_t port) noexcept;
-    /// A filesystem path; a leading '@' names an abstract socket (Linux).
+    /// A filesystem path; a leading '@' names an abstract socket (Linux). Empty, or a path
+    /// with a NUL byte: UsageError; too long for sockaddr_un: IoError ENAMETOOLONG.
     static SocketAddress unix_path(std::string_view path);
     static SocketAddress from_native(const sockaddr* address, socklen_t size) noexcept;
 

@@ -6,7 +6,9 @@
 //   auto [a, b] = weft::net::UnixStream::pair();                          // socketpair(2)
 //
 // Reading and writing: see Stream. bind() removes a stale socket file first only when
-// `unlink_existing` is set; the listener does not unlink its path when closed.
+// `unlink_existing` is set, and only a socket (as asyncio's start_unix_server): any other
+// file at the path stays, and bind fails with EADDRINUSE. The listener does not unlink its
+// path when closed. An empty path, or one with a NUL byte, is a UsageError.
 #pragma once
 
 #include <cstdint>
