@@ -90,3 +90,56 @@ TEST_CASE("call_soon_threadsafe runs callbacks from plain threads on the loops",
     all_ran.wait();
     REQUIRE(on_a_task.load() == kThreads * kCalls);
 }
+
+TEST_CASE("call_soon_threadsafe runs one thread's callbacks in the order it called, one at a time",
+          "[exec][threadsafe]") {
+    // asyncio's call_soon_threadsafe appends to the loop's FIFO: `call_soon_threadsafe(q.put_nowait, i)`
+    // hands items over in order, and its callbacks never overlap.
+    const int per_thread = test::scaled(20'000, 3'000);
+    constexpr int kThreads = 3;
+    auto workers = GENERATE(1u, 2u);
+    weft::Runtime rt({.workers = workers});
+    std::vector<std::vector<int>> seen(kThreads);  // written by the callbacks only: never at once
+    std::atomic<int> inside{0};
+    std::atomic<int> overlaps{0};
+    std::latch all_ran{kThreads * per_thread};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < per_thread; ++i) {
+                rt.call_soon_threadsafe([&, t, i] {
+                    if (inside.fetch_add(1) != 0) overlaps.fetch_add(1);
+                    seen[t].push_back(i);
+                    inside.fetch_sub(1);
+                    all_ran.count_down();
+                });
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    all_ran.wait();
+    CHECK(overlaps.load() == 0);
+    for (int t = 0; t < kThreads; ++t) {
+        REQUIRE(seen[t].size() == static_cast<std::size_t>(per_thread));
+        int inversions = 0;
+        for (int i = 1; i < per_thread; ++i) inversions += seen[t][i] < seen[t][i - 1];
+        CHECK(inversions == 0);
+    }
+}
+
+TEST_CASE("run_coroutine_threadsafe: a task the shutdown cancels leaves RuntimeShutDown in the future",
+          "[exec][threadsafe]") {
+    // (Its CancelledError is no std::exception: a plain thread's catch (std::exception&) missed it.)
+    std::future<void> future;
+    std::latch started{1};
+    weft::Event never;  // (outlives the runtime, hence the task waiting on it)
+    {
+        weft::Runtime rt({.workers = 1});
+        future = weft::run_coroutine_threadsafe(rt, [](std::latch& started, weft::Event& never) -> weft::Task<void> {
+            started.count_down();
+            co_await never.wait();
+        }(started, never));
+        started.wait();
+    }  // ~Runtime: shuts down, cancelling the task
+    REQUIRE_THROWS_AS(future.get(), weft::RuntimeShutDown);
+}

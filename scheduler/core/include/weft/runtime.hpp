@@ -16,11 +16,13 @@
 #include <source_location>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <weft/detail/context_inherit.hpp>
 #include <weft/detail/task_header.hpp>
 #include <weft/detail/task_hooks.hpp>
+#include <weft/error.hpp>
 #include <weft/join_handle.hpp>
 #include <weft/runtime_metrics.hpp>
 #include <weft/task.hpp>
@@ -86,11 +88,22 @@ struct RuntimeOptions {
 struct RuntimeDump;
 
 namespace detail {
+// A callback of Runtime::call_soon_threadsafe, type-erased (move-only callables too).
+class ThreadsafeCallback {
+public:
+    virtual ~ThreadsafeCallback() = default;
+    virtual void run() = 0;
+};
 template <class Fn>
-Task<void> call_soon_body(Fn fn) {
-    fn();
-    co_return;
-}
+class ThreadsafeCallbackOf final : public ThreadsafeCallback {
+public:
+    explicit ThreadsafeCallbackOf(Fn fn) : fn_(std::move(fn)) {}
+    void run() override { fn_(); }
+
+private:
+    Fn fn_;
+};
+class ThreadsafeCallbacks;  // threadsafe_callbacks.hpp: the runtime's FIFO of them
 }  // namespace detail
 
 class Runtime {
@@ -114,9 +127,16 @@ public:
     /// Runs `fn()` on one of the loops soon; callable from any thread (asyncio's
     /// loop.call_soon_threadsafe). Fire and forget: if fn throws, the failure is logged. For a
     /// result or a handle use spawn() or weft::run_coroutine_threadsafe (threadsafe.hpp).
+    /// As in asyncio, the callbacks run one at a time, in the order the calls were made (one
+    /// FIFO per runtime, drained by one task): a thread handing items over this way keeps
+    /// their order. After shutdown: RuntimeShutDown; callbacks still queued at the end of the
+    /// shutdown's grace period are dropped.
     template <std::invocable Fn>
     void call_soon_threadsafe(Fn fn) {
-        spawn(detail::call_soon_body(std::move(fn)), "call_soon").detach();
+        if constexpr (std::is_constructible_v<bool, const Fn&>) {
+            if (!static_cast<bool>(fn)) throw UsageError("Runtime::call_soon_threadsafe: the callback is empty");
+        }
+        call_soon_threadsafe_erased(std::make_unique<detail::ThreadsafeCallbackOf<Fn>>(std::move(fn)));
     }
 
     unsigned worker_count() const noexcept;
@@ -149,7 +169,10 @@ public:
     detail::RuntimeCore& core() noexcept { return *core_; }
 
 private:
+    void call_soon_threadsafe_erased(std::unique_ptr<detail::ThreadsafeCallback> callback);
+
     std::unique_ptr<detail::RuntimeCore> core_;
+    std::shared_ptr<detail::ThreadsafeCallbacks> threadsafe_callbacks_;
 };
 
 }  // namespace weft

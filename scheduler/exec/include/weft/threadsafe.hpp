@@ -17,6 +17,7 @@
 #include <utility>
 
 #include <weft/error.hpp>
+#include <weft/run.hpp>
 #include <weft/runtime.hpp>
 #include <weft/task.hpp>
 
@@ -66,6 +67,12 @@ Task<void> future_root(Task<T> task, FuturePromise<T> promise) {
             promise.set_value(co_await std::move(task));
         }
         co_return;
+    } catch (const CancelledError&) {
+        // Cancelled by the runtime's shutdown: the waiting thread hears why, as a std::exception
+        // (a CancelledError is none: a plain thread's catch (std::exception&) would miss it).
+        error = current_runtime_shutting_down()
+                    ? std::make_exception_ptr(RuntimeShutDown("the runtime shut down before the task finished"))
+                    : std::current_exception();
     } catch (...) {
         error = std::current_exception();
     }
