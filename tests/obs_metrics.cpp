@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "support/clock.hpp"
+#include "support/scaled.hpp"
 
 using namespace std::chrono_literals;
 
@@ -265,4 +266,31 @@ TEST_CASE("metrics: a snapshot after shutdown still reads", "[obs][metrics]") {
     CHECK(m.name == "gone");
     CHECK(m.workers.size() == 2);
     CHECK(m.total().polls >= 11);
+}
+
+TEST_CASE("metrics: a worker's busy time never goes down from one snapshot to the next", "[obs][metrics]") {
+    // Exported as the Prometheus counter weft_worker_busy_seconds_total: a drop reads as a
+    // restart there. The worker wakes up with two stores (the sleep's end, its length); a
+    // snapshot between them used to miss that sleep, and busy time dropped at the next one.
+    weft::Runtime rt({.workers = 2});
+    std::atomic<bool> done{false};
+    auto sleeper = rt.spawn([](std::atomic<bool>& done) -> weft::Task<void> {
+        for (int i = 0; i < test::scaled(20'000, 2'000); ++i) co_await weft::sleep(20us);  // park after park
+        done.store(true);
+    }(done));
+    std::vector<std::chrono::nanoseconds> last(rt.worker_count(), 0ns);
+    int snapshots = 0;
+    int drops = 0;
+    while (!done.load()) {
+        const weft::RuntimeMetrics m = rt.metrics();
+        for (const weft::WorkerMetrics& w : m.workers) {
+            if (w.busy < last[w.index]) ++drops;
+            CHECK(w.busy <= w.uptime);
+            last[w.index] = w.busy;
+        }
+        ++snapshots;
+    }
+    weft::block_on(rt, [](weft::JoinHandle<void> h) -> weft::Task<void> { co_await std::move(h); }(std::move(sleeper)));
+    CHECK(snapshots > 0);
+    CHECK(drops == 0);
 }

@@ -512,16 +512,23 @@ int Worker::park_timeout_ms() noexcept {
 // Asleep in the driver: the time that is not busy time (metrics; a reader adds the sleep in
 // progress from asleep_since_ns).
 void Worker::sleep_in_driver(int timeout_ms) noexcept {
+    // The clock is read inside the update: a snapshot then never has a time in hand later
+    // than a sleep it does not see yet (a snapshot between the clock read and the store
+    // counted that stretch as busy, and the next one as asleep: busy time went down).
+    metrics_.begin_asleep_update();
     const std::uint64_t start = metrics_clock_ns();
     metrics_.asleep_since_ns.set(start);
+    metrics_.end_asleep_update();
     int events = 0;
     {
         LoopWakes in_order(*this);
         events = driver_->park(timeout_ms);
     }
+    metrics_.begin_asleep_update();
     const std::uint64_t end = metrics_clock_ns();
     metrics_.asleep_since_ns.set(0);
     metrics_.asleep_ns.add(end - start);
+    metrics_.end_asleep_update();
     metrics_.io_events.add(static_cast<std::uint64_t>(events));
 }
 

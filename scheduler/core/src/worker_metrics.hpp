@@ -16,6 +16,7 @@
 #include <bit>
 #include <chrono>
 #include <cstdint>
+#include <thread>
 
 #include <weft/detail/atomic.hpp>
 
@@ -68,6 +69,48 @@ struct WorkerMetricsCounters {
     OwnedCounter started_ns;
     OwnedCounter asleep_ns;
     OwnedCounter asleep_since_ns;
+    // The two asleep fields change together (a sleep begins; a sleep ends and is added), so
+    // they sit behind a seqlock: odd while the worker writes them. A reader that took them
+    // between the two stores missed or doubled a sleep, and busy time, a Prometheus counter,
+    // went down at the next snapshot. Once per park, which makes a system call anyway.
+    OwnedCounter asleep_seq;
+
+    // The worker, around its writes of the asleep fields.
+    void begin_asleep_update() noexcept {
+        asleep_seq.set(asleep_seq.read() + 1);
+        std::atomic_thread_fence(memory_order_release);  // the odd count before the fields
+    }
+    void end_asleep_update() noexcept { asleep_seq.value.store(asleep_seq.read() + 1, memory_order_release); }
+
+    // Any thread: the asleep fields of one moment (retries while the worker writes them), and
+    // the clock read after them (a time taken before could be older than a wake-up they
+    // already count).
+    struct Asleep {
+        std::uint64_t total_ns;
+        std::uint64_t since_ns;
+        std::uint64_t now_ns;
+    };
+    Asleep read_asleep() const noexcept {
+        for (unsigned tries = 1;; ++tries) {
+            const std::uint64_t before = asleep_seq.value.load(memory_order_acquire);
+            Asleep out{asleep_ns.read(), asleep_since_ns.read(), 0};
+            std::atomic_thread_fence(memory_order_acquire);  // the fields before the second look
+            out.now_ns = metrics_clock_ns();
+            if (!(before & 1) && asleep_seq.read() == before) return out;
+            if (tries % 64 == 0) std::this_thread::yield();  // the worker was preempted inside
+        }
+    }
+
+    // The busy time last reported (snapshots only, on a line of its own: the worker never
+    // touches it). Clock reads on two cores can still disagree by a little; a snapshot reports
+    // at least what an earlier one did, so the counter never goes down.
+    alignas(kCacheLine) mutable Atomic<std::uint64_t> busy_reported_ns{0};
+    std::uint64_t report_busy(std::uint64_t busy_ns) const noexcept {
+        std::uint64_t last = busy_reported_ns.load(memory_order_relaxed);
+        while (busy_ns > last && !busy_reported_ns.compare_exchange_weak(last, busy_ns, memory_order_relaxed)) {
+        }
+        return busy_ns > last ? busy_ns : last;
+    }
 };
 
 }  // namespace weft::detail

@@ -33,18 +33,20 @@ WorkerMetrics worker_metrics(detail::Worker& worker, std::uint64_t now_ns) {
     m.unparks = c.unparks.read();
     m.timers_armed = c.timers_armed.read();
     m.io_events = c.io_events.read();
-    // Busy time = uptime - time asleep (including a sleep in progress). The worker updates
-    // the two asleep fields one after the other, so a snapshot taken just as it wakes may
-    // miss or double one sleep: clamped into [0, uptime], right again at the next snapshot.
+    // Busy time = uptime - time asleep (including a sleep in progress), the asleep fields
+    // read as one (WorkerMetricsCounters::read_asleep), so it never goes down between snapshots.
     const std::uint64_t started = c.started_ns.read();
-    if (started != 0 && now_ns > started) {
-        const std::uint64_t uptime = now_ns - started;
-        std::uint64_t asleep = c.asleep_ns.read();
-        const std::uint64_t since = c.asleep_since_ns.read();
-        if (since != 0 && now_ns > since) asleep += now_ns - since;
+    const detail::WorkerMetricsCounters::Asleep recorded = c.read_asleep();
+    const std::uint64_t now = std::max(now_ns, recorded.now_ns);
+    if (started != 0 && now > started) {
+        const std::uint64_t uptime = now - started;
+        std::uint64_t asleep = recorded.total_ns;
+        const std::uint64_t since = recorded.since_ns;
+        if (since != 0 && now > since) asleep += now - since;
         m.asleep = since != 0;
         m.uptime = std::chrono::nanoseconds(uptime);
-        m.busy = std::chrono::nanoseconds(uptime - std::min(asleep, uptime));
+        m.busy = std::chrono::nanoseconds(c.report_busy(uptime - std::min(asleep, uptime)));
+        if (m.busy > m.uptime) m.uptime = m.busy;  // (only if the clocks disagreed)
     }
     m.local_queue_depth = static_cast<std::uint64_t>(worker.local_queue_depth());
     m.timers = worker.armed_timers();
