@@ -275,7 +275,7 @@ TEST_CASE("metrics: a worker's busy time never goes down from one snapshot to th
     weft::Runtime rt({.workers = 2});
     std::atomic<bool> done{false};
     auto sleeper = rt.spawn([](std::atomic<bool>& done) -> weft::Task<void> {
-        for (int i = 0; i < test::scaled(1'500, 300); ++i) co_await weft::sleep(20us);  // park after park
+        for (int i = 0; i < test::scaled(500, 150); ++i) co_await weft::sleep(20us);  // park after park
         done.store(true);
     }(done));
     std::vector<std::chrono::nanoseconds> last(rt.worker_count(), 0ns);
