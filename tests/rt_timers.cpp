@@ -12,7 +12,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <future>
+#include <latch>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/clock.hpp"
@@ -291,4 +295,79 @@ TEST_CASE("timers outside a task, and a paused clock on several workers, are ref
     CHECK(probe.done());
     CHECK(refused);
     CHECK_THROWS_AS(weft::Runtime(weft::RuntimeOptions{.workers = 2, .virtual_time = true}), weft::UsageError);
+}
+
+TEST_CASE("paused clock: a never deadline does not fire, and the clock does not run to the end of time", "[timers]") {
+    // README: a duration too long for the clock means never (asyncio.timeout(None)). On the
+    // paused clock a worker with nothing else to do jumped to that deadline: the scope raised
+    // TimeoutError, and now() overflowed to a negative time.
+    weft::Runtime rt(test::paused_clock());
+    weft::Event event;
+    std::latch waiting{1};
+    std::thread setter([&] {
+        waiting.wait();
+        while (!rt.metrics().workers[0].asleep) std::this_thread::yield();  // the worker has nothing left to do
+        rt.call_soon_threadsafe([&event] { event.set(); });  // (other threads do not hold the clock)
+    });
+    const bool timed_out = weft::block_on(rt, [](weft::Event& event, std::latch& waiting) -> weft::Task<bool> {
+        co_await weft::sleep(std::chrono::hours(1));  // (a clock that has moved: the deadline saturates)
+        const auto start = weft::now();
+        bool timed_out = false;
+        try {
+            auto never = weft::timeout(std::chrono::hours::max());
+            waiting.count_down();
+            co_await event.wait();
+        } catch (const weft::TimeoutError&) {
+            timed_out = true;
+        }
+        CHECK(weft::now() >= start);
+        // A "sleep forever" in the background does not drag the clock along either.
+        auto forever = weft::spawn([]() -> weft::Task<void> { co_await weft::sleep(std::chrono::hours::max()); }());
+        const auto before = weft::now();
+        co_await weft::sleep(std::chrono::hours(1));
+        CHECK(test::ms_since(before) == 3'600'000);
+        forever.cancel();
+        try {
+            co_await std::move(forever);
+        } catch (const weft::CancelledError&) {
+        }
+        co_return timed_out;
+    }(event, waiting));
+    setter.join();
+    CHECK_FALSE(timed_out);
+}
+
+TEST_CASE("TimerHandle::cancel is true once, only before the callback starts, and call_later refuses an empty callback",
+          "[timers]") {
+    weft::run(
+        []() -> weft::Task<void> {
+            // A pending timer: the first cancel() wins, a second one reports that nothing was left to cancel.
+            int runs = 0;
+            auto pending = weft::call_later(std::chrono::hours(1), [&runs] { ++runs; });
+            CHECK(pending.cancel());
+            CHECK_FALSE(pending.cancel());
+            // Running: cancel() is false (the header's promise: `if (timer.cancel()) do_it_myself();`
+            // must not do the work twice).
+            std::latch entered{1};
+            std::promise<void> release;
+            std::shared_future<void> released = release.get_future().share();
+            weft::Event finished;
+            auto running = weft::call_later(std::chrono::milliseconds(1), [&entered, released, &runs, &finished] {
+                entered.count_down();
+                released.wait();
+                ++runs;
+                finished.set();
+            });
+            const bool cancelled_while_running = co_await weft::offload([&] {
+                entered.wait();
+                bool result = running.cancel();
+                release.set_value();
+                return result;
+            });
+            CHECK_FALSE(cancelled_while_running);
+            CHECK_THROWS_AS(weft::call_later(std::chrono::milliseconds(1), std::function<void()>{}), weft::UsageError);
+            co_await finished.wait();
+            CHECK(runs == 1);
+        }(),
+        {.workers = 2});
 }

@@ -72,6 +72,11 @@ public:
     std::uint64_t ticks_at(std::chrono::steady_clock::time_point when) const noexcept;  // rounded up
     bool virtual_time() const noexcept { return options_.virtual_time; }
     void advance_virtual_ticks(std::uint64_t tick) noexcept;
+    // The paused clock never jumps this far (a century): a later deadline is one that never
+    // comes (a saturated "never", hours::max()), and a worker whose next timer it is parks as
+    // if it had none, as it would wait on the real clock (a deadlocked test hangs rather than
+    // time out; and now() never overflows).
+    static constexpr std::uint64_t kVirtualNeverTicks = std::uint64_t{100} * 366 * 24 * 3600 * 1000;
     unsigned worker_count() const noexcept { return static_cast<unsigned>(workers_.size()); }
     // A worker's thread is up and ready to run tasks (start() waits for all of them).
     void worker_ready() noexcept;

@@ -502,6 +502,7 @@ int Worker::park_timeout_ms() noexcept {
     std::uint64_t now = core_.now_ticks();
     if (*next <= now) return 0;
     if (core_.virtual_time()) {
+        if (*next >= RuntimeCore::kVirtualNeverTicks) return -1;  // never: sleep until woken
         core_.advance_virtual_ticks(*next);
         return 0;
     }

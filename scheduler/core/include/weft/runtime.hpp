@@ -43,7 +43,9 @@ struct RuntimeOptions {
     bool pin_workers = false;
     // Tests: a paused clock that jumps to the next timer whenever the worker would sleep,
     // so sleeps of hours finish at once and in order. Needs workers = 1. Work arriving
-    // from other threads (offload) does not hold the clock back.
+    // from other threads (offload) does not hold the clock back. A deadline that never comes
+    // (hours::max(), more than a century away) is never jumped to: a worker left with only
+    // such timers waits, as on the real clock.
     bool virtual_time = false;
     // Executor bridge (offload.hpp, compute.hpp). The blocking pool starts threads on demand
     // up to this cap (Tokio's default), queues calls beyond it, and retires a thread idle for
