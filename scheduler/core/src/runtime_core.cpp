@@ -95,8 +95,10 @@ void RuntimeCore::worker_ready() noexcept {
 //     tasks it can reach: those sleeping or in a timeout scope on its wheel, those waiting on
 //     its sockets. Every other task gets its cancellation when a worker next runs it
 //     (Worker::run_task): one queued but never started ends cancelled unrun; one waiting on a
-//     child is cancelled when that wait ends (the child unwinds); one waiting on a lock, a queue
-//     or an event when its wait ends, or, if nothing ends it, by step 2.
+//     child is cancelled when that wait ends (the child unwinds); one awaiting an offload() or
+//     compute() call by the shutdown itself, on each pass of step 2 (the bridge's calls in
+//     flight: the cancellation abandons the call and stops its stop_token); one waiting on a
+//     lock, a queue or an event when its wait ends, or, if nothing ends it, by step 2.
 //     Tasks spawned during the drain are not cancelled (their state word carries
 //     kShutdownCancelled from the start: every spawn takes the full path, see below).
 //  2. The drain ends when every worker is quiet (no task to run, no timer armed, nobody waiting
@@ -144,6 +146,10 @@ void RuntimeCore::cancel_and_wait() {
     std::unique_lock lock(drain_mutex_);
     const auto deadline = drain_deadline_;
     for (;;) {
+        // Tasks awaiting an offload()/compute() call are out of the workers' sight too: cancel
+        // them on every pass (a new call may have come since), so that they unwind while the
+        // loops run; their calls, abandoned then, are waited for below.
+        bridge_->cancel_awaiting_tasks();
         if (quiet_workers_ == workers_.size() && !has_injected() && !bridge_->busy()) {
             // Quiet, but tasks parked in sync primitives are out of the workers' sight: cancel
             // the ones not cancelled yet. While any is still parked (a cancelled one has not

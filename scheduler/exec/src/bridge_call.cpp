@@ -55,6 +55,22 @@ bool BridgeCall::abandon_for_shutdown(bool running_too) noexcept {
     return false;
 }
 
+// Why the task is alive here: it can only finish after its awaiter's leave(), which settles
+// the status (to abandoned, or sees completed) and only then waits while `pinned_` is set.
+// Dekker's pattern, seq_cst on both sides (the pin store and the status load here; the status
+// load and the pin load in leave()): either this load sees the status still waiting, and then
+// leave() sees the pin and waits for the store of false (release: after the request), or it
+// sees the status settled and leaves the task alone. The executor never waits for the pin.
+bool BridgeCall::cancel_for_shutdown() noexcept {
+    pinned_.store(true, memory_order_seq_cst);
+    const std::uint8_t status = status_.load(memory_order_seq_cst);
+    const bool waiting = status == kQueued || status == kRunning;
+    // (False if the shutdown cancelled it already: a task in its cleanup may offload.)
+    if (waiting) request_shutdown_cancel(waker_.task);
+    pinned_.store(false, memory_order_release);
+    return waiting;
+}
+
 bool BridgeCall::suspend(std::coroutine_handle<> awaiting) {
     TaskHeader* self = current_task_or_throw(what_);
     if (cancel_pending(self)) return false;  // resume() delivers it; nothing submitted
@@ -110,10 +126,11 @@ void BridgeCall::resume() {
 
 void BridgeCall::leave() noexcept {
     if (submitted_) {
-        std::uint8_t status = status_.load(memory_order_acquire);
+        // seq_cst: the status side of cancel_for_shutdown's pattern.
+        std::uint8_t status = status_.load(memory_order_seq_cst);
         for (;;) {
             if (status == kQueued || status == kRunning) {
-                if (status_.compare_exchange_weak(status, kAbandoned, memory_order_acq_rel, memory_order_acquire)) {
+                if (status_.compare_exchange_weak(status, kAbandoned, memory_order_seq_cst, memory_order_seq_cst)) {
                     on_abandon();
                     break;
                 }
@@ -122,6 +139,8 @@ void BridgeCall::leave() noexcept {
             wait_while_completing(status);
             break;
         }
+        // The task may finish once this returns: wait out a drain that is cancelling it.
+        while (pinned_.load(memory_order_seq_cst)) std::this_thread::yield();
     }
     release();
 }

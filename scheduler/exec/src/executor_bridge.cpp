@@ -101,6 +101,11 @@ void ExecutorBridge::submit(BridgeExecutor executor, BridgeCall* call) {
     }
 }
 
+void ExecutorBridge::cancel_awaiting_tasks() noexcept {
+    // Under the list's lock: a call in the list is alive (its executor lets go after leaving it).
+    inflight_->for_each([](BridgeCall* call) { call->cancel_for_shutdown(); });
+}
+
 void ExecutorBridge::shutdown() noexcept {
     if (shut_down_) return;
     shut_down_ = true;

@@ -1,6 +1,9 @@
 // The executor bridge of one runtime: the blocking pool, the compute arena, and the list of
 // calls in flight that shutdown waits for.
 //
+// During the runtime's drain, while the loops run, cancel_awaiting_tasks() cancels each task
+// still awaiting a call (BridgeCall step 5); the drain then waits for the calls to return.
+//
 // Shutdown protocol (RuntimeCore::shutdown, after the worker threads have been joined, so no
 // task can submit any more, and before the runtime abandons its queued tasks):
 //  1. Close: further submits throw RuntimeShutDown.
@@ -75,6 +78,9 @@ public:
     void submit(BridgeExecutor executor, BridgeCall* call);
     // Some offloaded/compute call has not finished (the runtime's drain waits for it).
     bool busy() { return !inflight_->empty(); }
+    // The drain's cancellation of the tasks awaiting a call (BridgeCall step 5): no worker can
+    // reach them. Each is cancelled once (request_shutdown_cancel); safe to repeat.
+    void cancel_awaiting_tasks() noexcept;
     void shutdown() noexcept;
     BlockingPool::Stats blocking_pool_stats() const { return pool_.stats(); }  // tests, metrics
     const ComputeArena& compute_arena() const noexcept { return arena_; }      // metrics

@@ -17,7 +17,13 @@
 //     by cancellation: it asks the callable to stop and throws CancelledError/TimeoutError.
 //     Losing means the call completed: it waits out `completing` (the executor is inside
 //     wake(), so the task must not finish yet), then takes the outcome (acquire).
-//  5. Runtime shutdown, after the loops stopped, may take the awaiter's side of step 4: it
+//  5. The shutdown's drain, while the loops still run, cancels each task that still waits for
+//     its call (cancel_for_shutdown, as asyncio.run cancels a task awaiting an executor): the
+//     task is resumed by that cancellation and step 4 abandons the call (its stop_token is
+//     stopped) and throws CancelledError, so the task's cleanup runs. The drain reads the task
+//     from the call; the awaiter's leave() waits out the drain's `pinned_` so that the task
+//     cannot finish while the drain is cancelling it (see cancel_for_shutdown).
+//  6. Runtime shutdown, after the loops stopped, may take the awaiter's side of step 4: it
 //     abandons the call and wakes the task, which the runtime then ends with RuntimeShutDown.
 #pragma once
 
@@ -52,7 +58,10 @@ public:
     void execute() noexcept;
 
     // Shutdown side ------------------------------------------------------------------------
-    // Takes the awaiter's place (step 5): true if it did, and the task was woken. Only a
+    // The drain (step 5), under the InflightCalls lock: requests the shutdown's cancellation
+    // of the awaiting task if it still waits for this call. True if it still waited.
+    bool cancel_for_shutdown() noexcept;
+    // Takes the awaiter's place (step 6): true if it did, and the task was woken. Only a
     // call not started yet, unless `running_too`.
     bool abandon_for_shutdown(bool running_too) noexcept;
     bool started() const noexcept { return status_.load(memory_order_acquire) != kQueued; }
@@ -93,6 +102,7 @@ private:
     Atomic<std::uint8_t> status_{kQueued};
     Atomic<std::uint32_t> refs_{1};
     Atomic<std::int64_t> started_at_ns_{0};
+    Atomic<bool> pinned_{false};  // the drain is reading the task (cancel_for_shutdown)
     Waker waker_;
     std::shared_ptr<const ContextMap> context_;  // the awaiting task's ContextVars, for the callable
     const char* what_;
