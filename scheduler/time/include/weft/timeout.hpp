@@ -40,6 +40,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <weft/detail/atomic.hpp>
 #include <weft/detail/awaitable.hpp>
 #include <weft/detail/deadline_after.hpp>
 #include <weft/detail/timer.hpp>
@@ -66,27 +67,45 @@ public:
     TimeoutScope& operator=(const TimeoutScope&) = delete;
 
     /// Moves the deadline (asyncio Timeout.reschedule). UsageError once it has expired.
+    ///
+    /// May be called by the owner or by another task of the same runtime (a watchdog), and is
+    /// safe against the owner's own use of the scope (its awaits, expired(), when()). A
+    /// deadline not later than now() expires the scope at once: called by the owner, its next
+    /// await raises; called by another task, the owner is cancelled as by the timer, so a wait
+    /// it is suspended in ends and raises TimeoutError. UsageError outside a task or from
+    /// another runtime's task (the deadline is then left as it was).
+    /// The caller must keep the scope alive for the whole call: another task must know that
+    /// the owner has not left the scope yet (e.g. the owner stops the watchdog before leaving).
     void reschedule(Clock::time_point deadline);
-    Clock::time_point when() const noexcept { return deadline_; }
+    /// The current deadline (another task may have moved it).
+    Clock::time_point when() const noexcept;
     /// True once the deadline was reached while the scope was active.
     bool expired() const noexcept;
 
 private:
     friend struct detail::TimeoutScopes;
     enum class Raise : unsigned char { timeout_error, cancelled_error };  // the latter: wait_for's
+    class Guard;  // holds lock_ (timeout.cpp)
 
     TimeoutScope(Clock::time_point deadline, Raise raise);
-    void start(Clock::time_point deadline);  // arms the timer, or expires at once if past
-    bool settle() noexcept;                  // disarms; true if the deadline was reached
+    // Arms the timer, or expires at once if past (`by_owner`: the caller runs as task_).
+    void start(Clock::time_point deadline, bool by_owner);
+    bool settle() noexcept;  // disarms; true if the deadline was reached. Under lock_.
     bool due() const noexcept { return !delivered_ && expired(); }  // must raise
+    void lock() const noexcept;
+    void unlock() const noexcept { lock_.store(false, detail::memory_order_release); }
 
     detail::TaskHeader* task_;
+    // deadline_, entry_ and expired_ may be written by another task (reschedule): under lock_,
+    // a spin lock (held for a few instructions: a timer armed or settled, a request_cancel).
     Clock::time_point deadline_;
     detail::TimerEntry* entry_ = nullptr;
-    // The task's active scopes, innermost first (the head lives in the task's extras).
+    // The task's active scopes, innermost first (the head lives in the task's extras). These
+    // and delivered_ are the owner's only.
     TimeoutScope* outer_ = nullptr;
     TimeoutScope* inner_ = nullptr;
     mutable bool expired_ = false;
+    mutable detail::Atomic<bool> lock_{false};
     bool delivered_ = false;  // raised its exception at an await
     Raise raise_;
 };
