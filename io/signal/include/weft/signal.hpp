@@ -15,6 +15,10 @@
 // that are not awaiting exist is queued in each, at most once per signal number.
 // Limits: signals 1..64, at most 64 listeners at once; SIGKILL/SIGSTOP cannot be caught.
 // A listener must outlive any recv() awaiting it (cancel and await that task first).
+// To handle a signal repeatedly (reload on SIGHUP), keep one SignalListener for the whole
+// loop and await recv() on it; a weft::signal() per iteration leaves gaps with no listener,
+// in which a signal gets its default disposition (SIGHUP, SIGINT, SIGTERM: the process dies),
+// and a signal sent just before the last listener goes away may still be delivered after it.
 #pragma once
 
 #include <cstdint>
