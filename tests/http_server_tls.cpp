@@ -1,23 +1,34 @@
 // weft::http::Server over TLS (ServerOptions::tls_cert_file/tls_key_file): curl --cacert and
 // Python's http.client with an ssl context, against throwaway certificates; with client
 // certificates required (tls_client_auth): curl --cert, Python's load_cert_chain and weft's
-// own http::Client, each accepted with the test CA's client certificate and refused without.
+// own http::Client, each accepted with the test CA's client certificate and refused without;
+// a graceful stop while a TLS handshake is in progress.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
 
 #include <fstream>
+#include <memory>
 #include <string>
 
 #include <weft/error.hpp>
 #include <weft/http/client.hpp>
 #include <weft/http/server.hpp>
+#include <weft/io_error.hpp>
+#include <weft/net/tcp_stream.hpp>
 #include <weft/offload.hpp>
+#include <weft/run.hpp>
+#include <weft/shutdown.hpp>
+#include <weft/sleep.hpp>
 #include <weft/task.hpp>
+#include <weft/timeout.hpp>
+#include <weft/tls/context.hpp>
+#include <weft/tls/stream.hpp>
 
 #include "support/http_server.hpp"
 #include "support/test_certs.hpp"
 
+using namespace std::chrono_literals;
 using weft::http::Request;
 using weft::http::Response;
 using weft::http::Router;
@@ -203,4 +214,64 @@ TEST_CASE("http_server tls: client certificate options are checked", "[http][ser
                     weft::UsageError);
     CHECK_THROWS_AS(weft::http::Client({.cert_file = "client.pem"}), weft::UsageError);
     CHECK_THROWS_AS(weft::http::Client({.key_file = "client.key"}), weft::UsageError);
+}
+
+TEST_CASE("http_server tls: a stop during a TLS handshake closes it and waits for it, so the Server may go",
+          "[http][server][tls][shutdown]") {
+    if (!test::have_program("openssl")) {
+        WARN("openssl not found: skipped");
+        return;
+    }
+    const test::TestCerts& certs = test::shared_test_certs();
+    struct Outcome {
+        std::size_t during = 0;  // connections() while the handshake waits
+        bool clean = false;
+        std::size_t after = 1;  // connections() once the stop returned
+        bool handshake_failed = false;
+    };
+    Outcome out = weft::run(
+        [](const test::TestCerts& certs) -> weft::Task<Outcome> {
+            Outcome o;
+            // Long timeouts: only a stop that cancels the handshake ends it within the hang guards.
+            weft::http::ServerOptions options = https(certs);
+            options.header_read_timeout = 1h;
+            options.graceful_timeout = 1h;
+            auto server = std::make_unique<weft::http::Server>(tls_routes(), options);
+            server->listen(weft::net::SocketAddress::ip("127.0.0.1", 0));
+            weft::Shutdown shutdown;
+            shutdown.spawn(server->serve(), "http");
+
+            // Connected, nothing sent: the server's handshake waits for the ClientHello.
+            auto tcp = co_await weft::net::TcpStream::connect("127.0.0.1", server->local_address().port());
+            // Until the acceptor has taken it (a condition, polled; 10 s is only a hang guard).
+            const auto give_up = weft::now() + 10s;
+            while (server->connections() == 0 && weft::now() < give_up) co_await weft::sleep(1ms);
+            o.during = server->connections();
+
+            weft::Task<weft::ShutdownReport> stopping = shutdown.run(2h);
+            weft::ShutdownReport report = co_await weft::wait_for(std::move(stopping), 60s);
+            o.clean = report.clean();
+            o.after = server->connections();
+            server.reset();  // serve() has returned: nothing may touch the Server any more
+
+            // The client finishes its handshake now: the server side must be gone, not resumed.
+            weft::tls::Context client_ctx = weft::tls::Context::client({.ca_file = certs.ca_file});
+            try {
+                weft::tls::Stream s = co_await weft::tls::Stream::connect(std::move(tcp), client_ctx, "localhost");
+                co_await s.write_all(std::string_view("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+                char buf[4096];
+                for (;;) {
+                    std::size_t n = co_await s.read(buf, sizeof buf);
+                    if (n == 0) break;
+                }
+            } catch (const weft::IoError&) {  // (TlsError, UnexpectedEof, ConnectionReset)
+                o.handshake_failed = true;
+            }
+            co_return o;
+        }(certs),
+        {.workers = 2});
+    CHECK(out.during == 1);  // the handshake counts as a connection
+    CHECK(out.clean);
+    CHECK(out.after == 0);
+    CHECK(out.handshake_failed);
 }

@@ -508,19 +508,33 @@ Task<void> serve_connection(Server::Impl& server, S stream) {
     server.leave(node);
 }
 
-/// A TLS connection's task: the handshake (within header_read_timeout), then as above.
+/// A TLS connection's task: registers, the handshake (within header_read_timeout), serves,
+/// unregisters. It registers before the handshake, as idle: a graceful stop then cancels the
+/// handshake at once (server_state.hpp, step 1) and waits for this task to leave, so nothing
+/// here touches the server after serve() has returned (the Server may be gone by then).
 inline Task<void> serve_tls_connection(Server::Impl& server, net::TcpStream tcp) {
+    ConnectionNode node(current_task());
+    node.state.store(kIdle);
+    if (!server.enter(node)) co_return;
     std::optional<tls::Stream> stream;
     try {
         auto scope = timeout(server.options.header_read_timeout);
         tls::Stream s = co_await tls::Stream::accept(std::move(tcp), server.tls);
         stream.emplace(std::move(s));
-    } catch (const TimeoutError&) {
-        co_return;  // a client that never finished its handshake
+    } catch (const CancelledError&) {
+        // A stop (or header_read_timeout, a TimeoutError): the handshake is abandoned.
     } catch (const IoError&) {
-        co_return;  // not TLS, a failed handshake, or gone
+        // Not TLS, a failed handshake, or gone.
     }
-    co_await serve_connection<tls::Stream>(server, std::move(*stream));
+    // Idle -> busy, as loop() does after a read: if a stop got there first (closing), its
+    // cancel is pending and we end without awaiting anything.
+    int expected = kIdle;
+    if (stream && node.state.compare_exchange_strong(expected, kBusy)) {
+        auto connection = std::make_unique<Connection<tls::Stream>>(std::move(*stream), server);
+        co_await connection->run(node);
+    }
+    stream.reset();
+    server.leave(node);
 }
 
 }  // namespace weft::http::detail

@@ -2,8 +2,8 @@
 //
 // Stopping protocol (Server::serve's drain):
 //  1. drain sets `draining` (seq_cst), then, under the mutex, moves every connection whose
-//     state is idle (waiting for a request: nothing or part of a head received) to closing
-//     and cancels its task.
+//     state is idle (waiting for a request: nothing or part of a head received; or still in
+//     its TLS handshake, which registers as idle) to closing and cancels its task.
 //  2. A connection about to wait for a request stores idle (seq_cst), then reads
 //     `draining`: if set it ends itself. So (Dekker) either it sees draining, or drain sees
 //     it idle. After the read it moves idle -> busy by CAS; if drain got there first

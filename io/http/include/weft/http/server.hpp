@@ -25,9 +25,10 @@
 // costs its connection's buffer and task, not other clients' progress.
 //
 // Stopping: cancelling serve() (Shutdown::run does) stops accepting at once, closes idle
-// connections, lets requests in progress finish (their responses say Connection: close) for
-// up to graceful_timeout, then cancels the rest; serve() returns (rethrows the
-// CancelledError) once every connection has ended. The Server must outlive serve().
+// connections and TLS handshakes in progress, lets requests in progress finish (their
+// responses say Connection: close) for up to graceful_timeout, then cancels the rest;
+// serve() returns (rethrows the CancelledError) once every connection has ended (handshakes
+// included). The Server must outlive serve().
 // A handler that throws HttpError gets that status; any other exception: 500, logged with
 // spdlog; the connection goes on either way. With handler_timeout set, a handler that has not
 // returned in time sees TimeoutError (the server's own: weft::timeout's rules), and if it lets
