@@ -300,6 +300,7 @@ TEST_CASE("http_server timeouts: milliseconds::max() in every timeout means neve
         {.header_read_timeout = forever,
          .keep_alive_timeout = forever,
          .body_read_timeout = forever,
+         .send_timeout = forever,
          .handler_timeout = forever},
         [](std::uint16_t port) -> weft::Task<std::string> {
             // A handler of an hour (on the paused clock) on a second request of the connection.

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -33,6 +34,7 @@
 #include <weft/http/status.hpp>
 #include <weft/io_error.hpp>
 #include <weft/net/stream.hpp>
+#include <weft/net/tcp_stream.hpp>
 #include <weft/sleep.hpp>
 #include <weft/task.hpp>
 #include <weft/timeout.hpp>
@@ -78,10 +80,11 @@ public:
         } catch (const CancelledError&) {
             // Closed by a graceful stop (idle) or its deadline (busy): nothing to answer.
         } catch (const IoError&) {
-            // The client reset or went away mid-write: nothing to report.
+            // The client reset or went away mid-write (or send_timeout: below).
         } catch (const std::exception& e) {
             spdlog::warn("weft::http: connection dropped: {}", e.what());
         }
+        if (send_timed_out_) reset();
     }
 
     Task<std::string_view> next_piece() override {
@@ -203,7 +206,7 @@ private:
             if constexpr (requires { stream_.shutdown(net::ShutdownMode::write); }) {
                 stream_.shutdown(net::ShutdownMode::write);
             } else {
-                co_await stream_.shutdown();  // TLS: close_notify
+                co_await send_close_notify();
             }
             if (!drain_input) co_return;
             auto scope = timeout(kLinger);
@@ -422,7 +425,8 @@ private:
                 if (c_.out_.size() >= kFlushAt) co_await c_.flush();
             } else {
                 co_await c_.flush();
-                co_await c_.stream_.write_all(data.data(), data.size());
+                std::size_t sent = 0;
+                co_await c_.send(data.data(), data.size(), sent);
                 if (chunked_) c_.out_.append("\r\n");
             }
         }
@@ -465,15 +469,90 @@ private:
     // holding exactly the unsent rest, so the 503 then follows it and no byte goes out twice.
     // (Over TLS an interrupted write breaks the stream: the connection then just closes.)
     Task<void> flush() {
+        if (out_.empty()) co_return;
         std::size_t sent = 0;
         try {
-            while (sent < out_.size()) sent += co_await stream_.write(out_.data() + sent, out_.size() - sent);
+            co_await send(out_.data(), out_.size(), sent);
         } catch (...) {
             out_.erase(0, sent);
             throw;
         }
         out_.clear();
         if (out_.capacity() > 1024 * 1024) out_.shrink_to_fit();
+    }
+
+    // Writes data[sent, size), counting in `sent` what went out (for a caller interrupted by
+    // an exception). send_timeout is an idle timeout, nginx's send_timeout: each write has
+    // that long to make progress, however long the whole takes. When one makes none the client
+    // is not reading: TimedOut, for this send and every later one (a handler may have caught
+    // the first), and run() resets the connection.
+    Task<void> send(const char* data, std::size_t size, std::size_t& sent) {
+        if (send_timed_out_) throw_send_timed_out();
+        if (sent >= size) co_return;
+        {
+            auto scope = timeout(options_.send_timeout);
+            try {
+                for (;;) {
+                    sent += co_await stream_.write(data + sent, size - sent);
+                    if (sent >= size) co_return;
+                    // (If the deadline passed just as these bytes went, the next write raises.)
+                    if (!scope.expired()) scope.reschedule(weft::detail::deadline_after(now(), options_.send_timeout));
+                }
+            } catch (const TimeoutError& e) {
+                if (e.scope() != &scope) throw;
+            }
+        }
+        send_timed_out();
+    }
+
+    // TLS: close_notify (and the FIN) before lingering, within send_timeout as any write.
+    Task<void> send_close_notify() {
+        if (send_timed_out_) throw_send_timed_out();
+        {
+            auto scope = timeout(options_.send_timeout);
+            try {
+                co_await stream_.shutdown();
+                co_return;
+            } catch (const TimeoutError& e) {
+                if (e.scope() != &scope) throw;
+            }
+        }
+        send_timed_out();
+    }
+
+    [[noreturn]] void send_timed_out() {
+        send_timed_out_ = true;
+        std::string peer;
+        try {
+            peer = tcp().peer_address().to_string();
+        } catch (const Error&) {
+            peer = "?";
+        }
+        spdlog::warn("weft::http: client {} took no bytes for send_timeout ({} ms): connection reset", peer,
+                     options_.send_timeout.count());
+        throw_send_timed_out();
+    }
+
+    [[noreturn]] static void throw_send_timed_out() {
+        throw TimedOut(ETIMEDOUT, "weft::http: the client took nothing for send_timeout");
+    }
+
+    // After send_timeout: close with a reset, not a FIN. The kernel then drops what it still
+    // holds for this client at once (a close would keep it queued for a peer that does not
+    // read, and a TLS close would wait for it up to the Context's shutdown_timeout).
+    void reset() noexcept {
+        try {
+            net::TcpStream& socket = tcp();
+            socket.set_linger(true, 0);
+            socket.close();
+        } catch (const Error&) {
+            // Already gone (the destructor closes what is left).
+        }
+    }
+
+    net::TcpStream& tcp() {
+        if constexpr (std::is_same_v<S, tls::Stream>) return stream_.tcp();
+        else return stream_;
     }
 
     S stream_;
@@ -494,6 +573,7 @@ private:
     Clock::time_point head_started_{};
     bool continue_sent_ = false;
     bool body_failed_ = false;
+    bool send_timed_out_ = false;
 };
 
 /// A connection's task: registers with the server, serves, unregisters.

@@ -21,8 +21,9 @@
 // fields: 431; a body over max_body_bytes: 413; an unparsable request: 400; a method not
 // supported by HTTP/1.1 framing (CONNECT, upgrades): 501; each followed by a close. A client
 // that has not sent a whole head within header_read_timeout of its first byte gets 408 and
-// is closed; a keep-alive connection idle for keep_alive_timeout is closed. A slow client
-// costs its connection's buffer and task, not other clients' progress.
+// is closed; a keep-alive connection idle for keep_alive_timeout is closed; one whose client
+// takes none of a response for send_timeout is reset. A slow client costs its connection's
+// buffer and task, not other clients' progress.
 //
 // Stopping: cancelling serve() (Shutdown::run does) stops accepting at once, closes idle
 // connections and TLS handshakes in progress, lets requests in progress finish (their
@@ -58,6 +59,12 @@ struct ServerOptions {
     std::chrono::milliseconds keep_alive_timeout{75'000};   // idle between requests (close)
     std::chrono::milliseconds body_read_timeout{60'000};    // silence while reading a body (408)
     std::chrono::milliseconds graceful_timeout{10'000};     // in-flight requests at a stop
+    // A write of a response (buffered, streamed or pipelined; TCP or TLS) that makes no
+    // progress for this long: the client is not reading, so the connection is reset (and a
+    // warning logged). Between two writes that make progress, not for the whole response
+    // (nginx's send_timeout, also 60 s): a slow but steady reader gets any size. As for the
+    // timeouts above, milliseconds::max() is never.
+    std::chrono::milliseconds send_timeout{60'000};
     // A handler still running this long after it started gets TimeoutError at its current
     // await; if it lets it out, the client gets 503 and a close. 0: none (the default, as in
     // aiohttp and Go's net/http). Until the handler returns its Response: a streamed body
