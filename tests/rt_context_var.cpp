@@ -198,3 +198,45 @@ TEST_CASE("ContextVar: many tasks, each with its own request id, its children an
     };
     CHECK(weft::run(body(count), workers(4)) == 0);
 }
+
+TEST_CASE("ContextVar: reset refuses a token made in another context, which stays usable where it was made",
+          "[context_var]") {
+    // asyncio: ValueError "Token was created in a different Context". A child that reset its
+    // parent's token got the parent's old value, and used the parent's token up.
+    weft::run([]() -> weft::Task<void> {
+        auto token = depth.set(10);
+        auto child = weft::spawn([](decltype(token)& parents) -> weft::Task<bool> {
+            depth.set(20);
+            bool refused = false;
+            try {
+                depth.reset(parents);
+            } catch (const weft::UsageError&) {
+                refused = true;
+            }
+            CHECK(depth.get() == 20);
+            co_return refused;
+        }(token));
+        const bool refused = co_await std::move(child);
+        CHECK(refused);
+        depth.reset(token);  // still good here
+        CHECK(depth.get() == 0);
+        // A token made inside Context::run belongs to that context, not the caller's.
+        weft::Context other = weft::copy_context();
+        auto inner = other.run([] { return depth.set(5); });
+        CHECK_THROWS_AS(depth.reset(inner), weft::UsageError);
+        other.run([&inner] { depth.reset(inner); });
+        // An offloaded call runs in a copy of the task's context (asyncio.to_thread).
+        auto outer = depth.set(7);
+        const bool refused_in_thread = co_await weft::offload([&outer] {
+            try {
+                depth.reset(outer);
+            } catch (const weft::UsageError&) {
+                return true;
+            }
+            return false;
+        });
+        CHECK(refused_in_thread);
+        depth.reset(outer);
+        CHECK(depth.get() == 0);
+    }());
+}

@@ -18,6 +18,14 @@ namespace weft::detail {
 namespace {
 
 thread_local ContextPtr tls_thread_context;
+// Context::run or a bridged call in progress on this thread: its identity (odd: never a task's
+// address); 0: none.
+thread_local std::uintptr_t tls_scope_owner = 0;
+
+std::uintptr_t fresh_owner() noexcept {
+    static Atomic<std::uintptr_t> next{1};
+    return next.fetch_add(2, memory_order_relaxed);
+}
 
 TaskHeader* running_task() noexcept {
     TaskHeader* task = tls_context.task;
@@ -91,6 +99,19 @@ void inherit_context(TaskHeader* child) noexcept {
     ContextPtr context = current_context();
     if (context) child->extras().context = std::move(context);
 }
+
+std::uintptr_t current_context_owner() noexcept {
+    if (tls_scope_owner != 0) return tls_scope_owner;
+    if (TaskHeader* task = running_task()) return reinterpret_cast<std::uintptr_t>(task);
+    thread_local const std::uintptr_t thread_owner = fresh_owner();
+    return thread_owner;
+}
+
+ContextOwnerScope::ContextOwnerScope() noexcept : saved_(std::exchange(tls_scope_owner, fresh_owner())) {}
+
+ContextOwnerScope::ContextOwnerScope(std::uintptr_t owner) noexcept : saved_(std::exchange(tls_scope_owner, owner)) {}
+
+ContextOwnerScope::~ContextOwnerScope() { tls_scope_owner = saved_; }
 
 ThreadContextScope::ThreadContextScope(ContextPtr context) noexcept
     : saved_(std::exchange(tls_thread_context, std::move(context))) {}

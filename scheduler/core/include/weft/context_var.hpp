@@ -83,6 +83,22 @@ std::uint64_t next_context_var_id() noexcept;
 // spawn_extras()'s half for contexts: `child` starts with a copy of the current context.
 void inherit_context(TaskHeader* child) noexcept;
 
+// Which context is current, as an identity for ContextVar tokens: the Context::run or bridged
+// call in progress on this thread, else the running task, else this thread.
+std::uintptr_t current_context_owner() noexcept;
+// A context of its own for the scope: `owner` (odd: never a task's address), or a fresh one.
+class ContextOwnerScope {
+public:
+    ContextOwnerScope() noexcept;  // a bridged call's copy of its task's context
+    explicit ContextOwnerScope(std::uintptr_t owner) noexcept;  // Context::run: the Context
+    ~ContextOwnerScope();
+    ContextOwnerScope(const ContextOwnerScope&) = delete;
+    ContextOwnerScope& operator=(const ContextOwnerScope&) = delete;
+
+private:
+    std::uintptr_t saved_;
+};
+
 // Runs `fn` with `context` as this thread's context (a bridged call on a pool thread);
 // restores the thread's own afterwards.
 class ThreadContextScope {
@@ -94,6 +110,7 @@ public:
 
 private:
     ContextPtr saved_;
+    ContextOwnerScope owner_;
 };
 
 }  // namespace detail
@@ -120,8 +137,10 @@ public:
 
     private:
         friend class ContextVar;
-        Token(std::uint64_t key, std::shared_ptr<const void> old) : key_(key), old_(std::move(old)) {}
+        Token(std::uint64_t key, std::shared_ptr<const void> old)
+            : key_(key), owner_(detail::current_context_owner()), old_(std::move(old)) {}
         std::uint64_t key_;
+        std::uintptr_t owner_;  // the context it was made in
         std::shared_ptr<const void> old_;  // null: it had no value
         bool used_ = false;
     };
@@ -156,11 +175,15 @@ public:
         return Token(key_, std::move(old));
     }
     /// Restores the value it had before the set() that returned `token` (none: unset).
-    /// UsageError for a token of another variable or one used already.
+    /// UsageError for a token of another variable, one used already, or one made in another
+    /// context (another task, thread, Context::run or offloaded call: asyncio's ValueError);
+    /// such a refused token stays good in its own context.
     void reset(Token& token) {
         if (token.key_ != key_)
             throw UsageError("weft::ContextVar::reset: the token was made by another ContextVar than '" + name_ + "'");
         if (token.used_) throw UsageError("weft::ContextVar::reset: the token of '" + name_ + "' was used already");
+        if (token.owner_ != detail::current_context_owner())
+            throw UsageError("weft::ContextVar::reset: the token of '" + name_ + "' was made in another context");
         replace(token.old_, detail::current_context_map());
         token.used_ = true;
     }
@@ -203,7 +226,10 @@ private:
     // Swaps this context in for the call, and the caller's back (keeping what fn set).
     class Swap {
     public:
-        explicit Swap(Context& context) : context_(context), saved_(detail::current_context()) {
+        explicit Swap(Context& context)
+            : context_(context),
+              saved_(detail::current_context()),
+              owner_(reinterpret_cast<std::uintptr_t>(&context) | 1) {
             detail::replace_current_context(context.map_);
         }
         ~Swap() {
@@ -216,6 +242,7 @@ private:
     private:
         Context& context_;
         detail::ContextPtr saved_;
+        detail::ContextOwnerScope owner_;  // tokens made in the run belong to the Context
     };
 
     detail::ContextPtr map_;
