@@ -24,9 +24,9 @@ namespace {
 weft::Task<void> wait_append(weft::Condition& cond, char name, std::string& log) {
     auto held = co_await cond.lock();
     co_await cond.wait();
-    INFO("waiter " << name);
-    CHECK(cond.underlying_lock().held_by_current_task());
-    log.push_back(name);
+    // No CHECK here: this task may run on another worker beside the test's own CHECKs, and
+    // Catch2's assertion counters are not thread-safe. A '!' in the log marks a missing lock.
+    log.push_back(cond.underlying_lock().held_by_current_task() ? name : '!');
 }
 
 weft::Task<void> notify_counts() {
@@ -55,7 +55,9 @@ weft::Task<void> notify_counts() {
         cond.notify_all();
     }
     for (auto& task : tasks) co_await task;
-    CHECK(log.size() == 4);
+    std::string all = log;
+    std::sort(all.begin(), all.end());
+    CHECK(all == "abcd");
     CHECK(weft::testing::waiters(cond) == 0);
     auto held = co_await cond.lock();
     cond.notify(5);  // nobody waits: a no-op
