@@ -167,6 +167,44 @@ TEST_CASE("http_server limits: malformed requests are 400, then close", "[http][
     CHECK(bad_chunk.find("Connection: close\r\n") != std::string::npos);
 }
 
+namespace {
+
+// Sends `start` and nothing more; reads until the server closes. The answer, then "|1" if it
+// came before the (paused) clock reached the 1 h header_read_timeout, "|0" if after.
+std::string answer_to_partial_head(std::string start) {
+    return test::with_server(
+        limit_routes(), {.header_read_timeout = 1h},
+        [start](std::uint16_t port) -> weft::Task<std::string> {
+            auto s = co_await weft::net::TcpStream::connect("127.0.0.1", port);
+            auto begin = weft::now();
+            co_await s.write_all(start);
+            std::string got;
+            char buf[4096];
+            while (std::size_t n = co_await s.read(buf, sizeof buf)) got.append(buf, n);
+            co_return got + "|" + std::to_string(test::ms_since(begin) < 1000);
+        },
+        test::paused_clock());
+}
+
+}  // namespace
+
+TEST_CASE("http_server limits: bytes that cannot start a request line are 400 at once, not after the head timeout",
+          "[http][server][limits]") {
+    // A TLS ClientHello sent to a plain port (curl https://... to an http server): it has no
+    // blank line, so the head never ends; nginx answers 400 at its first byte, as we must.
+    const std::string hello("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
+    for (const std::string& start : {hello, std::string("GET\x01/ HT"), std::string("\r\n\x16\x03")}) {
+        std::string out = answer_to_partial_head(start);
+        INFO("start of " << start.size() << " bytes");
+        CHECK(status_line(out) == "HTTP/1.1 400 Bad Request");
+        CHECK(out.substr(out.size() - 2) == "|1");
+    }
+    // A method still arriving is not refused early: it waits for the rest, then times out.
+    std::string out = answer_to_partial_head("GE");
+    CHECK(status_line(out) == "HTTP/1.1 408 Request Timeout");
+    CHECK(out.substr(out.size() - 2) == "|0");
+}
+
 TEST_CASE("http_server timeouts: a head not finished within header_read_timeout gets 408 and a close",
           "[http][server][limits]") {
     std::string out = test::with_server(

@@ -1,5 +1,6 @@
 #include "request_parser.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -266,6 +267,17 @@ ParseResult RequestParser::parse_head(const char* data, std::size_t size, Reques
         ++i;
     }
     if (head_end == 0) {
+        // The method so far must be a token (RFC 9110 section 9.1): anything else (a TLS
+        // ClientHello's 0x16 on a plain port, binary noise) is refused now, as nginx does, not
+        // after header_read_timeout. A complete head gets llhttp's full check instead.
+        // (Only the first 32 bytes: no method is longer, and a head dripped byte by byte is
+        // not rescanned whole each time.)
+        std::string_view method(data, std::min<std::size_t>(size, 32));
+        method = method.substr(0, method.find(' '));
+        if (!method.empty() && !is_valid_header_name(method)) {
+            stopped_ = true;
+            return {ParseResult::error, 0, 400, "the request line does not start with a method"};
+        }
         scanned_ = i;
         if (size > limits_.max_header_bytes) {
             // The request line alone is over the limit: its target is (nginx: 414).
