@@ -90,6 +90,29 @@ TEST_CASE("http_server tls: curl --cacert over https, keep-alive, a body each wa
     CHECK(done.output == "Hello, World! 200 1\nHello, World! 200 0\nover tls");
 }
 
+TEST_CASE("http_server tls: a plain HTTP request to the TLS port is answered 400 in plain text, as nginx does",
+          "[http][server][tls]") {
+    if (!test::have_program("openssl")) {
+        WARN("openssl not found: skipped");
+        return;
+    }
+    const test::TestCerts& certs = test::shared_test_certs();
+    std::string out = test::with_server(tls_routes(), https(certs), [](std::uint16_t port) {
+        return test::exchange(port, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    });
+    CHECK(out.substr(0, out.find("\r\n")) == "HTTP/1.1 400 Bad Request");
+    CHECK(out.find("Connection: close\r\n") != std::string::npos);
+    CHECK(out.find("The plain HTTP request was sent to HTTPS port") != std::string::npos);
+    if (test::have("curl")) {
+        test::Finished done = test::with_server(tls_routes(), https(certs), [](std::uint16_t port) {
+            return weft::offload(
+                test::run_process,
+                "curl -s --max-time 60 -o /dev/null -w '%{http_code}' http://127.0.0.1:" + std::to_string(port) + "/");
+        });
+        CHECK(done.output == "400");
+    }
+}
+
 TEST_CASE("http_server tls: Python http.client with an ssl context", "[http][server][tls]") {
     if (!test::have("/usr/bin/python3") || !test::have_program("openssl")) {
         WARN("/usr/bin/python3 or openssl not found: skipped");

@@ -296,6 +296,27 @@ TEST_CASE("io_tcp: read_until stops at the delimiter and consumes nothing past i
     }());
 }
 
+TEST_CASE("io_tcp: peek waits for bytes and leaves them for the next read", "[io][tcp]") {
+    weft::run([]() -> weft::Task<void> {
+        Pair pair = co_await connected_pair();
+        auto writer = weft::spawn([](weft::net::TcpStream& client) -> weft::Task<void> {
+            co_await weft::yield_now();
+            co_await client.write_all("hello");
+        }(pair.client));
+        char buf[16];
+        auto peeked = co_await pair.server.peek(buf, 3);  // waits for the writer
+        CHECK(std::string(buf, peeked) == "hel");
+        auto again = co_await pair.server.peek(buf, sizeof buf);
+        CHECK(std::string(buf, again) == "hello");
+        auto got = co_await pair.server.read(buf, sizeof buf);
+        CHECK(std::string(buf, got) == "hello");
+        co_await writer;
+        pair.client.shutdown();
+        auto at_end = co_await pair.server.peek(buf, sizeof buf);
+        CHECK(at_end == 0);
+    }());
+}
+
 TEST_CASE("io_tcp: stream addresses, nodelay, shutdown(write) gives the peer end of stream", "[io][tcp]") {
     weft::run([]() -> weft::Task<void> {
         Pair pair = co_await connected_pair();

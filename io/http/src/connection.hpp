@@ -588,6 +588,28 @@ Task<void> serve_connection(Server::Impl& server, S stream) {
     server.leave(node);
 }
 
+/// Answers a plain HTTP request that came to the TLS port with a 400 in plain text, then
+/// closes as linger() does: half-close, then drop what the client still sends, for a while.
+/// Any IoError ends it quietly; the caller's deadline bounds it.
+inline Task<void> answer_plain_http_on_tls_port(net::TcpStream& tcp) {
+    try {
+        char drop[4096];
+        co_await tcp.read(drop, sizeof drop);  // the request's start, so no reset hides the answer
+        std::string out;
+        append_simple_response(out, 400, "The plain HTTP request was sent to HTTPS port", false);
+        co_await tcp.write_all(out);
+        tcp.shutdown(net::ShutdownMode::write);
+        auto scope = timeout(kLinger);
+        for (std::size_t total = 0; total < kLingerBytes;) {
+            std::size_t n = co_await tcp.read(drop, sizeof drop);
+            if (n == 0) break;
+            total += n;
+        }
+    } catch (const TimeoutError&) {
+    } catch (const IoError&) {
+    }
+}
+
 /// A TLS connection's task: registers, the handshake (within header_read_timeout), serves,
 /// unregisters. It registers before the handshake, as idle: a graceful stop then cancels the
 /// handshake at once (server_state.hpp, step 1) and waits for this task to leave, so nothing
@@ -599,6 +621,15 @@ inline Task<void> serve_tls_connection(Server::Impl& server, net::TcpStream tcp)
     std::optional<tls::Stream> stream;
     try {
         auto scope = timeout(server.options.header_read_timeout);
+        // A TLS record starts with a byte below 0x20 (0x16 for the ClientHello); a plain HTTP
+        // request (http:// where https:// was meant) with a method's letter. Such a client
+        // gets nginx's plain-text 400, which says what is wrong; a failed handshake says nothing.
+        char first = 0;
+        if (co_await tcp.peek(&first, 1) == 1 && first >= 'A' && first <= 'Z') {
+            co_await answer_plain_http_on_tls_port(tcp);
+            server.leave(node);
+            co_return;
+        }
         tls::Stream s = co_await tls::Stream::accept(std::move(tcp), server.tls);
         stream.emplace(std::move(s));
     } catch (const CancelledError&) {

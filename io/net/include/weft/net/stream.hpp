@@ -6,6 +6,7 @@
 //   co_await stream.read_exact(header, 16);                 // UnexpectedEof if it ends first
 //   std::string line;
 //   co_await stream.read_until(line, '\n');                 // through the delimiter
+//   co_await stream.peek(buf, sizeof buf);                  // some bytes, left in the stream
 //
 // Every await is a cancellation point (cancel(), timeout(), wait_for()). Which bytes a
 // cancelled operation has consumed:
@@ -52,6 +53,13 @@ public:
     /// Up to `size` bytes as soon as any are available; 0 at end of stream (or size 0).
     ReadAwaiter read(void* data, std::size_t size) { return {descriptor_, {descriptor_.fd(), data, size, 0, kind_}}; }
     ReadAwaiter read(std::span<std::byte> buffer) { return read(buffer.data(), buffer.size()); }
+    /// Up to `size` bytes as soon as any are available, left in the stream: the next read
+    /// returns them again (recv with MSG_PEEK). 0 at end of stream (or size 0).
+    ///   char first;
+    ///   if (co_await stream.peek(&first, 1) == 1 && first == 0x16) { /* a TLS ClientHello */ }
+    ReadAwaiter peek(void* data, std::size_t size) {
+        return {descriptor_, {descriptor_.fd(), data, size, MSG_PEEK, kind_}};
+    }
     /// Exactly `size` bytes (returns size).
     ReadExactAwaiter read_exact(void* data, std::size_t size) {
         return {descriptor_, {descriptor_.fd(), static_cast<char*>(data), size, kind_}};
