@@ -51,8 +51,10 @@ std::shared_ptr<detail::ContextState> new_state(bool client, std::chrono::millis
     return state;
 }
 
-// The server's ALPN choice: the first of its protocols the client offers; none in common:
-// go on without ALPN (SSL_TLSEXT_ERR_NOACK), as Python's ssl and nginx do.
+// The server's ALPN choice: the first of its protocols the client offers. None in common: go
+// on without ALPN (SSL_TLSEXT_ERR_NOACK), as Python's ssl does; RFC 7301 section 3.2 (and
+// nginx) would refuse the handshake with alert 120, but a client that needs a protocol can
+// see none was chosen and close, and one that offers extras still gets served.
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen,
                 void* arg) {
     const auto* state = static_cast<const detail::ContextState*>(arg);
