@@ -315,6 +315,21 @@ TEST_CASE("calls beyond the pool's cap wait in its queue without blocking the lo
     REQUIRE(c.peak.load() == 3);  // the pool filled up to its cap, never beyond
 }
 
+TEST_CASE("a blocking pool of no threads, or a negative keep-alive or shutdown time, is refused", "[exec][offload]") {
+    // ThreadPoolExecutor(max_workers=0) is a ValueError; 0 used to mean 1 without a word.
+    CHECK_THROWS_AS(weft::Runtime(weft::RuntimeOptions{.workers = 1, .max_blocking_threads = 0}), weft::UsageError);
+    CHECK_THROWS_AS(
+        weft::Runtime(weft::RuntimeOptions{.workers = 1, .blocking_keep_alive = std::chrono::milliseconds(-1)}),
+        weft::UsageError);
+    CHECK_THROWS_AS(
+        weft::Runtime(weft::RuntimeOptions{.workers = 1, .shutdown_timeout = std::chrono::milliseconds(-1)}),
+        weft::UsageError);
+    CHECK_THROWS_AS(weft::Runtime(weft::RuntimeOptions{.workers = 1, .shutdown_grace = std::chrono::milliseconds(-1)}),
+                    weft::UsageError);
+    weft::Runtime zero_waits(
+        weft::RuntimeOptions{.workers = 1, .blocking_keep_alive = {}, .shutdown_timeout = {}, .shutdown_grace = {}});
+}
+
 TEST_CASE("cancelling the awaiting task ends the wait at once and drops the result", "[exec][offload][cancel]") {
     CancelOutcome out = weft::run(cancel_mid_offload());
     REQUIRE(out.cancelled);

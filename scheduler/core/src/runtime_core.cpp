@@ -40,6 +40,11 @@ bool apply_environment(RuntimeOptions& options) {
     if (options.debug || !options.control_socket.empty()) options.task_registry = true;
     if (options.task_registry) options.track_tasks = true;
     if (options.slow_resume.count() <= 0) throw UsageError("RuntimeOptions::slow_resume must be positive");
+    if (options.max_blocking_threads == 0)
+        throw UsageError("RuntimeOptions::max_blocking_threads must be at least 1 (offload() needs a thread)");
+    if (options.blocking_keep_alive.count() < 0) throw UsageError("RuntimeOptions::blocking_keep_alive is negative");
+    if (options.shutdown_timeout.count() < 0) throw UsageError("RuntimeOptions::shutdown_timeout is negative");
+    if (options.shutdown_grace.count() < 0) throw UsageError("RuntimeOptions::shutdown_grace is negative");
     return from_env;
 }
 

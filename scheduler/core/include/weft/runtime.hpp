@@ -48,7 +48,7 @@ struct RuntimeOptions {
     // such timers waits, as on the real clock.
     bool virtual_time = false;
     // Executor bridge (offload.hpp, compute.hpp). The blocking pool starts threads on demand
-    // up to this cap (Tokio's default), queues calls beyond it, and retires a thread idle for
+    // up to this cap (Tokio's default; at least 1), queues calls beyond it, and retires a thread idle for
     // `blocking_keep_alive`.
     unsigned max_blocking_threads = 512;
     std::chrono::milliseconds blocking_keep_alive{10'000};
