@@ -1,6 +1,9 @@
 // Future's shared state (see the protocol in future.hpp).
 #include <weft/future.hpp>
 
+#include <spdlog/spdlog.h>
+
+#include <weft/call_soon.hpp>
 #include <weft/detail/context.hpp>
 
 namespace weft::detail {
@@ -13,13 +16,51 @@ void FutureCore::claim(const char* what) {
 }
 
 void FutureCore::publish(State final) noexcept {
+    std::vector<DoneCallback> callbacks;
     {
         SpinGuard locked(guard_);
         // seq_cst: pairs with wait_blocking's increment of blocking_ and load of state_.
         state_.store(final, memory_order_seq_cst);
         while (WaiterNode* node = waiters_.pop_front()) wake_waiter(node, 1);
+        callbacks.swap(done_callbacks_);
     }
     if (blocking_.load(memory_order_seq_cst) != 0) state_.notify_all();
+    for (const DoneCallback& callback : callbacks) dispatch(callback);
+}
+
+void FutureCore::add_done_callback(DoneCallback callback) {
+    if (!callback) throw UsageError("weft::Future::add_done_callback: the callback is empty");
+    {
+        SpinGuard locked(guard_);
+        if (state_.load(memory_order_relaxed) < kResult) {  // publish() will take it
+            done_callbacks_.push_back(std::move(callback));
+            return;
+        }
+    }
+    dispatch(callback);
+}
+
+// Never throws (publish() is noexcept): a failure to schedule or a callback's exception is
+// logged. A callback runs after the state is published, so it may read the future.
+void FutureCore::dispatch(const DoneCallback& callback) {
+    try {
+        std::function<void()> call = callback(*this);
+        if (tls_context.task) {
+            weft::call_soon(std::move(call));  // the runner logs what the call throws
+            return;
+        }
+        try {
+            call();
+        } catch (const std::exception& e) {
+            spdlog::error("weft::Future done callback threw: {}", e.what());
+        } catch (...) {
+            spdlog::error("weft::Future done callback threw a non-std exception");
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("weft::Future done callback could not be scheduled: {}", e.what());
+    } catch (...) {
+        spdlog::error("weft::Future done callback could not be scheduled");
+    }
 }
 
 void FutureCore::set_exception(std::exception_ptr error) {

@@ -36,16 +36,25 @@
 //  - From a plain thread: co_await throws UsageError (there is no task to suspend); use
 //    wait_blocking(), which blocks the thread until the future is done (UsageError inside a
 //    task: it would block a worker).
+//  - add_done_callback(fn): fn(future) (or fn()) once the future is done, set or cancelled,
+//    each callback once, in the order added. Never inside set_result()/cancel() or
+//    add_done_callback() on a worker: there it is scheduled with weft::call_soon, as asyncio
+//    does. Done on a plain thread (set_result from another thread, or added after the end
+//    from one), it runs at once on that thread, as concurrent.futures does. An exception it
+//    throws is logged and dropped. Callbacks still scheduled at shutdown are dropped. There is
+//    no remove_done_callback: a C++ callable has no identity to compare.
 #pragma once
 
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <weft/detail/atomic.hpp>
 #include <weft/detail/awaitable.hpp>
@@ -100,6 +109,12 @@ public:
     bool take() noexcept { return !taken_.exchange(true, memory_order_relaxed); }
     bool taken() const noexcept { return taken_.load(memory_order_relaxed); }
 
+    // A done callback, not yet bound: given the core once it is done, it returns the call,
+    // holding a Future handle of its own (so nothing holds the state while it is pending).
+    using DoneCallback = std::function<std::function<void()>(FutureCore&)>;
+    // Keeps it for publish(), or, if the future is done already, dispatches it now.
+    void add_done_callback(DoneCallback callback);
+
     // The awaiter's steps (waiter_queue.hpp).
     bool enqueue_unless_done(WaiterNode& node) noexcept;
     void unlink(WaiterNode& node) noexcept { waiters_.remove(&node); }
@@ -109,8 +124,11 @@ private:
     template <class>
     friend class weft::Future;
     std::size_t waiter_count_locked() const noexcept { return waiters_.size(); }
+    // call_soon on a worker, at once (exceptions logged) elsewhere.
+    void dispatch(const DoneCallback& callback);
 
     std::exception_ptr error_;
+    std::vector<DoneCallback> done_callbacks_;  // guarded by guard_; taken by publish()
     Atomic<State> state_{kPending};
     Atomic<bool> taken_{false};  // a move-only result was taken by co_await std::move(f)
     Atomic<std::uint32_t> refs_{1};
@@ -199,6 +217,36 @@ public:
     /// The exception set, or nullptr if a result was. InvalidStateError while pending;
     /// CancelledError if cancelled.
     std::exception_ptr exception() const { return checked().exception(); }
+    /// Calls `fn(future)` (a `const Future&` to this future) or `fn()` once the future is done:
+    /// see the contract at the top of this file.
+    ///   reply.add_done_callback([](const weft::Future<int>& f) {
+    ///       if (!f.cancelled() && !f.exception()) spdlog::info("got {}", f.result());
+    ///   });
+    template <class F>
+    void add_done_callback(F&& fn) {
+        State& s = checked();
+        constexpr bool kTakesFuture = std::is_invocable_v<std::decay_t<F>&, const Future&>;
+        static_assert(kTakesFuture || std::is_invocable_v<std::decay_t<F>&>,
+                      "weft::Future::add_done_callback: the callback takes (const weft::Future<T>&) or nothing");
+        bool empty = false;  // an empty std::function, a null function pointer
+        if constexpr (requires(const std::decay_t<F>& g) { g.operator bool(); }) {
+            empty = !fn.operator bool();
+        } else if constexpr (std::is_pointer_v<std::decay_t<F>>) {
+            empty = fn == nullptr;
+        }
+        if (empty) throw UsageError("weft::Future::add_done_callback: the callback is empty");
+        s.add_done_callback([fn = std::forward<F>(fn)](detail::FutureCore& core) mutable -> std::function<void()> {
+            Future self(static_cast<State*>(&core));
+            return [fn = std::move(fn), self = std::move(self)]() mutable {
+                if constexpr (kTakesFuture) {
+                    fn(static_cast<const Future&>(self));
+                } else {
+                    fn();
+                }
+            };
+        });
+    }
+
     /// Blocks the calling plain thread until the future is done (then read result()).
     /// UsageError inside a weft task: co_await the future there.
     void wait_blocking() const { checked().wait_blocking(); }
@@ -215,6 +263,8 @@ public:
 
 private:
     friend struct detail::SyncAccess;
+    // Another handle to a live state (a done callback's own).
+    explicit Future(State* state) noexcept : state_(state) { state_->add_ref(); }
     const detail::FutureCore& shared_core() const { return checked(); }
     State& checked() const {
         if (!state_) throw UsageError("weft::Future is empty: it was moved from");
