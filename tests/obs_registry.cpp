@@ -5,9 +5,12 @@
 // there (a condition, with a generous deadline; no sleep decides anything).
 #include <catch2/catch.hpp>
 
+#include <weft/barrier.hpp>
 #include <weft/error.hpp>
 #include <weft/event.hpp>
+#include <weft/future.hpp>
 #include <weft/join_handle.hpp>
+#include <weft/latch.hpp>
 #include <weft/lock.hpp>
 #include <weft/net/unix_stream.hpp>
 #include <weft/offload.hpp>
@@ -152,6 +155,46 @@ TEST_CASE("obs_registry: tasks blocked on a queue, a lock, a semaphore and an ev
     join(rt, std::move(waiter));
     join(rt, std::move(holder));
     REQUIRE(dump_until(rt, [](const weft::RuntimeDump& d) { return d.tasks.empty(); }));
+}
+
+TEST_CASE("obs_registry: tasks waiting on a Future, a Latch or a Barrier show the primitive's address",
+          "[obs][registry]") {
+    weft::Runtime rt(registry());
+    weft::Future<int> shared;
+    weft::Future<int> other;
+    weft::Latch latch(1);
+    weft::Barrier barrier(2);
+    auto on_future = [](weft::Future<int> f) -> weft::Task<int> { co_return co_await f; };
+    auto f1 = rt.spawn(on_future(shared), "f1");
+    auto f2 = rt.spawn(on_future(shared), "f2");
+    auto f3 = rt.spawn(on_future(other), "f3");
+    auto latched = rt.spawn([](weft::Latch& l) -> weft::Task<void> { co_await l.wait(); }(latch), "latched");
+    auto barred =
+        rt.spawn([](weft::Barrier& b) -> weft::Task<std::size_t> { co_return co_await b.wait(); }(barrier), "barred");
+    weft::RuntimeDump dump;
+    REQUIRE(dump_until(
+        rt,
+        [](const weft::RuntimeDump& d) {
+            for (const char* name : {"f1", "f2", "f3", "latched", "barred"}) {
+                const weft::DumpedTask* task = find(d, name);
+                if (!task || task->state != "suspended" || task->await_detail.empty()) return false;
+            }
+            return true;
+        },
+        &dump));
+    for (const char* name : {"f1", "f3", "latched", "barred"}) {
+        INFO(name << ": " << find(dump, name)->await_detail);
+        CHECK(find(dump, name)->await_detail.find(" 0x0") == std::string::npos);  // 0x0: no address
+    }
+    CHECK(find(dump, "f1")->await_detail == find(dump, "f2")->await_detail);  // the same future
+    CHECK(find(dump, "f1")->await_detail != find(dump, "f3")->await_detail);
+    shared.set_result(1);
+    other.set_result(2);
+    latch.count_down();
+    auto second = rt.spawn([](weft::Barrier& b) -> weft::Task<std::size_t> { co_return co_await b.wait(); }(barrier));
+    CHECK(join(rt, std::move(f1)) + join(rt, std::move(f2)) + join(rt, std::move(f3)) == 4);
+    join(rt, std::move(latched));
+    CHECK(join(rt, std::move(barred)) + join(rt, std::move(second)) == 1);  // arrival indices 0 and 1
 }
 
 TEST_CASE("obs_registry: a parent awaiting its child shows the chain down to the leaf", "[obs][registry]") {

@@ -80,8 +80,8 @@ public:
 
     bool await_ready() const noexcept { return false; }
     bool await_suspend(std::coroutine_handle<> awaiting) {
-        return detail::suspend_waiter(*this, "weft::Barrier::wait()", awaiting,
-                                      [this] { return barrier_.arrive(*this); });
+        return detail::suspend_waiter(
+            *this, "weft::Barrier::wait()", awaiting, [this] { return barrier_.arrive(*this); }, &barrier_);
     }
     std::size_t await_resume();
 

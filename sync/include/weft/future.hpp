@@ -290,8 +290,8 @@ public:
             detail::coop_yield_suspend(awaiting);
             return true;
         }
-        return detail::suspend_waiter(*this, "co_await weft::Future", awaiting,
-                                      [this] { return state_->enqueue_unless_done(*this); });
+        return detail::suspend_waiter(
+            *this, "co_await weft::Future", awaiting, [this] { return state_->enqueue_unless_done(*this); }, state_);
     }
     T await_resume() {
         // Nothing to pass on when a cancellation wins after the wake: every waiter is woken.

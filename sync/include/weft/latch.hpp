@@ -66,8 +66,8 @@ public:
         return true;
     }
     bool await_suspend(std::coroutine_handle<> awaiting) {
-        return detail::suspend_waiter(*this, "weft::Latch::wait()", awaiting,
-                                      [this] { return latch_.enqueue_unless_open(*this); });
+        return detail::suspend_waiter(
+            *this, "weft::Latch::wait()", awaiting, [this] { return latch_.enqueue_unless_open(*this); }, &latch_);
     }
     void await_resume() {
         // Opened, but cancelled before it ran: ends cancelled (nothing to give back).
