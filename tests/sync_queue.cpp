@@ -362,6 +362,7 @@ weft::Task<void> backpressure_watermarks() {
     weft::BackpressureQueue<int> q(/*high=*/4, /*low=*/1);
     CHECK(q.high() == 4);
     CHECK(q.low() == 1);
+    CHECK(q.maxsize() == 4);  // bounded at high, never 0 ("unbounded" in asyncio's terms)
     for (int i = 0; i < 4; ++i) co_await q.put(i);
     CHECK(q.paused());
     auto putter = weft::spawn(put_one(q, 4));

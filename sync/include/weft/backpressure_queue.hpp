@@ -90,6 +90,8 @@ public:
     std::size_t low() const noexcept {
         return this->with_gate([](const detail::BackpressureGate& gate) { return gate.low(); });
     }
+    /// The most items it ever holds: high (Queue's maxsize() of 0 would mean unbounded).
+    std::size_t maxsize() const noexcept { return high(); }
 };
 
 }  // namespace weft
