@@ -378,7 +378,131 @@ void pool_storm(unsigned workers) {
     CHECK(stats.uses.load() > 0);
 }
 
+// True if acquire() failed with PoolClosed (a lease it got is returned at once).
+weft::Task<bool> acquire_refused(weft::Pool<Conn>& pool) {
+    try {
+        auto conn = co_await pool.acquire();
+    } catch (const weft::PoolClosed&) {
+        co_return true;
+    }
+    co_return false;
+}
+
+weft::Task<void> close_refuses_and_drops() {
+    Census census;
+    weft::Pool<Conn> pool(options(census, 1));
+    auto held = co_await pool.acquire();
+    auto w1 = weft::spawn(acquire_refused(pool));
+    auto w2 = weft::spawn(acquire_refused(pool));
+    co_await until_pool_waiting(pool, 2);
+    CHECK_FALSE(pool.closed());
+    pool.close();
+    CHECK(pool.closed());
+    bool refused1 = co_await w1;  // waiters: PoolClosed
+    bool refused2 = co_await w2;
+    CHECK(refused1);
+    CHECK(refused2);
+    bool refused_later = co_await acquire_refused(pool);  // and every acquire() after
+    CHECK(refused_later);
+    CHECK(held->id() == 1);  // a lease held stays usable
+    CHECK(census.alive == 1);
+    held.release();  // returned after close: dropped, not kept idle
+    CHECK(census.alive == 0);
+    CHECK(pool.idle() == 0);
+    CHECK(pool.size() == 0);
+    pool.close();  // again: nothing to do
+    CHECK(pool.waiting() == 0);
+}
+
+weft::Task<void> close_drops_an_object_made_after_it() {
+    Census census;
+    weft::Event factory_may_finish;
+    weft::Pool<Conn> pool({.max_size = 2, .factory = [&]() -> weft::Task<Conn> {
+                               if (census.made.load() == 1) co_await factory_may_finish.wait();
+                               co_return Conn(census, census.made.load() + 1);
+                           }});
+    auto first = co_await pool.acquire();
+    auto in_factory = weft::spawn(acquire_refused(pool));  // makes the second, held up
+    co_await test::settle();
+    CHECK(pool.size() == 2);  // (one being made)
+    pool.close();
+    factory_may_finish.set();
+    bool refused = co_await in_factory;
+    CHECK(refused);  // made after the close: dropped, and acquire() refused
+    CHECK(census.made == 2);
+    CHECK(census.alive == 1);
+    first.release();
+    CHECK(census.alive == 0);
+    CHECK(pool.size() == 0);
+}
+
+weft::Task<void> idle_dropped_at_close() {
+    Census census;
+    weft::Pool<Conn> pool(options(census, 3));
+    {
+        auto a = co_await pool.acquire();
+        auto b = co_await pool.acquire();
+    }
+    CHECK(pool.idle() == 2);
+    CHECK(census.alive == 2);
+    pool.close();
+    CHECK(pool.idle() == 0);
+    CHECK(census.alive == 0);
+    CHECK(pool.size() == 0);
+}
+
+// Clients acquire in a loop on several workers while the pool closes under them: each ends
+// refused, nothing is left alive, no waiter is stranded.
+void close_storm(unsigned workers) {
+    Census census;
+    weft::run(
+        [](Census& census) -> weft::Task<void> {
+            weft::Pool<Conn> pool(options(census, 3));
+            std::atomic<int> refused{0};
+            std::vector<weft::JoinHandle<void>> clients;
+            const int n = test::scaled(64, 16);
+            for (int i = 0; i < n; ++i) {
+                clients.push_back(
+                    weft::spawn([](weft::Pool<Conn>& pool, std::atomic<int>& refused) -> weft::Task<void> {
+                        for (;;) {
+                            try {
+                                auto conn = co_await pool.acquire();
+                                co_await weft::yield_now();
+                            } catch (const weft::PoolClosed&) {
+                                refused.fetch_add(1);
+                                co_return;
+                            }
+                        }
+                    }(pool, refused)));
+            }
+            for (int i = 0; i < 50; ++i) co_await weft::yield_now();
+            pool.close();
+            for (auto& c : clients) co_await c;
+            CHECK(refused.load() == n);
+            CHECK(pool.size() == 0);
+            CHECK(pool.waiting() == 0);
+        }(census),
+        test::workers(workers));
+    CHECK(census.alive == 0);
+}
+
 }  // namespace
+
+TEST_CASE("Pool: close() refuses waiters and later acquires with PoolClosed, drops leases returned after",
+          "[sync][pool][close]") {
+    weft::run(close_refuses_and_drops(), test::one_worker());
+}
+
+TEST_CASE("Pool: close() drops idle objects at once and an object made after it", "[sync][pool][close]") {
+    weft::run(idle_dropped_at_close(), test::one_worker());
+    weft::run(close_drops_an_object_made_after_it(), test::one_worker());
+}
+
+TEST_CASE("Pool: close() while clients on several workers acquire: every one refused, nothing left",
+          "[sync][pool][close][stress]") {
+    const unsigned workers = GENERATE(1u, 2u, 4u);
+    close_storm(workers);
+}
 
 TEST_CASE("Pool: objects are reused, waiters are served FIFO", "[sync][pool]") {
     weft::run(reuse_and_fifo_waiters(), test::one_worker());

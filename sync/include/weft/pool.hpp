@@ -32,8 +32,14 @@
 // Semaphore's rule); cancelled inside the factory, its slot is given back; cancelled inside
 // the health check, the object checked is dropped. Waiters resume on a worker loop.
 //
-// The pool must outlive its leases and every task in acquire(). Dropping an object is
-// destroying it (make T's destructor close what it holds).
+// close() (deadpool's close, asyncpg's terminate without closing leased connections): every
+// task waiting in acquire() and every later acquire() throws PoolClosed; idle objects are
+// dropped at once; a lease returned after it drops its object; an object a factory finishes
+// after it is dropped (its acquire() throws PoolClosed). Leases held stay usable until returned.
+//
+// The pool must outlive its leases and every task in acquire(), closed or not: after close(),
+// let the refused tasks finish before destroying it. Dropping an object is destroying it
+// (make T's destructor close what it holds).
 #pragma once
 
 #include <cstddef>
@@ -54,6 +60,13 @@
 #include <weft/task.hpp>
 
 namespace weft {
+
+/// What acquire() throws once the pool is closed (Pool::close()).
+///   try { auto conn = co_await pool.acquire(); } catch (const weft::PoolClosed&) { co_return; }
+class PoolClosed : public Error {
+public:
+    PoolClosed() : Error("weft::Pool: the pool is closed") {}
+};
 
 template <class T>
 struct PoolOptions {
@@ -95,6 +108,18 @@ public:
     /// Tasks in acquire() waiting for a slot.
     std::size_t waiting() const noexcept { return waiting_.load(detail::memory_order_relaxed); }
     std::size_t max_size() const noexcept { return options_.max_size; }
+    /// Closes the pool (see the top of this file): waiters and later acquire()s throw
+    /// PoolClosed, idle objects are dropped now, leased ones when returned. Idempotent.
+    void close() {
+        if (closed_.exchange(true, detail::memory_order_seq_cst)) return;
+        // Wake every task waiting for a slot: it gets a permit, sees closed_ and throws (giving
+        // the permit back). seq_cst with acquire()'s count-then-check: a task counted after
+        // this load sees closed_ before it waits. Extra permits do no harm in a closed pool.
+        if (std::size_t waiters = waiting_.load(detail::memory_order_seq_cst)) slots_.release(waiters);
+        clear_idle();
+    }
+    bool closed() const noexcept { return closed_.load(detail::memory_order_acquire); }
+
     /// Drops every idle object (after a failover, say); leased ones are unaffected.
     void clear_idle() {
         std::deque<Idle> dropped;
@@ -113,7 +138,7 @@ private:
     struct Counted {  // counts a task in waiting() while it waits for a slot
         detail::Atomic<std::size_t>& count;
         explicit Counted(detail::Atomic<std::size_t>& c) noexcept : count(c) {
-            count.fetch_add(1, detail::memory_order_relaxed);
+            count.fetch_add(1, detail::memory_order_seq_cst);  // before the closed_ check (close())
         }
         ~Counted() { count.fetch_sub(1, detail::memory_order_relaxed); }
     };
@@ -149,7 +174,9 @@ private:
         if (!discard) {
             const Clock::time_point at = now();
             detail::SpinGuard locked(guard_);
-            if (idle_.size() < options_.max_idle) {
+            // closed_ is read under guard_: either close()'s clear_idle() comes after this
+            // push and drops it, or closed_ is seen here.
+            if (idle_.size() < options_.max_idle && !closed_.load(detail::memory_order_acquire)) {
                 idle_.push_back(Idle{std::move(*object), at});
                 object.reset();  // (a moved-from shell)
                 leased_.fetch_sub(1, detail::memory_order_relaxed);
@@ -167,6 +194,7 @@ private:
     detail::Atomic<std::size_t> live_{0};
     detail::Atomic<std::size_t> leased_{0};
     detail::Atomic<std::size_t> waiting_{0};
+    detail::Atomic<bool> closed_{false};
 };
 
 /// An object on loan from a Pool. Destroyed normally: returned; destroyed by an exception
@@ -242,9 +270,11 @@ Task<typename Pool<T>::Lease> Pool<T>::acquire() {
     std::optional<Semaphore::Guard> slot;
     {
         Counted counted(waiting_);
+        if (closed_.load(detail::memory_order_seq_cst)) throw PoolClosed();
         Semaphore::Guard permit = co_await slots_.acquire();  // FIFO; a cancelled waiter holds none
         slot.emplace(std::move(permit));
     }
+    if (closed_.load(detail::memory_order_acquire)) throw PoolClosed();  // woken by close()
     for (;;) {
         std::optional<T> object = take_idle();
         if (!object) break;
@@ -258,8 +288,10 @@ Task<typename Pool<T>::Lease> Pool<T>::acquire() {
         } catch (...) {
             healthy = false;  // a check that throws is a failed check
         }
-        if (healthy) co_return Lease(*this, std::move(*object), std::move(*slot));
+        if (healthy && !closed_.load(detail::memory_order_acquire))
+            co_return Lease(*this, std::move(*object), std::move(*slot));
         drop(object);
+        if (closed_.load(detail::memory_order_acquire)) throw PoolClosed();
     }
     live_.fetch_add(1, detail::memory_order_relaxed);  // counted while it is being made
     std::optional<T> made;
@@ -269,6 +301,10 @@ Task<typename Pool<T>::Lease> Pool<T>::acquire() {
     } catch (...) {
         live_.fetch_sub(1, detail::memory_order_relaxed);
         throw;  // `slot` gives the permit back
+    }
+    if (closed_.load(detail::memory_order_acquire)) {  // closed while it was being made
+        drop(made);
+        throw PoolClosed();
     }
     co_return Lease(*this, std::move(*made), std::move(*slot));
 }
