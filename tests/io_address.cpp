@@ -1,7 +1,12 @@
 // weft::net::SocketAddress: numeric parsing, formatting, comparison, errors.
 #include <catch2/catch.hpp>
 
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+
 #include <cerrno>
+#include <string>
 
 #include <weft/io_error.hpp>
 #include <weft/net/address.hpp>
@@ -32,4 +37,34 @@ TEST_CASE("io_address: bad input throws IoError(EINVAL)", "[io][address]") {
         }
     }
     CHECK_FALSE(SocketAddress::try_ip("example.com", 1).has_value());
+}
+
+TEST_CASE("io_address: IPv6 scope ids, by interface name or number, kept and printed", "[io][address]") {
+    // "lo" exists on every Linux machine; a link-local peer is named with its interface.
+    const unsigned lo = ::if_nametoindex("lo");
+    REQUIRE(lo != 0);
+    auto named = SocketAddress::parse("[fe80::1%lo]:80");
+    CHECK(reinterpret_cast<const sockaddr_in6*>(named.native())->sin6_scope_id == lo);
+    CHECK(named.to_string() == "[fe80::1%lo]:80");
+    CHECK(named.ip_string() == "fe80::1%lo");
+    auto numbered = SocketAddress::ip("fe80::1%" + std::to_string(lo), 80);
+    CHECK(numbered == named);
+    CHECK(SocketAddress::ip("fe80::1", 80) != named);  // the scope is part of the address
+    CHECK(SocketAddress::ip("[fe80::1%lo]", 80) == named);
+    // An unknown interface, an empty scope, or a scope on IPv4: not an address.
+    for (const char* bad : {"fe80::1%no-such-if0", "fe80::1%", "127.0.0.1%lo"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(SocketAddress::try_ip(bad, 1).has_value());
+    }
+}
+
+TEST_CASE("io_address: an abstract Unix name may use all of sun_path", "[io][address]") {
+    // '@' stands for the leading NUL: no terminator follows an abstract name.
+    const std::size_t room = sizeof(sockaddr_un{}.sun_path);
+    std::string longest = "@" + std::string(room - 1, 'a');
+    CHECK(SocketAddress::unix_path(longest).path() == longest);
+    CHECK_THROWS_AS(SocketAddress::unix_path(longest + "a"), weft::IoError);
+    std::string path = "/" + std::string(room - 2, 'p');  // a path needs its terminator
+    CHECK(SocketAddress::unix_path(path).path() == path);
+    CHECK_THROWS_AS(SocketAddress::unix_path(path + "p"), weft::IoError);
 }

@@ -1,6 +1,7 @@
 #include <weft/net/address.hpp>
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sys/un.h>
 
@@ -13,9 +14,35 @@
 
 namespace weft::net {
 
+namespace {
+
+// An IPv6 zone ("%eth0" or "%2", RFC 4007 section 11): the interface index, 0 if none such.
+unsigned scope_id_of(std::string_view zone) noexcept {
+    if (zone.empty() || zone.size() >= IF_NAMESIZE) return 0;
+    char name[IF_NAMESIZE];
+    std::memcpy(name, zone.data(), zone.size());
+    name[zone.size()] = '\0';
+    if (unsigned index = ::if_nametoindex(name)) return index;
+    unsigned long number = 0;
+    for (char c : zone) {
+        if (c < '0' || c > '9' || (number = number * 10 + static_cast<unsigned>(c - '0')) > 0xffffffffUL) return 0;
+    }
+    return static_cast<unsigned>(number);
+}
+
+}  // namespace
+
 std::optional<SocketAddress> SocketAddress::try_ip(std::string_view address, std::uint16_t port) noexcept {
     if (address.size() >= 2 && address.front() == '[' && address.back() == ']')
         address = address.substr(1, address.size() - 2);
+    // A zone is for IPv6 only: inet_pton(AF_INET) below never sees one.
+    unsigned scope_id = 0;
+    if (std::size_t percent = address.find('%'); percent != std::string_view::npos) {
+        if (address.find(':') == std::string_view::npos) return std::nullopt;
+        scope_id = scope_id_of(address.substr(percent + 1));
+        if (scope_id == 0) return std::nullopt;
+        address = address.substr(0, percent);
+    }
     char text[INET6_ADDRSTRLEN + 1];
     if (address.empty() || address.size() >= sizeof text) return std::nullopt;
     std::memcpy(text, address.data(), address.size());
@@ -32,6 +59,7 @@ std::optional<SocketAddress> SocketAddress::try_ip(std::string_view address, std
     if (::inet_pton(AF_INET6, text, &v6->sin6_addr) == 1) {
         v6->sin6_family = AF_INET6;
         v6->sin6_port = htons(port);
+        v6->sin6_scope_id = scope_id;
         result.size_ = sizeof(sockaddr_in6);
         return result;
     }
@@ -87,7 +115,10 @@ SocketAddress SocketAddress::unix_path(std::string_view path) {
     // abstract name, "@..." here, may hold any byte.)
     if (path.front() != '@' && path.find('\0') != std::string_view::npos)
         throw UsageError("weft::net: the Unix socket path contains a NUL byte");
-    if (path.size() >= sizeof un->sun_path) throw IoError(ENAMETOOLONG, "Unix socket path '" + std::string(path) + "'");
+    // A path needs its terminating NUL in sun_path; an abstract name has none ('@' stands for
+    // its leading NUL).
+    const std::size_t room = path.front() == '@' ? sizeof un->sun_path : sizeof un->sun_path - 1;
+    if (path.size() > room) throw IoError(ENAMETOOLONG, "Unix socket path '" + std::string(path) + "'");
     un->sun_family = AF_UNIX;
     std::memcpy(un->sun_path, path.data(), path.size());
     if (path.front() == '@') {
@@ -118,7 +149,15 @@ std::string SocketAddress::ip_string() const {
     if (family() == AF_INET) {
         ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, text, sizeof text);
     } else if (family() == AF_INET6) {
-        ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, text, sizeof text);
+        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&storage_);
+        ::inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+        if (v6->sin6_scope_id != 0) {  // the zone, by name if the interface has one
+            std::string zoned = text;
+            char name[IF_NAMESIZE] = {};
+            zoned += '%';
+            zoned += ::if_indextoname(v6->sin6_scope_id, name) ? std::string(name) : std::to_string(v6->sin6_scope_id);
+            return zoned;
+        }
     }
     return text;
 }

@@ -21,7 +21,8 @@ class SocketAddress {
 public:
     SocketAddress() noexcept = default;  // empty: family() == AF_UNSPEC
 
-    /// A numeric IPv4 ("10.0.0.1") or IPv6 ("::1", "[::1]") address with a port.
+    /// A numeric IPv4 ("10.0.0.1") or IPv6 ("::1", "[::1]") address with a port. An IPv6
+    /// address may name its zone (a link-local peer's interface): "fe80::1%eth0" or "fe80::1%2".
     static SocketAddress ip(std::string_view address, std::uint16_t port);
     static std::optional<SocketAddress> try_ip(std::string_view address, std::uint16_t port) noexcept;
     /// "host:port" with a numeric host; IPv6 in brackets: "[::1]:443".
@@ -36,7 +37,7 @@ public:
     int family() const noexcept { return storage_.ss_family; }
     bool is_ip() const noexcept { return family() == AF_INET || family() == AF_INET6; }
     std::uint16_t port() const noexcept;  // 0 unless IP
-    std::string ip_string() const;        // "127.0.0.1", "::1"; empty unless IP
+    std::string ip_string() const;        // "127.0.0.1", "::1", "fe80::1%eth0"; empty unless IP
     std::string path() const;             // Unix only ('@' first for abstract names)
     /// "127.0.0.1:80", "[::1]:80", "unix:/path", "unix:@name", "unix:(unnamed)".
     std::string to_string() const;
