@@ -5,7 +5,11 @@
 #include <chrono>
 #include <string>
 
+#include <weft/error.hpp>
+#include <weft/net/tcp_listener.hpp>
+#include <weft/net/tcp_stream.hpp>
 #include <weft/net/udp_socket.hpp>
+#include <weft/net/unix_stream.hpp>
 #include <weft/run.hpp>
 #include <weft/task.hpp>
 #include <weft/timeout.hpp>
@@ -70,4 +74,12 @@ TEST_CASE("io_udp: a recv_from cancelled by a timeout loses no datagram", "[io][
             CHECK(std::string(buf, d.size) == "late");
         }(),
         test::paused_clock());
+}
+
+TEST_CASE("io_udp: the addresses of a socket never opened are a UsageError, as every other call on it", "[io][udp]") {
+    // (getsockname on fd -1 used to surface as IoError EBADF.)
+    CHECK_THROWS_AS(UdpSocket{}.local_address(), weft::UsageError);
+    CHECK_THROWS_AS(weft::net::UnixListener{}.local_address(), weft::UsageError);
+    CHECK_THROWS_AS(weft::net::TcpListener{}.local_address(), weft::UsageError);
+    CHECK_THROWS_AS(weft::net::TcpStream{}.peer_address(), weft::UsageError);
 }

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <string>
 
+#include <weft/error.hpp>
 #include <weft/io_error.hpp>
 
 namespace weft::net::detail {
@@ -173,7 +174,18 @@ int open_socket(int family, int type, const char* what) {
     return fd;
 }
 
+// A socket never opened, closed or moved from has fd -1: the caller's mistake, as for any
+// other call on it (Descriptor::require_open), not the kernel's EBADF.
+namespace {
+void require_socket(int fd, const char* what) {
+    if (fd < 0)
+        throw UsageError(std::string("weft::net: ") + what +
+                         " of a socket that is not open (never opened, closed, or moved from)");
+}
+}  // namespace
+
 SocketAddress local_address_of(int fd) {
+    require_socket(fd, "local_address()");
     SocketAddress address;
     socklen_t size = SocketAddress::capacity();
     if (::getsockname(fd, address.native_buffer(), &size) != 0) throw_io_error(errno, "weft::net: getsockname");
@@ -182,6 +194,7 @@ SocketAddress local_address_of(int fd) {
 }
 
 SocketAddress peer_address_of(int fd) {
+    require_socket(fd, "peer_address()");
     SocketAddress address;
     socklen_t size = SocketAddress::capacity();
     if (::getpeername(fd, address.native_buffer(), &size) != 0) throw_io_error(errno, "weft::net: getpeername");
