@@ -5,12 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <weft/error.hpp>
 #include <weft/io_error.hpp>
@@ -21,6 +23,7 @@
 #include <weft/runtime.hpp>
 #include <weft/spawn.hpp>
 #include <weft/task.hpp>
+#include <weft/yield.hpp>
 
 #include "support/counted.hpp"
 #include "support/io.hpp"
@@ -78,6 +81,47 @@ TEST_CASE("io_unix: a 1 MB echo over a Unix socket at a path", "[io][unix]") {
 
 TEST_CASE("io_unix: an abstract-namespace socket", "[io][unix]") {
     weft::run(round_trip("@weft-io-unix-" + std::to_string(::getpid())));
+}
+
+TEST_CASE("io_unix: connects beyond a full backlog wait for room, as a blocking connect does, not EAGAIN",
+          "[io][unix]") {
+    const std::string path = "@weft-io-unix-backlog-" + std::to_string(::getpid());
+    const int connected = weft::run(
+        [](std::string path) -> weft::Task<int> {
+            auto listener = UnixListener::bind(path, /*backlog=*/1);
+            constexpr int kClients = 6;
+            std::vector<weft::JoinHandle<int>> clients;
+            for (int i = 0; i < kClients; ++i) {
+                clients.push_back(weft::spawn([](std::string path) -> weft::Task<int> {
+                    try {
+                        auto stream = co_await UnixStream::connect(path);
+                        co_await stream.write_all("x", 1);
+                        co_return 1;
+                    } catch (const weft::IoError&) {  // EAGAIN: the backlog was full
+                        co_return 0;
+                    }
+                }(path)));
+            }
+            // Nobody accepts until every client has tried (the later ones found no room).
+            for (int round = 0; round < 20; ++round) co_await weft::yield_now();
+            auto acceptor = weft::spawn([](UnixListener& listener) -> weft::Task<void> {
+                for (;;) {
+                    auto server_side = co_await listener.accept();
+                    char byte = 0;
+                    co_await server_side.read_exact(&byte, 1);
+                }
+            }(listener));
+            int ok = 0;
+            for (auto& c : clients) ok += co_await c;
+            acceptor.cancel();
+            try {
+                co_await acceptor;
+            } catch (const weft::CancelledError&) {
+            }
+            co_return ok;
+        }(path),
+        {.workers = 2});
+    CHECK(connected == 6);
 }
 
 TEST_CASE("io_unix: UnixStream::pair and bind errors", "[io][unix]") {

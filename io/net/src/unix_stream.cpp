@@ -4,21 +4,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 
 #include <weft/io_error.hpp>
 #include <weft/net/detail/accept.hpp>
+#include <weft/sleep.hpp>
 
 namespace weft::net {
 
 Task<UnixStream> UnixStream::connect(std::string path) {
     SocketAddress peer = SocketAddress::unix_path(path);
     UnixStream stream(detail::open_socket(AF_UNIX, SOCK_STREAM, "UnixStream::connect: socket"));
+    // A Unix connect completes at once or fails. EAGAIN: the listener's backlog is full. A
+    // blocking connect would wait for room, and so does asyncio; we try again, backing off
+    // from 1 ms to 50 ms, until there is room or the caller's timeout()/cancel() ends it.
+    std::chrono::milliseconds backoff{1};
     int rc;
-    do {
-        rc = ::connect(stream.native_handle(), peer.native(), peer.native_size());
-    } while (rc != 0 && errno == EINTR);
-    // A Unix connect completes at once or fails; EAGAIN means the listener's backlog is full.
+    for (;;) {
+        do {
+            rc = ::connect(stream.native_handle(), peer.native(), peer.native_size());
+        } while (rc != 0 && errno == EINTR);
+        if (rc == 0 || errno != EAGAIN) break;
+        co_await sleep(backoff);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds{50});
+    }
     if (rc != 0 && errno != EINPROGRESS) throw_io_error(errno, "UnixStream::connect to " + peer.to_string());
     if (rc != 0) co_await stream.wait_connected(peer);
     co_return stream;

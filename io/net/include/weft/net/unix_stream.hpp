@@ -28,6 +28,8 @@ public:
     UnixStream() noexcept = default;
     explicit UnixStream(int fd) noexcept : Stream(fd, detail::FdKind::socket) {}
 
+    /// Connects to the listener at `path`. If its backlog is full, waits for room (as a
+    /// blocking connect and asyncio do): bound the wait with timeout() or wait_for().
     static Task<UnixStream> connect(std::string path);
     static std::pair<UnixStream, UnixStream> pair();
 };
