@@ -6,6 +6,7 @@
 #include <string>
 
 #include <weft/error.hpp>
+#include <weft/io_error.hpp>
 #include <weft/net/tcp_listener.hpp>
 #include <weft/net/tcp_stream.hpp>
 #include <weft/net/udp_socket.hpp>
@@ -42,6 +43,42 @@ TEST_CASE("io_udp: datagrams go both ways, whole, with the sender's address", "[
             CHECK(std::string(buf, back.size) == out);
         }
     }());
+}
+
+TEST_CASE("io_udp: a connected socket sends to its peer, hears only its peer, and sees ICMP refusals", "[io][udp]") {
+    weft::run([]() -> weft::Task<void> {
+        auto server = UdpSocket::bind(SocketAddress::loopback_v4(0));
+        auto stranger = UdpSocket::bind(SocketAddress::loopback_v4(0));
+        auto client = UdpSocket::connect(server.local_address());  // asyncio's remote_addr=
+        CHECK(client.peer_address() == server.local_address());
+        char buf[64];
+        auto sent = co_await client.send("ping", 4);
+        CHECK(sent == 4);
+        Datagram request = co_await server.recv_from(buf, sizeof buf);
+        CHECK(std::string(buf, request.size) == "ping");
+        CHECK(request.from == client.local_address());
+        // A datagram from anyone but the peer is dropped by the kernel: the next one heard is
+        // the server's, though the stranger's was sent first.
+        co_await stranger.send_to("intruder", 8, client.local_address());
+        co_await server.send_to("pong", 4, request.from);
+        Datagram reply = co_await client.recv(buf, sizeof buf);
+        CHECK(std::string(buf, reply.size) == "pong");
+        CHECK(reply.from == server.local_address());
+        // A closed port answers with ICMP port unreachable: a connected socket's next recv
+        // raises ConnectionRefused (an unconnected one would never hear of it).
+        SocketAddress gone = stranger.local_address();
+        stranger.close();
+        auto lonely = UdpSocket::connect(gone);
+        co_await lonely.send("anyone?", 7);
+        bool refused = false;
+        try {
+            co_await lonely.recv(buf, sizeof buf);
+        } catch (const weft::ConnectionRefused&) {
+            refused = true;
+        }
+        CHECK(refused);
+    }());
+    CHECK_THROWS_AS(UdpSocket::connect(SocketAddress::unix_path("/tmp/x")), weft::IoError);
 }
 
 TEST_CASE("io_udp: a short buffer truncates the datagram and says so", "[io][udp]") {

@@ -160,11 +160,13 @@ std::optional<Datagram> RecvFromOp::finish(ssize_t result) {
 }
 
 ssize_t SendToOp::attempt() {
-    return retry_interrupted([&] { return ::sendto(fd, data, size, MSG_NOSIGNAL, to.native(), to.native_size()); });
+    // No address (UdpSocket::send): the connected peer.
+    const sockaddr* address = to.native_size() != 0 ? to.native() : nullptr;
+    return retry_interrupted([&] { return ::sendto(fd, data, size, MSG_NOSIGNAL, address, to.native_size()); });
 }
 
 std::optional<std::size_t> SendToOp::finish(ssize_t result) {
-    if (result < 0) fail(result, "weft::net: send_to " + to.to_string());
+    if (result < 0) fail(result, to.native_size() != 0 ? "weft::net: send_to " + to.to_string() : "weft::net: send");
     return static_cast<std::size_t>(result);
 }
 

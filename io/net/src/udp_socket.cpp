@@ -19,6 +19,17 @@ UdpSocket UdpSocket::bind(const SocketAddress& address, bool reuse_address) {
     return socket;
 }
 
+UdpSocket UdpSocket::connect(const SocketAddress& peer, const SocketAddress& local) {
+    if (!peer.is_ip()) throw IoError(EAFNOSUPPORT, "UdpSocket::connect: not an IP address: " + peer.to_string());
+    UdpSocket socket = local.family() == AF_UNSPEC
+                           ? UdpSocket(detail::open_socket(peer.family(), SOCK_DGRAM, "UdpSocket::connect: socket"))
+                           : bind(local);
+    // A UDP connect sends nothing: it sets the default destination and the only source heard.
+    if (::connect(socket.descriptor_.fd(), peer.native(), peer.native_size()) != 0)
+        throw_io_error(errno, "UdpSocket::connect to " + peer.to_string());
+    return socket;
+}
+
 void UdpSocket::set_broadcast(bool on) {
     detail::set_option(descriptor_.fd(), SOL_SOCKET, SO_BROADCAST, on ? 1 : 0, "UdpSocket::set_broadcast");
 }
