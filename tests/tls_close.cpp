@@ -32,9 +32,11 @@
 #include <weft/run.hpp>
 #include <weft/spawn.hpp>
 #include <weft/task.hpp>
+#include <weft/timeout.hpp>
 #include <weft/tls/context.hpp>
 #include <weft/tls/stream.hpp>
 
+#include "support/clock.hpp"
 #include "support/io.hpp"
 #include "support/test_certs.hpp"
 #include "support/tls_pair.hpp"
@@ -221,6 +223,28 @@ weft::Task<bool> close_times_out_against_a_peer_that_never_reads() {
     co_return timed_out;
 }
 
+// The writer's kernel send queue is full (raw bytes pushed under the TLS stream: the peer
+// never reads, so they stay there) when close() must send close_notify: that send can never
+// finish. wait_closed() must still end, with TimedOut, at shutdown_timeout; before, it waited
+// for ever. On the paused clock, where the 1 h guard would fire first in that case.
+weft::Task<bool> close_notify_that_cannot_go_out_times_out() {
+    test::TcpPair tcp = co_await test::tcp_pair();
+    set_buffer(tcp.client, SO_SNDBUF, 4096);
+    set_buffer(tcp.server, SO_RCVBUF, 4096);
+    const auto& certs = test::shared_test_certs();
+    tls::Context client_ctx = tls::Context::client({.ca_file = certs.ca_file, .shutdown_timeout = 100ms});
+    tls::Context server_ctx = tls::Context::server(certs.cert_file, certs.key_file);
+    test::TlsPair pair = co_await test::tls_handshake(std::move(tcp), server_ctx, client_ctx);
+    tls::Stream& client = pair.client;
+    const std::string junk(4096, 'j');
+    while (::send(client.tcp().native_handle(), junk.data(), junk.size(), MSG_DONTWAIT | MSG_NOSIGNAL) > 0) {
+    }
+    client.close();
+    auto guard = weft::timeout(1h);
+    bool timed_out = co_await test::throws<weft::TimedOut>(client.wait_closed());
+    co_return timed_out;
+}
+
 weft::Task<void> wait_closed_misuse() {
     tls::Stream never_opened;
     bool unopened = co_await test::throws<weft::UsageError>(never_opened.wait_closed());
@@ -253,6 +277,12 @@ weft::Task<void> wait_closed_misuse() {
 TEST_CASE("tls_close: wait_closed() is TimedOut when the peer takes nothing within shutdown_timeout", "[tls]") {
     REQUIRE_OPENSSL();
     bool timed_out = weft::run(close_times_out_against_a_peer_that_never_reads());
+    CHECK(timed_out);
+}
+
+TEST_CASE("tls_close: a close_notify that cannot be sent (the peer reads nothing) ends at shutdown_timeout", "[tls]") {
+    REQUIRE_OPENSSL();
+    bool timed_out = weft::run(close_notify_that_cannot_go_out_times_out(), test::paused_clock());
     CHECK(timed_out);
 }
 

@@ -267,8 +267,8 @@ Task<void> await_acknowledged(StreamState& s, Clock::time_point deadline) {
 
 // close()'s work, in a task of its own (asyncio's SSL transport closing in the background):
 // close_notify and the FIN go out (waiting for room as a write does), then the socket stays
-// open until the peer's TCP acknowledged every byte (await_acknowledged), at most
-// shutdown_timeout; then it is closed. Its outcome is what wait_closed() reports. Cancelled
+// open until the peer's TCP acknowledged every byte (await_acknowledged); both steps together
+// at most shutdown_timeout; then it is closed (reset, if close_notify could not go out). Its outcome is what wait_closed() reports. Cancelled
 // (the runtime shuts down), it closes the socket at once.
 Task<void> finish_close(std::shared_ptr<StreamState> state) {
     StreamState& s = *state;
@@ -285,7 +285,21 @@ Task<void> finish_close(std::shared_ptr<StreamState> state) {
             }
             s.fin_pending = true;  // (again after shutdown(): a second FIN is a no-op)
         }
-        co_await drain(s, Sender::writer);
+        {
+            // close_notify waits for room as a write does; a peer that reads nothing would
+            // make that wait endless, so it shares the deadline, and then the socket is reset
+            // (what is queued would never go).
+            auto scope = timeout_at(deadline);
+            try {
+                co_await drain(s, Sender::writer);
+            } catch (const TimeoutError& e) {
+                if (e.scope() != &scope) throw;
+                s.tcp.set_linger(true, 0);
+                throw TimedOut(ETIMEDOUT, "tls::Stream::close: the peer took no more bytes within shutdown_timeout (" +
+                                              std::to_string(s.context->shutdown_timeout.count()) +
+                                              " ms): close_notify was not sent, the connection is reset");
+            }
+        }
         co_await await_acknowledged(s, deadline);
     } catch (const CancelledError&) {
         close_at_once(s);
