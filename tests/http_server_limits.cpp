@@ -3,14 +3,18 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <memory>
 #include <string>
 
 #include <weft/error.hpp>
+#include <weft/event.hpp>
 #include <weft/http/server.hpp>
+#include <weft/io_error.hpp>
 #include <weft/net/tcp_stream.hpp>
 #include <weft/sleep.hpp>
 #include <weft/task.hpp>
 #include <weft/timeout.hpp>
+#include <weft/yield.hpp>
 
 #include "support/clock.hpp"
 #include "support/http_server.hpp"
@@ -203,6 +207,88 @@ TEST_CASE("http_server limits: bytes that cannot start a request line are 400 at
     std::string out = answer_to_partial_head("GE");
     CHECK(status_line(out) == "HTTP/1.1 408 Request Timeout");
     CHECK(out.substr(out.size() - 2) == "|0");
+}
+
+namespace {
+
+// Sends one keep-alive GET / and reads its whole answer ("Hello, World!" ends it).
+weft::Task<std::string> one_request(weft::net::TcpStream& s) {
+    co_await s.write_all("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::string got;
+    char buf[4096];
+    while (got.find("Hello, World!") == std::string::npos) {
+        std::size_t n = co_await s.read(buf, sizeof buf);
+        if (n == 0) break;
+        got.append(buf, n);
+    }
+    co_return got;
+}
+
+// True if the server closed `s` (end of stream or reset) without sending anything more.
+weft::Task<bool> closed_by_server(weft::net::TcpStream& s) {
+    char buf[256];
+    try {
+        co_return co_await s.read(buf, sizeof buf) == 0;
+    } catch (const weft::IoError&) {
+        co_return true;
+    }
+}
+
+}  // namespace
+
+TEST_CASE("http_server limits: at max_connections a new client closes the oldest idle keep-alive one",
+          "[http][server][limits]") {
+    // One worker: a connection's task marks itself idle before the client can run again. On the
+    // paused clock, where the 1 h timeouts would close connections at once if nothing else did.
+    std::string out = test::with_server(
+        limit_routes(), {.header_read_timeout = 1h, .keep_alive_timeout = 1h, .max_connections = 2},
+        [](std::uint16_t port) -> weft::Task<std::string> {
+            auto first = co_await weft::net::TcpStream::connect("127.0.0.1", port);
+            auto second = co_await weft::net::TcpStream::connect("127.0.0.1", port);
+            std::string a = co_await one_request(first);
+            std::string b = co_await one_request(second);
+            auto third = co_await weft::net::TcpStream::connect("127.0.0.1", port);
+            std::string c = co_await one_request(third);
+            auto begin = weft::now();
+            bool first_closed = co_await closed_by_server(first);
+            first_closed = first_closed && test::ms_since(begin) < 1000;  // not by the 1 h timeout
+            std::string d = co_await one_request(second);  // the newer idle one was kept
+            co_return status_line(a) + "|" + status_line(b) + "|" + status_line(c) + "|" +
+                (first_closed ? "first closed|" : "first open|") + status_line(d);
+        },
+        test::paused_clock());
+    CHECK(out == "HTTP/1.1 200 OK|HTTP/1.1 200 OK|HTTP/1.1 200 OK|first closed|HTTP/1.1 200 OK");
+}
+
+TEST_CASE("http_server limits: at max_connections with none idle a new client is refused, the busy ones finish",
+          "[http][server][limits]") {
+    auto release = std::make_shared<weft::Event>();
+    auto started = std::make_shared<std::atomic<int>>(0);
+    Router router = limit_routes();
+    router.get("/hold", [release, started](Request&) -> weft::Task<Response> {
+        started->fetch_add(1);
+        co_await release->wait();
+        co_return Response::text("held");
+    });
+    std::string out = test::with_server(
+        std::move(router), {.header_read_timeout = 1h, .keep_alive_timeout = 1h, .max_connections = 1},
+        [release, started](std::uint16_t port) -> weft::Task<std::string> {
+            auto busy = co_await weft::net::TcpStream::connect("127.0.0.1", port);
+            co_await busy.write_all("GET /hold HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+            while (started->load() < 1) co_await weft::yield_now();
+            auto refused = co_await weft::net::TcpStream::connect("127.0.0.1", port);
+            auto begin = weft::now();
+            bool was_refused = co_await closed_by_server(refused);
+            was_refused = was_refused && test::ms_since(begin) < 1000;  // not by the 1 h timeout
+            std::string log = was_refused ? "refused|" : "served|";
+            release->set();
+            std::string answer;
+            char buf[4096];
+            while (std::size_t n = co_await busy.read(buf, sizeof buf)) answer.append(buf, n);
+            co_return log + test::body_of(answer);
+        },
+        test::paused_clock());
+    CHECK(out == "refused|held");
 }
 
 TEST_CASE("http_server timeouts: a head not finished within header_read_timeout gets 408 and a close",

@@ -167,6 +167,8 @@ private:
                     now(), first ? options_.header_read_timeout : options_.keep_alive_timeout);
             }
             // Waiting for a request: a graceful stop may close us here (server_state.hpp).
+            node_->idle_since.store(server_.idle_sequence.fetch_add(1, std::memory_order_relaxed) + 1,
+                                    std::memory_order_relaxed);
             node_->state.store(kIdle);
             if (server_.draining.load()) co_return;
             std::size_t n = 0;

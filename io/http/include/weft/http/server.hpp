@@ -71,6 +71,12 @@ struct ServerOptions {
     // is not covered.
     std::chrono::milliseconds handler_timeout{0};
     unsigned acceptors = 0;                    // 0: one listener per worker
+    // Connections open at once (nginx's worker_connections), TLS handshakes included; 0: no
+    // limit (the default). At the limit a new client closes the connection idle longest
+    // (TLS handshakes in progress first, then keep-alive connections waiting for a request);
+    // if none is idle, the new client is closed at once and a warning logged.
+    // Keeps idle keep-alive clients from holding every descriptor.
+    std::size_t max_connections = 0;
     /// TLS: when both are set the server speaks HTTPS (PEM files).
     std::string tls_cert_file{};
     std::string tls_key_file{};
